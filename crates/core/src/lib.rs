@@ -1,0 +1,14 @@
+//! The pure core of CDHT: criteria catalogs, scoring, exemplary streaks and the
+//! types both the app and the sync server share, so that a phone and the
+//! server can never disagree on a score. No IO lives here.
+
+pub mod assessment;
+pub mod catalog;
+pub mod exemplary;
+pub mod ids;
+pub mod score;
+
+pub use assessment::{Answer, Answers, AreaType, AssessmentInput};
+pub use catalog::{embedded_catalog, embedded_catalogs, Catalog, CatalogError};
+pub use exemplary::{exemplary_status, ExemplaryStatus};
+pub use score::{score, score_with, Completeness, ScoreError, ScoreResult};

@@ -1,0 +1,501 @@
+//! The scoring engine: pure and total. Every bad input is a [`ScoreError`].
+
+use crate::assessment::{Answer, AreaType, AssessmentInput};
+use crate::catalog::{Catalog, Group, Indicator, Text};
+use crate::ids::{CatalogId, CompetencyId, GroupId, IndicatorId, LevelId};
+use serde::Serialize;
+
+/// Why an assessment could not be scored. `code()` is stable and machine-readable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScoreError {
+    #[error("unknown catalog {catalog:?} (known: {})", known.join(", "))]
+    UnknownCatalog { catalog: String, known: Vec<String> },
+    #[error("catalog {catalog} has no target group {group:?} (known: {})", known.join(", "))]
+    UnknownGroup {
+        catalog: String,
+        group: String,
+        known: Vec<String>,
+    },
+    #[error("indicator {indicator:?} is not in this group's criteria")]
+    UnknownIndicator { indicator: String },
+    #[error("indicator {indicator} is answered more than once")]
+    DuplicateIndicator { indicator: String },
+    #[error("missing answers for indicators {}", indicators.join(", "))]
+    MissingIndicators { indicators: Vec<String> },
+    #[error("indicator {indicator}: {points} points is out of range 0–{max}")]
+    PointsOutOfRange {
+        indicator: String,
+        points: i64,
+        max: u32,
+    },
+    #[error("indicator {indicator}: unknown answer level {level:?} (known: {})", known.join(", "))]
+    UnknownLevel {
+        indicator: String,
+        level: String,
+        known: Vec<String>,
+    },
+}
+
+impl ScoreError {
+    /// A stable code for programs (the server's API, the app's UI).
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownCatalog { .. } => "unknown_catalog",
+            Self::UnknownGroup { .. } => "unknown_group",
+            Self::UnknownIndicator { .. } => "unknown_indicator",
+            Self::DuplicateIndicator { .. } => "duplicate_indicator",
+            Self::MissingIndicators { .. } => "missing_indicators",
+            Self::PointsOutOfRange { .. } => "points_out_of_range",
+            Self::UnknownLevel { .. } => "unknown_level",
+        }
+    }
+
+    /// The message a person reads, in Vietnamese.
+    #[must_use]
+    pub fn message_vi(&self) -> String {
+        match self {
+            Self::UnknownCatalog { catalog, .. } => {
+                format!("Không có bộ tiêu chí “{catalog}”.")
+            }
+            Self::UnknownGroup { group, .. } => {
+                format!("Không có nhóm đối tượng “{group}” trong bộ tiêu chí này.")
+            }
+            Self::UnknownIndicator { indicator } => {
+                format!("Chỉ số “{indicator}” không có trong bộ tiêu chí của nhóm này.")
+            }
+            Self::DuplicateIndicator { indicator } => {
+                format!("Chỉ số {indicator} được trả lời hai lần.")
+            }
+            Self::MissingIndicators { indicators } => {
+                format!(
+                    "Còn thiếu câu trả lời cho chỉ số {}.",
+                    indicators.join(", ")
+                )
+            }
+            Self::PointsOutOfRange {
+                indicator,
+                points,
+                max,
+            } => format!("Chỉ số {indicator}: {points} điểm nằm ngoài khoảng 0–{max}."),
+            Self::UnknownLevel {
+                indicator, level, ..
+            } => format!("Chỉ số {indicator}: không có mức trả lời “{level}”."),
+        }
+    }
+}
+
+/// Whether every indicator must be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    /// A finished assessment: a missing answer is an error.
+    Complete,
+    /// A draft being filled in: a missing answer counts 0 and is listed.
+    Draft,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScoreResult {
+    pub catalog: CatalogId,
+    pub group: GroupId,
+    pub area: AreaType,
+    pub total: u32,
+    pub max_total: u32,
+    /// The threshold that applied (depends on the area type).
+    pub threshold: u32,
+    pub min_indicator_points: u32,
+    pub passed: bool,
+    pub competencies: Vec<CompetencyScore>,
+    pub indicators: Vec<IndicatorScore>,
+    /// Every reason for a fail; empty when passed.
+    pub reasons: Vec<Reason>,
+    /// The smallest set of changes that turns this fail into a pass; empty when passed.
+    pub improvements: Vec<Improvement>,
+    /// Indicators not answered yet (drafts only).
+    pub unanswered: Vec<IndicatorId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompetencyScore {
+    pub id: CompetencyId,
+    pub name: Text,
+    pub points: u32,
+    pub max_points: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndicatorScore {
+    pub id: IndicatorId,
+    pub competency: CompetencyId,
+    pub points: u32,
+    pub max_points: u32,
+    /// The level picked, or the level whose points equal the points given.
+    pub level: Option<LevelId>,
+    pub answered: bool,
+}
+
+/// One reason for a fail: what (machine-readable) and a sentence to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    #[serde(flatten)]
+    pub kind: ReasonKind,
+    pub message: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReasonKind {
+    BelowThreshold {
+        total: u32,
+        threshold: u32,
+        short_by: u32,
+    },
+    IndicatorBelowMinimum {
+        indicator: IndicatorId,
+        points: u32,
+        min: u32,
+    },
+    Unanswered {
+        indicators: Vec<IndicatorId>,
+    },
+}
+
+/// Raise `indicator` from `from` to `to` points (to `level` where it names one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Improvement {
+    pub indicator: IndicatorId,
+    pub from: u32,
+    pub to: u32,
+    pub level: Option<LevelId>,
+    pub message: Text,
+}
+
+/// Scores an assessment against the shipped catalogs.
+pub fn score(
+    input: &AssessmentInput,
+    completeness: Completeness,
+) -> Result<ScoreResult, ScoreError> {
+    let catalogs = crate::catalog::embedded_catalogs().unwrap_or(&[]);
+    score_with(catalogs, input, completeness)
+}
+
+/// Scores an assessment against the given catalogs.
+pub fn score_with(
+    catalogs: &[Catalog],
+    input: &AssessmentInput,
+    completeness: Completeness,
+) -> Result<ScoreResult, ScoreError> {
+    let catalog = catalogs
+        .iter()
+        .find(|c| c.id == input.catalog)
+        .ok_or_else(|| ScoreError::UnknownCatalog {
+            catalog: input.catalog.to_string(),
+            known: catalogs.iter().map(|c| c.id.to_string()).collect(),
+        })?;
+    let group = catalog
+        .group(input.group.as_str())
+        .ok_or_else(|| ScoreError::UnknownGroup {
+            catalog: catalog.id.to_string(),
+            group: input.group.to_string(),
+            known: catalog.groups.iter().map(|g| g.id.to_string()).collect(),
+        })?;
+    score_group(catalog, group, input, completeness)
+}
+
+/// The state of one indicator once its answer is resolved to points.
+struct Resolved<'a> {
+    indicator: &'a Indicator,
+    competency: &'a CompetencyId,
+    points: u32,
+    level: Option<LevelId>,
+    answered: bool,
+    /// Answered by level: improvements move to another level, not to any number.
+    by_level: bool,
+}
+
+fn score_group(
+    catalog: &Catalog,
+    group: &Group,
+    input: &AssessmentInput,
+    completeness: Completeness,
+) -> Result<ScoreResult, ScoreError> {
+    for (i, (id, _)) in input.answers.0.iter().enumerate() {
+        if group.indicator(id.as_str()).is_none() {
+            return Err(ScoreError::UnknownIndicator {
+                indicator: id.to_string(),
+            });
+        }
+        if input.answers.0[..i].iter().any(|(other, _)| other == id) {
+            return Err(ScoreError::DuplicateIndicator {
+                indicator: id.to_string(),
+            });
+        }
+    }
+    let mut resolved = Vec::new();
+    let mut missing = Vec::new();
+    for comp in &group.competencies {
+        for ind in &comp.indicators {
+            let r = match input.answers.get(ind.id.as_str()) {
+                None => {
+                    missing.push(ind.id.clone());
+                    Resolved {
+                        indicator: ind,
+                        competency: &comp.id,
+                        points: 0,
+                        level: None,
+                        answered: false,
+                        by_level: false,
+                    }
+                }
+                Some(Answer::Points(p)) => {
+                    let points = u32::try_from(*p)
+                        .ok()
+                        .filter(|p| *p <= ind.max_points)
+                        .ok_or_else(|| ScoreError::PointsOutOfRange {
+                            indicator: ind.id.to_string(),
+                            points: *p,
+                            max: ind.max_points,
+                        })?;
+                    Resolved {
+                        indicator: ind,
+                        competency: &comp.id,
+                        points,
+                        level: ind.level_with_points(points).map(|l| l.id.clone()),
+                        answered: true,
+                        by_level: false,
+                    }
+                }
+                Some(Answer::Level(level_id)) => {
+                    let level =
+                        ind.level(level_id.as_str())
+                            .ok_or_else(|| ScoreError::UnknownLevel {
+                                indicator: ind.id.to_string(),
+                                level: level_id.to_string(),
+                                known: ind.levels.iter().map(|l| l.id.to_string()).collect(),
+                            })?;
+                    Resolved {
+                        indicator: ind,
+                        competency: &comp.id,
+                        points: level.points,
+                        level: Some(level.id.clone()),
+                        answered: true,
+                        by_level: true,
+                    }
+                }
+            };
+            resolved.push(r);
+        }
+    }
+    if completeness == Completeness::Complete && !missing.is_empty() {
+        return Err(ScoreError::MissingIndicators {
+            indicators: missing.iter().map(ToString::to_string).collect(),
+        });
+    }
+
+    let rules = &catalog.rules;
+    let threshold = match input.area {
+        AreaType::Normal => rules.pass_threshold,
+        AreaType::Difficult => rules.difficult_area_threshold,
+    };
+    let min = rules.min_indicator_points;
+    let total: u32 = resolved.iter().map(|r| r.points).sum();
+    let max_total = group.max_total();
+
+    let mut reasons = Vec::new();
+    if !missing.is_empty() {
+        let list = join_ids(&missing);
+        reasons.push(Reason {
+            kind: ReasonKind::Unanswered {
+                indicators: missing.clone(),
+            },
+            message: Text {
+                vi: format!("Chưa trả lời chỉ số {list}."),
+                en: format!("Indicators {list} are not answered yet."),
+            },
+        });
+    }
+    if total < threshold {
+        let short_by = threshold - total;
+        reasons.push(Reason {
+            kind: ReasonKind::BelowThreshold {
+                total,
+                threshold,
+                short_by,
+            },
+            message: Text {
+                vi: format!("Tổng điểm {total}, còn thiếu {short_by} điểm để đạt {threshold}."),
+                en: format!("Total {total} is {short_by} points short of {threshold}."),
+            },
+        });
+    }
+    for r in resolved.iter().filter(|r| r.answered && r.points < min) {
+        let id = &r.indicator.id;
+        let points = r.points;
+        reasons.push(Reason {
+            kind: ReasonKind::IndicatorBelowMinimum {
+                indicator: id.clone(),
+                points,
+                min,
+            },
+            message: Text {
+                vi: format!("Chỉ số {id} chỉ có {points} điểm, cần ít nhất {min}."),
+                en: format!("Indicator {id} has {points} points; at least {min} are needed."),
+            },
+        });
+    }
+    let passed = reasons.is_empty();
+    let improvements = if passed {
+        Vec::new()
+    } else {
+        plan_improvements(&resolved, threshold, min)
+    };
+
+    let competencies = group
+        .competencies
+        .iter()
+        .map(|c| CompetencyScore {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            points: resolved
+                .iter()
+                .filter(|r| *r.competency == c.id)
+                .map(|r| r.points)
+                .sum(),
+            max_points: c.indicators.iter().map(|i| i.max_points).sum(),
+        })
+        .collect();
+    let indicators = resolved
+        .iter()
+        .map(|r| IndicatorScore {
+            id: r.indicator.id.clone(),
+            competency: r.competency.clone(),
+            points: r.points,
+            max_points: r.indicator.max_points,
+            level: r.level.clone(),
+            answered: r.answered,
+        })
+        .collect();
+
+    Ok(ScoreResult {
+        catalog: catalog.id.clone(),
+        group: group.id.clone(),
+        area: input.area,
+        total,
+        max_total,
+        threshold,
+        min_indicator_points: min,
+        passed,
+        competencies,
+        indicators,
+        reasons,
+        improvements,
+        unanswered: missing,
+    })
+}
+
+fn join_ids(ids: &[IndicatorId]) -> String {
+    ids.iter()
+        .map(IndicatorId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The smallest set of changes that passes: fewest indicators changed, then
+/// fewest points added; ties go to the earlier indicator. An indicator
+/// answered by level may only move to a higher level; one answered by points
+/// (or not at all) to any higher whole number. A dynamic programme over the
+/// final total: at most 10 indicators × 101 totals × 11 choices.
+fn plan_improvements(resolved: &[Resolved<'_>], threshold: u32, min: u32) -> Vec<Improvement> {
+    let max_total: u32 = resolved.iter().map(|r| r.indicator.max_points).sum();
+    let width = max_total as usize + 1;
+    // best[s] = (indicators changed, choice path) for the indicators seen so far
+    // reaching final total s; choices[i][s] = points chosen for indicator i.
+    let mut best: Vec<Option<u32>> = vec![None; width];
+    best[0] = Some(0);
+    let mut choices: Vec<Vec<Option<(u32, usize)>>> = Vec::with_capacity(resolved.len());
+    for r in resolved {
+        let mut next: Vec<Option<u32>> = vec![None; width];
+        let mut choice: Vec<Option<(u32, usize)>> = vec![None; width];
+        let options = candidate_points(r, min);
+        for (s, count) in best.iter().enumerate() {
+            let Some(count) = *count else { continue };
+            for &p in &options {
+                let t = s + p as usize;
+                if t >= width {
+                    continue;
+                }
+                let c = count + u32::from(p != r.points);
+                if next[t].is_none_or(|old| c < old) {
+                    next[t] = Some(c);
+                    choice[t] = Some((p, s));
+                }
+            }
+        }
+        best = next;
+        choices.push(choice);
+    }
+    let Some(target) = (threshold as usize..width)
+        .filter_map(|s| best[s].map(|c| (c, s)))
+        .min()
+        .map(|(_, s)| s)
+    else {
+        return Vec::new();
+    };
+    let mut picked = vec![0u32; resolved.len()];
+    let mut s = target;
+    for i in (0..resolved.len()).rev() {
+        let Some((p, prev)) = choices[i][s] else {
+            return Vec::new();
+        };
+        picked[i] = p;
+        s = prev;
+    }
+    resolved
+        .iter()
+        .zip(picked)
+        .filter(|(r, to)| *to != r.points)
+        .map(|(r, to)| {
+            let level = r.indicator.level_with_points(to).map(|l| l.id.clone());
+            let id = &r.indicator.id;
+            let from = r.points;
+            let message = match &level {
+                Some(l) => Text {
+                    vi: format!("Nâng chỉ số {id} từ {from} lên {to} điểm (mức {l})."),
+                    en: format!("Raise indicator {id} from {from} to {to} points (level {l})."),
+                },
+                None => Text {
+                    vi: format!("Nâng chỉ số {id} từ {from} lên {to} điểm."),
+                    en: format!("Raise indicator {id} from {from} to {to} points."),
+                },
+            };
+            Improvement {
+                indicator: id.clone(),
+                from,
+                to,
+                level,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// The final points an indicator may end with: keeping its points (if not
+/// below the minimum) or any allowed higher value that is not below it.
+fn candidate_points(r: &Resolved<'_>, min: u32) -> Vec<u32> {
+    let mut options = Vec::new();
+    if r.points >= min {
+        options.push(r.points);
+    }
+    if r.by_level {
+        options.extend(
+            r.indicator
+                .levels
+                .iter()
+                .map(|l| l.points)
+                .filter(|p| *p > r.points && *p >= min),
+        );
+    } else {
+        options.extend((r.points + 1).max(min)..=r.indicator.max_points);
+    }
+    options
+}

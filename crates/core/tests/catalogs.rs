@@ -1,0 +1,138 @@
+#![allow(clippy::unwrap_used)]
+//! Every shipped catalog validates, has the structure the programme defines,
+//! and the validator catches what an officer editing the JSON could break.
+
+use cdht_core::catalog::{Catalog, CatalogError, EMBEDDED_CATALOG_FILES};
+use cdht_core::embedded_catalogs;
+
+#[test]
+fn every_embedded_catalog_validates() {
+    let catalogs = embedded_catalogs().unwrap();
+    assert_eq!(catalogs.len(), EMBEDDED_CATALOG_FILES.len());
+    for (file, json) in EMBEDDED_CATALOG_FILES {
+        let c = Catalog::from_json(file, json).unwrap();
+        assert_eq!(format!("{}.json", c.id), *file);
+    }
+}
+
+#[test]
+fn catalogs_have_the_groups_and_ten_indicators_of_the_decisions() {
+    let catalogs = embedded_catalogs().unwrap();
+    let find = |id: &str| catalogs.iter().find(|c| c.id.as_str() == id).unwrap();
+    let groups = |c: &Catalog| {
+        c.groups
+            .iter()
+            .map(|g| g.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        groups(find("244-2022")),
+        ["farmers", "workers", "officials"]
+    );
+    assert_eq!(
+        groups(find("324-2023")),
+        ["residents", "workers", "officials", "students"]
+    );
+    for c in catalogs {
+        assert_eq!(
+            (c.rules.pass_threshold, c.rules.difficult_area_threshold),
+            (80, 70)
+        );
+        assert_eq!(c.rules.min_indicator_points, 5);
+        assert_eq!(c.rules.exemplary_consecutive_years, 5);
+        for g in &c.groups {
+            let shape: Vec<usize> = g.competencies.iter().map(|k| k.indicators.len()).collect();
+            assert_eq!(shape, [4, 4, 2], "{}/{}", c.id, g.id);
+            let ids: Vec<&str> = g.indicators().map(|i| i.id.as_str()).collect();
+            assert_eq!(
+                ids,
+                ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2"]
+            );
+            assert_eq!(g.max_total(), 100);
+            for i in g.indicators() {
+                assert_eq!(i.max_points, 10);
+                // Vietnamese text is stored precomposed with its diacritics.
+                assert!(
+                    !i.question.vi.is_ascii(),
+                    "{}/{}/{}: Vietnamese question",
+                    c.id,
+                    g.id,
+                    i.id
+                );
+            }
+        }
+    }
+}
+
+/// A change an officer might make to a catalog by mistake.
+type Breakage = Box<dyn FnOnce(&mut serde_json::Value)>;
+
+fn mutate(f: impl FnOnce(&mut serde_json::Value)) -> Result<Catalog, CatalogError> {
+    let (file, json) = EMBEDDED_CATALOG_FILES[0];
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    f(&mut v);
+    Catalog::from_json(file, &v.to_string())
+}
+
+#[test]
+fn validator_rejects_broken_catalogs_with_a_place() {
+    let level0 = "/groups/0/competencies/0/indicators/0/levels";
+    let cases: Vec<(&str, Breakage)> = vec![
+        ("unknown field", Box::new(|v| v["colour"] = "red".into())),
+        (
+            "empty vi",
+            Box::new(|v| v["groups"][0]["name"]["vi"] = "".into()),
+        ),
+        (
+            "threshold order",
+            Box::new(|v| v["rules"]["difficult_area_threshold"] = 90.into()),
+        ),
+        (
+            "impossible threshold",
+            Box::new(|v| v["rules"]["pass_threshold"] = 101.into()),
+        ),
+        (
+            "duplicate group",
+            Box::new(|v| {
+                let g = v["groups"][0].clone();
+                v["groups"].as_array_mut().unwrap().push(g);
+            }),
+        ),
+        (
+            "indicator id",
+            Box::new(|v| v["groups"][0]["competencies"][0]["indicators"][1]["id"] = "1.7".into()),
+        ),
+        (
+            "level order",
+            Box::new(move |v| {
+                v.pointer_mut(level0)
+                    .unwrap()
+                    .as_array_mut()
+                    .unwrap()
+                    .reverse()
+            }),
+        ),
+        (
+            "level above max",
+            Box::new(move |v| v.pointer_mut(level0).unwrap()[0]["points"] = 11.into()),
+        ),
+        (
+            "no zero level",
+            Box::new(move |v| {
+                v.pointer_mut(level0).unwrap().as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "bad level id",
+            Box::new(move |v| v.pointer_mut(level0).unwrap()[0]["id"] = "A B".into()),
+        ),
+    ];
+    for (name, f) in cases {
+        let e = mutate(f).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("244-2022") || text.contains(".json"),
+            "{name}: {text}"
+        );
+    }
+}

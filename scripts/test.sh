@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up, then runs every check and test: formatting, lints, unit, property,
+# integration and end-to-end tests. This is the README's test command; CI runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== core purity: no IO crate in cdht-core's tree"
+if cargo tree -p cdht-core -e normal --prefix none | grep -E '^(rusqlite|tokio|reqwest|tauri|axum|hyper) '; then
+  echo "cdht-core depends on an IO crate" >&2
+  exit 1
+fi
+echo "== cargo test"
+cargo test --workspace
