@@ -6,6 +6,7 @@ pub mod assessment;
 pub mod catalog;
 pub mod exemplary;
 pub mod ids;
+pub mod qr;
 pub mod score;
 
 pub use assessment::{Answer, Answers, AreaType, AssessmentInput};

@@ -1,0 +1,274 @@
+//! The unit QR payload (version 1): a URL carrying the server, the unit code
+//! and the join key, e.g.
+//!
+//! `https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA2M`
+//!
+//! - Scanned by the app, it enrols the device in the unit.
+//! - Scanned by any phone camera without the app, the browser opens
+//!   `/j/HD-CG-001` on the server, a page saying what the unit is and how to
+//!   get the app. The join key sits in the fragment, which browsers never
+//!   send, so it stays out of server and proxy logs.
+//! - The server URL may carry a path prefix (a server behind a proxy at
+//!   `https://host/cdht/`); everything before the last `/j/` is the server.
+//!
+//! Under the QR, the poster prints the unit code and the join key, for typing
+//! on a phone that cannot scan: [`JoinPayload::from_typed`] builds the same payload.
+
+use crate::ids::UnitCode;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The payload version this build writes and reads.
+pub const QR_VERSION: u32 = 1;
+
+/// What a unit QR code (or the typed code and key) tells the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinPayload {
+    /// The server's base URL, without a trailing slash (`https://host/prefix`).
+    pub server: String,
+    pub unit: UnitCode,
+    pub join_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QrError {
+    #[error("this QR code is not a CDHT unit code")]
+    NotCdht,
+    #[error("this QR code is for a newer version of CDHT (version {0}); update the app")]
+    NewerVersion(u32),
+    #[error("the unit code {0:?} is not valid (3–32 letters, digits or '-')")]
+    BadUnitCode(String),
+    #[error("the join key is missing or not valid (6–32 letters or digits)")]
+    BadJoinKey,
+    #[error("the server address {0:?} is not valid")]
+    BadServer(String),
+}
+
+impl QrError {
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::NotCdht => "qr_not_cdht",
+            Self::NewerVersion(_) => "qr_newer_version",
+            Self::BadUnitCode(_) => "qr_bad_unit_code",
+            Self::BadJoinKey => "qr_bad_join_key",
+            Self::BadServer(_) => "qr_bad_server",
+        }
+    }
+
+    #[must_use]
+    pub fn message_vi(&self) -> String {
+        match self {
+            Self::NotCdht => "Mã QR này không phải mã đơn vị của Công dân học tập. \
+                Bác hãy quét mã QR dán ở nhà văn hoá hoặc do cán bộ chi hội đưa."
+                .to_owned(),
+            Self::NewerVersion(_) => {
+                "Mã QR này dùng phiên bản ứng dụng mới hơn. Bác hãy cập nhật ứng dụng.".to_owned()
+            }
+            Self::BadUnitCode(code) => format!(
+                "Mã đơn vị “{code}” không đúng. Mã gồm chữ, số và dấu gạch ngang, ví dụ HD-CG-001."
+            ),
+            Self::BadJoinKey => {
+                "Mã tham gia bị thiếu hoặc không đúng. Bác xem lại dòng chữ in dưới mã QR."
+                    .to_owned()
+            }
+            Self::BadServer(_) => "Địa chỉ máy chủ không đúng.".to_owned(),
+        }
+    }
+}
+
+impl JoinPayload {
+    /// Builds a payload from what a person typed: server, unit code, join key.
+    /// Letters are upper-cased and spaces dropped, as people type them.
+    pub fn from_typed(server: &str, unit: &str, join_key: &str) -> Result<Self, QrError> {
+        let payload = Self {
+            server: normalise_server(server)?,
+            unit: UnitCode::new(normalise_code(unit)),
+            join_key: normalise_code(join_key).replace('-', ""),
+        };
+        payload.validate()?;
+        Ok(payload)
+    }
+
+    /// Parses the text of a scanned QR code.
+    pub fn parse(text: &str) -> Result<Self, QrError> {
+        let text = text.trim();
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .ok_or(QrError::NotCdht)?;
+        let scheme_len = text.len() - rest.len();
+        let (before_fragment, fragment) = match text.split_once('#') {
+            Some((a, b)) => (a, Some(b)),
+            None => (text, None),
+        };
+        let (path_part, query) = match before_fragment.split_once('?') {
+            Some((a, b)) => (a, Some(b)),
+            None => (before_fragment, None),
+        };
+        let j = path_part.rfind("/j/").ok_or(QrError::NotCdht)?;
+        if j < scheme_len {
+            return Err(QrError::NotCdht);
+        }
+        let server = normalise_server(&path_part[..j])?;
+        let unit = path_part[j + 3..].trim_end_matches('/');
+        let version = param(query, "v")
+            .map(|v| v.parse::<u32>().map_err(|_| QrError::NotCdht))
+            .transpose()?
+            .unwrap_or(QR_VERSION);
+        if version > QR_VERSION {
+            return Err(QrError::NewerVersion(version));
+        }
+        let join_key = param(fragment, "k").ok_or(QrError::BadJoinKey)?;
+        let payload = Self {
+            server,
+            unit: UnitCode::new(unit),
+            join_key: join_key.to_owned(),
+        };
+        payload.validate()?;
+        Ok(payload)
+    }
+
+    /// The QR text, also the page a phone camera opens.
+    #[must_use]
+    pub fn to_url(&self) -> String {
+        format!(
+            "{}/j/{}?v={QR_VERSION}#k={}",
+            self.server, self.unit, self.join_key
+        )
+    }
+
+    fn validate(&self) -> Result<(), QrError> {
+        if !valid_unit_code(self.unit.as_str()) {
+            return Err(QrError::BadUnitCode(self.unit.to_string()));
+        }
+        let key_ok = (6..=32).contains(&self.join_key.len())
+            && self.join_key.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !key_ok {
+            return Err(QrError::BadJoinKey);
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for JoinPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_url())
+    }
+}
+
+/// A unit code: 3–32 upper-case ASCII letters, digits or '-', not starting or
+/// ending with '-'. Plain ASCII so it can be typed on any keyboard and read aloud.
+#[must_use]
+pub fn valid_unit_code(code: &str) -> bool {
+    (3..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && !code.starts_with('-')
+        && !code.ends_with('-')
+}
+
+fn normalise_code(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+fn normalise_server(s: &str) -> Result<String, QrError> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| QrError::BadServer(s.to_owned()))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let ok = !host.is_empty()
+        && !s.contains(['?', '#', ' ', '@'])
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(QrError::BadServer(s.to_owned()))
+    }
+}
+
+fn param<'a>(part: Option<&'a str>, name: &str) -> Option<&'a str> {
+    part?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_and_without_prefix() {
+        for server in [
+            "https://cdht.example.vn",
+            "https://host:8443/cdht",
+            "http://127.0.0.1:8080",
+        ] {
+            let p = JoinPayload::from_typed(server, "hd-cg-001", "7k3q 9xpa").unwrap();
+            assert_eq!(p.unit.as_str(), "HD-CG-001");
+            assert_eq!(p.join_key, "7K3Q9XPA");
+            let url = p.to_url();
+            assert_eq!(JoinPayload::parse(&url).unwrap(), p, "{url}");
+        }
+        assert_eq!(
+            JoinPayload::parse("https://x.vn/j/HD-1?v=1#k=ABCDEF12")
+                .unwrap()
+                .to_url(),
+            "https://x.vn/j/HD-1?v=1#k=ABCDEF12"
+        );
+    }
+
+    #[test]
+    fn wrong_or_damaged_codes_get_typed_errors() {
+        assert_eq!(
+            JoinPayload::parse("WIFI:S:home;T:WPA;P:secret;;"),
+            Err(QrError::NotCdht)
+        );
+        assert_eq!(
+            JoinPayload::parse("https://example.com/shop?id=5"),
+            Err(QrError::NotCdht)
+        );
+        assert_eq!(
+            JoinPayload::parse("https://x.vn/j/HD-1?v=1"),
+            Err(QrError::BadJoinKey)
+        );
+        assert_eq!(
+            JoinPayload::parse("https://x.vn/j/HD-1?v=1#k=ab"),
+            Err(QrError::BadJoinKey)
+        );
+        assert_eq!(
+            JoinPayload::parse("https://x.vn/j/HD-1?v=2#k=ABCDEF12"),
+            Err(QrError::NewerVersion(2))
+        );
+        assert!(matches!(
+            JoinPayload::parse("https://x.vn/j/hd_1?v=1#k=ABCDEF12"),
+            Err(QrError::BadUnitCode(_))
+        ));
+        assert!(matches!(
+            JoinPayload::parse("https://x .vn/j/HD-1#k=ABCDEF12"),
+            Err(QrError::BadServer(_))
+        ));
+        assert!(matches!(
+            JoinPayload::from_typed("ftp://x", "HD-1", "ABCDEF12"),
+            Err(QrError::BadServer(_))
+        ));
+        for e in [
+            QrError::NotCdht,
+            QrError::BadJoinKey,
+            QrError::NewerVersion(2),
+        ] {
+            assert!(!e.message_vi().is_ascii());
+        }
+    }
+}
