@@ -10,7 +10,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== core purity: no IO crate in cdht-core's tree"
-if cargo tree -p cdht-core -e normal --prefix none | grep -E '^(rusqlite|tokio|reqwest|tauri|axum|hyper) '; then
+if cargo tree -p cdht-core --prefix none | grep -E '^(rusqlite|tokio|reqwest|tauri|axum|hyper) '; then
   echo "cdht-core depends on an IO crate" >&2
   exit 1
 fi
