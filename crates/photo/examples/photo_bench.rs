@@ -1,0 +1,163 @@
+//! Photo pipeline benchmark: our pipeline against ImageMagick on the same files.
+//!
+//! ```text
+//! cargo run --release -p cdht-photo --example photo_bench [-- N_PHOTOS [RUNS] [--keep]]
+//! ```
+//!
+//! Generates N (default 4) 12-megapixel phone-like JPEGs (EXIF Orientation=6,
+//! GPS, Make/Model), runs `cdht_photo::process_photo` with default options on
+//! each, then ImageMagick with the equivalent command
+//! `convert in.jpg -auto-orient -resize 1600x1600> -strip -quality 82 out.jpg`.
+//! Prints ms per photo (best of RUNS, default 3) and output bytes for both and
+//! the ratios. ImageMagick's time includes starting the process and file I/O
+//! (a few ms); ours starts from bytes in memory. Skips the reference with a
+//! message if ImageMagick's `convert` is missing. `--keep` leaves the files in
+//! the temp directory for inspection.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn imagemagick() -> Option<PathBuf> {
+    for cand in ["/usr/bin/convert", "convert"] {
+        let ok = Command::new(cand).arg("-version").output().is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains("ImageMagick")
+        });
+        if ok {
+            return Some(PathBuf::from(cand));
+        }
+    }
+    None
+}
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let out = f();
+        best = best.min(t.elapsed());
+        last = Some(out);
+    }
+    (best, last.unwrap())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let keep = args.iter().any(|a| a == "--keep");
+    let nums: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let n = nums.first().copied().unwrap_or(4);
+    let runs = nums.get(1).copied().unwrap_or(3);
+
+    let dir = std::env::temp_dir().join("cdht-photo-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let convert = imagemagick();
+    let opts = cdht_photo::PhotoOptions::default();
+
+    println!(
+        "photo_bench: {n} photos of {}x{} (EXIF orientation 6), best of {runs} runs, {} CPUs",
+        support::SENSOR_W,
+        support::SENSOR_H,
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    match &convert {
+        Some(c) => println!(
+            "reference: {} -auto-orient -resize 1600x1600> -strip -quality 82",
+            c.display()
+        ),
+        None => println!(
+            "reference: SKIPPED, ImageMagick `convert` not found (apt-get install -y imagemagick)"
+        ),
+    }
+    println!(
+        "{:>5} {:>9} | {:>8} {:>8} {:>3} {:>9} | {:>8} {:>8} | {:>6} {:>6}",
+        "photo", "in KB", "ours ms", "ours KB", "q", "WxH", "IM ms", "IM KB", "t/IM", "B/IM"
+    );
+
+    let (mut sum_ours_ms, mut sum_ours_b, mut sum_im_ms, mut sum_im_b) = (0.0, 0usize, 0.0, 0usize);
+    for i in 0..n {
+        let input = support::phone_photo(i as u32 + 1);
+        let in_path = dir.join(format!("photo{i}.jpg"));
+        std::fs::write(&in_path, &input).unwrap();
+
+        let (t_ours, out) = best_of(runs, || cdht_photo::process_photo(&input, &opts).unwrap());
+        std::fs::write(dir.join(format!("photo{i}.ours.jpg")), &out.jpeg).unwrap();
+        sum_ours_ms += ms(t_ours);
+        sum_ours_b += out.jpeg.len();
+
+        let im = convert
+            .as_ref()
+            .map(|c| run_im(c, &in_path, &dir.join(format!("photo{i}.im.jpg")), runs));
+        let im_cols = match im {
+            Some((t, bytes)) => {
+                sum_im_ms += ms(t);
+                sum_im_b += bytes;
+                format!(
+                    "{:>8.0} {:>8.1} | {:>6.2} {:>6.2}",
+                    ms(t),
+                    bytes as f64 / 1000.0,
+                    ms(t_ours) / ms(t),
+                    out.jpeg.len() as f64 / bytes as f64
+                )
+            }
+            None => "       -        - |      -      -".to_owned(),
+        };
+        println!(
+            "{:>5} {:>9.1} | {:>8.0} {:>8.1} {:>3} {:>9} | {im_cols}",
+            i,
+            input.len() as f64 / 1000.0,
+            ms(t_ours),
+            out.jpeg.len() as f64 / 1000.0,
+            out.quality,
+            format!("{}x{}", out.width, out.height),
+        );
+    }
+    let nf = n as f64;
+    println!(
+        "mean: ours {:.0} ms, {:.1} KB per photo",
+        sum_ours_ms / nf,
+        sum_ours_b as f64 / nf / 1000.0
+    );
+    if convert.is_some() {
+        println!(
+            "mean: ImageMagick {:.0} ms, {:.1} KB per photo; ratio ours/IM: time {:.2}, bytes {:.2}",
+            sum_im_ms / nf,
+            sum_im_b as f64 / nf / 1000.0,
+            sum_ours_ms / sum_im_ms,
+            sum_ours_b as f64 / sum_im_b as f64
+        );
+    }
+    if keep {
+        println!("files kept in {}", dir.display());
+    } else {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+fn run_im(convert: &Path, input: &Path, output: &Path, runs: usize) -> (Duration, usize) {
+    let (t, ()) = best_of(runs, || {
+        let status = Command::new(convert)
+            .arg(input)
+            .args([
+                "-auto-orient",
+                "-resize",
+                "1600x1600>",
+                "-strip",
+                "-quality",
+                "82",
+            ])
+            .arg(output)
+            .status()
+            .unwrap();
+        assert!(status.success(), "convert failed");
+    });
+    (t, std::fs::metadata(output).unwrap().len() as usize)
+}
