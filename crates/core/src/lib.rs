@@ -8,6 +8,7 @@ pub mod exemplary;
 pub mod ids;
 pub mod qr;
 pub mod score;
+pub mod sync;
 
 pub use assessment::{Answer, Answers, AreaType, AssessmentInput};
 pub use catalog::{embedded_catalog, embedded_catalogs, Catalog, CatalogError};
