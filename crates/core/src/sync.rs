@@ -9,7 +9,7 @@
 //! server; the device pulls them since a cursor. Evidence photos travel apart,
 //! content-addressed by sha256, in resumable chunks.
 
-use crate::assessment::{AreaType, Answers};
+use crate::assessment::{Answers, AreaType};
 use crate::ids::{
     AssessmentId, CatalogId, DeviceId, EvidenceId, GroupId, IndicatorId, PersonId, UnitCode,
 };
@@ -475,7 +475,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let bad = r#"{"batch_id":"0190d3c2-7a9b-7cde-8f01-23456789abcd","seq":1,"records":[],"extra":1}"#;
+        let bad =
+            r#"{"batch_id":"0190d3c2-7a9b-7cde-8f01-23456789abcd","seq":1,"records":[],"extra":1}"#;
         assert!(serde_json::from_str::<PushBatch>(bad).is_err());
     }
 
