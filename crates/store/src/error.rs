@@ -1,0 +1,127 @@
+//! The store's error type. The UI branches on [`StoreError::kind`]; the message
+//! is for logs and support, not for end users.
+
+use rusqlite::ErrorCode;
+use serde::Serialize;
+use std::io;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What went wrong, coarsely enough for the UI to pick a message and an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists,
+    /// The change contradicts what is stored (e.g. a review step out of order).
+    Conflict,
+    /// The assessment is with the reviewers (submitted, approved, recognised):
+    /// the device may not change it until it is returned.
+    Locked,
+    InvalidInput,
+    DiskFull,
+    Corrupt,
+    /// The database was written by a newer app version; update the app.
+    TooNew,
+    /// Another connection held the database longer than the busy timeout.
+    Busy,
+    Io,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("assessment {assessment_id} is {status} and cannot be changed on this device")]
+    Locked {
+        assessment_id: String,
+        status: &'static str,
+    },
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("not enough free storage: {0}")]
+    DiskFull(String),
+    #[error("database is damaged: {0}")]
+    Corrupt(String),
+    #[error(
+        "database schema version {found} is newer than this app supports ({supported}); \
+         update the app (the database is left untouched)"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("database busy: {0}")]
+    Busy(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("database error: {0}")]
+    Database(#[source] rusqlite::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Locked { .. } => ErrorKind::Locked,
+            Self::InvalidInput(_) => ErrorKind::InvalidInput,
+            Self::DiskFull(_) => ErrorKind::DiskFull,
+            Self::Corrupt(_) => ErrorKind::Corrupt,
+            Self::TooNew { .. } => ErrorKind::TooNew,
+            Self::Busy(_) => ErrorKind::Busy,
+            Self::Io { .. } => ErrorKind::Io,
+            Self::Database(_) | Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Self::InvalidInput(msg.into())
+    }
+
+    /// An IO error with what we were doing; a full disk becomes [`ErrorKind::DiskFull`].
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        let context = context.into();
+        if source.kind() == io::ErrorKind::StorageFull {
+            Self::DiskFull(format!("{context}: {source}"))
+        } else {
+            Self::Io { context, source }
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        let message = err.to_string();
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => Self::DiskFull(message),
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => Self::Corrupt(message),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Busy(message),
+            Some(ErrorCode::ConstraintViolation) => Self::Conflict(message),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(err: serde_json::Error) -> Self {
+        Self::Internal(format!("JSON: {err}"))
+    }
+}
