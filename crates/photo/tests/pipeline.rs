@@ -425,3 +425,27 @@ fn every_error_has_a_vietnamese_message_and_english_display() {
         assert!(codes.insert(e.kind().code()));
     }
 }
+
+#[test]
+fn data_after_the_end_marker_is_accepted() {
+    // Motion photos append a video after the JPEG's end-of-image marker.
+    let mut input = small_jpeg(640, 480, Some(support::camera_exif(1)));
+    input.extend_from_slice(&[0x00, 0x00, 0x00, 0x18, b'f', b't', b'y', b'p']);
+    input.extend(std::iter::repeat_n(0x5Au8, 10_000));
+    let out = process_photo(&input, &opts()).unwrap();
+    assert_eq!((out.width, out.height), (640, 480));
+}
+
+#[test]
+fn progressive_jpeg_is_accepted() {
+    let img = support::photo_like(640, 480, 5);
+    let mut input = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut input, 90);
+    enc.set_progressive(true);
+    enc.encode(img.as_raw(), 640, 480, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let out = process_photo(&input, &opts()).unwrap();
+    assert_eq!((out.width, out.height), (640, 480));
+    let decoded = image::load_from_memory(&out.jpeg).unwrap().to_rgb8();
+    assert!(is_near(mean_rgb(&decoded, 10, 10, 20), support::RED));
+}
