@@ -47,6 +47,10 @@ CREATE TABLE people (
     cccd_consent        INTEGER NOT NULL DEFAULT 0 CHECK (cccd_consent IN (0, 1)),
     cccd_consent_at_ms  INTEGER,
     revision            INTEGER NOT NULL DEFAULT 1 CHECK (revision >= 1),
+    -- Protocol version of the last profile queued for the server (0: never), and
+    -- the local revision it froze: a new version is queued only after an edit.
+    sync_version        INTEGER NOT NULL DEFAULT 0 CHECK (sync_version >= 0),
+    synced_revision     INTEGER NOT NULL DEFAULT 0,
     created_at_ms       INTEGER NOT NULL,
     updated_at_ms       INTEGER NOT NULL,
     CHECK (cccd IS NULL OR cccd_consent = 1),
@@ -71,8 +75,11 @@ CREATE TABLE assessments (
     return_reason    TEXT,
     decision_number  TEXT,
     decision_date    TEXT,
-    -- Bumped by every local change; the outbox freezes one revision per submit.
+    -- Bumped by every local change (each autosave).
     revision         INTEGER NOT NULL DEFAULT 1 CHECK (revision >= 1),
+    -- Protocol version of the last state queued for the server: 1, 2, 3, … one
+    -- per submit, so versions count pushed edits, not autosaves.
+    sync_version     INTEGER NOT NULL DEFAULT 0 CHECK (sync_version >= 0),
     -- Cache of core's score for lists; NULL until the app stores one.
     total_points     INTEGER,
     passed           INTEGER CHECK (passed IN (0, 1)),
@@ -119,32 +126,48 @@ CREATE TABLE evidence (
 );
 CREATE INDEX evidence_by_sha256 ON evidence (sha256);
 
--- Records to push. The payload is frozen at enqueue time; a later edit is a new
--- revision and a new row. Rows leave only once the server acknowledged them.
+-- Push batches (protocol: a batch id and a per-device sequence number, both made
+-- when the batch is frozen and kept for every retry).
+CREATE TABLE push_batches (
+    batch_id       TEXT PRIMARY KEY,
+    push_seq       INTEGER NOT NULL UNIQUE CHECK (push_seq >= 1),
+    state          TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'answered', 'abandoned')),
+    created_at_ms  INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+-- At most one batch is open: it is retried as it is until answered.
+CREATE UNIQUE INDEX push_batches_one_open ON push_batches (state) WHERE state = 'open';
+
+-- Records to push, one row per record version. The payload (the record body's
+-- canonical JSON) is frozen at enqueue time; a later edit is a new version and a
+-- new row. Rows leave only once the server acknowledged them.
 CREATE TABLE outbox (
     outbox_id       INTEGER PRIMARY KEY,
-    push_seq        INTEGER NOT NULL UNIQUE,
-    record_kind     TEXT NOT NULL CHECK (record_kind IN ('assessment', 'person')),
+    record_kind     TEXT NOT NULL CHECK (record_kind IN ('person', 'assessment', 'evidence')),
     record_id       TEXT NOT NULL,
-    revision        INTEGER NOT NULL,
+    version         INTEGER NOT NULL CHECK (version >= 1),
     payload_json    TEXT NOT NULL CHECK (json_valid(payload_json)),
     content_sha256  TEXT NOT NULL,
     state           TEXT NOT NULL DEFAULT 'pending'
                     CHECK (state IN ('pending', 'sent', 'acked', 'rejected')),
+    batch_id        TEXT REFERENCES push_batches (batch_id),
+    reject_code     TEXT,
     reject_reason   TEXT,
     attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     last_error      TEXT,
     created_at_ms   INTEGER NOT NULL,
     updated_at_ms   INTEGER NOT NULL,
     CHECK (state <> 'rejected' OR reject_reason IS NOT NULL),
-    UNIQUE (record_kind, record_id, revision)
+    CHECK (state = 'pending' OR batch_id IS NOT NULL),
+    UNIQUE (record_kind, record_id, version)
 );
-CREATE INDEX outbox_by_state ON outbox (state, push_seq);
+CREATE INDEX outbox_by_state ON outbox (state, outbox_id);
+CREATE INDEX outbox_by_batch ON outbox (batch_id, outbox_id);
 
 -- The database itself refuses to change what is being sent or to drop what the
 -- server has not acknowledged, whatever the Rust code above it does.
 CREATE TRIGGER outbox_payload_frozen
-BEFORE UPDATE OF push_seq, record_kind, record_id, revision, payload_json, content_sha256 ON outbox
+BEFORE UPDATE OF record_kind, record_id, version, payload_json, content_sha256 ON outbox
 BEGIN
     SELECT RAISE(ABORT, 'outbox payload is frozen');
 END;
@@ -156,10 +179,10 @@ BEGIN
     SELECT RAISE(ABORT, 'outbox row not acknowledged by the server');
 END;
 
--- Where each unit's pull from the server stopped (opaque server token).
+-- Where each unit's pull stopped: the server's change sequence (never a count).
 CREATE TABLE pull_cursors (
     unit_code      TEXT PRIMARY KEY REFERENCES units (unit_code),
-    cursor         TEXT NOT NULL,
+    cursor         INTEGER NOT NULL CHECK (cursor >= 0),
     updated_at_ms  INTEGER NOT NULL
 ) WITHOUT ROWID;
 

@@ -2,11 +2,11 @@
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    Assessment, AssessmentBrief, AssessmentDetail, AssessmentStatus, OutboxEntry, RecordKind,
-    Review, Saved, ScoreSummary, UnixMs,
+    Assessment, AssessmentBrief, AssessmentDetail, AssessmentStatus, OutboxEntry, Review, Saved,
+    ScoreSummary, UnixMs,
 };
 use crate::sql::{area_col, check_code, now_ms, parsed};
-use crate::sync::{assessment_payload, enqueue};
+use crate::sync::enqueue_submission;
 use crate::Store;
 use cdht_core::ids::{AssessmentId, CatalogId, GroupId, IndicatorId, LevelId, PersonId};
 use cdht_core::{Answer, Answers, AreaType};
@@ -139,6 +139,87 @@ pub(crate) fn bump_revision(
         revision,
         updated_at_ms,
     })
+}
+
+/// A reviewer's decision, inside the caller's transaction.
+pub(crate) fn apply_review_in(
+    tx: &Connection,
+    id: AssessmentId,
+    review: &Review,
+    now: UnixMs,
+) -> Result<Assessment> {
+    let current = load_assessment(tx, id)?;
+    use AssessmentStatus as S;
+    let (target, allowed_from): (S, &[S]) = match review {
+        Review::Approved => (S::Approved, &[S::Submitted]),
+        Review::Returned { .. } => (S::Returned, &[S::Submitted, S::Approved]),
+        Review::Recognised { .. } => (S::Recognised, &[S::Submitted, S::Approved]),
+    };
+    let replay = current.status == target
+        && match review {
+            Review::Approved => true,
+            Review::Returned { reason } => current.return_reason.as_deref() == Some(reason),
+            Review::Recognised {
+                decision_number,
+                decision_date,
+            } => {
+                current.decision_number.as_deref() == Some(decision_number)
+                    && current.decision_date == Some(*decision_date)
+            }
+        };
+    if replay {
+        return Ok(current);
+    }
+    if !allowed_from.contains(&current.status) {
+        return Err(StoreError::Conflict(format!(
+            "assessment {id} is {}; it cannot become {target}",
+            current.status
+        )));
+    }
+    match review {
+        Review::Approved => {
+            tx.execute(
+                "UPDATE assessments SET status = 'approved', updated_at_ms = ?2
+                 WHERE assessment_id = ?1",
+                (id.to_string(), now),
+            )?;
+        }
+        Review::Returned { reason } => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+                return Err(StoreError::invalid(
+                    "a return needs a reason of at most 1000 characters",
+                ));
+            }
+            tx.execute(
+                "UPDATE assessments SET status = 'returned', return_reason = ?2,
+                     updated_at_ms = ?3
+                 WHERE assessment_id = ?1",
+                (id.to_string(), reason, now),
+            )?;
+        }
+        Review::Recognised {
+            decision_number,
+            decision_date,
+        } => {
+            let number = decision_number.trim();
+            if number.is_empty() {
+                return Err(StoreError::invalid("a recognition needs a decision number"));
+            }
+            tx.execute(
+                "UPDATE assessments SET status = 'recognised', decision_number = ?2,
+                     decision_date = ?3, updated_at_ms = ?4
+                 WHERE assessment_id = ?1",
+                (
+                    id.to_string(),
+                    number,
+                    decision_date.format("%Y-%m-%d").to_string(),
+                    now,
+                ),
+            )?;
+        }
+    }
+    load_assessment(tx, id)
 }
 
 impl Store {
@@ -292,7 +373,6 @@ impl Store {
     /// with the payload frozen as of now, in one fsynced transaction. From here the
     /// assessment is locked until a reviewer returns it.
     pub fn submit_assessment(&mut self, id: AssessmentId) -> Result<OutboxEntry> {
-        let device_id = self.device_id;
         self.with_full_sync(|store| {
             let now = now_ms();
             let tx = store.write_tx()?;
@@ -304,97 +384,18 @@ impl Store {
                 (id.to_string(), now),
             )?;
             let assessment = load_assessment(&tx, id)?;
-            let payload = assessment_payload(&tx, device_id, &assessment)?;
-            let entry = enqueue(
-                &tx,
-                RecordKind::Assessment,
-                &id.to_string(),
-                assessment.revision,
-                &payload,
-                now,
-            )?;
+            let entry = enqueue_submission(&tx, &assessment, now)?;
             tx.commit()?;
             Ok(entry)
         })
     }
 
-    /// Applies a reviewer's decision received through sync. Replaying the same
-    /// decision is a no-op; a decision out of order is a `Conflict`.
+    /// Applies a reviewer's decision (normally through [`Store::apply_pull`]).
+    /// Replaying the same decision is a no-op; one out of order is a `Conflict`.
     pub fn apply_review(&mut self, id: AssessmentId, review: &Review) -> Result<Assessment> {
         let now = now_ms();
         let tx = self.write_tx()?;
-        let current = load_assessment(&tx, id)?;
-        use AssessmentStatus as S;
-        let (target, allowed_from): (S, &[S]) = match review {
-            Review::Approved => (S::Approved, &[S::Submitted]),
-            Review::Returned { .. } => (S::Returned, &[S::Submitted, S::Approved]),
-            Review::Recognised { .. } => (S::Recognised, &[S::Submitted, S::Approved]),
-        };
-        let replay = current.status == target
-            && match review {
-                Review::Approved => true,
-                Review::Returned { reason } => current.return_reason.as_deref() == Some(reason),
-                Review::Recognised {
-                    decision_number,
-                    decision_date,
-                } => {
-                    current.decision_number.as_deref() == Some(decision_number)
-                        && current.decision_date == Some(*decision_date)
-                }
-            };
-        if replay {
-            return Ok(current);
-        }
-        if !allowed_from.contains(&current.status) {
-            return Err(StoreError::Conflict(format!(
-                "assessment {id} is {}; it cannot become {target}",
-                current.status
-            )));
-        }
-        match review {
-            Review::Approved => {
-                tx.execute(
-                    "UPDATE assessments SET status = 'approved', updated_at_ms = ?2
-                     WHERE assessment_id = ?1",
-                    (id.to_string(), now),
-                )?;
-            }
-            Review::Returned { reason } => {
-                let reason = reason.trim();
-                if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-                    return Err(StoreError::invalid(
-                        "a return needs a reason of at most 1000 characters",
-                    ));
-                }
-                tx.execute(
-                    "UPDATE assessments SET status = 'returned', return_reason = ?2,
-                         updated_at_ms = ?3
-                     WHERE assessment_id = ?1",
-                    (id.to_string(), reason, now),
-                )?;
-            }
-            Review::Recognised {
-                decision_number,
-                decision_date,
-            } => {
-                let number = decision_number.trim();
-                if number.is_empty() {
-                    return Err(StoreError::invalid("a recognition needs a decision number"));
-                }
-                tx.execute(
-                    "UPDATE assessments SET status = 'recognised', decision_number = ?2,
-                         decision_date = ?3, updated_at_ms = ?4
-                     WHERE assessment_id = ?1",
-                    (
-                        id.to_string(),
-                        number,
-                        decision_date.format("%Y-%m-%d").to_string(),
-                        now,
-                    ),
-                )?;
-            }
-        }
-        let assessment = load_assessment(&tx, id)?;
+        let assessment = apply_review_in(&tx, id, review, now)?;
         tx.commit()?;
         Ok(assessment)
     }

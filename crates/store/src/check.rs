@@ -2,7 +2,7 @@
 //! what only a person can fix (a photo file that is gone or damaged).
 
 use crate::error::{Result, StoreError};
-use crate::evidence::{file_path, hash_file, TEMP_PREFIX};
+use crate::evidence::{file_path, hash_file, FILE_STILL_NEEDED_SQL, TEMP_PREFIX};
 use crate::model::{BrokenEvidence, CheckDepth, FileProblem, SelfCheckReport};
 use crate::sql::{is_sha256_hex, now_ms, parsed};
 use crate::{Store, EVIDENCE_DIR};
@@ -24,7 +24,8 @@ impl Store {
     ///   in flight at start-up; the server recognises a replay by id and hash);
     /// - every photo file is checked (exists, size; with [`CheckDepth::Full`] also
     ///   its hash) and the evidence rows of bad files are reported;
-    /// - leftover temp files and files no row refers to are removed.
+    /// - photos nothing needs any more, leftover temp files and files no row
+    ///   refers to are removed.
     pub fn self_check(&mut self, depth: CheckDepth) -> Result<SelfCheckReport> {
         self.self_check_with_age(depth, STRAY_MIN_AGE)
     }
@@ -46,10 +47,31 @@ impl Store {
         report.database_ok = report.database_messages == ["ok"];
 
         let tx = self.write_tx()?;
+        // Still in their frozen batch: the retry resends the same batch id and seq.
         report.outbox_reset_to_pending = tx.execute(
             "UPDATE outbox SET state = 'pending', updated_at_ms = ?1 WHERE state = 'sent'",
             [now_ms()],
         )?;
+        // Photos nothing needs any more (their upload finished after the last use
+        // was removed): drop the row here, the file below.
+        let unneeded: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT sha256 FROM evidence_files")?;
+            let all = stmt
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut unneeded = Vec::new();
+            for sha256 in all {
+                let needed: bool =
+                    tx.query_row(FILE_STILL_NEEDED_SQL, [&sha256], |row| row.get(0))?;
+                if !needed {
+                    unneeded.push(sha256);
+                }
+            }
+            unneeded
+        };
+        for sha256 in &unneeded {
+            tx.execute("DELETE FROM evidence_files WHERE sha256 = ?1", [sha256])?;
+        }
         tx.commit()?;
 
         let files: Vec<(String, u64)> = {

@@ -18,6 +18,15 @@ const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
 /// Free space kept beyond the photo itself, so SQLite's WAL and the OS can still
 /// write after we do: the app must never be the one that fills the phone.
 pub const DISK_RESERVE_BYTES: u64 = 16 * 1024 * 1024;
+/// Whether the photo `?1` must stay: an evidence row uses it, or an evidence
+/// record naming it was queued (and not rejected) while its upload is unfinished.
+pub(crate) const FILE_STILL_NEEDED_SQL: &str = "SELECT
+    EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1)
+    OR (EXISTS (SELECT 1 FROM outbox
+                WHERE record_kind = 'evidence' AND state <> 'rejected'
+                  AND json_extract(payload_json, '$.sha256') = ?1)
+        AND NOT EXISTS (SELECT 1 FROM evidence_uploads
+                        WHERE sha256 = ?1 AND completed_at_ms IS NOT NULL))";
 /// Prefix of a photo being written; a leftover one is a crash mid-write.
 pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 
@@ -262,8 +271,8 @@ impl Store {
         Ok(evidence)
     }
 
-    /// Removes one use of a photo. The file goes only when nothing uses it any
-    /// more and no unacknowledged outbox payload names it.
+    /// Removes one use of a photo. The file goes only when no evidence row uses it
+    /// and no queued evidence record still needs its bytes uploaded.
     pub fn remove_evidence(&mut self, evidence_id: EvidenceId) -> Result<Saved> {
         let now = now_ms();
         let tx = self.write_tx()?;
@@ -281,13 +290,8 @@ impl Store {
             [evidence_id.to_string()],
         )?;
         let saved = bump_revision(&tx, assessment_id, now, None)?;
-        let still_needed: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1)
-                 OR EXISTS (SELECT 1 FROM outbox
-                            WHERE state <> 'acked' AND instr(payload_json, ?1) > 0)",
-            [&sha256],
-            |row| row.get(0),
-        )?;
+        let still_needed: bool =
+            tx.query_row(FILE_STILL_NEEDED_SQL, [&sha256], |row| row.get(0))?;
         if !still_needed {
             tx.execute("DELETE FROM evidence_files WHERE sha256 = ?1", [&sha256])?;
         }
@@ -305,5 +309,26 @@ impl Store {
     /// The evidence of one assessment, by indicator.
     pub fn list_evidence(&self, assessment_id: AssessmentId) -> Result<Vec<Evidence>> {
         load_evidence(&self.conn, assessment_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn too_little_space_is_disk_full_before_writing() {
+        let dir = std::env::temp_dir();
+        let err = ensure_free_space(&dir, u64::MAX / 2).err();
+        assert_eq!(
+            err.as_ref().map(StoreError::kind),
+            Some(ErrorKind::DiskFull)
+        );
+        assert!(err
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("free some space"));
+        assert!(ensure_free_space(&dir, 1).is_ok());
     }
 }

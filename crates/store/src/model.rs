@@ -96,8 +96,9 @@ text_enum!(
 text_enum!(
     /// What an outbox row carries.
     RecordKind {
-        Assessment => "assessment",
         Person => "person",
+        Assessment => "assessment",
+        Evidence => "evidence",
     }
 );
 
@@ -304,22 +305,55 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub outbox_id: i64,
-    /// This device's push sequence number: strictly increasing, never reused.
-    pub push_seq: i64,
     pub record_kind: RecordKind,
     pub record_id: String,
-    pub revision: i64,
-    /// Frozen at enqueue time.
+    /// The record's protocol version: 1, then +1 per pushed edit.
+    pub version: u32,
+    /// The record body's canonical JSON (`cdht_core::sync::RecordBody`), frozen
+    /// at enqueue time.
     pub payload_json: String,
-    /// SHA-256 (hex) of `payload_json`: with the record id and revision it lets
+    /// SHA-256 (hex) of `payload_json`: with the record id and version it lets
     /// the server tell a replay from a changed payload.
     pub content_sha256: String,
     pub state: OutboxState,
+    /// The push batch the row was frozen into, once it was.
+    pub batch_id: Option<uuid::Uuid>,
+    pub reject_code: Option<String>,
     pub reject_reason: Option<String>,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at_ms: UnixMs,
     pub updated_at_ms: UnixMs,
+}
+
+/// A frozen push batch: the same id, sequence number and records on every retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenBatch {
+    pub batch_id: uuid::Uuid,
+    /// This device's push sequence number.
+    pub seq: u64,
+    /// In push order.
+    pub entries: Vec<OutboxEntry>,
+}
+
+/// What applying a push answer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushOutcome {
+    /// Accepted, already had, or superseded: nothing more to do.
+    pub acked: usize,
+    /// Parked with the server's reason for a person to fix.
+    pub rejected: usize,
+}
+
+/// What applying a pull page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullOutcome {
+    pub applied: usize,
+    /// Changes about records this device does not hold (other devices of the unit).
+    pub not_held: usize,
+    /// Changes that contradict the local state, skipped (never blocking the rest).
+    pub skipped: usize,
+    pub cursor: u64,
 }
 
 /// How far a photo's upload got.

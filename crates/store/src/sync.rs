@@ -1,156 +1,199 @@
-//! What the sync client needs: the outbox of frozen revisions, the per-device push
-//! sequence, pull cursors per unit and resumable photo uploads.
+//! What the sync client needs, shaped by the protocol (`cdht_core::sync`,
+//! docs/sync-protocol.md): an outbox of frozen record versions, push batches with
+//! a per-device sequence number, pull cursors per unit, resumable photo uploads.
 //!
 //! Rule: nothing the server has not acknowledged is ever deleted. The database
 //! enforces it too (triggers in 0001_init.sql).
 
-use crate::assessments::load_answers;
+use crate::assessments::{apply_review_in, load_answers};
 use crate::error::{Result, StoreError};
 use crate::evidence::load_evidence;
 use crate::model::{
-    Assessment, AssessmentStatus, EvidenceUpload, Gender, OutboxEntry, OutboxState, RecordKind,
-    ScoreSummary, UnixMs,
+    Assessment, EvidenceUpload, FrozenBatch, OutboxEntry, OutboxState, PullOutcome, PushOutcome,
+    RecordKind, Review, UnixMs,
 };
-use crate::sql::{now_ms, sha256_hex, usize_to_i64};
+use crate::sql::{now_ms, parsed, parsed_opt, sha256_hex, usize_to_i64};
 use crate::Store;
-use cdht_core::ids::{
-    AssessmentId, DeviceId, EvidenceId, GroupId, IndicatorId, PersonId, UnitCode,
+use cdht_core::ids::{AssessmentId, PersonId, UnitCode};
+use cdht_core::sync::{
+    AckOutcome, AssessmentRecord, Change, DeviceState, EvidenceRecord, PersonRecord, PullResponse,
+    PushBatch, PushResponse, RecordBody, RecordEnvelope, ReviewState, MAX_RECORDS_PER_BATCH,
 };
-use cdht_core::AssessmentInput;
+use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row};
-use serde::Serialize;
+use uuid::Uuid;
 
-/// Version of the payload layout below, so the server can read old queued rows.
-const PAYLOAD_SCHEMA: u32 = 1;
 const MAX_MESSAGE_CHARS: usize = 2000;
 
-/// An assessment as pushed: everything the reviewer needs, as of the submit.
-#[derive(Serialize)]
-struct AssessmentPayload {
-    schema: u32,
-    device_id: DeviceId,
-    assessment_id: AssessmentId,
-    revision: i64,
-    status: AssessmentStatus,
-    submitted_at_ms: Option<UnixMs>,
-    year: i32,
-    person: PersonPayload,
-    input: AssessmentInput,
-    score: Option<ScoreSummary>,
-    evidence: Vec<EvidencePayload>,
+impl From<cdht_core::sync::RecordKind> for RecordKind {
+    fn from(kind: cdht_core::sync::RecordKind) -> Self {
+        match kind {
+            cdht_core::sync::RecordKind::Person => Self::Person,
+            cdht_core::sync::RecordKind::Assessment => Self::Assessment,
+            cdht_core::sync::RecordKind::Evidence => Self::Evidence,
+        }
+    }
 }
 
-#[derive(Serialize)]
-struct PersonPayload {
-    person_id: PersonId,
-    unit_code: Option<UnitCode>,
-    full_name: String,
-    birth_year: Option<i32>,
-    gender: Option<Gender>,
-    ethnicity: Option<String>,
-    target_group: Option<GroupId>,
-    household_label: Option<String>,
-    household_address: Option<String>,
-    /// Present only when stored, i.e. with consent: the server uses it to catch
-    /// one person declaring in two places.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cccd: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cccd_consent_at_ms: Option<UnixMs>,
+fn version_u32(version: i64) -> Result<u32> {
+    u32::try_from(version)
+        .map_err(|_| StoreError::Internal(format!("record version {version} out of range")))
 }
 
-#[derive(Serialize)]
-struct EvidencePayload {
-    evidence_id: EvidenceId,
-    indicator_id: IndicatorId,
-    sha256: String,
-    mime: String,
-    byte_size: u64,
-    width_px: Option<u32>,
-    height_px: Option<u32>,
-    taken_at_ms: Option<UnixMs>,
-}
-
-/// The JSON pushed for `assessment`, read inside the submitting transaction.
-pub(crate) fn assessment_payload(
-    conn: &Connection,
-    device_id: DeviceId,
-    assessment: &Assessment,
-) -> Result<String> {
+fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
     let person = conn.query_row(
-        "SELECT person_id, unit_code, full_name, birth_year, gender, ethnicity, target_group,
-             household_label, household_address, cccd, cccd_consent_at_ms
+        "SELECT person_id, full_name, birth_year, cccd, household_address
          FROM people WHERE person_id = ?1",
-        [assessment.person_id.to_string()],
+        [person_id.to_string()],
         |row| {
-            Ok(PersonPayload {
-                person_id: crate::sql::parsed(row, 0)?,
-                unit_code: row.get::<_, Option<String>>(1)?.map(UnitCode::new),
-                full_name: row.get(2)?,
-                birth_year: row.get(3)?,
-                gender: row.get(4)?,
-                ethnicity: row.get(5)?,
-                target_group: row.get::<_, Option<String>>(6)?.map(GroupId::new),
-                household_label: row.get(7)?,
-                household_address: row.get(8)?,
-                cccd: row.get(9)?,
-                cccd_consent_at_ms: row.get(10)?,
+            Ok(PersonRecord {
+                id: parsed(row, 0)?,
+                full_name: row.get(1)?,
+                birth_year: row
+                    .get::<_, Option<i64>>(2)?
+                    .and_then(|y| u16::try_from(y).ok()),
+                // Stored only with consent; the server keeps only a keyed hash of it.
+                cccd: row.get(3)?,
+                phone: None,
+                address: row.get(4)?,
             })
         },
     )?;
-    let evidence = load_evidence(conn, assessment.assessment_id)?
-        .into_iter()
-        .map(|e| EvidencePayload {
-            evidence_id: e.evidence_id,
-            indicator_id: e.indicator_id,
-            sha256: e.sha256,
-            mime: e.mime,
-            byte_size: e.byte_size,
-            width_px: e.width_px,
-            height_px: e.height_px,
-            taken_at_ms: e.taken_at_ms,
-        })
-        .collect();
-    let payload = AssessmentPayload {
-        schema: PAYLOAD_SCHEMA,
-        device_id,
-        assessment_id: assessment.assessment_id,
-        revision: assessment.revision,
-        status: assessment.status,
-        submitted_at_ms: assessment.submitted_at_ms,
-        year: assessment.year,
-        person,
-        input: AssessmentInput {
-            catalog: assessment.catalog_id.clone(),
-            group: assessment.group_id.clone(),
-            area: assessment.area_type,
-            answers: load_answers(conn, assessment.assessment_id)?,
-        },
-        score: assessment.score,
-        evidence,
-    };
-    Ok(serde_json::to_string(&payload)?)
+    Ok(RecordBody::Person(person))
 }
 
-const OUTBOX_COLUMNS: &str = "outbox_id, push_seq, record_kind, record_id, revision, \
-     payload_json, content_sha256, state, reject_reason, attempts, last_error, \
+fn assessment_body(conn: &Connection, assessment: &Assessment) -> Result<RecordBody> {
+    Ok(RecordBody::Assessment(AssessmentRecord {
+        id: assessment.assessment_id,
+        person: assessment.person_id,
+        year: u16::try_from(assessment.year)
+            .map_err(|_| StoreError::Internal(format!("year {}", assessment.year)))?,
+        catalog: assessment.catalog_id.clone(),
+        group: assessment.group_id.clone(),
+        answers: load_answers(conn, assessment.assessment_id)?,
+        state: if assessment.status == crate::AssessmentStatus::Draft {
+            DeviceState::Draft
+        } else {
+            DeviceState::Submitted
+        },
+        device_total: assessment
+            .score
+            .and_then(|s| u32::try_from(s.total_points).ok()),
+    }))
+}
+
+/// Queues one frozen record version: the canonical JSON and its hash.
+fn enqueue(conn: &Connection, body: &RecordBody, version: u32, now: UnixMs) -> Result<OutboxEntry> {
+    let payload = String::from_utf8(body.canonical_json())
+        .map_err(|err| StoreError::Internal(format!("record JSON: {err}")))?;
+    let kind = RecordKind::from(body.kind());
+    let record_id = body.id().to_string();
+    let already: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox
+             WHERE record_kind = ?1 AND record_id = ?2 AND version = ?3)",
+        rusqlite::params![kind, record_id, version],
+        |row| row.get(0),
+    )?;
+    if already {
+        return Err(StoreError::AlreadyExists(format!(
+            "{kind} {record_id} version {version} is already queued"
+        )));
+    }
+    conn.execute(
+        "INSERT INTO outbox (record_kind, record_id, version, payload_json, content_sha256,
+             state, attempts, created_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
+        rusqlite::params![
+            kind,
+            record_id,
+            version,
+            payload,
+            sha256_hex(payload.as_bytes()),
+            now
+        ],
+    )?;
+    load_outbox(conn, conn.last_insert_rowid())
+}
+
+/// Queues what a submission sends, in an order whose references resolve on the
+/// server: the person's profile if it changed since last queued, the assessment
+/// (a new version), then evidence records not queued before. Returns the
+/// assessment's row.
+pub(crate) fn enqueue_submission(
+    conn: &Connection,
+    assessment: &Assessment,
+    now: UnixMs,
+) -> Result<OutboxEntry> {
+    let person_id = assessment.person_id;
+    let (revision, synced_revision, sync_version): (i64, i64, i64) = conn.query_row(
+        "SELECT revision, synced_revision, sync_version FROM people WHERE person_id = ?1",
+        [person_id.to_string()],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
+    if revision != synced_revision {
+        let version = version_u32(sync_version + 1)?;
+        enqueue(conn, &person_body(conn, person_id)?, version, now)?;
+        conn.execute(
+            "UPDATE people SET sync_version = ?2, synced_revision = revision WHERE person_id = ?1",
+            (person_id.to_string(), version),
+        )?;
+    }
+
+    let version: i64 = conn.query_row(
+        "UPDATE assessments SET sync_version = sync_version + 1 WHERE assessment_id = ?1
+         RETURNING sync_version",
+        [assessment.assessment_id.to_string()],
+        |row| row.get(0),
+    )?;
+    let entry = enqueue(
+        conn,
+        &assessment_body(conn, assessment)?,
+        version_u32(version)?,
+        now,
+    )?;
+
+    for evidence in load_evidence(conn, assessment.assessment_id)? {
+        let queued: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'evidence' AND record_id = ?1)",
+            [evidence.evidence_id.to_string()],
+            |row| row.get(0),
+        )?;
+        if !queued {
+            // A photo never changes: every evidence record has version 1.
+            let body = RecordBody::Evidence(EvidenceRecord {
+                id: evidence.evidence_id,
+                assessment: evidence.assessment_id,
+                indicator: evidence.indicator_id,
+                sha256: evidence.sha256,
+                size: evidence.byte_size,
+                content_type: evidence.mime,
+            });
+            enqueue(conn, &body, 1, now)?;
+        }
+    }
+    Ok(entry)
+}
+
+const OUTBOX_COLUMNS: &str = "outbox_id, record_kind, record_id, version, payload_json, \
+     content_sha256, state, batch_id, reject_code, reject_reason, attempts, last_error, \
      created_at_ms, updated_at_ms";
 
 fn outbox_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
     Ok(OutboxEntry {
         outbox_id: row.get(0)?,
-        push_seq: row.get(1)?,
-        record_kind: row.get(2)?,
-        record_id: row.get(3)?,
-        revision: row.get(4)?,
-        payload_json: row.get(5)?,
-        content_sha256: row.get(6)?,
-        state: row.get(7)?,
-        reject_reason: row.get(8)?,
-        attempts: row.get(9)?,
-        last_error: row.get(10)?,
-        created_at_ms: row.get(11)?,
-        updated_at_ms: row.get(12)?,
+        record_kind: row.get(1)?,
+        record_id: row.get(2)?,
+        version: row.get(3)?,
+        payload_json: row.get(4)?,
+        content_sha256: row.get(5)?,
+        state: row.get(6)?,
+        batch_id: parsed_opt(row, 7)?,
+        reject_code: row.get(8)?,
+        reject_reason: row.get(9)?,
+        attempts: row.get(10)?,
+        last_error: row.get(11)?,
+        created_at_ms: row.get(12)?,
+        updated_at_ms: row.get(13)?,
     })
 }
 
@@ -164,57 +207,55 @@ fn load_outbox(conn: &Connection, outbox_id: i64) -> Result<OutboxEntry> {
     .ok_or_else(|| StoreError::not_found("outbox row", outbox_id))
 }
 
-/// Queues one frozen revision under the next push sequence number.
-pub(crate) fn enqueue(
-    conn: &Connection,
-    kind: RecordKind,
-    record_id: &str,
-    revision: i64,
-    payload_json: &str,
-    now: UnixMs,
-) -> Result<OutboxEntry> {
-    let already: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox
-             WHERE record_kind = ?1 AND record_id = ?2 AND revision = ?3)",
-        rusqlite::params![kind, record_id, revision],
-        |row| row.get(0),
-    )?;
-    if already {
-        return Err(StoreError::AlreadyExists(format!(
-            "{kind} {record_id} revision {revision} is already queued"
-        )));
-    }
-    // A counter in the device row, never a count of outbox rows: acked rows may
-    // one day be pruned, and the server's cursor must never see a number twice.
-    let push_seq: i64 = conn.query_row(
-        "UPDATE device SET next_push_seq = next_push_seq + 1 WHERE singleton = 1
-         RETURNING next_push_seq - 1",
-        [],
-        |row| row.get(0),
-    )?;
-    conn.execute(
-        "INSERT INTO outbox (push_seq, record_kind, record_id, revision, payload_json,
-             content_sha256, state, attempts, created_at_ms, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7)",
-        rusqlite::params![
-            push_seq,
-            kind,
-            record_id,
-            revision,
-            payload_json,
-            sha256_hex(payload_json.as_bytes()),
-            now,
-        ],
-    )?;
-    load_outbox(conn, conn.last_insert_rowid())
+fn batch_entries(conn: &Connection, batch_id: Uuid) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE batch_id = ?1 ORDER BY outbox_id"
+    ))?;
+    let rows = stmt
+        .query_map([batch_id.to_string()], outbox_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The open batch's id and sequence number, if one is open.
+fn open_batch(conn: &Connection) -> Result<Option<(Uuid, u64)>> {
+    Ok(conn
+        .query_row(
+            "SELECT batch_id, push_seq FROM push_batches WHERE state = 'open'",
+            [],
+            |row| Ok((parsed(row, 0)?, row.get(1)?)),
+        )
+        .optional()?)
 }
 
 fn clip(text: &str) -> String {
     text.trim().chars().take(MAX_MESSAGE_CHARS).collect()
 }
 
+impl FrozenBatch {
+    /// The request body of `POST /api/v1/push`.
+    pub fn to_push_batch(&self) -> Result<PushBatch> {
+        let records = self
+            .entries
+            .iter()
+            .map(|entry| {
+                Ok(RecordEnvelope {
+                    version: entry.version,
+                    hash: entry.content_sha256.clone(),
+                    body: serde_json::from_str(&entry.payload_json)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PushBatch {
+            batch_id: self.batch_id,
+            seq: self.seq,
+            records,
+        })
+    }
+}
+
 impl Store {
-    /// Rows waiting to be pushed, oldest push sequence first.
+    /// Rows waiting to be pushed (in a batch or not), oldest first.
     pub fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
         self.outbox_in_state(OutboxState::Pending, limit)
     }
@@ -222,7 +263,7 @@ impl Store {
     /// Rows in one state (e.g. `Rejected`, to show the person what to fix).
     pub fn outbox_in_state(&self, state: OutboxState, limit: usize) -> Result<Vec<OutboxEntry>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = ?1 ORDER BY push_seq LIMIT ?2"
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = ?1 ORDER BY outbox_id LIMIT ?2"
         ))?;
         let rows = stmt
             .query_map(
@@ -237,104 +278,123 @@ impl Store {
         load_outbox(&self.conn, outbox_id)
     }
 
-    /// Just before the request goes out: pending → sent, one more attempt.
-    pub fn mark_outbox_sent(&mut self, outbox_id: i64) -> Result<()> {
-        self.outbox_transition(outbox_id, &[OutboxState::Pending], |tx, now| {
+    /// The batch to push: the open one as it was frozen (a retry must resend it
+    /// unchanged), or a new one of up to `max_records` pending rows under the next
+    /// push sequence number. `None` when nothing waits.
+    pub fn open_push_batch(&mut self, max_records: usize) -> Result<Option<FrozenBatch>> {
+        let now = now_ms();
+        let tx = self.write_tx()?;
+        if let Some((batch_id, seq)) = open_batch(&tx)? {
+            let entries = batch_entries(&tx, batch_id)?;
+            tx.commit()?;
+            return Ok(Some(FrozenBatch {
+                batch_id,
+                seq,
+                entries,
+            }));
+        }
+        let limit = max_records.clamp(1, MAX_RECORDS_PER_BATCH);
+        let ids: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT outbox_id FROM outbox WHERE state = 'pending' AND batch_id IS NULL
+                 ORDER BY outbox_id LIMIT ?1",
+            )?;
+            let ids = stmt
+                .query_map([usize_to_i64(limit)], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            ids
+        };
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        // A counter in the device row, never a count of rows: the server refuses
+        // a new batch whose number is not above the last it applied.
+        let seq: u64 = tx.query_row(
+            "UPDATE device SET next_push_seq = next_push_seq + 1 WHERE singleton = 1
+             RETURNING next_push_seq - 1",
+            [],
+            |row| row.get(0),
+        )?;
+        let batch_id = Uuid::now_v7();
+        tx.execute(
+            "INSERT INTO push_batches (batch_id, push_seq, state, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, 'open', ?3, ?3)",
+            rusqlite::params![batch_id.to_string(), seq, now],
+        )?;
+        for id in &ids {
+            tx.execute(
+                "UPDATE outbox SET batch_id = ?2, updated_at_ms = ?3 WHERE outbox_id = ?1",
+                rusqlite::params![id, batch_id.to_string(), now],
+            )?;
+        }
+        let entries = batch_entries(&tx, batch_id)?;
+        tx.commit()?;
+        Ok(Some(FrozenBatch {
+            batch_id,
+            seq,
+            entries,
+        }))
+    }
+
+    /// Just before the request goes out: the batch's rows are `sent`, one more attempt.
+    pub fn mark_batch_sent(&mut self, batch_id: Uuid) -> Result<()> {
+        self.with_open_batch(batch_id, |tx, now| {
             tx.execute(
                 "UPDATE outbox SET state = 'sent', attempts = attempts + 1, updated_at_ms = ?2
-                 WHERE outbox_id = ?1",
-                (outbox_id, now),
-            )
+                 WHERE batch_id = ?1 AND state IN ('pending', 'sent')",
+                (batch_id.to_string(), now),
+            )?;
+            Ok(())
         })
     }
 
-    /// The server stored the row (or answered a replay with the original success).
-    pub fn mark_outbox_acked(&mut self, outbox_id: i64) -> Result<()> {
-        let current = load_outbox(&self.conn, outbox_id)?;
-        if current.state == OutboxState::Acked {
-            return Ok(());
-        }
-        self.outbox_transition(
-            outbox_id,
-            &[OutboxState::Pending, OutboxState::Sent],
-            |tx, now| {
-                tx.execute(
-                    "UPDATE outbox SET state = 'acked', last_error = NULL, updated_at_ms = ?2
-                     WHERE outbox_id = ?1",
-                    (outbox_id, now),
-                )
-            },
-        )
-    }
-
-    /// Retry later (network down, timeout, 5xx): back to pending with the error kept.
-    pub fn mark_outbox_retry(&mut self, outbox_id: i64, error: &str) -> Result<()> {
+    /// Retry later (network down, timeout, 5xx, 429): the batch stays frozen, its
+    /// rows go back to `pending` with the error kept for the status screen.
+    pub fn mark_batch_retry(&mut self, batch_id: Uuid, error: &str) -> Result<()> {
         let error = clip(error);
-        self.outbox_transition(
-            outbox_id,
-            &[OutboxState::Pending, OutboxState::Sent],
-            |tx, now| {
-                tx.execute(
-                    "UPDATE outbox SET state = 'pending', last_error = ?2, updated_at_ms = ?3
-                     WHERE outbox_id = ?1",
-                    (outbox_id, &error, now),
-                )
-            },
-        )
+        self.with_open_batch(batch_id, |tx, now| {
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', last_error = ?2, updated_at_ms = ?3
+                 WHERE batch_id = ?1 AND state = 'sent'",
+                (batch_id.to_string(), &error, now),
+            )?;
+            Ok(())
+        })
     }
 
-    /// The server refused the record for a reason a person must fix: the row is
-    /// parked (kept, not retried) and, if it is the assessment's current
-    /// submission, the assessment is returned to the device with that reason so
-    /// it can be corrected and resubmitted as a new revision.
-    pub fn mark_outbox_rejected(&mut self, outbox_id: i64, reason: &str) -> Result<()> {
-        let reason = clip(reason);
-        if reason.is_empty() {
-            return Err(StoreError::invalid("a rejection needs a reason"));
-        }
-        self.outbox_transition(
-            outbox_id,
-            &[OutboxState::Pending, OutboxState::Sent],
-            |tx, now| {
-                tx.execute(
-                    "UPDATE outbox SET state = 'rejected', reject_reason = ?2, updated_at_ms = ?3
-                     WHERE outbox_id = ?1",
-                    (outbox_id, &reason, now),
-                )?;
-                tx.execute(
-                    "UPDATE assessments SET status = 'returned', return_reason = ?2,
-                         updated_at_ms = ?3
-                     WHERE status = 'submitted' AND (assessment_id, revision) IN (
-                         SELECT record_id, revision FROM outbox
-                         WHERE outbox_id = ?1 AND record_kind = 'assessment')",
-                    (outbox_id, &reason, now),
-                )
-            },
-        )
+    /// Gives up the open batch (the server answered `seq_out_of_order`, e.g. after
+    /// a reinstall): its rows return to the queue and the next batch gets a new id
+    /// and number. Safe: the server answers a record it already has `already_had`.
+    pub fn abandon_push_batch(&mut self, batch_id: Uuid) -> Result<()> {
+        self.with_open_batch(batch_id, |tx, now| {
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', batch_id = NULL, updated_at_ms = ?2
+                 WHERE batch_id = ?1 AND state IN ('pending', 'sent')",
+                (batch_id.to_string(), now),
+            )?;
+            tx.execute(
+                "UPDATE push_batches SET state = 'abandoned', updated_at_ms = ?2
+                 WHERE batch_id = ?1",
+                (batch_id.to_string(), now),
+            )?;
+            Ok(())
+        })
     }
 
-    fn outbox_transition(
-        &mut self,
-        outbox_id: i64,
-        allowed_from: &[OutboxState],
-        update: impl FnOnce(&Connection, UnixMs) -> rusqlite::Result<usize>,
-    ) -> Result<()> {
-        let now = now_ms();
+    /// Moves the push counter past the last sequence number the server applied
+    /// for this device (enrolment's `last_push_seq`). Never moves it back.
+    pub fn note_server_push_seq(&mut self, last_applied: u64) -> Result<()> {
         let tx = self.write_tx()?;
-        let current = load_outbox(&tx, outbox_id)?;
-        if !allowed_from.contains(&current.state) {
-            return Err(StoreError::Conflict(format!(
-                "outbox row {outbox_id} is {}",
-                current.state
-            )));
-        }
-        update(&tx, now)?;
+        tx.execute(
+            "UPDATE device SET next_push_seq = max(next_push_seq, ?1 + 1) WHERE singleton = 1",
+            [last_applied],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
     /// The next push sequence number this device will use.
-    pub fn next_push_seq(&self) -> Result<i64> {
+    pub fn next_push_seq(&self) -> Result<u64> {
         Ok(self.conn.query_row(
             "SELECT next_push_seq FROM device WHERE singleton = 1",
             [],
@@ -342,7 +402,131 @@ impl Store {
         )?)
     }
 
-    pub fn pull_cursor(&self, unit_code: &UnitCode) -> Result<Option<String>> {
+    /// Applies the server's answer to the open batch in one transaction: accepted,
+    /// already-had and superseded rows are acknowledged; rejected rows are parked
+    /// with the reason and, when it is an assessment's current submission, the
+    /// assessment is returned to the device with that reason so it can be fixed
+    /// and resubmitted as a new version. The server's score is cached.
+    pub fn apply_push_response(&mut self, response: &PushResponse) -> Result<PushOutcome> {
+        let now = now_ms();
+        let tx = self.write_tx()?;
+        let batch: Option<(u64, String)> = tx
+            .query_row(
+                "SELECT push_seq, state FROM push_batches WHERE batch_id = ?1",
+                [response.batch_id.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        match batch {
+            None => return Err(StoreError::not_found("push batch", response.batch_id)),
+            Some((seq, _)) if seq != response.seq => {
+                return Err(StoreError::Conflict(format!(
+                    "answer for batch {} has seq {}, the batch has {seq}",
+                    response.batch_id, response.seq
+                )))
+            }
+            // A second delivery of the same answer changes nothing.
+            Some((_, state)) if state == "answered" => return Ok(PushOutcome::default()),
+            Some((_, state)) if state != "open" => {
+                return Err(StoreError::Conflict(format!(
+                    "batch {} is {state}",
+                    response.batch_id
+                )))
+            }
+            Some(_) => {}
+        }
+        let batch_id = response.batch_id.to_string();
+        let mut outcome = PushOutcome::default();
+        for ack in &response.acks {
+            let kind = RecordKind::from(ack.kind);
+            let row: Option<i64> = tx
+                .query_row(
+                    "SELECT outbox_id FROM outbox
+                     WHERE batch_id = ?1 AND record_kind = ?2 AND record_id = ?3 AND version = ?4",
+                    rusqlite::params![batch_id, kind, ack.id.to_string(), ack.version],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(outbox_id) = row else {
+                return Err(StoreError::Conflict(format!(
+                    "ack for {kind} {} version {} names no record of batch {batch_id}",
+                    ack.id, ack.version
+                )));
+            };
+            if ack.outcome == AckOutcome::Rejected {
+                let reason = clip(
+                    ack.message
+                        .as_deref()
+                        .or(ack.code.as_deref())
+                        .unwrap_or("rejected by the server"),
+                );
+                tx.execute(
+                    "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_reason = ?3,
+                         updated_at_ms = ?4
+                     WHERE outbox_id = ?1",
+                    rusqlite::params![outbox_id, ack.code, reason, now],
+                )?;
+                if kind == RecordKind::Assessment {
+                    tx.execute(
+                        "UPDATE assessments SET status = 'returned', return_reason = ?3,
+                             updated_at_ms = ?4
+                         WHERE assessment_id = ?1 AND sync_version = ?2 AND status = 'submitted'",
+                        rusqlite::params![ack.id.to_string(), ack.version, reason, now],
+                    )?;
+                }
+                outcome.rejected += 1;
+            } else {
+                tx.execute(
+                    "UPDATE outbox SET state = 'acked', last_error = NULL, updated_at_ms = ?2
+                     WHERE outbox_id = ?1",
+                    (outbox_id, now),
+                )?;
+                if let (RecordKind::Assessment, Some(score)) = (kind, ack.score) {
+                    tx.execute(
+                        "UPDATE assessments SET total_points = ?2, passed = ?3
+                         WHERE assessment_id = ?1",
+                        rusqlite::params![ack.id.to_string(), score.total, score.passed],
+                    )?;
+                }
+                outcome.acked += 1;
+            }
+        }
+        // A record the answer did not mention goes back to the queue for the next batch.
+        tx.execute(
+            "UPDATE outbox SET state = 'pending', batch_id = NULL, updated_at_ms = ?2
+             WHERE batch_id = ?1 AND state IN ('pending', 'sent')",
+            (&batch_id, now),
+        )?;
+        tx.execute(
+            "UPDATE push_batches SET state = 'answered', updated_at_ms = ?2 WHERE batch_id = ?1",
+            (&batch_id, now),
+        )?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn with_open_batch(
+        &mut self,
+        batch_id: Uuid,
+        update: impl FnOnce(&Connection, UnixMs) -> Result<()>,
+    ) -> Result<()> {
+        let now = now_ms();
+        let tx = self.write_tx()?;
+        match open_batch(&tx)? {
+            Some((open, _)) if open == batch_id => {}
+            _ => {
+                return Err(StoreError::Conflict(format!(
+                    "push batch {batch_id} is not the open batch"
+                )))
+            }
+        }
+        update(&tx, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Where the last pull of `unit_code` stopped (0: never pulled).
+    pub fn pull_cursor(&self, unit_code: &UnitCode) -> Result<u64> {
         Ok(self
             .conn
             .query_row(
@@ -350,12 +534,15 @@ impl Store {
                 [unit_code.as_str()],
                 |row| row.get(0),
             )
-            .optional()?)
+            .optional()?
+            .unwrap_or(0))
     }
 
-    /// Stores where the last pull of `unit_code` stopped. Call it in the same
-    /// step as applying the pulled records' effects where possible.
-    pub fn set_pull_cursor(&mut self, unit_code: &UnitCode, cursor: &str) -> Result<()> {
+    /// Applies one pull page and moves the cursor, in one transaction, so a crash
+    /// never skips a change or applies one twice. A change that contradicts the
+    /// local state is skipped and counted, never blocking the rest.
+    pub fn apply_pull(&mut self, unit_code: &UnitCode, page: &PullResponse) -> Result<PullOutcome> {
+        let now = now_ms();
         let tx = self.write_tx()?;
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM units WHERE unit_code = ?1)",
@@ -365,14 +552,83 @@ impl Store {
         if !known {
             return Err(StoreError::not_found("unit", unit_code));
         }
+        let mut outcome = PullOutcome::default();
+        for change in &page.changes {
+            let (assessment, review): (AssessmentId, Review) = match &change.change {
+                Change::Review {
+                    assessment,
+                    state,
+                    reason,
+                } => match state {
+                    ReviewState::Approved => (*assessment, Review::Approved),
+                    ReviewState::Returned => (
+                        *assessment,
+                        Review::Returned {
+                            reason: reason.clone().unwrap_or_else(|| "—".to_owned()),
+                        },
+                    ),
+                    ReviewState::Recognised | ReviewState::Draft | ReviewState::Submitted => {
+                        // Device-side states (or a recognition without its
+                        // decision): nothing for the device to apply.
+                        outcome.skipped += 1;
+                        continue;
+                    }
+                },
+                Change::Recognition {
+                    assessment,
+                    decision_no,
+                    decision_date,
+                } => {
+                    let date = decision_date
+                        .get(..10)
+                        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                    let Some(decision_date) = date else {
+                        outcome.skipped += 1;
+                        continue;
+                    };
+                    (
+                        *assessment,
+                        Review::Recognised {
+                            decision_number: decision_no.clone(),
+                            decision_date,
+                        },
+                    )
+                }
+                Change::Unit { unit } => {
+                    let changed = tx.execute(
+                        "UPDATE units SET name = ?2, area_type = ?3 WHERE unit_code = ?1",
+                        (unit.code.as_str(), &unit.name, unit.area.as_str()),
+                    )?;
+                    if changed == 0 {
+                        outcome.not_held += 1;
+                    } else {
+                        outcome.applied += 1;
+                    }
+                    continue;
+                }
+            };
+            match apply_review_in(&tx, assessment, &review, now) {
+                Ok(_) => outcome.applied += 1,
+                Err(StoreError::NotFound { .. }) => outcome.not_held += 1,
+                Err(StoreError::Conflict(_) | StoreError::InvalidInput(_)) => {
+                    outcome.skipped += 1;
+                }
+                Err(other) => return Err(other),
+            }
+        }
         tx.execute(
             "INSERT INTO pull_cursors (unit_code, cursor, updated_at_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT (unit_code) DO UPDATE SET
-                 cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms",
-            (unit_code.as_str(), cursor, now_ms()),
+                 cursor = max(cursor, excluded.cursor), updated_at_ms = excluded.updated_at_ms",
+            rusqlite::params![unit_code.as_str(), page.cursor, now],
+        )?;
+        outcome.cursor = tx.query_row(
+            "SELECT cursor FROM pull_cursors WHERE unit_code = ?1",
+            [unit_code.as_str()],
+            |row| row.get(0),
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(outcome)
     }
 
     /// Upload progress of one photo (zero bytes if never started).
@@ -389,14 +645,16 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("evidence file", sha256))
     }
 
-    /// Photos of submitted assessments whose upload has not completed.
+    /// Photos named by a queued, not rejected evidence record whose upload has
+    /// not completed: what the sync client uploads after pushing.
     pub fn pending_uploads(&self, limit: usize) -> Result<Vec<EvidenceUpload>> {
         let mut stmt = self.conn.prepare(
             "SELECT f.sha256, f.byte_size, COALESCE(u.bytes_acked, 0), u.completed_at_ms
              FROM evidence_files f LEFT JOIN evidence_uploads u ON u.sha256 = f.sha256
              WHERE u.completed_at_ms IS NULL AND EXISTS (
-                 SELECT 1 FROM evidence e JOIN assessments a USING (assessment_id)
-                 WHERE e.sha256 = f.sha256 AND a.submitted_at_ms IS NOT NULL)
+                 SELECT 1 FROM outbox o
+                 WHERE o.record_kind = 'evidence' AND o.state <> 'rejected'
+                   AND json_extract(o.payload_json, '$.sha256') = f.sha256)
              ORDER BY f.created_at_ms
              LIMIT ?1",
         )?;

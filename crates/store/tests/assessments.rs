@@ -3,11 +3,16 @@
 mod common;
 
 use cdht_core::ids::{CatalogId, GroupId, IndicatorId, LevelId};
+use cdht_core::sync::{
+    AckOutcome, Change, DeviceState, PullResponse, PushResponse, RecordAck, RecordBody,
+    ReviewState, ServerChange,
+};
 use cdht_core::{Answer, AreaType};
 use cdht_store::{
     AssessmentStatus, ErrorKind, OutboxState, RecordKind, Review, ScoreSummary, Store,
 };
 use common::*;
+use sha2::Digest;
 
 fn ind(id: &str) -> IndicatorId {
     IndicatorId::new(id)
@@ -213,36 +218,67 @@ fn edits_are_refused_after_submit() {
     );
 }
 
+fn accept_all(store: &mut Store) -> cdht_store::FrozenBatch {
+    let batch = store.open_push_batch(200).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    let request = batch.to_push_batch().unwrap();
+    let response = PushResponse {
+        batch_id: request.batch_id,
+        seq: request.seq,
+        acks: request
+            .records
+            .iter()
+            .map(|r| RecordAck {
+                id: r.body.id(),
+                kind: r.body.kind(),
+                version: r.version,
+                outcome: AckOutcome::Accepted,
+                code: None,
+                message: None,
+                score: None,
+            })
+            .collect(),
+    };
+    let outcome = store.apply_push_response(&response).unwrap();
+    assert_eq!(outcome.acked, batch.entries.len());
+    batch
+}
+
 #[test]
-fn submit_freezes_an_outbox_row_and_a_later_edit_is_a_new_revision() {
+fn submit_freezes_an_outbox_row_and_a_later_edit_is_a_new_version() {
     let (_dir, mut store, a) = store_with_draft();
     let id = a.assessment_id;
     store
         .set_answer(id, &ind("1.1"), &Answer::Points(8), None)
         .unwrap();
-    let seq_before = store.next_push_seq().unwrap();
     let first = store.submit_assessment(id).unwrap();
     assert_eq!(first.record_kind, RecordKind::Assessment);
     assert_eq!(first.record_id, id.to_string());
     assert_eq!(first.state, OutboxState::Pending);
-    assert_eq!(first.push_seq, seq_before);
-    assert_eq!(first.revision, store.assessment(id).unwrap().revision);
-    let payload: serde_json::Value = serde_json::from_str(&first.payload_json).unwrap();
-    assert_eq!(payload["assessment_id"], id.to_string());
-    assert_eq!(payload["revision"], first.revision);
-    assert_eq!(payload["input"]["answers"]["1.1"], 8);
-    assert_eq!(payload["person"]["full_name"], "Nguyễn Văn An");
-    assert!(
-        payload["person"].get("cccd").is_none(),
-        "no CCCD without consent"
+    assert_eq!(first.version, 1);
+    // The payload is the protocol's record body, hashed as the server checks it.
+    let body: RecordBody = serde_json::from_str(&first.payload_json).unwrap();
+    assert_eq!(body.canonical_json(), first.payload_json.as_bytes());
+    assert_eq!(
+        first.content_sha256,
+        format!("{:x}", sha2::Sha256::digest(first.payload_json.as_bytes()))
     );
-    assert_eq!(payload["device_id"], store.device_id().to_string());
-    assert_eq!(store.outbox_pending(10).unwrap(), vec![first.clone()]);
+    let RecordBody::Assessment(record) = &body else {
+        panic!("{body:?}")
+    };
+    assert_eq!(record.id, id);
+    assert_eq!(record.state, DeviceState::Submitted);
+    assert_eq!(record.answers.get("1.1"), Some(&Answer::Points(8)));
+    // The person's profile goes first, without a CCCD (none was given).
+    let queued = store.outbox_pending(10).unwrap();
+    assert_eq!(queued.len(), 2);
+    assert_eq!(queued[0].record_kind, RecordKind::Person);
+    assert!(!queued[0].payload_json.contains("\"cccd\":\""));
+    assert_eq!(queued[1], first);
 
-    // Sent, acknowledged, then returned by the officer.
-    store.mark_outbox_sent(first.outbox_id).unwrap();
-    store.mark_outbox_acked(first.outbox_id).unwrap();
-    store.mark_outbox_acked(first.outbox_id).unwrap(); // replayed ack
+    // Pushed, accepted, then returned by the officer.
+    let batch = accept_all(&mut store);
+    assert_eq!(batch.seq, 1);
     let returned = store
         .apply_review(
             id,
@@ -253,22 +289,23 @@ fn submit_freezes_an_outbox_row_and_a_later_edit_is_a_new_revision() {
         .unwrap();
     assert_eq!(returned.status, AssessmentStatus::Returned);
 
-    // Editable again; the edit is a new revision and leaves the sent payload alone.
-    let saved = store
+    // Editable again; the resubmission is version 2 and leaves version 1 alone.
+    store
         .set_answer(id, &ind("1.1"), &Answer::Points(6), None)
         .unwrap();
-    assert!(saved.revision > first.revision);
     let second = store.submit_assessment(id).unwrap();
-    assert!(second.revision > saved.revision);
-    assert!(second.push_seq > first.push_seq);
+    assert_eq!(second.version, 2);
     assert_ne!(second.content_sha256, first.content_sha256);
     let first_now = store.outbox_entry(first.outbox_id).unwrap();
     assert_eq!(first_now.payload_json, first.payload_json);
     assert_eq!(first_now.content_sha256, first.content_sha256);
     assert_eq!(first_now.state, OutboxState::Acked);
-    let payload: serde_json::Value = serde_json::from_str(&second.payload_json).unwrap();
-    assert_eq!(payload["input"]["answers"]["1.1"], 6);
+    // The profile did not change: not queued again.
+    assert_eq!(store.outbox_pending(10).unwrap(), vec![second.clone()]);
+    assert!(second.payload_json.contains("\"1.1\":6"));
     assert_eq!(store.assessment(id).unwrap().return_reason, None);
+    let next = store.open_push_batch(200).unwrap().unwrap();
+    assert_eq!(next.seq, 2);
 
     // The database refuses to rewrite a frozen payload or drop an unacked row.
     let raw = rusqlite::Connection::open(store.data_dir().join(cdht_store::DB_FILE_NAME)).unwrap();
@@ -292,30 +329,43 @@ fn submit_freezes_an_outbox_row_and_a_later_edit_is_a_new_revision() {
 }
 
 #[test]
-fn push_sequence_is_a_counter_not_a_count() {
+fn a_batch_is_frozen_until_answered_and_its_seq_is_a_counter() {
     let (_dir, mut store) = open_temp();
     join_unit(&mut store);
-    let mut seqs = Vec::new();
-    for name in ["Lò Văn Páo", "Lù Thị Mai", "Hà Văn Sinh"] {
+    for name in ["Lò Văn Páo", "Lù Thị Mai"] {
         let person = add_person(&mut store, name);
         let a = draft(&mut store, person);
-        seqs.push(store.submit_assessment(a.assessment_id).unwrap().push_seq);
+        store.submit_assessment(a.assessment_id).unwrap();
     }
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
-    let next = store.next_push_seq().unwrap();
-    assert_eq!(next, seqs[2] + 1);
-    // Acked rows dropped (e.g. pruned) never make a number come back.
-    for entry in store.outbox_pending(10).unwrap() {
-        store.mark_outbox_sent(entry.outbox_id).unwrap();
-        store.mark_outbox_acked(entry.outbox_id).unwrap();
-    }
-    let raw = rusqlite::Connection::open(store.data_dir().join(cdht_store::DB_FILE_NAME)).unwrap();
-    raw.execute("DELETE FROM outbox", []).unwrap();
-    let person = add_person(&mut store, "Mùa A Dính");
-    let a = draft(&mut store, person);
+    let batch = store.open_push_batch(3).unwrap().unwrap();
+    assert_eq!(batch.entries.len(), 3);
+    assert_eq!(batch.seq, 1);
+    // A retry (after a timeout, or a restart) gets the very same batch.
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    store.mark_batch_retry(batch.batch_id, "timeout").unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    let again = store.open_push_batch(200).unwrap().unwrap();
+    assert_eq!(again.batch_id, batch.batch_id);
+    assert_eq!(again.seq, batch.seq);
     assert_eq!(
-        store.submit_assessment(a.assessment_id).unwrap().push_seq,
-        next
+        again.to_push_batch().unwrap(),
+        batch.to_push_batch().unwrap()
+    );
+    assert!(again.entries.iter().all(|e| e.attempts == 2));
+
+    // A reinstall: the server already applied up to 41. The open batch is given
+    // up and its rows go out again under a fresh number.
+    store.note_server_push_seq(41).unwrap();
+    store.note_server_push_seq(7).unwrap(); // never backwards
+    assert_eq!(store.next_push_seq().unwrap(), 42);
+    store.abandon_push_batch(batch.batch_id).unwrap();
+    let fresh = store.open_push_batch(200).unwrap().unwrap();
+    assert_ne!(fresh.batch_id, batch.batch_id);
+    assert_eq!(fresh.seq, 42);
+    assert_eq!(fresh.entries.len(), 4);
+    assert_eq!(
+        store.mark_batch_sent(batch.batch_id).unwrap_err().kind(),
+        ErrorKind::Conflict
     );
 }
 
@@ -323,32 +373,118 @@ fn push_sequence_is_a_counter_not_a_count() {
 fn a_rejected_submission_is_parked_and_the_assessment_returned() {
     let (_dir, mut store, a) = store_with_draft();
     let id = a.assessment_id;
-    let entry = store.submit_assessment(id).unwrap();
-    store.mark_outbox_sent(entry.outbox_id).unwrap();
-    store
-        .mark_outbox_retry(entry.outbox_id, "timeout after 30 s")
-        .unwrap();
-    let retried = store.outbox_entry(entry.outbox_id).unwrap();
-    assert_eq!(retried.state, OutboxState::Pending);
-    assert_eq!(retried.attempts, 1);
-    assert_eq!(retried.last_error.as_deref(), Some("timeout after 30 s"));
-
-    store.mark_outbox_sent(entry.outbox_id).unwrap();
-    store
-        .mark_outbox_rejected(entry.outbox_id, "year 2025 is closed for this unit")
-        .unwrap();
+    store.submit_assessment(id).unwrap();
+    let batch = store.open_push_batch(200).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    let request = batch.to_push_batch().unwrap();
+    let acks = request
+        .records
+        .iter()
+        .map(|r| {
+            let rejected = r.body.kind() == cdht_core::sync::RecordKind::Assessment;
+            RecordAck {
+                id: r.body.id(),
+                kind: r.body.kind(),
+                version: r.version,
+                outcome: if rejected {
+                    AckOutcome::Rejected
+                } else {
+                    AckOutcome::Accepted
+                },
+                code: rejected.then(|| "missing_indicators".to_owned()),
+                message: rejected.then(|| "Chưa trả lời đủ 10 chỉ số".to_owned()),
+                score: None,
+            }
+        })
+        .collect();
+    let response = PushResponse {
+        batch_id: request.batch_id,
+        seq: request.seq,
+        acks,
+    };
+    let outcome = store.apply_push_response(&response).unwrap();
+    assert_eq!((outcome.acked, outcome.rejected), (1, 1));
+    // A second delivery of the same answer changes nothing.
+    assert_eq!(
+        store.apply_push_response(&response).unwrap(),
+        Default::default()
+    );
     assert!(store.outbox_pending(10).unwrap().is_empty());
     let parked = store.outbox_in_state(OutboxState::Rejected, 10).unwrap();
     assert_eq!(parked.len(), 1);
-    assert_eq!(parked[0].attempts, 2);
+    assert_eq!(parked[0].reject_code.as_deref(), Some("missing_indicators"));
     let assessment = store.assessment(id).unwrap();
     assert_eq!(assessment.status, AssessmentStatus::Returned);
     assert_eq!(
         assessment.return_reason.as_deref(),
-        Some("year 2025 is closed for this unit")
+        Some("Chưa trả lời đủ 10 chỉ số")
     );
+    // Fixed and resubmitted: a new version, pushed in a new batch.
+    store
+        .set_answer(id, &ind("1.1"), &Answer::Points(9), None)
+        .unwrap();
+    assert_eq!(store.submit_assessment(id).unwrap().version, 2);
+    assert!(store.open_push_batch(200).unwrap().unwrap().seq > batch.seq);
+}
+
+#[test]
+fn pull_applies_reviews_and_moves_the_cursor_together() {
+    let (dir, mut store, a) = store_with_draft();
+    let id = a.assessment_id;
+    store.submit_assessment(id).unwrap();
+    accept_all(&mut store);
+    assert_eq!(store.pull_cursor(&unit_code()).unwrap(), 0);
+    let change = |seq: u64, change: Change| ServerChange {
+        seq,
+        at: "2025-11-02T03:04:05Z".to_owned(),
+        change,
+    };
+    let page = PullResponse {
+        cursor: 12,
+        more: false,
+        changes: vec![
+            change(
+                10,
+                Change::Review {
+                    assessment: id,
+                    state: ReviewState::Approved,
+                    reason: None,
+                },
+            ),
+            // Another device's assessment: not held here.
+            change(
+                11,
+                Change::Review {
+                    assessment: cdht_core::ids::AssessmentId::new_v7(),
+                    state: ReviewState::Returned,
+                    reason: Some("x".to_owned()),
+                },
+            ),
+            change(
+                12,
+                Change::Recognition {
+                    assessment: id,
+                    decision_no: "07/QĐ-HKH".to_owned(),
+                    decision_date: "2025-12-01".to_owned(),
+                },
+            ),
+        ],
+    };
+    let outcome = store.apply_pull(&unit_code(), &page).unwrap();
     assert_eq!(
-        store.mark_outbox_acked(entry.outbox_id).unwrap_err().kind(),
-        ErrorKind::Conflict
+        (outcome.applied, outcome.not_held, outcome.skipped),
+        (2, 1, 0)
     );
+    assert_eq!(outcome.cursor, 12);
+    // Replaying the page is harmless: the stale approval is skipped, not applied
+    // over the recognition, and nothing fails.
+    let again = store.apply_pull(&unit_code(), &page).unwrap();
+    assert_eq!((again.applied, again.not_held, again.skipped), (1, 1, 1));
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.pull_cursor(&unit_code()).unwrap(), 12);
+    let assessment = store.assessment(id).unwrap();
+    assert_eq!(assessment.status, AssessmentStatus::Recognised);
+    assert_eq!(assessment.decision_number.as_deref(), Some("07/QĐ-HKH"));
 }

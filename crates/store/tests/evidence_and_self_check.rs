@@ -3,7 +3,7 @@
 mod common;
 
 use cdht_core::ids::IndicatorId;
-use cdht_store::{CheckDepth, ErrorKind, FileProblem, OutboxState, Store};
+use cdht_store::{CheckDepth, ErrorKind, FileProblem, OutboxState, RecordKind, Review, Store};
 use common::*;
 use std::fs;
 use std::time::Duration;
@@ -109,27 +109,54 @@ fn bad_photos_are_refused_before_anything_is_written() {
 }
 
 #[test]
-fn a_photo_still_in_an_unacknowledged_submission_is_kept() {
+fn a_photo_whose_upload_is_unfinished_is_kept() {
     let (dir, mut store, a) = store_with_draft();
     let id = a.assessment_id;
     let photo = fake_jpeg(3, 5000);
     let evidence = store
         .add_evidence(id, &ind("1.1"), &photo, &jpeg_meta())
         .unwrap();
-    let entry = store.submit_assessment(id).unwrap();
-    assert!(entry.payload_json.contains(&evidence.sha256));
+    store.submit_assessment(id).unwrap();
+    let queued = store.outbox_pending(10).unwrap();
+    let kinds: Vec<_> = queued.iter().map(|e| e.record_kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            RecordKind::Person,
+            RecordKind::Assessment,
+            RecordKind::Evidence
+        ]
+    );
+    assert!(queued[2].payload_json.contains(&evidence.sha256));
     assert_eq!(store.pending_uploads(10).unwrap().len(), 1);
 
-    // The server rejects it, so the person may edit: removing the photo drops the
-    // row, but the file stays because the rejected payload (never acked) names it.
-    store.mark_outbox_rejected(entry.outbox_id, "bad").unwrap();
+    // Returned by the officer before the photo finished uploading; the person
+    // removes it. The row goes, the file stays: the server still wants the bytes.
+    let review = Review::Returned {
+        reason: "Ảnh mờ".to_owned(),
+    };
+    let batch = store.open_push_batch(10).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    let raw = rusqlite::Connection::open(dir.path().join(cdht_store::DB_FILE_NAME)).unwrap();
+    raw.execute("UPDATE outbox SET state = 'acked'", [])
+        .unwrap();
+    store.apply_review(id, &review).unwrap();
     store.remove_evidence(evidence.evidence_id).unwrap();
     assert!(store.evidence_path(&evidence.sha256).exists());
     let report = store
         .self_check_with_age(CheckDepth::Full, Duration::ZERO)
         .unwrap();
     assert_eq!(report.stray_files_removed, 0);
-    assert_eq!(files_under(&dir.path().join("evidence")).len(), 1);
+    assert!(report.broken_evidence.is_empty());
+    assert_eq!(store.pending_uploads(10).unwrap().len(), 1);
+
+    // Once the upload completes, the next self-check lets it go.
+    store.mark_upload_complete(&evidence.sha256).unwrap();
+    let report = store
+        .self_check_with_age(CheckDepth::Quick, Duration::ZERO)
+        .unwrap();
+    assert_eq!(report.stray_files_removed, 1);
+    assert!(files_under(&dir.path().join("evidence")).is_empty());
 }
 
 #[test]
@@ -160,28 +187,6 @@ fn upload_progress_is_kept_and_never_moves_back() {
 }
 
 #[test]
-fn pull_cursor_per_unit() {
-    let (dir, mut store) = open_temp();
-    join_unit(&mut store);
-    assert_eq!(store.pull_cursor(&unit_code()).unwrap(), None);
-    store.set_pull_cursor(&unit_code(), "c-41").unwrap();
-    store.set_pull_cursor(&unit_code(), "c-42").unwrap();
-    drop(store);
-    let mut store = Store::open(dir.path()).unwrap();
-    assert_eq!(
-        store.pull_cursor(&unit_code()).unwrap().as_deref(),
-        Some("c-42")
-    );
-    assert_eq!(
-        store
-            .set_pull_cursor(&cdht_core::ids::UnitCode::new("other"), "x")
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NotFound
-    );
-}
-
-#[test]
 fn self_check_resets_stuck_rows_and_reports_bad_files() {
     let (dir, mut store, a) = store_with_draft();
     let id = a.assessment_id;
@@ -198,7 +203,8 @@ fn self_check_resets_stuck_rows_and_reports_bad_files() {
         .add_evidence(id, &ind("1.4"), &fake_jpeg(4, 2000), &jpeg_meta())
         .unwrap();
     let entry = store.submit_assessment(id).unwrap();
-    store.mark_outbox_sent(entry.outbox_id).unwrap();
+    let batch = store.open_push_batch(200).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
 
     // What a crash and a flaky SD card leave behind.
     fs::remove_file(store.evidence_path(&lost.sha256)).unwrap();
@@ -218,7 +224,7 @@ fn self_check_resets_stuck_rows_and_reports_bad_files() {
     // The quick check skips hashing: it sees the missing and the truncated file.
     let quick = store.self_check(CheckDepth::Quick).unwrap();
     assert!(quick.database_ok, "{:?}", quick.database_messages);
-    assert_eq!(quick.outbox_reset_to_pending, 1);
+    assert_eq!(quick.outbox_reset_to_pending, batch.entries.len());
     assert_eq!(quick.broken_evidence.len(), 2);
     assert_eq!(quick.stray_files_removed, 0, "too young to be called stray");
 
@@ -248,8 +254,11 @@ fn self_check_resets_stuck_rows_and_reports_bad_files() {
     );
     assert_eq!(full.stray_files_removed, 2);
     assert!(store.evidence_path(&kept.sha256).exists());
+    // Back to pending, still in the same frozen batch for the retry.
     let pending = store.outbox_pending(10).unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].state, OutboxState::Pending);
-    assert_eq!(pending[0].payload_json, entry.payload_json);
+    assert_eq!(pending.len(), batch.entries.len());
+    assert!(pending.iter().all(|e| e.state == OutboxState::Pending));
+    assert!(pending.iter().any(|e| e.payload_json == entry.payload_json));
+    let retry = store.open_push_batch(200).unwrap().unwrap();
+    assert_eq!((retry.batch_id, retry.seq), (batch.batch_id, batch.seq));
 }

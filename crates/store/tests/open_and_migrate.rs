@@ -35,6 +35,7 @@ fn migrates_an_empty_folder_to_the_latest_schema() {
         "evidence_files",
         "evidence",
         "outbox",
+        "push_batches",
         "pull_cursors",
         "evidence_uploads",
     ] {
