@@ -7,6 +7,7 @@ use cdht_core::{AssessmentInput, Completeness, ScoreError};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -36,6 +37,50 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Run the sync server on a data directory (SQLite database, photos, secret).
+    Serve {
+        /// The data directory (created if missing).
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+        /// The address to listen on.
+        #[arg(long, env = "CDHT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The largest evidence photo accepted, in MiB.
+        #[arg(long, env = "CDHT_MAX_EVIDENCE_MB", default_value_t = 10)]
+        max_evidence_mb: u64,
+    },
+    /// Create a data directory; with --demo, a demo unit tree and officers.
+    Init {
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+        /// Add the demo tree: a province, two communes (one in a difficult area), branches.
+        #[arg(long)]
+        demo: bool,
+        /// The server's address as phones reach it; printed in each unit's QR URL.
+        #[arg(long, env = "CDHT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// Manage officers.
+    Officer {
+        #[command(subcommand)]
+        command: OfficerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OfficerCommand {
+    /// Add an officer (or add roles to one). The password comes from
+    /// CDHT_OFFICER_PASSWORD, or a new one is generated and printed.
+    Add {
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// ROLE:UNIT, e.g. reviewer:DEMO-X1; ROLE is collector, reviewer,
+        /// recogniser, viewer or admin. Repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
 }
 
 /// A failure the operator can act on: a stable code and one line of text.
@@ -53,11 +98,38 @@ impl From<ScoreError> for CliError {
     }
 }
 
+impl CliError {
+    fn failed(e: anyhow::Error) -> Self {
+        Self {
+            code: "failed",
+            message: format!("{e:#}"),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Score { file, draft } => run_score(&file, draft),
         Command::Catalogs { full } => run_catalogs(full),
+        Command::Serve {
+            data,
+            listen,
+            max_evidence_mb,
+        } => run_serve(data, &listen, max_evidence_mb).map_err(CliError::failed),
+        Command::Init {
+            data,
+            demo,
+            public_url,
+        } => run_init(data, demo, &public_url).map_err(CliError::failed),
+        Command::Officer {
+            command:
+                OfficerCommand::Add {
+                    data,
+                    username,
+                    roles,
+                },
+        } => run_officer_add(data, &username, &roles).map_err(CliError::failed),
     };
     match outcome {
         Ok(json) => {
@@ -164,4 +236,66 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, CliError> {
         code: "internal",
         message: format!("could not write JSON: {e}"),
     })
+}
+
+fn run_serve(data: PathBuf, listen: &str, max_evidence_mb: u64) -> anyhow::Result<String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CDHT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = cdht_server::Config::new(data);
+    config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let state = cdht_server::AppState::open(config)?;
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        eprintln!("cdht-server listening on http://{}", listener.local_addr()?);
+        cdht_server::serve(state, listener).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(r#"{"stopped": true}"#.to_owned())
+}
+
+fn run_init(data: PathBuf, demo: bool, public_url: &str) -> anyhow::Result<String> {
+    let state = cdht_server::AppState::open(cdht_server::Config::new(data.clone()))?;
+    if !demo {
+        return Ok(serde_json::json!({ "data": data, "demo": false }).to_string());
+    }
+    let tree = cdht_server::init::init_demo(state.storage.as_ref(), public_url)?;
+    Ok(serde_json::to_string_pretty(&tree)?)
+}
+
+fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::Result<String> {
+    use cdht_core::sync::{Role, RoleGrant};
+    let grants = roles
+        .iter()
+        .map(|r| {
+            let (role, unit) = r
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("--role {r:?}: write ROLE:UNIT"))?;
+            let role = Role::parse(role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--role {r:?}: ROLE is collector, reviewer, recogniser, viewer or admin"
+                )
+            })?;
+            Ok(RoleGrant {
+                role,
+                unit: cdht_core::ids::UnitCode::new(unit.trim().to_ascii_uppercase()),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (password, generated) = match std::env::var("CDHT_OFFICER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (cdht_server::random_code(12)?.to_ascii_lowercase(), true),
+    };
+    let state = cdht_server::AppState::open(cdht_server::Config::new(data))?;
+    cdht_server::init::add_officer(state.storage.as_ref(), username, &password, &grants)?;
+    let mut out = serde_json::json!({ "username": username, "roles": grants });
+    if generated {
+        out["password"] = serde_json::Value::String(password);
+    }
+    Ok(serde_json::to_string_pretty(&out)?)
 }

@@ -1,0 +1,792 @@
+//! The HTTP API: routes, authentication and scope checks, handlers.
+
+use crate::blobs;
+use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::storage::{
+    BatchKey, PreparedRecord, PushOutcome, Recognition, RecordCheck, ReviewAction, Subject,
+};
+use crate::AppState;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use cdht_core::ids::{AssessmentId, UnitCode};
+use cdht_core::sync::{
+    EnrolRequest, EnrolResponse, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus,
+    LoginRequest, LoginResponse, PushBatch, RecordBody, Role, ServerScore, UnitInfo,
+    MAX_CHUNK_BYTES, MAX_RECORDS_PER_BATCH,
+};
+use cdht_core::{AssessmentInput, Completeness};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// The largest request body: a full push batch. Evidence chunks are smaller.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/enrol", post(enrol))
+        .route("/login", post(login))
+        .route("/push", post(push))
+        .route("/pull", get(pull))
+        .route("/evidence/status", post(evidence_status))
+        .route("/evidence/{sha256}", put(upload_chunk))
+        .route("/units/{code}", get(get_unit))
+        .route("/units/{code}/assessments", get(list_assessments))
+        .route("/units/{code}/duplicates", get(duplicates))
+        .route("/units/{code}/audit", get(audit_log))
+        .route("/units/{code}/recognitions", post(recognise))
+        .route("/units/{code}/join-key", post(rotate_join_key))
+        .route("/assessments/{id}/approve", post(approve))
+        .route("/assessments/{id}/return", post(return_assessment))
+        .route("/stats", get(stats));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/j/{unit}", get(crate::page::join_page))
+        .route("/api/openapi.json", get(openapi))
+        .nest("/api/v1", api)
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Refuses an oversized body by its Content-Length before reading it.
+        .layer(axum::middleware::map_response(json_for_bare_errors))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Phương thức không được hỗ trợ ở địa chỉ này.",
+    )
+}
+
+/// Layers below the handlers (the body limit) answer in plain text; every
+/// error answer of this server is JSON.
+async fn json_for_bare_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let status = response.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return payload_too_large().into_response();
+    }
+    if status.is_server_error() {
+        return ApiError::internal().into_response();
+    }
+    ApiError::new(status, "bad_request", "Yêu cầu không hợp lệ.").into_response()
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.db(|s| s.stats().map(|_| ())).await?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::page::OPENAPI_JSON,
+    )
+        .into_response()
+}
+
+// ------------------------------------------------------------ auth
+
+impl FromRequestParts<AppState> for Subject {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(ApiError::unauthenticated)?;
+        let hash = crate::token_hash(token);
+        let now = crate::sqlite::now();
+        state
+            .db(move |s| s.subject_for_token(&hash, &now))
+            .await?
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+fn device(subject: Subject) -> Result<(cdht_core::ids::DeviceId, UnitCode), ApiError> {
+    match subject {
+        Subject::Device { device_id, unit } => Ok((device_id, unit)),
+        Subject::Officer { .. } => Err(ApiError::forbidden_role()),
+    }
+}
+
+/// Passes when the officer holds one of `roles` (or admin) on `unit` or an
+/// ancestor of it. Returns the officer's username for the audit log.
+async fn require_officer(
+    state: &AppState,
+    subject: &Subject,
+    roles: &[Role],
+    unit: &str,
+) -> Result<String, ApiError> {
+    let Subject::Officer {
+        username, grants, ..
+    } = subject
+    else {
+        return Err(ApiError::forbidden_role());
+    };
+    let unit_owned = unit.to_owned();
+    let ancestors = state.db(move |s| s.ancestors(&unit_owned)).await?;
+    let role_ok = |r: Role| r == Role::Admin || roles.contains(&r);
+    if ancestors.is_empty() {
+        // An unknown unit: out of scope rather than "not found", so codes
+        // outside one's tree cannot be probed.
+        return Err(ApiError::out_of_scope());
+    }
+    if grants
+        .iter()
+        .any(|g| role_ok(g.role) && ancestors.contains(&g.unit))
+    {
+        return Ok(username.clone());
+    }
+    if grants.iter().any(|g| role_ok(g.role)) {
+        Err(ApiError::out_of_scope())
+    } else {
+        Err(ApiError::forbidden_role())
+    }
+}
+
+fn unit_info(row: &crate::storage::UnitRow) -> UnitInfo {
+    UnitInfo {
+        code: row.code.clone(),
+        name: row.name.clone(),
+        kind: row.kind.clone(),
+        parent: row.parent.clone(),
+        area: row.area,
+    }
+}
+
+// ------------------------------------------------------------ enrol, login
+
+async fn enrol(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let key = format!("join:{}", peer.ip());
+    if state.limiter.blocked(&key) {
+        return Err(rate_limited());
+    }
+    let (token, hash) = crate::new_token().map_err(|_| ApiError::internal())?;
+    let label = req
+        .device_label
+        .clone()
+        .map(|l| l.chars().take(100).collect::<String>());
+    let unit = req.unit.as_str().trim().to_ascii_uppercase();
+    let join_key = req.join_key.trim().to_ascii_uppercase();
+    let device_id = req.device_id;
+    let enrolled = state
+        .db(move |s| s.enrol_device(&unit, &join_key, device_id, label.as_deref(), &hash))
+        .await?;
+    let Some((row, last_push_seq)) = enrolled else {
+        state.limiter.fail(&key);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_join_key",
+            "Mã đơn vị hoặc mã tham gia không đúng. Bác xem lại mã in dưới mã QR.",
+        ));
+    };
+    Ok(Json(EnrolResponse {
+        device_id,
+        token,
+        unit: unit_info(&row),
+        last_push_seq,
+    }))
+}
+
+fn rate_limited() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Thử sai quá nhiều lần. Vui lòng đợi ít phút rồi thử lại.",
+    )
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let ip_key = format!("login:{}", peer.ip());
+    let user_key = format!("login-user:{}", req.username);
+    if state.limiter.blocked(&ip_key) || state.limiter.blocked(&user_key) {
+        return Err(rate_limited());
+    }
+    let username = req.username.clone();
+    let found = state.db(move |s| s.officer_login(&username)).await?;
+    let password = req.password;
+    let verified = match found {
+        Some((id, hash, grants)) => {
+            let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+                .await
+                .unwrap_or(false);
+            ok.then_some((id, grants))
+        }
+        None => None,
+    };
+    let Some((officer_id, roles)) = verified else {
+        state.limiter.fail(&ip_key);
+        state.limiter.fail(&user_key);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "Tên đăng nhập hoặc mật khẩu không đúng.",
+        ));
+    };
+    let (token, hash) = crate::new_token().map_err(|_| ApiError::internal())?;
+    let expires = chrono::Utc::now()
+        + chrono::Duration::from_std(state.config.officer_session)
+            .unwrap_or_else(|_| chrono::Duration::hours(12));
+    let expires_at = expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let stored_expiry = expires_at.clone();
+    state
+        .db(move |s| s.add_session(officer_id, &hash, &stored_expiry))
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        username: req.username,
+        roles,
+        expires_at,
+    }))
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(&crate::random_bytes::<16>()?)
+        .map_err(|e| anyhow::anyhow!("cannot make a salt: {e}"))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+// ------------------------------------------------------------ push, pull
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn valid_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
+    RecordCheck::Rejected {
+        code,
+        message: message.into(),
+    }
+}
+
+async fn push(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiJson(batch): ApiJson<PushBatch>,
+) -> Result<Response, ApiError> {
+    let (device_id, unit) = device(subject)?;
+    if batch.records.len() > MAX_RECORDS_PER_BATCH {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!("Một lần gửi tối đa {MAX_RECORDS_PER_BATCH} bản ghi."),
+        ));
+    }
+    if batch.seq == 0 {
+        return Err(ApiError::bad_request(
+            "bad_seq",
+            "Số thứ tự gửi bắt đầu từ 1.",
+        ));
+    }
+    let unit_code = unit.as_str().to_owned();
+    let unit_row = state
+        .db(move |s| s.unit(&unit_code))
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    // The batch key covers everything the device sent, re-serialised from the
+    // parsed value so that whitespace or key order cannot fake a change.
+    let content_hash = sha256_hex(&serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?);
+    let max_evidence = state.config.max_evidence_bytes;
+    let records: Vec<PreparedRecord> = batch
+        .records
+        .into_iter()
+        .map(|envelope| {
+            let check = check_record(&state, &envelope, unit_row.area, max_evidence);
+            PreparedRecord { envelope, check }
+        })
+        .collect();
+    let key = BatchKey {
+        batch_id: batch.batch_id,
+        seq: batch.seq,
+        content_hash,
+    };
+    let outcome = state
+        .db(move |s| s.apply_push(device_id, &unit, &key, &records))
+        .await?;
+    match outcome {
+        PushOutcome::Applied(json) | PushOutcome::Replayed(json) => Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response()),
+        PushOutcome::BatchConflict => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "batch_conflict",
+            "Mã lô gửi này đã được dùng cho một nội dung khác.",
+        )),
+        PushOutcome::SeqOutOfOrder { last } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "seq_out_of_order",
+            format!("Số thứ tự lô gửi phải lớn hơn {last} (lô cuối máy chủ đã nhận)."),
+        )),
+    }
+}
+
+fn check_record(
+    state: &AppState,
+    envelope: &cdht_core::sync::RecordEnvelope,
+    area: cdht_core::AreaType,
+    max_evidence: u64,
+) -> RecordCheck {
+    if envelope.version == 0 {
+        return reject("bad_version", "Phiên bản bản ghi bắt đầu từ 1.");
+    }
+    if sha256_hex(&envelope.body.canonical_json()) != envelope.hash {
+        return reject(
+            "hash_mismatch",
+            "Bản ghi bị hỏng trên đường truyền (mã kiểm tra không khớp).",
+        );
+    }
+    match &envelope.body {
+        RecordBody::Person(p) => {
+            let name = p.full_name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                return reject(
+                    "invalid_name",
+                    "Họ tên không được để trống (tối đa 200 ký tự).",
+                );
+            }
+            let cccd_hmac = match p.cccd.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(c) if c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()) => {
+                    Some(state.cccd_hmac(c))
+                }
+                Some(_) => return reject("invalid_cccd", "Số CCCD phải gồm đúng 12 chữ số."),
+            };
+            RecordCheck::Person { cccd_hmac }
+        }
+        RecordBody::Assessment(a) => {
+            if !(2021..=2100).contains(&a.year) {
+                return reject("invalid_year", "Năm đánh giá không hợp lệ.");
+            }
+            let input = AssessmentInput {
+                catalog: a.catalog.clone(),
+                group: a.group.clone(),
+                area,
+                answers: a.answers.clone(),
+            };
+            let completeness = match a.state {
+                cdht_core::sync::DeviceState::Draft => Completeness::Draft,
+                cdht_core::sync::DeviceState::Submitted => Completeness::Complete,
+            };
+            match cdht_core::score(&input, completeness) {
+                Ok(result) => RecordCheck::Assessment {
+                    score: ServerScore {
+                        total: result.total,
+                        passed: result.passed,
+                        threshold: result.threshold,
+                    },
+                },
+                Err(e) => RecordCheck::Rejected {
+                    code: e.code(),
+                    message: e.message_vi(),
+                },
+            }
+        }
+        RecordBody::Evidence(e) => {
+            if !valid_sha256(&e.sha256) {
+                return reject("invalid_evidence", "Mã sha256 của ảnh không hợp lệ.");
+            }
+            if e.size == 0 || e.size > max_evidence {
+                return reject(
+                    "evidence_too_large",
+                    format!("Ảnh phải nhỏ hơn {} MB.", max_evidence / (1024 * 1024)),
+                );
+            }
+            if e.content_type != "image/jpeg" {
+                return reject("unsupported_type", "Chỉ nhận ảnh JPEG.");
+            }
+            RecordCheck::Evidence
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    #[serde(default)]
+    since: u64,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiQuery(q): ApiQuery<PullQuery>,
+) -> Result<Json<cdht_core::sync::PullResponse>, ApiError> {
+    let (_, unit) = device(subject)?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 500);
+    let since = q.since;
+    Ok(Json(
+        state
+            .db(move |s| s.pull(unit.as_str(), since, limit))
+            .await?,
+    ))
+}
+
+// ------------------------------------------------------------ evidence
+
+async fn evidence_status(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiJson(q): ApiJson<EvidenceQuery>,
+) -> Result<Json<EvidenceQueryResponse>, ApiError> {
+    let (_, unit) = device(subject)?;
+    if q.sha256.len() > 500 || !q.sha256.iter().all(|s| valid_sha256(s)) {
+        return Err(ApiError::bad_request(
+            "invalid_evidence",
+            "Tối đa 500 mã sha256 (64 ký tự hex thường) mỗi lần hỏi.",
+        ));
+    }
+    let items = state
+        .db(move |s| s.evidence_status(unit.as_str(), &q.sha256))
+        .await?;
+    Ok(Json(EvidenceQueryResponse { items }))
+}
+
+#[derive(Deserialize)]
+struct ChunkQuery {
+    offset: u64,
+}
+
+async fn upload_chunk(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(sha256): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ChunkQuery>,
+    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<EvidenceStatus>, ApiError> {
+    let (_, unit) = device(subject)?;
+    if !valid_sha256(&sha256) {
+        return Err(ApiError::bad_request(
+            "invalid_evidence",
+            "Mã sha256 của ảnh không hợp lệ.",
+        ));
+    }
+    // A body cut half-way fails here, and nothing of it is kept.
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            payload_too_large()
+        } else {
+            ApiError::bad_request("bad_body", "Không đọc được dữ liệu gửi lên.")
+        }
+    })?;
+    if body.len() > MAX_CHUNK_BYTES {
+        return Err(payload_too_large());
+    }
+    let sha = sha256.clone();
+    let unit_code = unit.as_str().to_owned();
+    let progress = state
+        .db(move |s| s.blob_progress(&unit_code, &sha))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_evidence",
+                "Máy chủ chưa có thông tin ảnh này; hãy gửi bản ghi minh chứng trước.",
+            )
+        })?;
+    let status = |received: u64, complete: bool| EvidenceStatus {
+        sha256: sha256.clone(),
+        size: progress.size,
+        received,
+        complete,
+    };
+    if progress.complete {
+        return Ok(Json(status(progress.size, true)));
+    }
+    let len = body.len() as u64;
+    if q.offset != progress.received {
+        return Err(offset_mismatch(progress.received));
+    }
+    if len == 0 || q.offset + len > progress.size {
+        return Err(ApiError::bad_request(
+            "chunk_out_of_range",
+            "Phần dữ liệu gửi vượt quá kích thước ảnh đã khai báo.",
+        ));
+    }
+    blobs::put_part(state.blobs.as_ref(), &sha256, q.offset, body)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot store an evidence chunk");
+            ApiError::internal()
+        })?;
+    let (sha, offset) = (sha256.clone(), q.offset);
+    if !state
+        .db(move |s| s.blob_add_chunk(&sha, offset, len))
+        .await?
+    {
+        return Err(offset_mismatch(progress.received));
+    }
+    let received = q.offset + len;
+    if received < progress.size {
+        return Ok(Json(status(received, false)));
+    }
+    let verdict = blobs::assemble(state.blobs.as_ref(), &sha256, progress.size)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot assemble an evidence photo");
+            ApiError::internal()
+        })?;
+    let ok = verdict == blobs::Verdict::Ok;
+    let sha = sha256.clone();
+    state.db(move |s| s.blob_finish(&sha, ok)).await?;
+    match verdict {
+        blobs::Verdict::Ok => Ok(Json(status(progress.size, true))),
+        blobs::Verdict::HashMismatch => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hash_mismatch",
+            "Ảnh nhận được không khớp mã kiểm tra; hãy gửi lại từ đầu.",
+        )),
+        blobs::Verdict::NotJpeg => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_evidence",
+            "Tệp gửi lên không phải ảnh JPEG.",
+        )),
+    }
+}
+
+fn offset_mismatch(received: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "offset_mismatch",
+        format!("Máy chủ đã nhận {received} byte; hãy gửi tiếp từ đó."),
+    )
+}
+
+// ------------------------------------------------------------ officers
+
+const READERS: &[Role] = &[
+    Role::Viewer,
+    Role::Reviewer,
+    Role::Recogniser,
+    Role::Collector,
+];
+
+async fn unit_info_of(state: &AppState, code: &str) -> Result<UnitInfo, ApiError> {
+    let code = code.to_owned();
+    let row = state
+        .db(move |s| s.unit(&code))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(unit_info(&row))
+}
+
+async fn unit_info_handler_inner(
+    state: AppState,
+    subject: Subject,
+    code: String,
+) -> Result<Json<UnitInfo>, ApiError> {
+    match &subject {
+        Subject::Device { unit, .. } if unit.as_str() == code => {}
+        Subject::Device { .. } => return Err(ApiError::out_of_scope()),
+        Subject::Officer { .. } => {
+            require_officer(&state, &subject, READERS, &code).await?;
+        }
+    }
+    Ok(Json(unit_info_of(&state, &code).await?))
+}
+
+async fn get_unit(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<UnitInfo>, ApiError> {
+    unit_info_handler_inner(state, subject, code).await
+}
+
+async fn list_assessments(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<crate::storage::AssessmentSummary>>, ApiError> {
+    require_officer(&state, &subject, READERS, &code).await?;
+    Ok(Json(state.db(move |s| s.list_assessments(&code)).await?))
+}
+
+async fn duplicates(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<crate::storage::DuplicateFlag>>, ApiError> {
+    require_officer(&state, &subject, READERS, &code).await?;
+    Ok(Json(state.db(move |s| s.duplicates(&code)).await?))
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<Vec<crate::storage::AuditEntry>>, ApiError> {
+    require_officer(&state, &subject, READERS, &code).await?;
+    Ok(Json(state.db(move |s| s.audit(&code)).await?))
+}
+
+async fn assessment_scope(
+    state: &AppState,
+    subject: &Subject,
+    roles: &[Role],
+    id: AssessmentId,
+) -> Result<String, ApiError> {
+    if let Subject::Device { .. } = subject {
+        return Err(ApiError::forbidden_role());
+    }
+    // Not found and out of scope look the same to an outsider.
+    let Some(unit) = state.db(move |s| s.assessment_unit(id)).await? else {
+        return Err(ApiError::out_of_scope());
+    };
+    require_officer(state, subject, roles, unit.as_str()).await
+}
+
+fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_request("bad_path", "Mã bản đánh giá không đúng."))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_assessment(&id)?;
+    let actor = assessment_scope(&state, &subject, &[Role::Reviewer], id).await?;
+    state
+        .db(move |s| s.review(id, &actor, &ReviewAction::Approve))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    reason: String,
+}
+
+async fn return_assessment(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReturnBody>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_assessment(&id)?;
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(ApiError::bad_request(
+            "reason_required",
+            "Cần ghi lý do trả lại (tối đa 1000 ký tự).",
+        ));
+    }
+    let actor = assessment_scope(&state, &subject, &[Role::Reviewer], id).await?;
+    state
+        .db(move |s| s.review(id, &actor, &ReviewAction::Return { reason }))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecogniseBody {
+    decision_no: String,
+    decision_date: chrono::NaiveDate,
+    assessments: Vec<AssessmentId>,
+}
+
+async fn recognise(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(body): ApiJson<RecogniseBody>,
+) -> Result<StatusCode, ApiError> {
+    let actor = require_officer(&state, &subject, &[Role::Recogniser], &code).await?;
+    let decision_no = body.decision_no.trim().to_owned();
+    if decision_no.is_empty() || body.assessments.is_empty() || body.assessments.len() > 5000 {
+        return Err(ApiError::bad_request(
+            "invalid_recognition",
+            "Cần số quyết định và danh sách bản đánh giá (tối đa 5000).",
+        ));
+    }
+    let rec = Recognition {
+        decision_no,
+        decision_date: body.decision_date.to_string(),
+        assessments: body.assessments,
+    };
+    state.db(move |s| s.recognise(&code, &actor, &rec)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_join_key(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_officer(&state, &subject, &[Role::Admin], &code).await?;
+    let key = crate::random_code(10).map_err(|_| ApiError::internal())?;
+    let (c, k) = (code.clone(), key.clone());
+    state.db(move |s| s.set_join_key(&c, &k)).await?;
+    Ok(Json(serde_json::json!({ "unit": code, "join_key": key })))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    subject: Subject,
+) -> Result<Json<crate::storage::Stats>, ApiError> {
+    let Subject::Officer { grants, .. } = &subject else {
+        return Err(ApiError::forbidden_role());
+    };
+    if !grants.iter().any(|g| g.role == Role::Admin) {
+        return Err(ApiError::forbidden_role());
+    }
+    Ok(Json(state.db(|s| s.stats()).await?))
+}

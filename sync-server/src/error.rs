@@ -1,0 +1,176 @@
+//! Every error answer is `{"code": "...", "message": "..."}`; internal error
+//! text is logged, never sent.
+
+use crate::storage::{Refusal, StorageError};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cdht_core::sync::ErrorBody;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Cần đăng nhập hoặc đăng ký thiết bị (thiếu mã truy cập, hoặc mã đã hết hạn).",
+        )
+    }
+    pub fn out_of_scope() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "out_of_scope",
+            "Tài khoản này không có quyền với đơn vị đó.",
+        )
+    }
+    pub fn forbidden_role() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_role",
+            "Tài khoản này không có quyền làm việc này.",
+        )
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy.")
+    }
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Máy chủ gặp sự cố. Vui lòng thử lại sau.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Refused {
+                kind,
+                code,
+                message,
+            } => {
+                let status = match kind {
+                    Refusal::NotFound => StatusCode::NOT_FOUND,
+                    Refusal::Conflict => StatusCode::CONFLICT,
+                    Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Self::new(status, code, message)
+            }
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                Self::internal()
+            }
+        }
+    }
+}
+
+/// `axum::Json`, but a bad body is a typed JSON error, never plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let detail = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Nội dung phải là JSON (Content-Type: application/json).",
+        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::bad_request("bad_json", "Nội dung không phải JSON hợp lệ.")
+        }
+        // serde's message names the field and the expected type; it is about
+        // the client's own input, so it is safe and useful to send back.
+        JsonRejection::JsonDataError(_) => ApiError::bad_request(
+            "invalid_body",
+            format!("Dữ liệu gửi lên không đúng mẫu: {}", short(&detail)),
+        ),
+        _ => ApiError::bad_request("bad_request", "Yêu cầu không đọc được."),
+    }
+}
+
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "Dữ liệu gửi lên quá lớn; hãy chia nhỏ.",
+    )
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+/// `axum::extract::Query` with a typed error.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e: QueryRejection| {
+                ApiError::bad_request(
+                    "bad_query",
+                    format!("Tham số không đúng: {}", short(&e.body_text())),
+                )
+            })
+    }
+}
+
+/// `axum::extract::Path` with a typed error.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|_: PathRejection| {
+                ApiError::bad_request("bad_path", "Địa chỉ yêu cầu không đúng.")
+            })
+    }
+}

@@ -1,0 +1,215 @@
+//! The CDHT sync server: units and QR enrolment, idempotent push, pull,
+//! review workflow, de-duplication and resumable evidence upload. The
+//! protocol is `cdht_core::sync`, described in `docs/sync-protocol.md`.
+
+pub mod api;
+pub mod blobs;
+pub mod error;
+pub mod init;
+pub mod page;
+pub mod rules;
+pub mod sqlite;
+pub mod storage;
+
+use crate::error::ApiError;
+use crate::storage::{Storage, StorageResult};
+use object_store::ObjectStore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Settings of a running server (flags and environment variables of `serve`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// The largest evidence photo accepted, in bytes.
+    pub max_evidence_bytes: u64,
+    /// Failed joins or logins allowed per client address (and per username)
+    /// in one window before `429 rate_limited`.
+    pub max_failures: u32,
+    pub failure_window: Duration,
+    /// How long an officer's login lasts.
+    pub officer_session: Duration,
+}
+
+impl Config {
+    #[must_use]
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            max_evidence_bytes: 10 * 1024 * 1024,
+            max_failures: 10,
+            failure_window: Duration::from_secs(600),
+            officer_session: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub blobs: Arc<dyn ObjectStore>,
+    pub config: Arc<Config>,
+    /// Keys the CCCD's HMAC; 32 random bytes in `DIR/secret.key`.
+    secret: Arc<[u8; 32]>,
+    limiter: Arc<FailureLimiter>,
+}
+
+impl AppState {
+    /// Opens the data directory: database (migrated), blob store, secret.
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
+        let blobs = blobs::open(&config.data_dir)?;
+        let secret = load_or_create_secret(&config.data_dir)?;
+        Ok(Self {
+            storage: Arc::new(storage),
+            blobs,
+            limiter: Arc::new(FailureLimiter::new(
+                config.max_failures,
+                config.failure_window,
+            )),
+            config: Arc::new(config),
+            secret: Arc::new(secret),
+        })
+    }
+
+    /// Runs a blocking storage call on tokio's blocking pool, so a slow disk
+    /// never stalls the async workers that serve other phones.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Storage) -> StorageResult<T> + Send + 'static,
+    {
+        let storage = Arc::clone(&self.storage);
+        match tokio::task::spawn_blocking(move || f(storage.as_ref())).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(e) => {
+                tracing::error!(error = %e, "storage task failed");
+                Err(ApiError::internal())
+            }
+        }
+    }
+
+    /// HMAC-SHA256 of a CCCD under the server secret, hex.
+    #[must_use]
+    pub fn cccd_hmac(&self, cccd: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(cccd.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+fn load_or_create_secret(dir: &Path) -> anyhow::Result<[u8; 32]> {
+    let path = dir.join("secret.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes = hex::decode(text.trim())?;
+        return bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("{} is not 32 bytes of hex", path.display()));
+    }
+    let secret: [u8; 32] = random_bytes()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(&path)?
+        .write_all(hex::encode(secret).as_bytes())?;
+    Ok(secret)
+}
+
+pub fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(buf)
+}
+
+/// A new bearer token (32 random bytes, hex) and the sha256 the server keeps.
+pub fn new_token() -> anyhow::Result<(String, String)> {
+    let token = hex::encode(random_bytes::<32>()?);
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+#[must_use]
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A code people type from a poster: no 0/O, 1/I/L.
+pub fn random_code(len: usize) -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let bytes = random_bytes::<32>()?;
+    Ok(bytes
+        .iter()
+        .take(len)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect())
+}
+
+/// Counts failed joins and logins per key (client address, username) and
+/// blocks a key that failed too often in the window. Successes are never
+/// limited: 300 people at one meeting behind one carrier address must all
+/// get in.
+pub struct FailureLimiter {
+    max: u32,
+    window: Duration,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl FailureLimiter {
+    #[must_use]
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn blocked(&self, key: &str) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .is_some_and(|(n, since)| *n >= self.max && since.elapsed() < self.window)
+    }
+
+    pub fn fail(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Bounded memory under a flood: forget old entries.
+            let window = self.window;
+            map.retain(|_, (_, since)| since.elapsed() < window);
+        }
+        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= self.window {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+}
+
+/// Serves on an already bound listener until the future is dropped or fails.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = api::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,1055 @@
+//! The SQLite backend of [`Storage`]: one file in the data directory, WAL
+//! mode, numbered migrations embedded in the binary.
+
+use crate::rules::{decide, Decision, Existing};
+use crate::storage::{
+    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, DuplicateFlag, NewUnit, PreparedRecord,
+    PushOutcome, Recognition, RecordCheck, Refusal, ReviewAction, Stats, Storage, StorageError,
+    StorageResult, Subject, UnitRow,
+};
+use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::sync::{
+    AckOutcome, Change, DeviceState, EvidenceStatus, PullResponse, PushResponse, RecordAck,
+    RecordBody, ReviewState, Role, RoleGrant, ServerChange,
+};
+use cdht_core::AreaType;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::path::Path;
+
+/// The migrations, in order; `PRAGMA user_version` says how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+/// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
+const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT ?1 UNION ALL \
+                       SELECT u.code FROM units u JOIN sub ON u.parent = sub.code)";
+
+pub struct SqliteStorage {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) `DIR/cdht.sqlite3` and runs pending migrations.
+    pub fn open(dir: &Path) -> StorageResult<Self> {
+        let manager = SqliteConnectionManager::file(dir.join("cdht.sqlite3")).with_init(|c| {
+            // WAL: readers never block the writer; busy_timeout: writers queue
+            // instead of failing under a burst of pushes.
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+            )
+        });
+        let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
+        let mut conn = pool.get()?;
+        let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        drop(conn);
+        Ok(Self { pool })
+    }
+
+    fn conn(&self) -> StorageResult<r2d2::PooledConnection<SqliteConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+}
+
+fn parse_area(s: Option<String>) -> Option<AreaType> {
+    match s.as_deref() {
+        Some("difficult") => Some(AreaType::Difficult),
+        Some("normal") => Some(AreaType::Normal),
+        _ => None,
+    }
+}
+
+fn unit_row(conn: &rusqlite::Connection, code: &str) -> StorageResult<Option<UnitRow>> {
+    let row = conn
+        .query_row(
+            "SELECT code, name, kind, parent, area, join_key FROM units WHERE code = ?1",
+            [code],
+            |r| {
+                Ok(UnitRow {
+                    code: UnitCode::new(r.get::<_, String>(0)?),
+                    name: r.get(1)?,
+                    kind: r.get(2)?,
+                    parent: r.get::<_, Option<String>>(3)?.map(UnitCode::new),
+                    own_area: parse_area(r.get(4)?),
+                    area: AreaType::Normal,
+                    join_key: r.get(5)?,
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut row) = row else { return Ok(None) };
+    // Inherit the area type from the nearest ancestor that sets it.
+    let mut area = row.own_area;
+    let mut parent = row.parent.clone();
+    while area.is_none() {
+        let Some(p) = parent else { break };
+        let (a, pp): (Option<String>, Option<String>) = conn.query_row(
+            "SELECT area, parent FROM units WHERE code = ?1",
+            [p.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        area = parse_area(a);
+        parent = pp.map(UnitCode::new);
+    }
+    row.area = area.unwrap_or_default();
+    Ok(Some(row))
+}
+
+fn grants(conn: &rusqlite::Connection, officer_id: i64) -> StorageResult<Vec<RoleGrant>> {
+    let mut stmt = conn.prepare(
+        "SELECT role, unit FROM officer_roles WHERE officer_id = ?1 ORDER BY unit, role",
+    )?;
+    let rows = stmt.query_map([officer_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (role, unit) = row?;
+        let role = Role::parse(&role).ok_or_else(|| StorageError::Corrupt(role.clone()))?;
+        out.push(RoleGrant {
+            role,
+            unit: UnitCode::new(unit),
+        });
+    }
+    Ok(out)
+}
+
+fn add_change(tx: &Transaction<'_>, unit: &str, change: &Change) -> StorageResult<()> {
+    let body = serde_json::to_string(change).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO changes (unit, at, body) VALUES (?1, ?2, ?3)",
+        params![unit, now(), body],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    tx: &Transaction<'_>,
+    actor: &str,
+    action: &str,
+    unit: Option<&str>,
+    assessment: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: Option<&str>,
+) -> StorageResult<()> {
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, action, unit, assessment, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![now(), actor, action, unit, assessment, from, to, detail],
+    )?;
+    Ok(())
+}
+
+/// Flags every other assessment of the same person (same keyed CCCD) in the
+/// same year as a likely duplicate of `assessment`. Never merges anything.
+fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> {
+    let mut stmt = tx.prepare(
+        "SELECT other.id, a.year FROM assessments a
+         JOIN persons p ON p.id = a.person
+         JOIN persons op ON op.cccd_hmac = p.cccd_hmac
+         JOIN assessments other ON other.person = op.id AND other.year = a.year
+         WHERE a.id = ?1 AND p.cccd_hmac IS NOT NULL AND other.id <> a.id",
+    )?;
+    let others: Vec<(String, i64)> = stmt
+        .query_map([assessment], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (other, year) in others {
+        let (a, b) = if assessment < other.as_str() {
+            (assessment, other.as_str())
+        } else {
+            (other.as_str(), assessment)
+        };
+        tx.execute(
+            "INSERT OR IGNORE INTO duplicate_flags (assessment_a, assessment_b, year, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![a, b, year, now()],
+        )?;
+    }
+    Ok(())
+}
+
+fn existing<'a>(
+    tx: &Transaction<'_>,
+    table: &str,
+    id: &str,
+    buf: &'a mut Option<(u32, String, String, Option<String>)>,
+) -> StorageResult<Option<Existing<'a>>> {
+    let state_col = if table == "assessments" {
+        "state"
+    } else {
+        "NULL"
+    };
+    *buf = tx
+        .query_row(
+            &format!("SELECT version, hash, unit, {state_col} FROM {table} WHERE id = ?1"),
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    Ok(buf.as_ref().map(|(version, hash, unit, state)| Existing {
+        version: *version,
+        hash,
+        unit,
+        state: state.as_deref().and_then(ReviewState::parse),
+    }))
+}
+
+fn apply_record(
+    tx: &Transaction<'_>,
+    device_id: &str,
+    unit: &str,
+    record: &PreparedRecord,
+) -> StorageResult<RecordAck> {
+    let env = &record.envelope;
+    let id = env.body.id();
+    let mut ack = RecordAck {
+        id,
+        kind: env.body.kind(),
+        version: env.version,
+        outcome: AckOutcome::Accepted,
+        code: None,
+        message: None,
+        score: None,
+    };
+    let reject = |mut ack: RecordAck, code: &str, message: String| {
+        ack.outcome = AckOutcome::Rejected;
+        ack.code = Some(code.to_owned());
+        ack.message = Some(message);
+        ack
+    };
+    if let RecordCheck::Rejected { code, message } = &record.check {
+        return Ok(reject(ack, code, message.clone()));
+    }
+    let table = match env.body {
+        RecordBody::Person(_) => "persons",
+        RecordBody::Assessment(_) => "assessments",
+        RecordBody::Evidence(_) => "evidence",
+    };
+    let id_text = id.to_string();
+    let mut buf = None;
+    let found = existing(tx, table, &id_text, &mut buf)?;
+    let old_state = found.as_ref().and_then(|e| e.state);
+    let decision = decide(found.as_ref(), unit, env.version, &env.hash);
+    let t = now();
+    match decision {
+        Decision::AlreadyHad => {
+            ack.outcome = AckOutcome::AlreadyHad;
+            if let RecordCheck::Assessment { score } = &record.check {
+                ack.score = Some(*score);
+            }
+            return Ok(ack);
+        }
+        Decision::Superseded => {
+            ack.outcome = AckOutcome::Superseded;
+            return Ok(ack);
+        }
+        Decision::Reject { code, message } => return Ok(reject(ack, code, message.to_owned())),
+        Decision::Insert | Decision::Update => {}
+    }
+    match (&env.body, &record.check) {
+        (RecordBody::Person(p), RecordCheck::Person { cccd_hmac }) => {
+            tx.execute(
+                "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
+                    cccd_hmac, phone, address, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (id) DO UPDATE SET device_id = ?3, version = ?4, hash = ?5,
+                    full_name = ?6, birth_year = ?7, cccd_hmac = ?8, phone = ?9, address = ?10,
+                    updated_at = ?11",
+                params![
+                    id_text,
+                    unit,
+                    device_id,
+                    env.version,
+                    env.hash,
+                    p.full_name,
+                    p.birth_year,
+                    cccd_hmac,
+                    p.phone,
+                    p.address,
+                    t
+                ],
+            )?;
+            let ids: Vec<String> = tx
+                .prepare("SELECT id FROM assessments WHERE person = ?1")?
+                .query_map([&id_text], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for a in ids {
+                flag_duplicates(tx, &a)?;
+            }
+        }
+        (RecordBody::Assessment(a), RecordCheck::Assessment { score }) => {
+            let state = match a.state {
+                DeviceState::Draft => ReviewState::Draft,
+                DeviceState::Submitted => ReviewState::Submitted,
+            };
+            let answers = serde_json::to_string(&a.answers)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp, answers,
+                    version, hash, state, total, passed, threshold, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (id) DO UPDATE SET device_id = ?3, person = ?4, year = ?5,
+                    catalog = ?6, grp = ?7, answers = ?8, version = ?9, hash = ?10, state = ?11,
+                    total = ?12, passed = ?13, threshold = ?14, updated_at = ?15",
+                params![
+                    id_text,
+                    unit,
+                    device_id,
+                    a.person.to_string(),
+                    a.year,
+                    a.catalog.as_str(),
+                    a.group.as_str(),
+                    answers,
+                    env.version,
+                    env.hash,
+                    state.as_str(),
+                    score.total,
+                    score.passed,
+                    score.threshold,
+                    t
+                ],
+            )?;
+            if old_state != Some(state) {
+                audit(
+                    tx,
+                    &format!("device:{device_id}"),
+                    "push",
+                    Some(unit),
+                    Some(&id_text),
+                    old_state.map(ReviewState::as_str),
+                    Some(state.as_str()),
+                    None,
+                )?;
+            }
+            flag_duplicates(tx, &id_text)?;
+            ack.score = Some(*score);
+        }
+        (RecordBody::Evidence(e), RecordCheck::Evidence) => {
+            tx.execute(
+                "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256, size,
+                    content_type, version, hash, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (id) DO UPDATE SET device_id = ?3, assessment = ?4, indicator = ?5,
+                    sha256 = ?6, size = ?7, content_type = ?8, version = ?9, hash = ?10,
+                    updated_at = ?11",
+                params![
+                    id_text,
+                    unit,
+                    device_id,
+                    e.assessment.to_string(),
+                    e.indicator.as_str(),
+                    e.sha256,
+                    e.size,
+                    e.content_type,
+                    env.version,
+                    env.hash,
+                    t
+                ],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)",
+                params![e.sha256, e.size],
+            )?;
+        }
+        _ => return Err(StorageError::Corrupt("record check does not match".into())),
+    }
+    Ok(ack)
+}
+
+fn parse_assessment_id(s: &str) -> StorageResult<AssessmentId> {
+    s.parse()
+        .map_err(|_| StorageError::Corrupt(format!("assessment id {s}")))
+}
+
+impl Storage for SqliteStorage {
+    fn add_unit(&self, unit: &NewUnit) -> StorageResult<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO units (code, name, kind, parent, area, join_key, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                unit.code.as_str(),
+                unit.name,
+                unit.kind,
+                unit.parent.as_ref().map(UnitCode::as_str),
+                unit.area.map(AreaType::as_str),
+                unit.join_key,
+                now()
+            ],
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StorageError::refused(
+                    Refusal::Conflict,
+                    "unit_exists",
+                    format!(
+                        "unit {} exists already, or its parent does not exist",
+                        unit.code
+                    ),
+                )
+            }
+            other => other.into(),
+        })?;
+        Ok(())
+    }
+
+    fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>> {
+        unit_row(&*self.conn()?, code)
+    }
+
+    fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>> {
+        let conn = self.conn()?;
+        let mut out = Vec::new();
+        let mut next = Some(code.to_owned());
+        // Bounded: a broken tree with a cycle must not loop forever.
+        while let Some(c) = next.take() {
+            if out.len() > 64 {
+                break;
+            }
+            let parent: Option<Option<String>> = conn
+                .query_row("SELECT parent FROM units WHERE code = ?1", [&c], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(parent) = parent else { break };
+            out.push(UnitCode::new(c));
+            next = parent;
+        }
+        Ok(out)
+    }
+
+    fn set_join_key(&self, code: &str, join_key: &str) -> StorageResult<()> {
+        let n = self.conn()?.execute(
+            "UPDATE units SET join_key = ?2, updated_at = ?3 WHERE code = ?1",
+            params![code, join_key, now()],
+        )?;
+        if n == 0 {
+            return Err(StorageError::refused(
+                Refusal::NotFound,
+                "unknown_unit",
+                "Không có đơn vị này.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn enrol_device(
+        &self,
+        unit: &str,
+        join_key: &str,
+        device_id: DeviceId,
+        label: Option<&str>,
+        token_hash: &str,
+    ) -> StorageResult<Option<(UnitRow, u64)>> {
+        let mut conn = self.conn()?;
+        let Some(row) = unit_row(&conn, unit)? else {
+            return Ok(None);
+        };
+        if !constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
+            return Ok(None);
+        }
+        let tx = conn.transaction()?;
+        let known: Option<(String, u64)> = tx
+            .query_row(
+                "SELECT unit, last_push_seq FROM devices WHERE id = ?1",
+                [device_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        // A device moving to another unit starts a new push sequence there.
+        let last_seq = match known {
+            Some((old_unit, seq)) if old_unit == unit => seq,
+            _ => 0,
+        };
+        tx.execute(
+            "INSERT INTO devices (id, unit, label, token_hash, last_push_seq, enrolled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET unit = ?2, label = ?3, token_hash = ?4,
+                last_push_seq = ?5, enrolled_at = ?6",
+            params![
+                device_id.to_string(),
+                unit,
+                label,
+                token_hash,
+                last_seq,
+                now()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Some((row, last_seq)))
+    }
+
+    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
+        let conn = self.conn()?;
+        let device: Option<(String, String)> = conn
+            .query_row(
+                "SELECT id, unit FROM devices WHERE token_hash = ?1",
+                [token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((id, unit)) = device {
+            let device_id = id
+                .parse()
+                .map_err(|_| StorageError::Corrupt(format!("device id {id}")))?;
+            return Ok(Some(Subject::Device {
+                device_id,
+                unit: UnitCode::new(unit),
+            }));
+        }
+        let officer: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT o.id, o.username FROM sessions s JOIN officers o ON o.id = s.officer_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                params![token_hash, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, username)) = officer else {
+            return Ok(None);
+        };
+        Ok(Some(Subject::Officer {
+            id,
+            username,
+            grants: grants(&conn, id)?,
+        }))
+    }
+
+    fn add_officer(
+        &self,
+        username: &str,
+        password_hash: &str,
+        grants: &[RoleGrant],
+    ) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO officers (username, password_hash, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (username) DO UPDATE SET password_hash = ?2",
+            params![username, password_hash, now()],
+        )?;
+        let id: i64 = tx.query_row(
+            "SELECT id FROM officers WHERE username = ?1",
+            [username],
+            |r| r.get(0),
+        )?;
+        for g in grants {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM units WHERE code = ?1)",
+                [g.unit.as_str()],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Err(StorageError::refused(
+                    Refusal::NotFound,
+                    "unknown_unit",
+                    format!("no unit {}", g.unit),
+                ));
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO officer_roles (officer_id, role, unit) VALUES (?1, ?2, ?3)",
+                params![id, g.role.as_str(), g.unit.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn officer_login(
+        &self,
+        username: &str,
+    ) -> StorageResult<Option<(i64, String, Vec<RoleGrant>)>> {
+        let conn = self.conn()?;
+        let row: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT id, password_hash FROM officers WHERE username = ?1",
+                [username],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((id, hash)) => Ok(Some((id, hash, grants(&conn, id)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn add_session(
+        &self,
+        officer_id: i64,
+        token_hash: &str,
+        expires_at: &str,
+    ) -> StorageResult<()> {
+        let conn = self.conn()?;
+        conn.execute("DELETE FROM sessions WHERE expires_at < ?1", params![now()])?;
+        conn.execute(
+            "INSERT INTO sessions (token_hash, officer_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, officer_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn apply_push(
+        &self,
+        device_id: DeviceId,
+        unit: &UnitCode,
+        key: &BatchKey,
+        records: &[PreparedRecord],
+    ) -> StorageResult<PushOutcome> {
+        let mut conn = self.conn()?;
+        // IMMEDIATE: take the write lock first, so two retries of one batch
+        // racing each other serialise here and the second sees the first.
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let device = device_id.to_string();
+        let seen: Option<(String, String, String)> = tx
+            .query_row(
+                "SELECT device_id, content_hash, response FROM batches WHERE batch_id = ?1",
+                [key.batch_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((by, hash, response)) = seen {
+            return Ok(if by == device && hash == key.content_hash {
+                PushOutcome::Replayed(response)
+            } else {
+                PushOutcome::BatchConflict
+            });
+        }
+        let last: u64 = tx
+            .query_row(
+                "SELECT last_push_seq FROM devices WHERE id = ?1",
+                [&device],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if key.seq <= last {
+            return Ok(PushOutcome::SeqOutOfOrder { last });
+        }
+        let mut acks = Vec::with_capacity(records.len());
+        for record in records {
+            acks.push(apply_record(&tx, &device, unit.as_str(), record)?);
+        }
+        let response = serde_json::to_string(&PushResponse {
+            batch_id: key.batch_id,
+            seq: key.seq,
+            acks,
+        })
+        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO batches (batch_id, device_id, seq, content_hash, response, applied_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                key.batch_id.to_string(),
+                device,
+                key.seq,
+                key.content_hash,
+                response,
+                now()
+            ],
+        )?;
+        tx.execute(
+            "UPDATE devices SET last_push_seq = ?2 WHERE id = ?1",
+            params![device, key.seq],
+        )?;
+        tx.commit()?;
+        Ok(PushOutcome::Applied(response))
+    }
+
+    fn pull(&self, unit: &str, since: u64, limit: u32) -> StorageResult<PullResponse> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "{SUBTREE} SELECT seq, at, body FROM changes
+             WHERE seq > ?2 AND unit IN (SELECT code FROM sub) ORDER BY seq LIMIT ?3"
+        ))?;
+        let rows: Vec<(u64, String, String)> = stmt
+            .query_map(params![unit, since, i64::from(limit) + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let more = rows.len() > limit as usize;
+        let mut changes = Vec::new();
+        for (seq, at, body) in rows.into_iter().take(limit as usize) {
+            let change: Change =
+                serde_json::from_str(&body).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            changes.push(ServerChange { seq, at, change });
+        }
+        let cursor = changes.last().map_or(since, |c| c.seq);
+        Ok(PullResponse {
+            cursor,
+            more,
+            changes,
+        })
+    }
+
+    fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT unit FROM assessments WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(UnitCode::new))
+    }
+
+    fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "{SUBTREE} SELECT a.id, a.unit, a.person, COALESCE(p.full_name, ''), a.year, a.catalog,
+                a.grp, a.state, a.total, a.passed, a.threshold, a.version, a.return_reason,
+                a.decision_no, a.decision_date
+             FROM assessments a LEFT JOIN persons p ON p.id = a.person
+             WHERE a.unit IN (SELECT code FROM sub) ORDER BY a.unit, a.id"
+        ))?;
+        let rows = stmt.query_map([unit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                AssessmentSummary {
+                    id: AssessmentId::new_v7(),
+                    unit: UnitCode::new(r.get::<_, String>(1)?),
+                    person: r.get(2)?,
+                    person_name: r.get(3)?,
+                    year: r.get(4)?,
+                    catalog: r.get(5)?,
+                    group: r.get(6)?,
+                    state: r.get(7)?,
+                    total: r.get(8)?,
+                    passed: r.get(9)?,
+                    threshold: r.get(10)?,
+                    version: r.get(11)?,
+                    return_reason: r.get(12)?,
+                    decision_no: r.get(13)?,
+                    decision_date: r.get(14)?,
+                    possible_duplicates: Vec::new(),
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        let mut dup = conn.prepare(
+            "SELECT assessment_b FROM duplicate_flags WHERE assessment_a = ?1
+             UNION SELECT assessment_a FROM duplicate_flags WHERE assessment_b = ?1",
+        )?;
+        for row in rows {
+            let (id, mut summary) = row?;
+            summary.id = parse_assessment_id(&id)?;
+            for other in dup.query_map([&id], |r| r.get::<_, String>(0))? {
+                summary
+                    .possible_duplicates
+                    .push(parse_assessment_id(&other?)?);
+            }
+            out.push(summary);
+        }
+        Ok(out)
+    }
+
+    fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let id_text = id.to_string();
+        let (unit, state): (String, String) = tx
+            .query_row(
+                "SELECT unit, state FROM assessments WHERE id = ?1",
+                [&id_text],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                StorageError::refused(Refusal::NotFound, "not_found", "Không có bản đánh giá này.")
+            })?;
+        let from =
+            ReviewState::parse(&state).ok_or_else(|| StorageError::Corrupt(state.clone()))?;
+        let (to, reason) = match action {
+            ReviewAction::Approve => (ReviewState::Approved, None),
+            ReviewAction::Return { reason } => (ReviewState::Returned, Some(reason.as_str())),
+        };
+        let allowed = match to {
+            ReviewState::Approved => from == ReviewState::Submitted,
+            _ => matches!(from, ReviewState::Submitted | ReviewState::Approved),
+        };
+        if !allowed {
+            return Err(StorageError::refused(
+                Refusal::Conflict,
+                "wrong_state",
+                format!(
+                    "Bản đánh giá đang ở trạng thái “{}”, không thể chuyển sang “{}”.",
+                    from.as_str(),
+                    to.as_str()
+                ),
+            ));
+        }
+        tx.execute(
+            "UPDATE assessments SET state = ?2, return_reason = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id_text, to.as_str(), reason, now()],
+        )?;
+        audit(
+            &tx,
+            actor,
+            if to == ReviewState::Approved {
+                "approve"
+            } else {
+                "return"
+            },
+            Some(&unit),
+            Some(&id_text),
+            Some(from.as_str()),
+            Some(to.as_str()),
+            reason,
+        )?;
+        add_change(
+            &tx,
+            &unit,
+            &Change::Review {
+                assessment: id,
+                state: to,
+                reason: reason.map(str::to_owned),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn recognise(&self, unit: &str, actor: &str, rec: &Recognition) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        for id in &rec.assessments {
+            let id_text = id.to_string();
+            let row: Option<(String, String)> = tx
+                .query_row(
+                    &format!(
+                        "{SUBTREE} SELECT unit, state FROM assessments
+                         WHERE id = ?2 AND unit IN (SELECT code FROM sub)"
+                    ),
+                    params![unit, id_text],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((a_unit, state)) = row else {
+                return Err(StorageError::refused(
+                    Refusal::NotFound,
+                    "not_found",
+                    format!("Không có bản đánh giá {id} trong đơn vị này."),
+                ));
+            };
+            if state != ReviewState::Approved.as_str() {
+                return Err(StorageError::refused(
+                    Refusal::Conflict,
+                    "wrong_state",
+                    format!("Bản đánh giá {id} chưa được duyệt (trạng thái “{state}”)."),
+                ));
+            }
+            // Counted once: the same person recognised elsewhere this year blocks it.
+            let elsewhere: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM duplicate_flags f JOIN assessments o
+                    ON o.id = CASE WHEN f.assessment_a = ?1 THEN f.assessment_b ELSE f.assessment_a END
+                 WHERE (f.assessment_a = ?1 OR f.assessment_b = ?1) AND o.state = 'recognised')",
+                [&id_text],
+                |r| r.get(0),
+            )?;
+            if elsewhere {
+                return Err(StorageError::refused(
+                    Refusal::Conflict,
+                    "already_recognised_elsewhere",
+                    format!(
+                        "Người của bản đánh giá {id} đã được công nhận ở đơn vị khác trong năm nay."
+                    ),
+                ));
+            }
+            tx.execute(
+                "UPDATE assessments SET state = 'recognised', decision_no = ?2,
+                    decision_date = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id_text, rec.decision_no, rec.decision_date, now()],
+            )?;
+            audit(
+                &tx,
+                actor,
+                "recognise",
+                Some(&a_unit),
+                Some(&id_text),
+                Some("approved"),
+                Some("recognised"),
+                Some(&format!("{} ({})", rec.decision_no, rec.decision_date)),
+            )?;
+            add_change(
+                &tx,
+                &a_unit,
+                &Change::Recognition {
+                    assessment: *id,
+                    decision_no: rec.decision_no.clone(),
+                    decision_date: rec.decision_date.clone(),
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn duplicates(&self, unit: &str) -> StorageResult<Vec<DuplicateFlag>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "{SUBTREE} SELECT f.year, a.id, a.unit, b.id, b.unit FROM duplicate_flags f
+             JOIN assessments a ON a.id = f.assessment_a
+             JOIN assessments b ON b.id = f.assessment_b
+             WHERE a.unit IN (SELECT code FROM sub) OR b.unit IN (SELECT code FROM sub)"
+        ))?;
+        let rows: Vec<(u16, String, String, String, String)> = stmt
+            .query_map([unit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut subtree = conn.prepare(&format!(
+            "{SUBTREE} SELECT EXISTS (SELECT 1 FROM sub WHERE code = ?2)"
+        ))?;
+        let mut out = Vec::new();
+        for (year, a, a_unit, b, b_unit) in rows {
+            // Show the unit's own assessment first.
+            let a_is_ours: bool = subtree.query_row(params![unit, a_unit], |r| r.get(0))?;
+            let (mine, mine_unit, other, other_unit) = if a_is_ours {
+                (a, a_unit, b, b_unit)
+            } else {
+                (b, b_unit, a, a_unit)
+            };
+            out.push(DuplicateFlag {
+                year,
+                assessment: parse_assessment_id(&mine)?,
+                unit: UnitCode::new(mine_unit),
+                other_assessment: parse_assessment_id(&other)?,
+                other_unit: UnitCode::new(other_unit),
+            });
+        }
+        Ok(out)
+    }
+
+    fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(&format!(
+            "{SUBTREE} SELECT at, actor, action, unit, assessment, from_state, to_state, detail
+             FROM audit_log WHERE unit IN (SELECT code FROM sub) ORDER BY id"
+        ))?;
+        let rows = stmt
+            .query_map([unit], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    unit: r.get(3)?,
+                    assessment: r.get(4)?,
+                    from_state: r.get(5)?,
+                    to_state: r.get(6)?,
+                    detail: r.get(7)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>> {
+        let conn = self.conn()?;
+        let mut out = Vec::with_capacity(sha256.len());
+        for sha in sha256 {
+            let named: Option<u64> = conn
+                .query_row(
+                    "SELECT size FROM evidence WHERE sha256 = ?1 AND unit = ?2 LIMIT 1",
+                    params![sha, unit],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let blob: Option<(u64, u64, bool)> = conn
+                .query_row(
+                    "SELECT size, received, complete FROM blobs WHERE sha256 = ?1",
+                    [sha],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (size, received, complete) = match (named, blob) {
+                (Some(_), Some(b)) => b,
+                (Some(size), None) => (size, 0, false),
+                _ => (0, 0, false),
+            };
+            out.push(EvidenceStatus {
+                sha256: sha.clone(),
+                size,
+                received,
+                complete,
+            });
+        }
+        Ok(out)
+    }
+
+    fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>> {
+        let conn = self.conn()?;
+        let named: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1 AND unit = ?2)",
+            params![sha256, unit],
+            |r| r.get(0),
+        )?;
+        if !named {
+            return Ok(None);
+        }
+        Ok(conn
+            .query_row(
+                "SELECT size, received, complete FROM blobs WHERE sha256 = ?1",
+                [sha256],
+                |r| {
+                    Ok(BlobProgress {
+                        size: r.get(0)?,
+                        received: r.get(1)?,
+                        complete: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool> {
+        let n = self.conn()?.execute(
+            "UPDATE blobs SET received = received + ?3, accepted_bytes = accepted_bytes + ?3
+             WHERE sha256 = ?1 AND received = ?2 AND complete = 0",
+            params![sha256, offset, len],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()> {
+        let sql = if ok {
+            "UPDATE blobs SET complete = 1 WHERE sha256 = ?1"
+        } else {
+            "UPDATE blobs SET received = 0, complete = 0 WHERE sha256 = ?1"
+        };
+        self.conn()?.execute(sql, [sha256])?;
+        Ok(())
+    }
+
+    fn stats(&self) -> StorageResult<Stats> {
+        let conn = self.conn()?;
+        let count =
+            |sql: &str| -> StorageResult<u64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(Stats {
+            persons: count("SELECT COUNT(*) FROM persons")?,
+            assessments: count("SELECT COUNT(*) FROM assessments")?,
+            evidence_records: count("SELECT COUNT(*) FROM evidence")?,
+            blobs_complete: count("SELECT COUNT(*) FROM blobs WHERE complete = 1")?,
+            evidence_bytes_accepted: count("SELECT COALESCE(SUM(accepted_bytes), 0) FROM blobs")?,
+            batches: count("SELECT COUNT(*) FROM batches")?,
+        })
+    }
+}
+
+/// Compares secrets without an early exit, so timing does not leak a prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,271 @@
+//! What the handlers need from a database, as a trait, so that a PostgreSQL
+//! backend can follow without touching the handlers. The methods are
+//! blocking: handlers call them through [`crate::AppState::db`], which runs
+//! them on tokio's blocking pool.
+//!
+//! The sync rules themselves (which version wins, what is locked) live in
+//! [`crate::rules`], pure, so every backend applies the same ones.
+
+use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::sync::{EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore};
+use cdht_core::AreaType;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Why a storage call failed. `Refused` is a domain answer the client can act
+/// on; the others are internal and never shown to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{code}: {message}")]
+    Refused {
+        kind: Refusal,
+        code: &'static str,
+        message: String,
+    },
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("stored data: {0}")]
+    Corrupt(String),
+}
+
+/// The HTTP-ish class of a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NotFound,
+    Conflict,
+    Invalid,
+}
+
+impl StorageError {
+    pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            kind,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitRow {
+    pub code: UnitCode,
+    pub name: String,
+    pub kind: String,
+    pub parent: Option<UnitCode>,
+    /// The unit's own setting; `None` inherits.
+    pub own_area: Option<AreaType>,
+    /// The effective area type (own, or the nearest ancestor's, else normal).
+    pub area: AreaType,
+    #[serde(skip)]
+    pub join_key: String,
+}
+
+/// A new unit.
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    pub code: UnitCode,
+    pub name: String,
+    pub kind: String,
+    pub parent: Option<UnitCode>,
+    pub area: Option<AreaType>,
+    pub join_key: String,
+}
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    Device {
+        device_id: DeviceId,
+        unit: UnitCode,
+    },
+    Officer {
+        id: i64,
+        username: String,
+        grants: Vec<RoleGrant>,
+    },
+}
+
+/// A record after the handler checked it and scored it, ready to apply.
+#[derive(Debug, Clone)]
+pub struct PreparedRecord {
+    pub envelope: RecordEnvelope,
+    pub check: RecordCheck,
+}
+
+#[derive(Debug, Clone)]
+pub enum RecordCheck {
+    /// Refused before storage (bad hash, unscorable, bad CCCD, …).
+    Rejected {
+        code: &'static str,
+        message: String,
+    },
+    Person {
+        cccd_hmac: Option<String>,
+    },
+    Assessment {
+        score: ServerScore,
+    },
+    Evidence,
+}
+
+/// What became of a push batch.
+#[derive(Debug, Clone)]
+pub enum PushOutcome {
+    /// Applied now; the response JSON, stored for replays.
+    Applied(String),
+    /// Seen before with the same content: the original response JSON.
+    Replayed(String),
+    /// Same batch id, different content.
+    BatchConflict,
+    /// A new batch whose seq is not above the last applied one.
+    SeqOutOfOrder { last: u64 },
+}
+
+/// The key of a batch: its id and the sha256 of its canonical content.
+#[derive(Debug, Clone)]
+pub struct BatchKey {
+    pub batch_id: Uuid,
+    pub seq: u64,
+    pub content_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssessmentSummary {
+    pub id: AssessmentId,
+    pub unit: UnitCode,
+    pub person: String,
+    pub person_name: String,
+    pub year: u16,
+    pub catalog: String,
+    pub group: String,
+    pub state: String,
+    pub total: u32,
+    pub passed: bool,
+    pub threshold: u32,
+    pub version: u32,
+    pub return_reason: Option<String>,
+    pub decision_no: Option<String>,
+    pub decision_date: Option<String>,
+    /// Other assessments of the same person (by keyed CCCD) in the same year.
+    pub possible_duplicates: Vec<AssessmentId>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateFlag {
+    pub year: u16,
+    pub assessment: AssessmentId,
+    pub unit: UnitCode,
+    pub other_assessment: AssessmentId,
+    pub other_unit: UnitCode,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub unit: Option<String>,
+    pub assessment: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A review decision by an officer.
+#[derive(Debug, Clone)]
+pub enum ReviewAction {
+    Approve,
+    Return { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Recognition {
+    pub decision_no: String,
+    pub decision_date: String,
+    pub assessments: Vec<AssessmentId>,
+}
+
+/// Counters for operators and tests.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Stats {
+    pub persons: u64,
+    pub assessments: u64,
+    pub evidence_records: u64,
+    pub blobs_complete: u64,
+    /// Every evidence byte ever accepted (a byte accepted twice would show here).
+    pub evidence_bytes_accepted: u64,
+    pub batches: u64,
+}
+
+/// Where a blob upload stands, for the upload handler.
+#[derive(Debug, Clone)]
+pub struct BlobProgress {
+    pub size: u64,
+    pub received: u64,
+    pub complete: bool,
+}
+
+pub trait Storage: Send + Sync + 'static {
+    // units
+    fn add_unit(&self, unit: &NewUnit) -> StorageResult<()>;
+    fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>>;
+    /// The unit itself, then its parent, up to the root.
+    fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>>;
+    fn set_join_key(&self, code: &str, join_key: &str) -> StorageResult<()>;
+
+    // devices and officers
+    /// Enrols (or re-enrols) a device; `None` when the unit or key is wrong.
+    fn enrol_device(
+        &self,
+        unit: &str,
+        join_key: &str,
+        device_id: DeviceId,
+        label: Option<&str>,
+        token_hash: &str,
+    ) -> StorageResult<Option<(UnitRow, u64)>>;
+    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>>;
+    fn add_officer(
+        &self,
+        username: &str,
+        password_hash: &str,
+        grants: &[RoleGrant],
+    ) -> StorageResult<()>;
+    /// (officer id, password hash, grants)
+    fn officer_login(&self, username: &str)
+        -> StorageResult<Option<(i64, String, Vec<RoleGrant>)>>;
+    fn add_session(&self, officer_id: i64, token_hash: &str, expires_at: &str)
+        -> StorageResult<()>;
+
+    // sync
+    fn apply_push(
+        &self,
+        device_id: DeviceId,
+        unit: &UnitCode,
+        key: &BatchKey,
+        records: &[PreparedRecord],
+    ) -> StorageResult<PushOutcome>;
+    fn pull(&self, unit: &str, since: u64, limit: u32) -> StorageResult<PullResponse>;
+
+    // review
+    fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>>;
+    fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>>;
+    fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()>;
+    fn recognise(&self, unit: &str, actor: &str, recognition: &Recognition) -> StorageResult<()>;
+    fn duplicates(&self, unit: &str) -> StorageResult<Vec<DuplicateFlag>>;
+    fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>>;
+
+    // evidence
+    fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>>;
+    /// The upload state of a blob a device of `unit` may send, or `None` when
+    /// no evidence record of the unit names it.
+    fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>>;
+    /// Counts a stored chunk, only if `offset` is still the received count.
+    fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool>;
+    fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()>;
+
+    fn stats(&self) -> StorageResult<Stats>;
+}
