@@ -1,1 +1,516 @@
-//! placeholder
+//! Client of the CDHT sync protocol (`docs/sync-protocol.md`): enrol by the
+//! unit QR, push frozen batches, pull review decisions, upload evidence photos
+//! in resumable chunks.
+//!
+//! Every failure is a [`SyncError`] that says what to do: [`SyncError::is_retry_later`]
+//! (no network, 5xx, 429: keep the data, try again) versus a rejection
+//! (park the item with its reason) versus an auth failure (ask the person to
+//! enrol or log in again; never because the network is down).
+
+use cdht_core::ids::DeviceId;
+use cdht_core::qr::{JoinPayload, QrError};
+use cdht_core::sync::{
+    EnrolRequest, EnrolResponse, ErrorBody, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus,
+    LoginRequest, LoginResponse, PullResponse, PushBatch, PushResponse, RecordBody, RecordEnvelope,
+    ServerChange, MAX_CHUNK_BYTES,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No connection, a timeout or a cut: retry later.
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    /// 5xx or 429: the server cannot take it now; retry later.
+    #[error("the server cannot take it now ({status} {code})")]
+    Unavailable {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// 401: the token is missing, unknown or expired: enrol or log in again.
+    #[error("not signed in ({code}): {message}")]
+    Unauthenticated { code: String, message: String },
+    /// 403: signed in, but not allowed there.
+    #[error("not allowed ({code}): {message}")]
+    Forbidden { code: String, message: String },
+    /// 409: see `code` (`batch_conflict`, `seq_out_of_order`, `offset_mismatch`, …).
+    #[error("conflict ({code}): {message}")]
+    Conflict { code: String, message: String },
+    /// Any other 4xx: this request is refused as it is; park it with the reason.
+    #[error("refused ({status} {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The server answered something this client does not understand.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    /// Plain HTTP to an address that is not loopback nor explicitly allowed.
+    #[error("refusing plain HTTP to {0}: use https, or allow this LAN address explicitly")]
+    InsecureServer(String),
+    #[error("bad unit code: {0}")]
+    Qr(#[from] QrError),
+}
+
+impl SyncError {
+    /// Whether the same request may succeed later unchanged.
+    #[must_use]
+    pub const fn is_retry_later(&self) -> bool {
+        matches!(self, Self::Network(_) | Self::Unavailable { .. })
+    }
+
+    /// The server's machine-readable code, if it gave one.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Unavailable { code, .. }
+            | Self::Unauthenticated { code, .. }
+            | Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+pub type SyncResult<T> = Result<T, SyncError>;
+
+/// Exponential backoff with full jitter, so that 300 phones at one meeting do
+/// not retry in lockstep.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in a row without progress before giving up (the caller's
+    /// timer tries again later).
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause before retry number `attempt` (0-based): uniform in
+    /// `0..=min(cap, base * 2^attempt)`.
+    #[must_use]
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.cap);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(0..=millis))
+    }
+}
+
+/// What this client sent, for progress bars and for tests that prove a
+/// resumed upload did not send bytes twice.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub evidence_bytes_sent: AtomicU64,
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncClient {
+    http: reqwest::Client,
+    server: String,
+    token: Option<String>,
+    retry: RetryPolicy,
+    chunk_size: usize,
+    counters: Arc<Counters>,
+}
+
+/// Whether plain HTTP is acceptable for this server URL.
+fn plain_http_allowed(server: &str, allowed_lan_hosts: &[String]) -> bool {
+    let Some(rest) = server.strip_prefix("http://") else {
+        return true; // https (or not a URL at all, which reqwest refuses)
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || allowed_lan_hosts.iter().any(|h| h == host)
+}
+
+impl SyncClient {
+    /// A client of `server` (`https://host[/prefix]`). Plain HTTP is refused
+    /// except to a loopback address or one of `allowed_lan_hosts`.
+    pub fn new(server: &str, allowed_lan_hosts: &[String]) -> SyncResult<Self> {
+        let server = server.trim_end_matches('/').to_owned();
+        if !plain_http_allowed(&server, allowed_lan_hosts) {
+            return Err(SyncError::InsecureServer(server));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            // Generous: a 256 KiB chunk over 2G takes tens of seconds.
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok(Self {
+            http,
+            server,
+            token: None,
+            retry: RetryPolicy::default(),
+            chunk_size: 64 * 1024,
+            counters: Arc::new(Counters::default()),
+        })
+    }
+
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    #[must_use]
+    pub const fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Evidence chunk size in bytes (at most the protocol's limit).
+    #[must_use]
+    pub fn with_chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.clamp(1, MAX_CHUNK_BYTES);
+        self
+    }
+
+    #[must_use]
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    #[must_use]
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    #[must_use]
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server)
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> SyncResult<T> {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .authed(req)
+            .send()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let status = response.status();
+        // Reading the body can fail on a cut connection too: that is the network.
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        if status.is_success() {
+            let body = if bytes.is_empty() {
+                &b"null"[..]
+            } else {
+                &bytes[..]
+            };
+            return serde_json::from_slice(body).map_err(|e| SyncError::Protocol(e.to_string()));
+        }
+        let ErrorBody { code, message } =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| ErrorBody {
+                // A proxy's HTML error page, for instance.
+                code: "unknown".to_owned(),
+                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            });
+        let status = status.as_u16();
+        Err(match status {
+            401 => SyncError::Unauthenticated { code, message },
+            403 => SyncError::Forbidden { code, message },
+            409 => SyncError::Conflict { code, message },
+            429 | 500..=599 => SyncError::Unavailable {
+                status,
+                code,
+                message,
+            },
+            _ => SyncError::Rejected {
+                status,
+                code,
+                message,
+            },
+        })
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or fails
+    /// `max_attempts` times in a row with a retry-later error.
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> SyncResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = SyncResult<T>>,
+    {
+        let mut failures = 0;
+        loop {
+            match attempt().await {
+                Err(e) if e.is_retry_later() && failures + 1 < self.retry.max_attempts => {
+                    tokio::time::sleep(self.retry.delay(failures)).await;
+                    failures += 1;
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> SyncResult<T> {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    pub async fn post_json<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> SyncResult<T> {
+        self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    /// Enrols this device in the unit of a scanned (or typed) QR payload and
+    /// keeps the device token.
+    pub async fn enrol(
+        &mut self,
+        payload: &JoinPayload,
+        device_id: DeviceId,
+        label: Option<&str>,
+    ) -> SyncResult<EnrolResponse> {
+        let request = EnrolRequest {
+            unit: payload.unit.clone(),
+            join_key: payload.join_key.clone(),
+            device_id,
+            device_label: label.map(str::to_owned),
+        };
+        let response: EnrolResponse = self
+            .retrying(|| self.post_json("/api/v1/enrol", &request))
+            .await?;
+        self.token = Some(response.token.clone());
+        Ok(response)
+    }
+
+    /// An officer's password login; keeps the token.
+    pub async fn login(&mut self, username: &str, password: &str) -> SyncResult<LoginResponse> {
+        let request = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let response: LoginResponse = self
+            .retrying(|| self.post_json("/api/v1/login", &request))
+            .await?;
+        self.token = Some(response.token.clone());
+        Ok(response)
+    }
+
+    /// Pushes one frozen batch, retrying network and server failures. Safe to
+    /// call again with the same batch: the server answers a replay with the
+    /// original acks.
+    pub async fn push(&self, batch: &PushBatch) -> SyncResult<PushResponse> {
+        self.retrying(|| self.post_json("/api/v1/push", batch))
+            .await
+    }
+
+    pub async fn pull(&self, since: u64) -> SyncResult<PullResponse> {
+        let path = format!("/api/v1/pull?since={since}");
+        self.retrying(|| self.get_json(&path)).await
+    }
+
+    /// Pulls every page since `since`; returns the changes and the new cursor.
+    pub async fn pull_all(&self, since: u64) -> SyncResult<(Vec<ServerChange>, u64)> {
+        let mut cursor = since;
+        let mut all = Vec::new();
+        loop {
+            let page = self.pull(cursor).await?;
+            cursor = page.cursor;
+            all.extend(page.changes);
+            if !page.more {
+                return Ok((all, cursor));
+            }
+        }
+    }
+
+    pub async fn evidence_status(&self, sha256: &[String]) -> SyncResult<Vec<EvidenceStatus>> {
+        let query = EvidenceQuery {
+            sha256: sha256.to_vec(),
+        };
+        let response: EvidenceQueryResponse = self
+            .retrying(|| self.post_json("/api/v1/evidence/status", &query))
+            .await?;
+        Ok(response.items)
+    }
+
+    /// Uploads one photo: asks what the server has, then sends the rest in
+    /// chunks from there. A cut connection costs at most the chunk in flight:
+    /// the next attempt asks again and resumes from the server's count.
+    pub async fn upload_evidence(&self, bytes: &[u8]) -> SyncResult<UploadReport> {
+        let sha = sha256_hex(bytes);
+        let mut report = UploadReport::default();
+        let mut failures = 0u32;
+        loop {
+            let status = self
+                .evidence_status(std::slice::from_ref(&sha))
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| SyncError::Protocol("empty evidence status".into()))?;
+            if status.complete {
+                return Ok(report);
+            }
+            if status.size != bytes.len() as u64 {
+                return Err(SyncError::Rejected {
+                    status: 404,
+                    code: "unknown_evidence".into(),
+                    message: "push the evidence record before its photo".into(),
+                });
+            }
+            let mut offset = status.received;
+            if report.first_offset.is_none() {
+                report.first_offset = Some(offset);
+            }
+            let outcome = self
+                .send_chunks(&sha, bytes, &mut offset, &mut report)
+                .await;
+            match outcome {
+                Ok(()) => return Ok(report),
+                Err(SyncError::Conflict { code, .. }) if code == "offset_mismatch" => {}
+                Err(e) if e.is_retry_later() => {
+                    if failures + 1 >= self.retry.max_attempts {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(self.retry.delay(failures)).await;
+                    failures += 1;
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn send_chunks(
+        &self,
+        sha: &str,
+        bytes: &[u8],
+        offset: &mut u64,
+        report: &mut UploadReport,
+    ) -> SyncResult<()> {
+        let total = bytes.len();
+        loop {
+            let start = usize::try_from(*offset).unwrap_or(total).min(total);
+            let end = (start + self.chunk_size).min(total);
+            let chunk = bytes[start..end].to_vec();
+            let len = chunk.len() as u64;
+            let request = self
+                .http
+                .put(self.url(&format!("/api/v1/evidence/{sha}?offset={start}")))
+                .header("content-type", "application/octet-stream")
+                .body(chunk);
+            self.counters
+                .evidence_bytes_sent
+                .fetch_add(len, Ordering::Relaxed);
+            report.bytes_sent += len;
+            let status: EvidenceStatus = self.send(request).await?;
+            *offset = status.received;
+            if status.complete {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// What one [`SyncClient::upload_evidence`] call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadReport {
+    /// Bytes put on the wire (a chunk cut in flight counts).
+    pub bytes_sent: u64,
+    /// Where the server said to start (0 for a fresh upload, `None` if it had it all).
+    pub first_offset: Option<u64>,
+}
+
+/// Lower-case hex sha256.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Wraps a record body with its version and content hash.
+#[must_use]
+pub fn envelope(body: RecordBody, version: u32) -> RecordEnvelope {
+    RecordEnvelope {
+        version,
+        hash: sha256_hex(&body.canonical_json()),
+        body,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback_or_allowed_lan() {
+        assert!(SyncClient::new("https://cdht.example.vn", &[]).is_ok());
+        assert!(SyncClient::new("http://127.0.0.1:8080", &[]).is_ok());
+        assert!(SyncClient::new("http://localhost:8080/cdht", &[]).is_ok());
+        assert!(SyncClient::new("http://[::1]:8080", &[]).is_ok());
+        assert!(matches!(
+            SyncClient::new("http://192.168.1.10:8080", &[]),
+            Err(SyncError::InsecureServer(_))
+        ));
+        assert!(SyncClient::new("http://192.168.1.10:8080", &["192.168.1.10".into()]).is_ok());
+        assert!(matches!(
+            SyncClient::new("http://cdht.example.vn", &[]),
+            Err(SyncError::InsecureServer(_))
+        ));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+        };
+        for attempt in 0..30 {
+            let d = p.delay(attempt);
+            let ceiling = Duration::from_millis(100 * (1 << attempt.min(20))).min(p.cap);
+            assert!(d <= ceiling, "{attempt}: {d:?}");
+        }
+    }
+}
