@@ -16,8 +16,13 @@ for component in rustfmt clippy; do
   fi
 done
 
-# System packages (C compiler for the bundled SQLite; more join as the app grows).
-apt_packages=(build-essential pkg-config)
+# System packages: C compiler for the bundled SQLite; WebKitGTK and friends for the
+# Tauri desktop app; Xvfb, WebKitWebDriver and ImageMagick for its end-to-end tests;
+# Node.js and npm to build the web UI (when not already installed).
+apt_packages=(build-essential pkg-config
+  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb webkit2gtk-driver imagemagick)
+need_cmd npm || apt_packages+=(nodejs npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,4 +31,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# The app's web UI (ui/) and the end-to-end test client (tests/e2e/): npm packages
+# from the lock files, reinstalled only when a lock file changed.
+npm_install() {
+  local dir=$1
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_install ui
+npm_install tests/e2e
+# Built here so that `cargo build --workspace` embeds the real UI, not a placeholder.
+(cd ui && npm run build --silent >/dev/null)
+
+# The WebDriver server of the app's end-to-end tests.
+if ! need_cmd tauri-driver; then
+  cargo install tauri-driver --locked
 fi

@@ -16,3 +16,5 @@ if cargo tree -p cdht-core --prefix none | grep -E '^(rusqlite|tokio|reqwest|tau
 fi
 echo "== cargo test"
 cargo test --workspace
+echo "== end-to-end tests of the desktop app (tauri-driver under Xvfb)"
+bash scripts/e2e.sh

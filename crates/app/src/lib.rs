@@ -1,0 +1,776 @@
+//! The CDHT app's commands as plain Rust: everything the screens ask for, over
+//! the local store (`cdht-store`), the photo pipeline (`cdht-photo`) and the
+//! scoring core (`cdht-core`). `src-tauri` wraps each method in a thin
+//! `#[tauri::command]`; the tests here drive the same methods on real SQLite
+//! files without a window.
+//!
+//! Every method returns [`AppError`] on failure: a `kind` the UI branches on and
+//! a Vietnamese `message` it shows as is.
+
+mod error;
+mod qr;
+mod thumbnail;
+
+pub use error::AppError;
+pub use qr::decode_qr_text;
+
+/// The store records commands return, for the Tauri shell's signatures.
+pub mod store_types {
+    pub use cdht_store::{Person, PersonListItem, Saved, Unit};
+}
+
+use base64::Engine as _;
+use cdht_core::catalog::{Catalog, Group, Rules, Text};
+use cdht_core::ids::{AssessmentId, CatalogId, EvidenceId, GroupId, IndicatorId, PersonId};
+use cdht_core::qr::JoinPayload;
+use cdht_core::{
+    exemplary_status, Answer, Answers, AreaType, AssessmentInput, Completeness, ExemplaryStatus,
+    ScoreResult,
+};
+use cdht_photo::PhotoOptions;
+use cdht_store::{
+    Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth, Evidence, EvidenceMeta,
+    Gender, JoinUnit, OutboxState, Person, PersonInput, PersonListItem, Saved, ScoreSummary,
+    SelfCheckReport, Store, Unit,
+};
+use chrono::{Datelike, TimeZone};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// How many outbox rows / uploads the sync area counts at most (a device holds
+/// a few thousand at the very most; past this the count reads "10000+").
+const SYNC_COUNT_LIMIT: usize = 10_000;
+/// Longest people list one page of the officer screen shows.
+const MAX_PAGE: usize = 200;
+
+/// The open app: one per process, behind a mutex in `src-tauri`.
+#[derive(Debug)]
+pub struct App {
+    store: Store,
+    photo_options: PhotoOptions,
+    thumbnails_dir: PathBuf,
+    /// What the start-up self-check found (broken photos are shown to the person).
+    startup_check: SelfCheckReport,
+}
+
+/// The first screen's data: where the person is in the app's flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub year: i32,
+    pub units: Vec<Unit>,
+    pub self_person: Option<Person>,
+    pub catalog: CatalogSummary,
+    pub sync: SyncStatus,
+    pub broken_photos: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogSummary {
+    pub id: CatalogId,
+    pub decision: String,
+    pub title: Text,
+    pub draft: bool,
+    pub groups: Vec<GroupSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupSummary {
+    pub id: GroupId,
+    pub name: Text,
+}
+
+/// What waits to be sent: the "Đồng bộ / Sync" area.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncStatus {
+    /// Records (submitted assessments, people) not yet acknowledged by the server.
+    pub waiting_records: usize,
+    /// Photos not yet fully uploaded.
+    pub waiting_photos: usize,
+    /// Records the server refused, with its reason: a person must fix them.
+    pub rejected: Vec<RejectedRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedRecord {
+    pub record_kind: String,
+    pub record_id: String,
+    pub reason: Option<String>,
+}
+
+/// The profile form (the citizen's own profile).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ProfileForm {
+    pub full_name: String,
+    pub birth_year: Option<i32>,
+    pub gender: Option<Gender>,
+    pub ethnicity: Option<String>,
+    pub target_group: Option<GroupId>,
+    /// A newly typed CCCD; `None` or empty keeps what is stored.
+    pub cccd: Option<String>,
+    /// The consent checkbox, required with a new CCCD.
+    pub cccd_consent: bool,
+    /// Erase the stored CCCD and its consent.
+    pub erase_cccd: bool,
+}
+
+/// The officer's quick-add form (a household member).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PersonForm {
+    pub person_id: Option<PersonId>,
+    pub full_name: String,
+    pub birth_year: Option<i32>,
+    pub gender: Option<Gender>,
+    pub ethnicity: Option<String>,
+    pub target_group: Option<GroupId>,
+    pub household_label: Option<String>,
+    pub household_address: Option<String>,
+    pub cccd: Option<String>,
+    pub cccd_consent: bool,
+}
+
+/// Everything the self-assessment screen shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssessmentView {
+    pub assessment: Assessment,
+    pub person_name: String,
+    pub catalog_id: CatalogId,
+    pub catalog_title: Text,
+    pub catalog_draft: bool,
+    pub rules: Rules,
+    pub group: Group,
+    pub answers: Answers,
+    pub evidence: Vec<EvidenceView>,
+    pub score: ScoreResult,
+    pub editable: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceView {
+    #[serde(flatten)]
+    pub evidence: Evidence,
+    /// A small JPEG as a `data:` URL (no file access from the webview needed).
+    pub thumbnail: Option<String>,
+}
+
+/// What an autosave returns: the "Đã lưu" tick and the new live score.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerSaved {
+    pub saved: Saved,
+    pub score: ScoreResult,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceAdded {
+    pub evidence: EvidenceView,
+    pub saved: Saved,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryView {
+    pub person: Person,
+    pub entries: Vec<AssessmentBrief>,
+    pub exemplary: ExemplaryStatus,
+}
+
+impl App {
+    /// Opens the app's data in `data_dir` (created if needed) and runs the
+    /// start-up self-check (outbox rows cut mid-send go back to pending).
+    pub fn open(data_dir: impl AsRef<Path>) -> AppResult<Self> {
+        let mut store = Store::open(data_dir.as_ref())?;
+        let startup_check = store.self_check(CheckDepth::Quick)?;
+        let thumbnails_dir = data_dir.as_ref().join("thumbnails");
+        std::fs::create_dir_all(&thumbnails_dir).map_err(|err| {
+            AppError::new(
+                "storage_error",
+                "Không tạo được thư mục dữ liệu của ứng dụng.",
+                format!("creating {}: {err}", thumbnails_dir.display()),
+            )
+        })?;
+        Ok(Self {
+            store,
+            photo_options: PhotoOptions::default(),
+            thumbnails_dir,
+            startup_check,
+        })
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The year assessments are made for now.
+    #[must_use]
+    pub fn current_year() -> i32 {
+        chrono::Local::now().year()
+    }
+
+    /// The catalog new assessments use: the most recently issued one.
+    pub fn current_catalog() -> AppResult<&'static Catalog> {
+        let catalogs = cdht_core::embedded_catalogs().map_err(|err| {
+            AppError::new(
+                "catalog_broken",
+                "Bộ tiêu chí trong ứng dụng bị lỗi. Bác hãy cập nhật ứng dụng.",
+                err.to_string(),
+            )
+        })?;
+        catalogs
+            .iter()
+            .max_by(|a, b| a.issued_on.cmp(&b.issued_on))
+            .ok_or_else(|| {
+                AppError::new(
+                    "catalog_broken",
+                    "Ứng dụng chưa có bộ tiêu chí nào. Bác hãy cập nhật ứng dụng.",
+                    "no embedded catalog",
+                )
+            })
+    }
+
+    fn catalog(id: &CatalogId) -> AppResult<&'static Catalog> {
+        cdht_core::embedded_catalog(id.as_str())
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                AppError::new(
+                    "unknown_catalog",
+                    format!(
+                        "Bài này dùng bộ tiêu chí “{id}” mà ứng dụng chưa có. \
+                         Bác hãy cập nhật ứng dụng."
+                    ),
+                    format!("catalog {id} is not embedded"),
+                )
+            })
+    }
+
+    pub fn overview(&self) -> AppResult<Overview> {
+        let catalog = Self::current_catalog()?;
+        Ok(Overview {
+            year: Self::current_year(),
+            units: self.store.units()?,
+            self_person: self.store.self_person()?,
+            catalog: CatalogSummary {
+                id: catalog.id.clone(),
+                decision: catalog.decision.clone(),
+                title: catalog.title.clone(),
+                draft: catalog.draft,
+                groups: catalog
+                    .groups
+                    .iter()
+                    .map(|g| GroupSummary {
+                        id: g.id.clone(),
+                        name: g.name.clone(),
+                    })
+                    .collect(),
+            },
+            sync: self.sync_status()?,
+            broken_photos: self.startup_check.broken_evidence.len(),
+        })
+    }
+
+    // ---- Joining a unit -------------------------------------------------
+
+    /// Joins the unit of a QR code picked as an image (a photo or screenshot).
+    pub fn join_unit_from_qr_image(&mut self, image_bytes: &[u8]) -> AppResult<Unit> {
+        let text = decode_qr_text(image_bytes)?;
+        self.join_unit_from_qr_text(&text)
+    }
+
+    /// Joins the unit of a scanned QR code's text (the camera scanner on mobile).
+    pub fn join_unit_from_qr_text(&mut self, text: &str) -> AppResult<Unit> {
+        let payload = JoinPayload::parse(text)?;
+        self.join(&payload)
+    }
+
+    /// Joins a unit from what a person typed (printed under the QR code).
+    pub fn join_unit_typed(&mut self, server: &str, unit: &str, join_key: &str) -> AppResult<Unit> {
+        let payload = JoinPayload::from_typed(server, unit, join_key)?;
+        self.join(&payload)
+    }
+
+    fn join(&mut self, payload: &JoinPayload) -> AppResult<Unit> {
+        let join_payload = serde_json::to_value(payload).map_err(|err| {
+            AppError::new("storage_error", "Không lưu được đơn vị.", err.to_string())
+        })?;
+        // Offline, the unit's name and area type are not known yet: the code
+        // stands in for the name until the first sync brings the real one.
+        let unit = self.store.join_unit(&JoinUnit {
+            unit_code: payload.unit.clone(),
+            name: payload.unit.to_string(),
+            server_url: payload.server.clone(),
+            join_payload,
+            area_type: AreaType::Normal,
+        })?;
+        // The citizen's own profile belongs to the unit they joined last.
+        if let Some(me) = self.store.self_person()? {
+            if me.unit_code.is_none() {
+                let mut input = person_input_from(&me);
+                input.unit_code = Some(unit.unit_code.clone());
+                self.store.upsert_person(&input)?;
+            }
+        }
+        Ok(unit)
+    }
+
+    fn active_unit(&self) -> AppResult<Option<Unit>> {
+        Ok(self.store.units()?.into_iter().find(|u| u.active))
+    }
+
+    // ---- People ---------------------------------------------------------
+
+    /// Saves the citizen's own profile (creating it the first time).
+    pub fn save_profile(&mut self, form: &ProfileForm) -> AppResult<Person> {
+        let existing = self.store.self_person()?;
+        let cccd = cccd_update(form.cccd.as_deref(), form.cccd_consent, form.erase_cccd)?;
+        let unit_code = match existing.as_ref().and_then(|p| p.unit_code.clone()) {
+            Some(code) => Some(code),
+            None => self.active_unit()?.map(|u| u.unit_code),
+        };
+        let input = PersonInput {
+            person_id: existing.as_ref().map(|p| p.person_id),
+            unit_code,
+            is_self: true,
+            full_name: check_name(&form.full_name)?,
+            birth_year: check_birth_year(form.birth_year)?,
+            gender: form.gender,
+            ethnicity: form.ethnicity.clone(),
+            target_group: self.check_group(form.target_group.as_ref())?,
+            household_label: existing.as_ref().and_then(|p| p.household_label.clone()),
+            household_address: existing.as_ref().and_then(|p| p.household_address.clone()),
+            cccd,
+        };
+        Ok(self.store.upsert_person(&input)?)
+    }
+
+    /// Adds (or edits) a person an officer collects door to door.
+    pub fn save_person(&mut self, form: &PersonForm) -> AppResult<Person> {
+        let cccd = cccd_update(form.cccd.as_deref(), form.cccd_consent, false)?;
+        let existing = match form.person_id {
+            Some(id) => Some(self.store.person(id)?),
+            None => None,
+        };
+        let unit_code = match existing.as_ref().and_then(|p| p.unit_code.clone()) {
+            Some(code) => Some(code),
+            None => self.active_unit()?.map(|u| u.unit_code),
+        };
+        let input = PersonInput {
+            person_id: form.person_id,
+            unit_code,
+            is_self: existing.as_ref().is_some_and(|p| p.is_self),
+            full_name: check_name(&form.full_name)?,
+            birth_year: check_birth_year(form.birth_year)?,
+            gender: form.gender,
+            ethnicity: form.ethnicity.clone(),
+            target_group: self.check_group(form.target_group.as_ref())?,
+            household_label: form.household_label.clone(),
+            household_address: form.household_address.clone(),
+            cccd,
+        };
+        Ok(self.store.upsert_person(&input)?)
+    }
+
+    pub fn person(&self, person_id: PersonId) -> AppResult<Person> {
+        Ok(self.store.person(person_id)?)
+    }
+
+    fn check_group(&self, group: Option<&GroupId>) -> AppResult<Option<GroupId>> {
+        let Some(group) = group.filter(|g| !g.as_str().is_empty()) else {
+            return Ok(None);
+        };
+        let catalog = Self::current_catalog()?;
+        if catalog.group(group.as_str()).is_none() {
+            return Err(AppError::new(
+                "unknown_group",
+                "Nhóm đối tượng này không có trong bộ tiêu chí. Bác hãy chọn lại.",
+                format!("group {group} not in catalog {}", catalog.id),
+            ));
+        }
+        Ok(Some(group.clone()))
+    }
+
+    /// People on this device in name order, each with this year's assessment.
+    pub fn list_people(&self, limit: usize, offset: usize) -> AppResult<Vec<PersonListItem>> {
+        Ok(self
+            .store
+            .list_people(Self::current_year(), None, limit.min(MAX_PAGE), offset)?)
+    }
+
+    /// Name search with or without diacritics ("nguyen" finds "Nguyễn").
+    pub fn search_people(&self, query: &str, limit: usize) -> AppResult<Vec<PersonListItem>> {
+        if query.trim().is_empty() {
+            return self.list_people(limit, 0);
+        }
+        Ok(self.store.search_people(query, limit.min(MAX_PAGE))?)
+    }
+
+    // ---- Self-assessment ------------------------------------------------
+
+    /// The person's assessment for `year`, created as a draft with their target
+    /// group and their unit's area type if there is none yet.
+    pub fn open_assessment(&mut self, person_id: PersonId, year: i32) -> AppResult<AssessmentView> {
+        let person = self.store.person(person_id)?;
+        let existing = self
+            .store
+            .history(person_id)?
+            .into_iter()
+            .find(|a| a.year == year);
+        if let Some(brief) = existing {
+            return self.assessment_view(brief.assessment_id);
+        }
+        let Some(group) = person.target_group.clone() else {
+            return Err(AppError::new(
+                "no_target_group",
+                "Bác hãy chọn nhóm đối tượng trong Hồ sơ trước, rồi mới tự đánh giá.",
+                "person has no target group",
+            ));
+        };
+        let catalog = Self::current_catalog()?;
+        let area = match &person.unit_code {
+            Some(code) => self.store.unit(code)?.area_type,
+            None => AreaType::Normal,
+        };
+        let assessment =
+            self.store
+                .create_or_get_assessment(person_id, year, &catalog.id, &group, area)?;
+        self.assessment_view(assessment.assessment_id)
+    }
+
+    pub fn assessment_view(&self, assessment_id: AssessmentId) -> AppResult<AssessmentView> {
+        let detail = self.store.assessment_detail(assessment_id)?;
+        let assessment = detail.assessment;
+        let catalog = Self::catalog(&assessment.catalog_id)?;
+        let group = catalog
+            .group(assessment.group_id.as_str())
+            .ok_or_else(|| {
+                AppError::new(
+                    "unknown_group",
+                    "Nhóm đối tượng của bài này không có trong bộ tiêu chí.",
+                    format!("group {} not in {}", assessment.group_id, catalog.id),
+                )
+            })?
+            .clone();
+        let score = score_draft(&assessment, &detail.answers)?;
+        let person = self.store.person(assessment.person_id)?;
+        let evidence = detail
+            .evidence
+            .into_iter()
+            .map(|e| self.evidence_view(e))
+            .collect();
+        Ok(AssessmentView {
+            editable: assessment.status.is_editable(),
+            person_name: person.full_name,
+            catalog_id: catalog.id.clone(),
+            catalog_title: catalog.title.clone(),
+            catalog_draft: catalog.draft,
+            rules: catalog.rules,
+            group,
+            answers: detail.answers,
+            evidence,
+            score,
+            assessment,
+        })
+    }
+
+    /// Autosave of one answer; returns the saved tick and the new live score.
+    pub fn set_answer(
+        &mut self,
+        assessment_id: AssessmentId,
+        indicator: &IndicatorId,
+        answer: Answer,
+    ) -> AppResult<AnswerSaved> {
+        let detail = self.store.assessment_detail(assessment_id)?;
+        let mut answers = detail.answers;
+        answers.set(indicator.clone(), answer.clone());
+        // Scoring first: an unknown indicator or level is refused before it is stored.
+        let score = score_draft(&detail.assessment, &answers)?;
+        let saved =
+            self.store
+                .set_answer(assessment_id, indicator, &answer, Some(summary(&score)))?;
+        Ok(AnswerSaved { saved, score })
+    }
+
+    pub fn clear_answer(
+        &mut self,
+        assessment_id: AssessmentId,
+        indicator: &IndicatorId,
+    ) -> AppResult<AnswerSaved> {
+        let detail = self.store.assessment_detail(assessment_id)?;
+        let answers: Answers = detail
+            .answers
+            .0
+            .into_iter()
+            .filter(|(id, _)| id != indicator)
+            .collect();
+        let score = score_draft(&detail.assessment, &answers)?;
+        let saved = self
+            .store
+            .clear_answer(assessment_id, indicator, Some(summary(&score)))?;
+        Ok(AnswerSaved { saved, score })
+    }
+
+    /// Runs a picked or photographed image through the photo pipeline (upright,
+    /// shrunk, metadata stripped) and stores it as evidence for one indicator.
+    pub fn add_evidence(
+        &mut self,
+        assessment_id: AssessmentId,
+        indicator: &IndicatorId,
+        image_bytes: &[u8],
+    ) -> AppResult<EvidenceAdded> {
+        let detail = self.store.assessment_detail(assessment_id)?;
+        if !detail.assessment.status.is_editable() {
+            return Err(cdht_store::StoreError::Locked {
+                assessment_id: assessment_id.to_string(),
+                status: detail.assessment.status.as_str(),
+            }
+            .into());
+        }
+        let catalog = Self::catalog(&detail.assessment.catalog_id)?;
+        let known = catalog
+            .group(detail.assessment.group_id.as_str())
+            .and_then(|g| g.indicator(indicator.as_str()))
+            .is_some();
+        if !known {
+            return Err(AppError::invalid(format!(
+                "Chỉ số “{indicator}” không có trong bài này."
+            )));
+        }
+        let photo = cdht_photo::process_photo(image_bytes, &self.photo_options)?;
+        let meta = EvidenceMeta {
+            mime: photo.mime.to_owned(),
+            width_px: Some(photo.width),
+            height_px: Some(photo.height),
+            taken_at_ms: photo.taken_at.as_deref().and_then(local_iso_to_ms),
+        };
+        let evidence = self
+            .store
+            .add_evidence(assessment_id, indicator, &photo.jpeg, &meta)?;
+        // A thumbnail failure must not lose the photo: it is made again when shown.
+        let _ = thumbnail::write(&self.thumbnails_dir, &evidence.sha256, &photo.jpeg);
+        let assessment = self.store.assessment(assessment_id)?;
+        Ok(EvidenceAdded {
+            evidence: self.evidence_view(evidence),
+            saved: Saved {
+                revision: assessment.revision,
+                updated_at_ms: assessment.updated_at_ms,
+            },
+        })
+    }
+
+    /// Same as [`App::add_evidence`] with the bytes as base64 (how the webview sends files).
+    pub fn add_evidence_base64(
+        &mut self,
+        assessment_id: AssessmentId,
+        indicator: &IndicatorId,
+        image_base64: &str,
+    ) -> AppResult<EvidenceAdded> {
+        let bytes = decode_base64(image_base64)?;
+        self.add_evidence(assessment_id, indicator, &bytes)
+    }
+
+    pub fn remove_evidence(&mut self, evidence_id: EvidenceId) -> AppResult<Saved> {
+        Ok(self.store.remove_evidence(evidence_id)?)
+    }
+
+    fn evidence_view(&self, evidence: Evidence) -> EvidenceView {
+        let thumbnail = thumbnail::read_or_make(
+            &self.thumbnails_dir,
+            &evidence.sha256,
+            &self.store.evidence_path(&evidence.sha256),
+        )
+        .ok()
+        .map(|jpeg| {
+            format!(
+                "data:image/jpeg;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(jpeg)
+            )
+        });
+        EvidenceView {
+            evidence,
+            thumbnail,
+        }
+    }
+
+    /// Sends the assessment for the branch officer's check (queued in the outbox
+    /// until a connection carries it). Every indicator must be answered.
+    pub fn submit_assessment(&mut self, assessment_id: AssessmentId) -> AppResult<AssessmentView> {
+        let detail = self.store.assessment_detail(assessment_id)?;
+        let input = assessment_input(&detail.assessment, &detail.answers);
+        let score = cdht_core::score(&input, Completeness::Complete)?;
+        self.store.cache_score(assessment_id, summary(&score))?;
+        self.store.submit_assessment(assessment_id)?;
+        self.assessment_view(assessment_id)
+    }
+
+    // ---- History --------------------------------------------------------
+
+    pub fn history(&self, person_id: PersonId) -> AppResult<HistoryView> {
+        let person = self.store.person(person_id)?;
+        let entries = self.store.history(person_id)?;
+        let recognised: Vec<i32> = entries
+            .iter()
+            .filter(|a| a.status == AssessmentStatus::Recognised)
+            .map(|a| a.year)
+            .collect();
+        let this_year = Self::current_year();
+        // This year's recognition may not be decided yet: count up to last year then.
+        let year = if recognised.contains(&this_year) {
+            this_year
+        } else {
+            this_year - 1
+        };
+        let rules = Self::current_catalog()?.rules;
+        Ok(HistoryView {
+            person,
+            entries,
+            exemplary: exemplary_status(&recognised, year, &rules),
+        })
+    }
+
+    // ---- Sync area ------------------------------------------------------
+
+    pub fn sync_status(&self) -> AppResult<SyncStatus> {
+        let waiting_records = self.store.outbox_pending(SYNC_COUNT_LIMIT)?.len()
+            + self
+                .store
+                .outbox_in_state(OutboxState::Sent, SYNC_COUNT_LIMIT)?
+                .len();
+        let rejected = self
+            .store
+            .outbox_in_state(OutboxState::Rejected, 100)?
+            .into_iter()
+            .map(|e| RejectedRecord {
+                record_kind: e.record_kind.as_str().to_owned(),
+                record_id: e.record_id,
+                reason: e.reject_reason,
+            })
+            .collect();
+        Ok(SyncStatus {
+            waiting_records,
+            waiting_photos: self.store.pending_uploads(SYNC_COUNT_LIMIT)?.len(),
+            rejected,
+        })
+    }
+}
+
+fn person_input_from(p: &Person) -> PersonInput {
+    PersonInput {
+        person_id: Some(p.person_id),
+        unit_code: p.unit_code.clone(),
+        is_self: p.is_self,
+        full_name: p.full_name.clone(),
+        birth_year: p.birth_year,
+        gender: p.gender,
+        ethnicity: p.ethnicity.clone(),
+        target_group: p.target_group.clone(),
+        household_label: p.household_label.clone(),
+        household_address: p.household_address.clone(),
+        cccd: CccdUpdate::Keep,
+    }
+}
+
+fn check_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::new(
+            "name_required",
+            "Bác hãy nhập họ và tên.",
+            "full name is empty",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_birth_year(year: Option<i32>) -> AppResult<Option<i32>> {
+    let this_year = App::current_year();
+    match year {
+        Some(y) if !(1900..=this_year).contains(&y) => Err(AppError::new(
+            "birth_year_invalid",
+            format!("Năm sinh phải từ 1900 đến {this_year}, ví dụ 1965."),
+            format!("birth year {y} out of range"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The CCCD rule: stored only with explicit consent, exactly 12 digits.
+fn cccd_update(typed: Option<&str>, consent: bool, erase: bool) -> AppResult<CccdUpdate> {
+    if erase {
+        return Ok(CccdUpdate::Erase);
+    }
+    let Some(typed) = typed.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(CccdUpdate::Keep);
+    };
+    if !consent {
+        return Err(AppError::new(
+            "cccd_consent_required",
+            "Bác cần đánh dấu ô “Tôi đồng ý” trước khi lưu số CCCD. \
+             Nếu không muốn, hãy để trống ô CCCD.",
+            "CCCD given without consent",
+        ));
+    }
+    let number = cdht_store::normalize_cccd(typed).map_err(|_| {
+        AppError::new(
+            "cccd_invalid",
+            "Số CCCD phải có đúng 12 chữ số. Bác xem lại thẻ căn cước.",
+            "CCCD is not 12 digits",
+        )
+    })?;
+    Ok(CccdUpdate::Set {
+        number,
+        consent_given: true,
+    })
+}
+
+fn assessment_input(assessment: &Assessment, answers: &Answers) -> AssessmentInput {
+    AssessmentInput {
+        catalog: assessment.catalog_id.clone(),
+        group: assessment.group_id.clone(),
+        area: assessment.area_type,
+        answers: answers.clone(),
+    }
+}
+
+fn score_draft(assessment: &Assessment, answers: &Answers) -> AppResult<ScoreResult> {
+    Ok(cdht_core::score(
+        &assessment_input(assessment, answers),
+        Completeness::Draft,
+    )?)
+}
+
+fn summary(score: &ScoreResult) -> ScoreSummary {
+    ScoreSummary {
+        total_points: i64::from(score.total),
+        passed: score.passed,
+    }
+}
+
+fn decode_base64(text: &str) -> AppResult<Vec<u8>> {
+    // The webview may send a whole data: URL; keep only what follows the comma.
+    let data = text.rsplit_once(',').map_or(text, |(_, d)| d);
+    base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|err| {
+            AppError::new(
+                "file_unreadable",
+                "Không đọc được tệp này. Bác hãy chọn lại.",
+                format!("base64: {err}"),
+            )
+        })
+}
+
+/// The camera's local "YYYY-MM-DDTHH:MM:SS" as Unix milliseconds (this device's zone).
+fn local_iso_to_ms(text: &str) -> Option<i64> {
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok()?;
+    chrono::Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Join from a base64 image (how the webview sends the picked file).
+pub fn image_bytes_from_base64(text: &str) -> AppResult<Vec<u8>> {
+    decode_base64(text)
+}

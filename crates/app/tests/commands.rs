@@ -1,0 +1,312 @@
+//! The app's commands on real SQLite files in a temporary folder, without a window.
+#![allow(clippy::unwrap_used)]
+
+use cdht_app::{App, PersonForm, ProfileForm};
+use cdht_core::ids::{GroupId, IndicatorId};
+use cdht_core::Answer;
+use image::{ImageBuffer, Luma, Rgb};
+use std::io::Cursor;
+
+const UNIT_URL: &str = "https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA";
+const INDICATORS: [&str; 10] = [
+    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
+];
+
+fn qr_png(text: &str) -> Vec<u8> {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let image = code.render::<Luma<u8>>().min_dimensions(400, 400).build();
+    let mut out = Vec::new();
+    image::DynamicImage::ImageLuma8(image)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn photo_jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let image = ImageBuffer::from_fn(width, height, |x, y| {
+        Rgb([
+            (x % 251) as u8 ^ seed,
+            (y % 241) as u8,
+            ((x + y) % 239) as u8,
+        ])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .unwrap();
+    out
+}
+
+fn first_group() -> GroupId {
+    App::current_catalog().unwrap().groups[0].id.clone()
+}
+
+fn profile(name: &str) -> ProfileForm {
+    ProfileForm {
+        full_name: name.into(),
+        birth_year: Some(1970),
+        target_group: Some(first_group()),
+        ..ProfileForm::default()
+    }
+}
+
+#[test]
+fn join_by_qr_image_profile_assessment_photos_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = App::current_year();
+    let (person_id, assessment_id) = {
+        let mut app = App::open(dir.path()).unwrap();
+        let unit = app.join_unit_from_qr_image(&qr_png(UNIT_URL)).unwrap();
+        assert_eq!(unit.unit_code.as_str(), "HD-CG-001");
+        assert_eq!(unit.server_url, "https://cdht.example.vn");
+
+        let me = app.save_profile(&profile("Nguyễn Thị Hoà")).unwrap();
+        assert_eq!(me.unit_code.as_ref().unwrap().as_str(), "HD-CG-001");
+        let view = app.open_assessment(me.person_id, year).unwrap();
+        assert_eq!(view.group.indicators().count(), 10);
+        assert_eq!(view.score.unanswered.len(), 10);
+        assert!(view.editable);
+        let id = view.assessment.assessment_id;
+
+        for indicator in INDICATORS {
+            let saved = app
+                .set_answer(id, &IndicatorId::new(indicator), Answer::Level("a".into()))
+                .unwrap();
+            assert!(saved.saved.revision > 1);
+        }
+        let one = IndicatorId::new("1.1");
+        app.add_evidence(id, &one, &photo_jpeg(1200, 900, 1))
+            .unwrap();
+        let added = app
+            .add_evidence(id, &one, &photo_jpeg(900, 1200, 2))
+            .unwrap();
+        assert!(added
+            .evidence
+            .thumbnail
+            .as_deref()
+            .unwrap()
+            .starts_with("data:image/jpeg;base64,"));
+        (me.person_id, id)
+    };
+
+    // A new process on the same folder finds everything.
+    let mut app = App::open(dir.path()).unwrap();
+    let overview = app.overview().unwrap();
+    assert_eq!(overview.units.len(), 1);
+    assert_eq!(overview.self_person.unwrap().full_name, "Nguyễn Thị Hoà");
+    let view = app.open_assessment(person_id, year).unwrap();
+    assert_eq!(view.assessment.assessment_id, assessment_id);
+    assert_eq!(view.score.total, 100);
+    assert!(view.score.passed);
+    assert_eq!(view.evidence.len(), 2);
+    assert!(view.evidence.iter().all(|e| e.thumbnail.is_some()));
+
+    let submitted = app.submit_assessment(assessment_id).unwrap();
+    assert!(!submitted.editable);
+    assert!(app.sync_status().unwrap().waiting_records >= 1);
+    let locked = app
+        .set_answer(
+            assessment_id,
+            &IndicatorId::new("1.1"),
+            Answer::Level("b".into()),
+        )
+        .unwrap_err();
+    assert_eq!(locked.kind, "locked");
+    assert!(locked.message.contains("đã gửi"));
+    let history = app.history(person_id).unwrap();
+    assert_eq!(history.entries.len(), 1);
+    assert_eq!(history.exemplary.streak, 0);
+}
+
+#[test]
+fn wrong_or_damaged_qr_images_get_clear_vietnamese_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+
+    let foreign = app
+        .join_unit_from_qr_image(&qr_png("https://shop.example.com/sale?id=1"))
+        .unwrap_err();
+    assert_eq!(foreign.kind, "qr_not_cdht");
+    assert!(foreign.message.contains("không phải mã đơn vị"));
+
+    let blank = app
+        .join_unit_from_qr_image(&photo_jpeg(300, 200, 0))
+        .unwrap_err();
+    assert_eq!(blank.kind, "qr_not_found");
+
+    let text = app
+        .join_unit_from_qr_image(b"not an image at all")
+        .unwrap_err();
+    assert_eq!(text.kind, "qr_not_image");
+
+    let bad_key = app
+        .join_unit_typed("https://cdht.example.vn", "HD-CG-001", "12")
+        .unwrap_err();
+    assert_eq!(bad_key.kind, "qr_bad_join_key");
+    assert!(app.overview().unwrap().units.is_empty());
+
+    let typed = app
+        .join_unit_typed("https://cdht.example.vn/", "hd-cg-001", "7k3q 9xpa")
+        .unwrap();
+    assert_eq!(typed.unit_code.as_str(), "HD-CG-001");
+}
+
+#[test]
+fn cccd_needs_consent_and_twelve_digits_and_is_only_shown_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    let mut form = profile("Trần Văn Ba");
+    form.cccd = Some("001170001234".into());
+    let no_consent = app.save_profile(&form).unwrap_err();
+    assert_eq!(no_consent.kind, "cccd_consent_required");
+
+    form.cccd_consent = true;
+    form.cccd = Some("0011700012".into());
+    assert_eq!(app.save_profile(&form).unwrap_err().kind, "cccd_invalid");
+
+    form.cccd = Some("0011 7000 1234".into());
+    let me = app.save_profile(&form).unwrap();
+    assert_eq!(me.cccd_masked.as_deref(), Some("••••••••1234"));
+    let json = serde_json::to_string(&app.overview().unwrap()).unwrap();
+    assert!(
+        !json.contains("001170001234"),
+        "the full number never goes to the UI"
+    );
+
+    // Saving again without typing it keeps it; erasing removes it.
+    let again = app.save_profile(&profile("Trần Văn Ba")).unwrap();
+    assert_eq!(again.cccd_masked.as_deref(), Some("••••••••1234"));
+    let mut erase = profile("Trần Văn Ba");
+    erase.erase_cccd = true;
+    assert_eq!(app.save_profile(&erase).unwrap().cccd_masked, None);
+
+    let mut bad_year = profile("Trần Văn Ba");
+    bad_year.birth_year = Some(1850);
+    assert_eq!(
+        app.save_profile(&bad_year).unwrap_err().kind,
+        "birth_year_invalid"
+    );
+    assert_eq!(
+        app.save_profile(&profile("  ")).unwrap_err().kind,
+        "name_required"
+    );
+}
+
+#[test]
+fn failing_score_explains_why_and_how_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    let me = app.save_profile(&profile("Lò Văn Mạnh")).unwrap();
+    let view = app
+        .open_assessment(me.person_id, App::current_year())
+        .unwrap();
+    let id = view.assessment.assessment_id;
+    let mut last = None;
+    for indicator in INDICATORS {
+        let level = if indicator == "2.2" { "d" } else { "a" };
+        let level = if view
+            .group
+            .indicator(indicator)
+            .unwrap()
+            .level(level)
+            .is_some()
+        {
+            level
+        } else {
+            // The lowest level, whatever its id.
+            view.group
+                .indicator(indicator)
+                .unwrap()
+                .levels
+                .last()
+                .unwrap()
+                .id
+                .as_str()
+        };
+        last = Some(
+            app.set_answer(
+                id,
+                &IndicatorId::new(indicator),
+                Answer::Level(level.into()),
+            )
+            .unwrap(),
+        );
+    }
+    let score = last.unwrap().score;
+    assert!(!score.passed);
+    assert!(!score.reasons.is_empty());
+    assert!(score
+        .improvements
+        .iter()
+        .any(|i| i.indicator.as_str() == "2.2"));
+
+    let unknown = app
+        .set_answer(id, &IndicatorId::new("9.9"), Answer::Points(5))
+        .unwrap_err();
+    assert_eq!(unknown.kind, "unknown_indicator");
+
+    let cleared = app.clear_answer(id, &IndicatorId::new("3.2")).unwrap();
+    assert_eq!(cleared.score.unanswered.len(), 1);
+    let incomplete = app.submit_assessment(id).unwrap_err();
+    assert_eq!(incomplete.kind, "missing_indicators");
+
+    let not_photo = app
+        .add_evidence(id, &IndicatorId::new("1.1"), b"%PDF-1.4 not a photo")
+        .unwrap_err();
+    assert!(not_photo.kind.starts_with("photo_"), "{}", not_photo.kind);
+    assert!(!not_photo.message.is_empty());
+}
+
+#[test]
+fn officer_adds_people_and_finds_them_without_diacritics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    app.join_unit_typed("https://cdht.example.vn", "HD-CG-002", "ABCDEF12")
+        .unwrap();
+    for (name, household) in [
+        ("Nguyễn Văn Thắng", "Hộ ông Thắng"),
+        ("Trần Thị Bình", "Hộ bà Bình"),
+        ("Lê Đức Cường", "Hộ anh Cường"),
+    ] {
+        let person = app
+            .save_person(&PersonForm {
+                full_name: name.into(),
+                household_label: Some(household.into()),
+                target_group: Some(first_group()),
+                ..PersonForm::default()
+            })
+            .unwrap();
+        assert_eq!(person.unit_code.as_ref().unwrap().as_str(), "HD-CG-002");
+        assert!(!person.is_self);
+    }
+    assert_eq!(app.search_people("", 50).unwrap().len(), 3);
+    let found = app.search_people("nguyen van", 50).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].full_name, "Nguyễn Văn Thắng");
+    let found = app.search_people("cuong", 50).unwrap();
+    assert_eq!(found[0].full_name, "Lê Đức Cường");
+
+    // An officer opens a household member's assessment like their own.
+    let binh = &app.search_people("binh", 50).unwrap()[0];
+    let view = app
+        .open_assessment(binh.person_id, App::current_year())
+        .unwrap();
+    assert_eq!(view.person_name, "Trần Thị Bình");
+}
+
+#[test]
+fn a_person_without_target_group_is_asked_to_choose_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    let me = app
+        .save_profile(&ProfileForm {
+            full_name: "Hà Thị Lan".into(),
+            ..ProfileForm::default()
+        })
+        .unwrap();
+    let err = app
+        .open_assessment(me.person_id, App::current_year())
+        .unwrap_err();
+    assert_eq!(err.kind, "no_target_group");
+    assert!(err.message.contains("nhóm đối tượng"));
+}

@@ -1,0 +1,249 @@
+//! The Tauri shell of CDHT: opens the app's data folder, then exposes each
+//! `cdht_app::App` method as a thin `#[tauri::command]`. All logic lives in
+//! `cdht-app` (tested without a window); nothing here decides anything.
+
+use cdht_app::{
+    AnswerSaved, App, AppError, AssessmentView, EvidenceAdded, HistoryView, Overview, PersonForm,
+    ProfileForm, SyncStatus,
+};
+use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId, PersonId};
+use cdht_core::Answer;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use tauri::{Manager, State};
+
+/// The open app, or why it could not open (shown on the first screen).
+struct AppState {
+    app: Mutex<Option<App>>,
+    open_error: Option<AppError>,
+}
+
+impl AppState {
+    fn with<T>(&self, action: impl FnOnce(&mut App) -> Result<T, AppError>) -> Result<T, AppError> {
+        let mut guard = self.app.lock().map_err(|_| {
+            AppError::new(
+                "internal",
+                "Ứng dụng gặp lỗi. Bác hãy tắt đi mở lại; dữ liệu đã lưu vẫn còn.",
+                "app mutex poisoned",
+            )
+        })?;
+        match guard.as_mut() {
+            Some(app) => action(app),
+            None => Err(self.open_error.clone().unwrap_or_else(|| {
+                AppError::new("internal", "Ứng dụng chưa mở được dữ liệu.", "no app")
+            })),
+        }
+    }
+}
+
+/// Where the data lives: `--data-dir DIR`, else `CDHT_DATA_DIR`, else the
+/// platform's app data folder (on Linux it follows `XDG_DATA_HOME`).
+fn data_dir(handle: &tauri::AppHandle) -> Result<PathBuf, String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--data-dir" {
+            if let Some(dir) = args.next() {
+                return Ok(PathBuf::from(dir));
+            }
+        } else if let Some(dir) = arg.strip_prefix("--data-dir=") {
+            return Ok(PathBuf::from(dir));
+        }
+    }
+    if let Some(dir) = std::env::var_os("CDHT_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    handle.path().app_data_dir().map_err(|e| e.to_string())
+}
+
+type CmdResult<T> = Result<T, AppError>;
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn overview(state: State<'_, AppState>) -> CmdResult<Overview> {
+    state.with(|app| app.overview())
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn join_unit_from_qr_image(
+    state: State<'_, AppState>,
+    image_base64: String,
+) -> CmdResult<cdht_store_person::Unit> {
+    let bytes = cdht_app::image_bytes_from_base64(&image_base64)?;
+    state.with(|app| app.join_unit_from_qr_image(&bytes))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn join_unit_from_qr_text(
+    state: State<'_, AppState>,
+    text: String,
+) -> CmdResult<cdht_store_person::Unit> {
+    state.with(|app| app.join_unit_from_qr_text(&text))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn join_unit_typed(
+    state: State<'_, AppState>,
+    server: String,
+    unit: String,
+    join_key: String,
+) -> CmdResult<cdht_store_person::Unit> {
+    state.with(|app| app.join_unit_typed(&server, &unit, &join_key))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn save_profile(
+    state: State<'_, AppState>,
+    form: ProfileForm,
+) -> CmdResult<cdht_store_person::Person> {
+    state.with(|app| app.save_profile(&form))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn save_person(
+    state: State<'_, AppState>,
+    form: PersonForm,
+) -> CmdResult<cdht_store_person::Person> {
+    state.with(|app| app.save_person(&form))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn list_people(
+    state: State<'_, AppState>,
+    query: String,
+    limit: usize,
+) -> CmdResult<Vec<cdht_store_person::PersonListItem>> {
+    state.with(|app| app.search_people(&query, limit))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn open_assessment(
+    state: State<'_, AppState>,
+    person_id: PersonId,
+    year: i32,
+) -> CmdResult<AssessmentView> {
+    state.with(|app| app.open_assessment(person_id, year))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn assessment_view(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+) -> CmdResult<AssessmentView> {
+    state.with(|app| app.assessment_view(assessment_id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn set_answer(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+    indicator: IndicatorId,
+    answer: Answer,
+) -> CmdResult<AnswerSaved> {
+    state.with(|app| app.set_answer(assessment_id, &indicator, answer))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn clear_answer(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+    indicator: IndicatorId,
+) -> CmdResult<AnswerSaved> {
+    state.with(|app| app.clear_answer(assessment_id, &indicator))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn add_evidence(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+    indicator: IndicatorId,
+    image_base64: String,
+) -> CmdResult<EvidenceAdded> {
+    // Decoded outside the lock: a big photo must not hold up other commands.
+    let bytes = cdht_app::image_bytes_from_base64(&image_base64)?;
+    state.with(|app| app.add_evidence(assessment_id, &indicator, &bytes))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn remove_evidence(
+    state: State<'_, AppState>,
+    evidence_id: EvidenceId,
+) -> CmdResult<cdht_store_person::Saved> {
+    state.with(|app| app.remove_evidence(evidence_id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn submit_assessment(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+) -> CmdResult<AssessmentView> {
+    state.with(|app| app.submit_assessment(assessment_id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn history(state: State<'_, AppState>, person_id: PersonId) -> CmdResult<HistoryView> {
+    state.with(|app| app.history(person_id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
+fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
+    state.with(|app| app.sync_status())
+}
+
+/// Re-exports of the store records the commands return, by the names the UI knows.
+mod cdht_store_person {
+    pub use cdht_app::store_types::{Person, PersonListItem, Saved, Unit};
+}
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    let builder = tauri::Builder::default();
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
+    let result = builder
+        .setup(|app| {
+            let (opened, open_error) = match data_dir(app.handle()) {
+                Ok(dir) => match App::open(&dir) {
+                    Ok(opened) => (Some(opened), None),
+                    Err(err) => (None, Some(err)),
+                },
+                Err(detail) => (
+                    None,
+                    Some(AppError::new(
+                        "storage_error",
+                        "Không tìm thấy chỗ lưu dữ liệu của ứng dụng trên máy.",
+                        detail,
+                    )),
+                ),
+            };
+            if let Some(err) = &open_error {
+                eprintln!("cdht: could not open the data folder: {err}");
+            }
+            app.manage(AppState {
+                app: Mutex::new(opened),
+                open_error,
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            overview,
+            join_unit_from_qr_image,
+            join_unit_from_qr_text,
+            join_unit_typed,
+            save_profile,
+            save_person,
+            list_people,
+            open_assessment,
+            assessment_view,
+            set_answer,
+            clear_answer,
+            add_evidence,
+            remove_evidence,
+            submit_assessment,
+            history,
+            sync_status,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(err) = result {
+        eprintln!("cdht: the app stopped with an error: {err}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,314 @@
+// End-to-end tests of the real CDHT app (the debug build with the UI embedded),
+// driven through tauri-driver → WebKitWebDriver under Xvfb. Run by scripts/e2e.sh.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { Session, WORK_DIR, sleep } from "./webdriver.mjs";
+import { damagedQr, freshDir, photoJpeg, plainPng, qrPng } from "./fixtures.mjs";
+
+const UNIT_QR = "https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA";
+const open = new Set();
+
+async function start(dataDir) {
+  const session = await Session.start(dataDir);
+  open.add(session);
+  return session;
+}
+
+async function stop(session) {
+  open.delete(session);
+  await session.quit();
+}
+
+after(async () => {
+  for (const s of open) await s.quit();
+});
+
+/** Runs `body`, saving a screenshot named after the step if it throws. */
+async function step(session, name, body) {
+  try {
+    return await body();
+  } catch (err) {
+    await session.screenshot(`FAILED-${name}`).catch(() => {});
+    // Close the app now: the driver holds one session at a time.
+    await stop(session);
+    throw err;
+  }
+}
+
+async function joinTyped(s, unit = "HD-CG-002", key = "ABCDEF12") {
+  await s.click("#nav-join");
+  await s.type("#join-server", "https://cdht.example.vn");
+  await s.type("#join-unit", unit);
+  await s.type("#join-key", key);
+  await s.click("#join-typed-submit");
+  await s.waitFor("#join-ok", { text: unit });
+}
+
+async function fillProfile(s, name) {
+  await s.click("#nav-profile");
+  await s.type("#profile-name", name);
+  await s.type("#profile-birth-year", "1968");
+  const group = await s.execute(`return document.querySelector("#profile-group option:nth-child(2)").value`);
+  await s.selectValue("#profile-group", group);
+  await s.click("#profile-save");
+  await s.waitFor("#profile-ok", { text: "Đã lưu hồ sơ" });
+}
+
+/** The app's process id, found by the unique data folder on its command line. */
+function appPid(dataDir) {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (cmdline.includes(dataDir) && cmdline.includes("--data-dir")) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return null;
+}
+
+test("join by QR image, assess with two photos, see the verdict, restart, everything is still there", { timeout: 300_000 }, async () => {
+  const dir = freshDir(WORK_DIR, "citizen");
+  const files = freshDir(WORK_DIR, "files");
+  const goodQr = await qrPng(path.join(files, "unit-qr.png"), UNIT_QR);
+  const foreignQr = await qrPng(path.join(files, "foreign-qr.png"), "https://example.com/khuyen-mai?ma=123");
+  const noQr = plainPng(path.join(files, "no-qr.png"));
+  const tornQr = damagedQr(goodQr, path.join(files, "torn-qr.png"));
+  const photo1 = photoJpeg(path.join(files, "chung-nhan.jpg"), { label: "Chứng nhận tin học" });
+  const photo2 = photoJpeg(path.join(files, "the-thu-vien.jpg"), { width: 1200, height: 1600, label: "Thẻ thư viện", color: "#b9d7ee" });
+
+  let s = await start(dir);
+  await step(s, "home", async () => {
+    assert.equal(await s.text("#app-title"), "Công dân học tập");
+    await s.waitFor("#home-next", { text: "Tham gia đơn vị" });
+    await s.screenshot("01-home");
+  });
+
+  await step(s, "join-errors", async () => {
+    await s.click("#nav-join");
+    await s.upload("#join-qr-input", [noQr]);
+    await s.waitFor("#join-error", { text: "Không thấy mã QR trong ảnh" });
+    await s.upload("#join-qr-input", [foreignQr]);
+    await s.waitFor("#join-error", { text: "không phải mã đơn vị" });
+    assert.equal(await s.property("#join-error", "dataset").then((d) => d.kind), "qr_not_cdht");
+    await s.upload("#join-qr-input", [tornQr]);
+    const torn = await s.waitFor("#join-error");
+    const tornText = await s.textOf(torn);
+    assert.match(tornText, /Mã QR bị mờ hoặc hỏng|Không thấy mã QR/, tornText);
+    await s.screenshot("02-join-error");
+  });
+
+  await step(s, "join", async () => {
+    await s.upload("#join-qr-input", [goodQr]);
+    await s.waitFor("#join-ok", { text: "Đã tham gia đơn vị HD-CG-001" });
+    await s.click("#join-next");
+  });
+
+  await step(s, "profile", async () => {
+    await s.waitFor("#profile-name");
+    await s.type("#profile-name", "Nguyễn Thị Hoà");
+    await s.type("#profile-birth-year", "1970");
+    await s.selectValue("#profile-gender", "female");
+    await s.type("#profile-ethnicity", "Tày");
+    const group = await s.execute(`return document.querySelector("#profile-group option:nth-child(2)").value`);
+    await s.selectValue("#profile-group", group);
+    // A CCCD without consent is refused with a clear message.
+    assert.equal(await s.property("#profile-cccd", "disabled"), true);
+    await s.click("#profile-cccd-consent");
+    await s.type("#profile-cccd", "0011 7000 123");
+    await s.waitFor("#profile-cccd-error", { text: "12 chữ số" });
+    await s.type("#profile-cccd", "001170001234");
+    await s.click("#profile-save");
+    await s.waitFor("#profile-ok", { text: "Đã lưu hồ sơ" });
+    await s.waitFor("#profile-cccd-stored", { text: "••••••••1234" });
+    const shown = await s.execute(`return document.body.innerText`);
+    assert.ok(!shown.includes("001170001234"), "the full CCCD is never shown after entry");
+    await s.screenshot("03-profile");
+    await s.click("#profile-next");
+  });
+
+  await step(s, "assess", async () => {
+    await s.waitFor("#indicator-3-2");
+    await s.waitFor("#verdict", { text: "Còn 10 chỉ số chưa trả lời" });
+    const indicators = ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2"];
+    // 2.2 (foreign language) at its lowest level: a fail with a reason and a fix.
+    for (const id of indicators) {
+      const slug = id.replace(".", "-");
+      const level = id === "2.2" ? await s.execute(
+        `const r = document.querySelectorAll('input[name="ind-2.2"]'); return r[r.length - 1].value`) : "a";
+      await s.click(`#lvl-${slug}-${level}`);
+      await s.waitFor("#saved-text", { text: "Đã lưu" });
+    }
+    await s.waitFor("#verdict", { text: "Chưa đạt" });
+    await s.waitFor("#score-reasons");
+    const improvements = await s.text("#score-improvements");
+    assert.match(improvements, /2\.2/, improvements);
+    await s.screenshot("04-assess-fail");
+    // Raise 2.2 to the best level: passed.
+    await s.click("#lvl-2-2-a");
+    await s.waitFor("#verdict", { text: "Đạt" });
+    assert.equal(await s.text("#score-total"), "Điểm: 100/100");
+
+    await s.upload("#photo-input-1-1", [photo1, photo2]);
+    for (let i = 0; i < 200; i++) {
+      if ((await s.findAll("#thumbs-1-1 .thumb img")).length === 2) break;
+      await sleep(200);
+    }
+    assert.equal((await s.findAll("#thumbs-1-1 .thumb img")).length, 2, "two photo thumbnails");
+    await s.waitFor("#saved-text", { text: "Đã lưu" });
+    await s.execute(`document.querySelector("#indicator-1-1").scrollIntoView()`);
+    await s.screenshot("05-assess-photos");
+  });
+  await stop(s);
+
+  // Restart: a new app process on the same data folder.
+  s = await start(dir);
+  await step(s, "restart", async () => {
+    await s.waitFor("#home-person", { text: "Nguyễn Thị Hoà" });
+    await s.waitFor("#home-unit", { text: "HD-CG-001" });
+    await s.click("#nav-assess");
+    await s.waitFor("#indicator-3-2");
+    for (const slug of ["1-1", "1-4", "2-2", "3-2"]) {
+      assert.equal(await s.property(`#lvl-${slug}-a`, "checked"), true, `indicator ${slug} kept its answer`);
+    }
+    assert.equal((await s.findAll("#thumbs-1-1 .thumb img")).length, 2, "both photos are still there");
+    await s.waitFor("#verdict", { text: "Đạt" });
+    await s.click("#nav-profile");
+    await s.waitFor("#profile-cccd-stored", { text: "••••••••1234" });
+    assert.equal(await s.property("#profile-name", "value"), "Nguyễn Thị Hoà");
+  });
+
+  await step(s, "submit", async () => {
+    await s.click("#nav-assess");
+    await s.click("#submit-assessment");
+    await s.waitFor("#assess-flash", { text: "Đã gửi" });
+    await s.waitFor("#assess-status", { text: "Đã gửi" });
+    assert.deepEqual(await s.findAll("#submit-assessment"), [], "no submit button once submitted");
+    await s.click("#nav-sync");
+    // The profile and the submitted assessment wait in the outbox.
+    const waiting = await s.text("#sync-records");
+    assert.match(waiting, /^Bài và hồ sơ đang chờ gửi: [1-9]\d*$/, waiting);
+    await s.click("#nav-history");
+    await s.waitFor("#history-list", { text: "Đã gửi" });
+    await s.screenshot("06-history");
+  });
+  await stop(s);
+});
+
+test("an officer adds three people and finds one by a search typed without diacritics", { timeout: 180_000 }, async () => {
+  const dir = freshDir(WORK_DIR, "officer");
+  const s = await start(dir);
+  await step(s, "officer", async () => {
+    await joinTyped(s);
+    await s.click("#nav-officer");
+    await s.waitFor("#people-empty");
+    const people = [
+      ["Nguyễn Văn Thắng", "1960", "Hộ ông Thắng, xóm 3"],
+      ["Trần Thị Bình", "1975", "Hộ bà Bình, xóm 1"],
+      ["Lê Đức Cường", "1982", "Hộ anh Cường, xóm 2"],
+    ];
+    for (const [name, year, household] of people) {
+      await s.type("#officer-name", name);
+      await s.type("#officer-birth-year", year);
+      await s.type("#officer-household", household);
+      await s.click("#officer-add-submit");
+      await s.waitFor("#officer-ok", { text: `Đã thêm ${name}` });
+    }
+    await s.waitFor("#people-count", { text: "3 người" });
+
+    await s.type("#people-search", "nguyen van thang");
+    await s.waitFor("#people-count", { text: "1 người" });
+    assert.equal(await s.text("#people-list .person-name"), "Nguyễn Văn Thắng");
+
+    await s.type("#people-search", "cuong");
+    await s.waitFor("#people-count", { text: "1 người" });
+    assert.equal(await s.text("#people-list .person-name"), "Lê Đức Cường");
+
+    await s.type("#people-search", "binh");
+    await s.waitFor("#people-count", { text: "1 người" });
+    assert.equal(await s.text("#people-list .person-name"), "Trần Thị Bình");
+    await s.screenshot("07-officer-search");
+
+    // The officer opens that person's self-assessment from the list.
+    await s.click("#people-list .person button");
+    await s.waitFor("#assess-person", { text: "Trần Thị Bình" });
+  });
+  await stop(s);
+});
+
+test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with diacritics; English switchable", { timeout: 120_000 }, async () => {
+  const dir = freshDir(WORK_DIR, "render");
+  const s = await start(dir);
+  await step(s, "render", async () => {
+    await s.setWindowSize(360, 640);
+    const charset = await s.execute(`return document.characterSet`);
+    assert.equal(charset, "UTF-8");
+    const expected = {
+      "#app-title": "Công dân học tập",
+      "#nav-assess": "Tự đánh giá",
+      "#nav-history": "Lịch sử",
+      "#nav-sync": "Đồng bộ",
+      "#home-next": "Tham gia đơn vị",
+    };
+    for (const [css, text] of Object.entries(expected)) {
+      assert.equal(await s.text(css), text, css);
+    }
+    const fontOk = await s.execute(`
+      const done = arguments[arguments.length - 1];
+      return document.fonts.ready.then(() => document.fonts.check("19px 'Noto Sans'", "Công dân học tập ệ ữ ặ"));`);
+    assert.equal(fontOk, true, "Noto Sans (bundled) renders the Vietnamese text");
+    const fontFamily = await s.execute(`return getComputedStyle(document.body).fontFamily`);
+    assert.match(fontFamily, /Noto Sans/);
+    const baseSize = await s.execute(`return parseFloat(getComputedStyle(document.documentElement).fontSize)`);
+    assert.ok(baseSize >= 18, `base font ${baseSize}px`);
+    const small = await s.execute(`
+      return [...document.querySelectorAll("button, select, .file-button")]
+        .filter((el) => el.offsetParent !== null)
+        .map((el) => [el.id || el.textContent.trim(), el.getBoundingClientRect().height])
+        .filter(([, h]) => h < 47.5);`);
+    assert.deepEqual(small, [], "every touch target is at least 48px tall");
+    await s.screenshot("08-home-360x640");
+
+    await s.selectValue("#lang-select", "en");
+    await s.waitFor("#app-title", { text: "Learning Citizen" });
+    await s.waitFor("#home-next", { text: "Join a unit" });
+    await s.screenshot("09-home-english");
+    await s.selectValue("#lang-select", "vi");
+    await s.waitFor("#app-title", { text: "Công dân học tập" });
+  });
+  await stop(s);
+});
+
+test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeout: 180_000 }, async () => {
+  const dir = freshDir(WORK_DIR, "kill");
+  let s = await start(dir);
+  await step(s, "kill-before", async () => {
+    await joinTyped(s, "HD-CG-003", "KILL1234");
+    await fillProfile(s, "Phạm Văn Kiên");
+    await s.click("#nav-assess");
+    await s.waitFor("#indicator-1-1");
+    await s.click("#lvl-1-1-b");
+    await s.click("#lvl-3-1-a");
+    await s.waitFor("#saved-text", { text: "Đã lưu" });
+    // The tick is up for the last change only once its save returned.
+    await s.waitFor("#verdict", { text: "Còn 8 chỉ số" });
+  });
+  const pid = appPid(dir);
+  assert.ok(pid, "found the app process");
+  process.kill(pid, "SIGKILL");
+  open.delete(s);
+  await s.quit();
+
+  s = await start(dir);
+  await step(s, "kill-after", async () => {
+    await s.click("#nav-assess");
+    await s.waitFor("#indicator-1-1");
+    assert.equal(await s.property("#lvl-1-1-b", "checked"), true);
+    assert.equal(await s.property("#lvl-3-1-a", "checked"), true);
+    await s.waitFor("#verdict", { text: "Còn 8 chỉ số" });
+  });
+  await stop(s);
+});

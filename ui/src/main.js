@@ -1,0 +1,614 @@
+// The font is bundled (no network at run time); its CSS picks the Vietnamese
+// and Latin subsets by unicode-range, so only what a page uses is loaded.
+import "@fontsource/noto-sans/400.css";
+import "@fontsource/noto-sans/700.css";
+import "./styles.css";
+import { call, readFileAsDataUrl } from "./api.js";
+import { h, mount, slug } from "./dom.js";
+import { languages, lang, setLang, t, tx } from "./i18n.js";
+
+const root = document.getElementById("app");
+
+/** What every screen may need, refreshed from Rust after each change. */
+const state = {
+  screen: "home",
+  overview: null,
+  // The assessment open on the assessment screen.
+  view: null,
+  // The person whose assessment/history is shown (officer mode picks others).
+  personId: null,
+  flash: null,
+};
+
+const SCREENS = ["home", "join", "profile", "assess", "history", "officer", "sync"];
+
+async function refreshOverview() {
+  state.overview = await call("overview");
+  return state.overview;
+}
+
+function go(screen, extra = {}) {
+  Object.assign(state, extra, { screen });
+  render();
+  window.scrollTo(0, 0);
+}
+
+function errorBox(err, id = "error") {
+  if (!err) return null;
+  return h(
+    "div",
+    { class: "notice error", role: "alert", id, "data-kind": err.kind },
+    h("strong", {}, t("common.error_title")),
+    h("p", {}, err.message ?? String(err)),
+  );
+}
+
+function okBox(text, id = "ok") {
+  return h("div", { class: "notice ok", role: "status", id }, text);
+}
+
+function header() {
+  const nav = h(
+    "nav",
+    { class: "tabs", "aria-label": t("app.title") },
+    SCREENS.map((s) =>
+      h(
+        "button",
+        {
+          id: `nav-${s}`,
+          class: s === state.screen ? "tab active" : "tab",
+          "aria-current": s === state.screen ? "page" : null,
+          onclick: () => go(s, s === "assess" || s === "history" ? { personId: selfId() } : {}),
+        },
+        t(`nav.${s}`),
+      ),
+    ),
+  );
+  const langPicker = h(
+    "label",
+    { class: "lang" },
+    h("span", { class: "sr-only" }, t("lang.switch")),
+    h(
+      "select",
+      {
+        id: "lang-select",
+        onchange: (e) => {
+          setLang(e.target.value);
+          render();
+        },
+      },
+      languages().map((l) => h("option", { value: l.code, selected: l.code === lang() }, l.name)),
+    ),
+  );
+  return h(
+    "header",
+    { class: "top" },
+    h("div", { class: "brand" }, h("h1", { id: "app-title" }, t("app.title")), langPicker),
+    nav,
+  );
+}
+
+function selfId() {
+  return state.overview?.self_person?.person_id ?? null;
+}
+
+async function render() {
+  const main = h("main", { id: `screen-${state.screen}` }, h("p", {}, t("common.loading")));
+  mount(root, header(), main);
+  try {
+    if (!state.overview) await refreshOverview();
+    const screen = {
+      home: homeScreen,
+      join: joinScreen,
+      profile: profileScreen,
+      assess: assessScreen,
+      history: historyScreen,
+      officer: officerScreen,
+      sync: syncScreen,
+    }[state.screen];
+    mount(main, ...(await screen()));
+  } catch (err) {
+    mount(main, errorBox(err));
+  }
+}
+
+// ---- Home ------------------------------------------------------------------
+
+async function homeScreen() {
+  const o = await refreshOverview();
+  const unit = o.units.find((u) => u.active);
+  const me = o.self_person;
+  let step;
+  if (!unit) {
+    step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_join")),
+      h("button", { class: "primary", id: "home-next", onclick: () => go("join") }, t("home.step_join_button")));
+  } else if (!me || !me.target_group) {
+    step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_profile")),
+      h("button", { class: "primary", id: "home-next", onclick: () => go("profile") }, t("home.step_profile_button")));
+  } else {
+    step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_assess", { year: o.year })),
+      h("button", { class: "primary", id: "home-next", onclick: () => go("assess", { personId: me.person_id }) },
+        t("home.step_assess_button", { year: o.year })));
+  }
+  return [
+    h("h2", {}, t("home.welcome")),
+    o.broken_photos > 0 ? h("div", { class: "notice error" }, t("home.broken_photos", { count: o.broken_photos })) : null,
+    step,
+    h("section", { class: "card" },
+      unit ? h("p", { id: "home-unit" }, t("home.unit", { unit: unit.name })) : null,
+      me ? h("p", { id: "home-person" }, t("home.person", { name: me.full_name })) : null,
+      h("p", {}, t("home.waiting_sync", { records: o.sync.waiting_records, photos: o.sync.waiting_photos })),
+      h("p", { class: "hint" }, t("home.officer_hint"))),
+  ];
+}
+
+// ---- Join ------------------------------------------------------------------
+
+async function joinScreen() {
+  const o = state.overview;
+  const result = h("div", { id: "join-result" });
+  const showJoined = (unit) => {
+    mount(result, okBox(t("join.done", { unit: unit.unit_code }), "join-ok"),
+      h("button", { class: "primary", id: "join-next", onclick: () => go("profile") }, t("join.done_next")));
+    refreshOverview();
+  };
+  const qrInput = h("input", {
+    type: "file", id: "join-qr-input", accept: "image/*", class: "file-overlay",
+    "aria-label": t("join.qr_button"),
+    onchange: async (e) => {
+      const file = e.target.files?.[0];
+      e.target.value = "";
+      if (!file) return;
+      mount(result, h("p", {}, t("join.reading")));
+      try {
+        const data = await readFileAsDataUrl(file);
+        showJoined(await call("join_unit_from_qr_image", { image_base64: data }));
+      } catch (err) {
+        mount(result, errorBox(err, "join-error"));
+      }
+    },
+  });
+  const server = h("input", { id: "join-server", type: "url", inputmode: "url", autocomplete: "off", value: "https://" });
+  const unit = h("input", { id: "join-unit", autocapitalize: "characters", autocomplete: "off" });
+  const key = h("input", { id: "join-key", autocapitalize: "characters", autocomplete: "off" });
+  const joinTyped = async (e) => {
+    e.preventDefault();
+    try {
+      showJoined(await call("join_unit_typed", { server: server.value, unit: unit.value, join_key: key.value }));
+    } catch (err) {
+      mount(result, errorBox(err, "join-error"));
+    }
+  };
+  return [
+    h("h2", {}, t("join.title")),
+    h("p", {}, t("join.intro")),
+    result,
+    h("section", { class: "card" },
+      h("h3", {}, t("join.qr_title")),
+      h("div", { class: "file-button primary" }, h("span", {}, t("join.qr_button")), qrInput),
+      h("p", { class: "hint" }, t("join.qr_help"))),
+    h("section", { class: "card" },
+      h("h3", {}, t("join.typed_title")),
+      h("form", { onsubmit: joinTyped },
+        field(t("join.server"), server),
+        field(t("join.unit"), unit),
+        field(t("join.key"), key),
+        h("button", { class: "primary", id: "join-typed-submit", type: "submit" }, t("join.typed_button")))),
+    o.units.length
+      ? h("section", { class: "card" }, h("h3", {}, t("join.joined_units")),
+        h("ul", { id: "join-units" }, o.units.map((u) =>
+          h("li", {}, h("strong", {}, u.name), " — ", t("join.server_of", { server: u.server_url })))))
+      : null,
+  ];
+}
+
+function field(label, input, hint) {
+  return h("label", { class: "field" }, h("span", { class: "label" }, label), input, hint ? h("span", { class: "hint" }, hint) : null);
+}
+
+// ---- Profile ---------------------------------------------------------------
+
+async function profileScreen() {
+  const o = state.overview;
+  const me = o.self_person ?? {};
+  const result = h("div", { id: "profile-result" });
+  const name = h("input", { id: "profile-name", autocomplete: "name", value: me.full_name ?? "" });
+  const birth = h("input", { id: "profile-birth-year", type: "number", inputmode: "numeric", min: 1900, max: o.year, value: me.birth_year ?? "" });
+  const gender = h("select", { id: "profile-gender" },
+    h("option", { value: "" }, "—"),
+    ["female", "male", "other"].map((g) => h("option", { value: g, selected: me.gender === g }, t(`profile.gender_${g}`))));
+  const ethnicity = h("input", { id: "profile-ethnicity", placeholder: t("profile.ethnicity_placeholder"), value: me.ethnicity ?? "" });
+  const group = h("select", { id: "profile-group" },
+    h("option", { value: "" }, t("profile.group_choose")),
+    o.catalog.groups.map((g) => h("option", { value: g.id, selected: me.target_group === g.id }, tx(g.name))));
+  const consent = h("input", { type: "checkbox", id: "profile-cccd-consent" });
+  const cccd = h("input", { id: "profile-cccd", inputmode: "numeric", autocomplete: "off", maxlength: 15, disabled: true });
+  consent.addEventListener("change", () => {
+    cccd.disabled = !consent.checked;
+    if (!consent.checked) cccd.value = "";
+  });
+  const cccdError = h("span", { class: "field-error", id: "profile-cccd-error" });
+  cccd.addEventListener("input", () => {
+    const digits = cccd.value.replace(/\s/g, "");
+    cccdError.textContent = digits && !/^\d{12}$/.test(digits) ? t("profile.cccd_bad") : "";
+  });
+  let erase = false;
+  const save = async (e) => {
+    e.preventDefault();
+    try {
+      const form = {
+        full_name: name.value,
+        birth_year: birth.value ? Number(birth.value) : null,
+        gender: gender.value || null,
+        ethnicity: ethnicity.value || null,
+        target_group: group.value || null,
+        cccd: cccd.value || null,
+        cccd_consent: consent.checked,
+        erase_cccd: erase,
+      };
+      const person = await call("save_profile", { form });
+      await refreshOverview();
+      mount(result, okBox(t("profile.saved"), "profile-ok"),
+        person.target_group
+          ? h("button", { class: "primary", id: "profile-next", onclick: () => go("assess", { personId: person.person_id }) }, t("profile.next"))
+          : null);
+      cccd.value = "";
+      consent.checked = false;
+      cccd.disabled = true;
+      mount(storedCccd, cccdStored(person));
+    } catch (err) {
+      mount(result, errorBox(err, "profile-error"));
+    }
+  };
+  const cccdStored = (person) =>
+    person.cccd_masked
+      ? h("p", { id: "profile-cccd-stored" }, t("profile.cccd_stored", { masked: person.cccd_masked }), " ",
+        h("button", { type: "button", class: "secondary", onclick: async (e) => { erase = true; await save(e); erase = false; } }, t("profile.cccd_erase")))
+      : null;
+  const storedCccd = h("div", {}, cccdStored(me));
+  return [
+    h("h2", {}, t("profile.title")),
+    h("p", {}, t("profile.intro")),
+    h("form", { class: "card", onsubmit: save },
+      field(t("profile.name"), name),
+      field(t("profile.birth_year"), birth),
+      field(t("profile.gender"), gender),
+      field(t("profile.ethnicity"), ethnicity),
+      field(t("profile.group"), group),
+      h("fieldset", { class: "cccd" },
+        h("legend", {}, t("profile.cccd_title")),
+        h("p", { class: "hint" }, t("profile.cccd_why")),
+        storedCccd,
+        h("label", { class: "check" }, consent, h("span", {}, t("profile.cccd_consent"))),
+        field(t("profile.cccd"), cccd),
+        cccdError),
+      h("button", { class: "primary", id: "profile-save", type: "submit" }, t("profile.save"))),
+    result,
+  ];
+}
+
+// ---- Self-assessment ------------------------------------------------------
+
+async function assessScreen() {
+  const o = state.overview;
+  const personId = state.personId ?? selfId();
+  if (!personId) {
+    return [h("h2", {}, t("assess.title", { year: o.year })), h("p", {}, t("assess.need_profile")),
+      h("button", { class: "primary", id: "assess-go-profile", onclick: () => go("profile") }, t("home.step_profile_button"))];
+  }
+  let view;
+  try {
+    view = await call("open_assessment", { person_id: personId, year: o.year });
+  } catch (err) {
+    if (err.kind === "no_target_group") {
+      return [h("h2", {}, t("assess.title", { year: o.year })), errorBox(err, "assess-error"),
+        h("button", { class: "primary", id: "assess-go-profile", onclick: () => go("profile") }, t("home.step_profile_button"))];
+    }
+    throw err;
+  }
+  state.view = view;
+  return assessmentForm(view);
+}
+
+function assessmentForm(view) {
+  const a = view.assessment;
+  const savedEl = h("div", { id: "saved-indicator", class: "saved", role: "status" });
+  const scoreEl = h("section", { id: "score-panel", class: "score card" });
+  const messages = h("div", { id: "assess-messages" });
+  const editable = view.editable;
+
+  const showScore = (score) => mount(scoreEl, ...scorePanel(score, view));
+  const showSaved = (saved) => {
+    const time = new Date(saved.updated_at_ms).toLocaleTimeString(lang() === "vi" ? "vi-VN" : "en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    savedEl.className = "saved done";
+    mount(savedEl, h("span", { class: "tick", "aria-hidden": "true" }, "✓ "), h("span", { id: "saved-text" }, t("assess.saved")), h("span", { class: "hint" }, " · " + t("assess.saved_at", { time })));
+  };
+  const showSaving = () => {
+    savedEl.className = "saved pending";
+    mount(savedEl, t("assess.saving"));
+  };
+  showScore(view.score);
+  if (a.updated_at_ms && a.revision > 1) showSaved({ updated_at_ms: a.updated_at_ms });
+
+  const indicatorCard = (competency, ind) => {
+    const id = slug(ind.id);
+    const answer = view.answers[ind.id];
+    const photos = h("div", { class: "thumbs", id: `thumbs-${id}` });
+    const photoMsg = h("div", { id: `photo-msg-${id}` });
+    const renderPhotos = () =>
+      mount(photos, view.evidence.filter((e) => e.indicator_id === ind.id).map((e) =>
+        h("figure", { class: "thumb" },
+          e.thumbnail ? h("img", { src: e.thumbnail, alt: t("assess.add_photo") }) : h("div", { class: "thumb-missing" }, "?"),
+          editable ? h("button", { class: "remove", type: "button", "aria-label": t("assess.remove_photo"),
+            onclick: async () => {
+              try {
+                showSaving();
+                const saved = await call("remove_evidence", { evidence_id: e.evidence_id });
+                view.evidence = view.evidence.filter((x) => x.evidence_id !== e.evidence_id);
+                renderPhotos();
+                showSaved(saved);
+              } catch (err) {
+                mount(photoMsg, errorBox(err, `photo-error-${id}`));
+              }
+            } }, "×") : null)));
+    renderPhotos();
+    const photoInput = h("input", {
+      type: "file", accept: "image/*", multiple: true, id: `photo-input-${id}`, class: "file-overlay",
+      "aria-label": t("assess.add_photo"), disabled: !editable,
+      onchange: async (e) => {
+        const files = [...(e.target.files ?? [])];
+        e.target.value = "";
+        for (const file of files) {
+          mount(photoMsg, h("p", { class: "hint" }, t("assess.photo_adding")));
+          try {
+            showSaving();
+            const data = await readFileAsDataUrl(file);
+            const added = await call("add_evidence", { assessment_id: a.assessment_id, indicator: ind.id, image_base64: data });
+            if (!view.evidence.some((x) => x.evidence_id === added.evidence.evidence_id)) view.evidence.push(added.evidence);
+            renderPhotos();
+            mount(photoMsg);
+            showSaved(added.saved);
+          } catch (err) {
+            mount(photoMsg, errorBox(err, `photo-error-${id}`));
+            savedEl.className = "saved";
+            mount(savedEl);
+          }
+        }
+      },
+    });
+    const levels = h("div", { class: "levels", role: "radiogroup", "aria-label": tx(ind.title) },
+      ind.levels.map((level) => {
+        const checked = answer === level.id || answer === level.points;
+        const radio = h("input", {
+          type: "radio", name: `ind-${ind.id}`, value: level.id, id: `lvl-${id}-${level.id}`, checked, disabled: !editable,
+          onchange: async () => {
+            showSaving();
+            try {
+              const r = await call("set_answer", { assessment_id: a.assessment_id, indicator: ind.id, answer: level.id });
+              view.answers[ind.id] = level.id;
+              showScore(r.score);
+              showSaved(r.saved);
+            } catch (err) {
+              mount(messages, errorBox(err, "assess-error"));
+              savedEl.className = "saved";
+              mount(savedEl);
+            }
+          },
+        });
+        return h("label", { class: "level", for: `lvl-${id}-${level.id}` }, radio,
+          h("span", { class: "level-text" }, tx(level.label)),
+          h("span", { class: "level-points" }, t("assess.points", { points: level.points })));
+      }));
+    return h("article", { class: "indicator card", id: `indicator-${id}` },
+      h("h4", {}, t("assess.indicator", { id: ind.id }), " · ", tx(ind.title)),
+      h("p", { class: "question" }, tx(ind.question)),
+      levels,
+      h("p", { class: "hint" }, t("assess.evidence_hint", { hint: tx(ind.evidence_hint) })),
+      photos,
+      editable ? h("div", { class: "file-button secondary" }, h("span", {}, t("assess.add_photo")), photoInput) : null,
+      photoMsg);
+  };
+
+  let confirmFail = false;
+  const submit = async () => {
+    const score = view.score;
+    try {
+      if (!confirmFail) {
+        const current = await call("assessment_view", { assessment_id: a.assessment_id });
+        if (current.score.unanswered.length) {
+          mount(messages, h("div", { class: "notice error", id: "assess-error" }, t("assess.submit_need_all")));
+          return;
+        }
+        if (!current.score.passed) {
+          confirmFail = true;
+          mount(messages, h("div", { class: "notice warn", id: "assess-confirm" }, t("assess.submit_confirm_fail")));
+          return;
+        }
+      }
+      const submitted = await call("submit_assessment", { assessment_id: a.assessment_id });
+      await refreshOverview();
+      state.view = submitted;
+      go("assess", { flash: t("assess.submitted") });
+    } catch (err) {
+      mount(messages, errorBox(err, "assess-error"));
+    }
+    void score;
+  };
+
+  const flash = state.flash;
+  state.flash = null;
+  return [
+    h("div", { class: "assess-head" },
+      h("h2", { id: "assess-title" }, t("assess.title", { year: a.year })),
+      h("p", { id: "assess-person" }, t("assess.for", { name: view.person_name })),
+      h("p", { class: "status-line" }, h("span", { class: `badge status-${a.status}`, id: "assess-status" }, t(`status.${a.status}`))),
+      h("p", { class: "hint" }, t("assess.catalog", { title: tx(view.catalog_title) })),
+      view.catalog_draft ? h("p", { class: "hint" }, t("assess.catalog_draft")) : null),
+    flash ? okBox(flash, "assess-flash") : null,
+    !editable ? h("div", { class: "notice info", id: "assess-locked" }, t("assess.locked"),
+      h("div", {}, h("button", { class: "secondary", onclick: () => go("history", { personId: a.person_id }) }, t("assess.next_history")))) : null,
+    h("div", { class: "assess-layout" },
+      h("div", { class: "assess-form" },
+        view.group.competencies.map((c) =>
+          h("section", { class: "competency" },
+            h("h3", {}, t("assess.competency", { id: c.id, name: tx(c.name) })),
+            c.indicators.map((ind) => indicatorCard(c, ind)))),
+        messages,
+        editable ? h("button", { class: "primary big", id: "submit-assessment", onclick: submit }, t("assess.submit")) : null),
+      h("aside", { class: "assess-side" }, savedEl, scoreEl)),
+  ];
+}
+
+function scorePanel(score, view) {
+  if (view) view.score = score;
+  const unanswered = score.unanswered.length;
+  let verdict;
+  let cls;
+  if (unanswered > 0) {
+    verdict = t("assess.verdict_unanswered", { count: unanswered });
+    cls = "pending";
+  } else if (score.passed) {
+    verdict = t("assess.verdict_pass");
+    cls = "pass";
+  } else {
+    verdict = t("assess.verdict_fail");
+    cls = "fail";
+  }
+  const reasons = score.reasons.filter((r) => r.kind !== "unanswered");
+  return [
+    h("p", { class: "total", id: "score-total" }, t("assess.score", { total: score.total, max: score.max_total })),
+    h("p", { class: `verdict ${cls}`, id: "verdict", "data-verdict": cls }, verdict),
+    h("p", { class: "hint" }, t("assess.threshold", { threshold: score.threshold, min: score.min_indicator_points })),
+    h("ul", { class: "competency-scores" }, score.competencies.map((c) =>
+      h("li", {}, `${c.id}. ${tx(c.name)}: ${c.points}/${c.max_points}`))),
+    reasons.length && unanswered === 0
+      ? h("div", { id: "score-reasons" }, h("h4", {}, t("assess.reasons")), h("ul", {}, reasons.map((r) => h("li", {}, tx(r.message)))))
+      : null,
+    score.improvements.length && unanswered === 0
+      ? h("div", { id: "score-improvements" }, h("h4", {}, t("assess.improvements")), h("ul", {}, score.improvements.map((i) => h("li", {}, tx(i.message)))))
+      : null,
+  ];
+}
+
+// ---- History ---------------------------------------------------------------
+
+async function historyScreen() {
+  const personId = state.personId ?? selfId();
+  if (!personId) return [h("h2", {}, t("history.title")), h("p", {}, t("history.empty"))];
+  const hist = await call("history", { person_id: personId });
+  const ex = hist.exemplary;
+  return [
+    h("h2", {}, t("history.title")),
+    h("p", {}, hist.person.full_name),
+    h("section", { class: "card", id: "history-exemplary" },
+      h("p", {}, t("history.streak", { streak: ex.streak, required: ex.required })),
+      ex.exemplary ? h("p", { class: "verdict pass" }, t("history.exemplary")) : h("p", { class: "hint" }, t("history.to_go", { years: ex.years_to_go }))),
+    hist.entries.length === 0
+      ? h("p", {}, t("history.empty"))
+      : h("ul", { class: "history", id: "history-list" }, hist.entries.map((e) =>
+        h("li", { class: "card" },
+          h("h3", {}, t("history.year", { year: e.year })),
+          h("p", {}, h("span", { class: `badge status-${e.status}` }, t(`status.${e.status}`)),
+            e.score ? ` · ${t("history.score", { total: e.score.total_points })} (${e.score.passed ? t("history.passed") : t("history.failed")})` : ""),
+          e.return_reason ? h("p", { class: "notice warn" }, t("history.returned_reason", { reason: e.return_reason })) : null,
+          e.year === state.overview.year
+            ? h("button", { class: "secondary", onclick: () => go("assess", { personId }) }, t("history.open"))
+            : null))),
+  ];
+}
+
+// ---- Officer mode ------------------------------------------------------------
+
+async function officerScreen() {
+  const o = state.overview;
+  const list = h("ul", { class: "people", id: "people-list" });
+  const count = h("p", { class: "hint", id: "people-count" });
+  const search = h("input", { id: "people-search", type: "search", autocomplete: "off", placeholder: "nguyen van" });
+  let seq = 0;
+  const load = async () => {
+    const mine = ++seq;
+    const people = await call("list_people", { query: search.value, limit: 100 });
+    if (mine !== seq) return; // a newer keystroke's answer wins
+    count.textContent = t("officer.count", { count: people.length });
+    if (people.length === 0) {
+      mount(list, h("li", { class: "hint", id: "people-empty" }, search.value.trim() ? t("officer.no_match") : t("officer.empty")));
+      return;
+    }
+    mount(list, people.map((p) =>
+      h("li", { class: "person card", "data-person-id": p.person_id },
+        h("div", { class: "person-main" },
+          h("strong", { class: "person-name" }, p.full_name), p.is_self ? ` ${t("officer.self")}` : "",
+          p.birth_year ? ` · ${p.birth_year}` : "",
+          p.household_label ? h("div", { class: "hint" }, p.household_label) : null),
+        h("span", { class: `badge status-${p.assessment?.status ?? "none"}` },
+          p.assessment ? t(`status.${p.assessment.status}`) : t("officer.no_assessment"),
+          p.assessment?.score ? ` · ${p.assessment.score.total_points}` : ""),
+        h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")))));
+  };
+  search.addEventListener("input", () => load().catch((err) => mount(list, errorBox(err))));
+
+  const result = h("div", { id: "officer-result" });
+  const name = h("input", { id: "officer-name", autocomplete: "off" });
+  const birth = h("input", { id: "officer-birth-year", type: "number", inputmode: "numeric", min: 1900, max: o.year });
+  const gender = h("select", { id: "officer-gender" }, h("option", { value: "" }, "—"),
+    ["female", "male", "other"].map((g) => h("option", { value: g }, t(`profile.gender_${g}`))));
+  const household = h("input", { id: "officer-household", autocomplete: "off" });
+  const group = h("select", { id: "officer-group" },
+    o.catalog.groups.map((g, i) => h("option", { value: g.id, selected: i === 0 }, tx(g.name))));
+  const add = async (e) => {
+    e.preventDefault();
+    try {
+      const person = await call("save_person", {
+        form: {
+          full_name: name.value,
+          birth_year: birth.value ? Number(birth.value) : null,
+          gender: gender.value || null,
+          household_label: household.value || null,
+          target_group: group.value || null,
+        },
+      });
+      mount(result, okBox(t("officer.added", { name: person.full_name }), "officer-ok"));
+      name.value = "";
+      birth.value = "";
+      name.focus();
+      await load();
+      refreshOverview();
+    } catch (err) {
+      mount(result, errorBox(err, "officer-error"));
+    }
+  };
+  await load();
+  return [
+    h("h2", {}, t("officer.title")),
+    h("section", { class: "card" }, field(t("officer.search"), search), count, list),
+    h("form", { class: "card", onsubmit: add, id: "officer-add" },
+      h("h3", {}, t("officer.add_title")),
+      field(t("profile.name"), name),
+      field(t("profile.birth_year"), birth),
+      field(t("profile.gender"), gender),
+      field(t("officer.household"), household),
+      field(t("profile.group"), group),
+      h("button", { class: "primary", id: "officer-add-submit", type: "submit" }, t("officer.add")),
+      result),
+    syncSummary(o.sync),
+  ];
+}
+
+// ---- Sync ------------------------------------------------------------------
+
+function syncSummary(sync) {
+  return h("section", { class: "card", id: "sync-summary" },
+    h("h3", {}, t("sync.title")),
+    sync.waiting_records === 0 && sync.waiting_photos === 0
+      ? h("p", { id: "sync-nothing" }, t("sync.nothing"))
+      : [h("p", { id: "sync-records" }, t("sync.waiting_records", { count: sync.waiting_records })),
+        h("p", { id: "sync-photos" }, t("sync.waiting_photos", { count: sync.waiting_photos }))],
+    sync.rejected.map((r) => h("p", { class: "notice error" }, t("sync.rejected", { reason: r.reason ?? "" }))));
+}
+
+async function syncScreen() {
+  const sync = await call("sync_status");
+  return [h("h2", {}, t("sync.title")), h("p", {}, t("sync.intro")), syncSummary(sync), h("p", { class: "hint" }, t("sync.not_ready"))];
+}
+
+render();
