@@ -53,8 +53,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Refuses an oversized body by its Content-Length before reading it.
-        .layer(axum::middleware::map_response(json_for_bare_errors))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outermost, so it also sees the answers of the layers above.
+        .layer(axum::middleware::map_response(json_for_bare_errors))
         .with_state(state)
 }
 

@@ -6,8 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-pub async fn join_page(State(state): State<AppState>, Path(unit): Path<String>) -> Response {
-    let code = unit.trim().to_ascii_uppercase();
+pub async fn join_page(
+    State(state): State<AppState>,
+    unit: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    // A damaged QR (say, bytes that are not UTF-8) still gets a page a person can read.
+    let code = unit
+        .map(|Path(u)| u.trim().to_ascii_uppercase())
+        .unwrap_or_default();
     if !cdht_core::qr::valid_unit_code(&code) {
         return (
             StatusCode::NOT_FOUND,

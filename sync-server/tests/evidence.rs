@@ -55,7 +55,10 @@ async fn an_upload_cut_half_way_resumes_without_resending_what_arrived() {
 
     // What the server kept: whole chunks only, each once.
     let sha = sha256_hex(&photo_bytes);
-    let status = device.evidence_status(std::slice::from_ref(&sha)).await.unwrap();
+    let status = device
+        .evidence_status(std::slice::from_ref(&sha))
+        .await
+        .unwrap();
     let received = status[0].received;
     assert!(
         received > 0 && received < photo_bytes.len() as u64,
