@@ -32,10 +32,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "== e2e: building the UI"
-(cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build --silent)
+(cd ui && { [ -d node_modules ] || npm install --no-audit --no-fund; } && npm run check --silent && npm run build --silent)
 echo "== e2e: building the app (debug, UI embedded)"
 (cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --no-bundle)
-(cd tests/e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
+(cd tests/e2e && { [ -d node_modules ] || npm install --no-audit --no-fund; })
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 

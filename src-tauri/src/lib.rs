@@ -157,9 +157,12 @@ fn add_evidence(
     indicator: IndicatorId,
     image_base64: String,
 ) -> CmdResult<EvidenceAdded> {
-    // Decoded outside the lock: a big photo must not hold up other commands.
+    // Decoded and shrunk outside the lock: a 12-megapixel photo takes a moment,
+    // and autosaves of other answers must not wait for it.
     let bytes = cdht_app::image_bytes_from_base64(&image_base64)?;
-    state.with(|app| app.add_evidence(assessment_id, &indicator, &bytes))
+    let options = state.with(|app| Ok(app.photo_options()))?;
+    let photo = cdht_app::process_photo(&bytes, &options)?;
+    state.with(|app| app.add_processed_evidence(assessment_id, &indicator, &photo))
 }
 
 #[tauri::command(async, rename_all = "snake_case")]

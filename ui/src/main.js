@@ -3,6 +3,7 @@
 import "@fontsource/noto-sans/400.css";
 import "@fontsource/noto-sans/700.css";
 import "./styles.css";
+import { invoke } from "@tauri-apps/api/core";
 import { call, readFileAsDataUrl } from "./api.js";
 import { h, mount, slug } from "./dom.js";
 import { languages, lang, setLang, t, tx } from "./i18n.js";
@@ -20,6 +21,7 @@ const state = {
   flash: null,
 };
 
+const IS_MOBILE = /Android|iPhone|iPad/i.test(navigator.userAgent);
 const SCREENS = ["home", "join", "profile", "assess", "history", "officer", "sync"];
 
 async function refreshOverview() {
@@ -119,6 +121,7 @@ async function homeScreen() {
   const unit = o.units.find((u) => u.active);
   const me = o.self_person;
   let step;
+  let thisYear = null;
   if (!unit) {
     step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_join")),
       h("button", { class: "primary", id: "home-next", onclick: () => go("join") }, t("home.step_join_button")));
@@ -126,6 +129,13 @@ async function homeScreen() {
     step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_profile")),
       h("button", { class: "primary", id: "home-next", onclick: () => go("profile") }, t("home.step_profile_button")));
   } else {
+    const hist = await call("history", { person_id: me.person_id });
+    const mine = hist.entries.find((e) => e.year === o.year);
+    thisYear = mine
+      ? h("p", { id: "home-status" }, t("home.this_year", { year: o.year }), " ",
+        h("span", { class: `badge status-${mine.status}` }, t(`status.${mine.status}`)),
+        mine.score ? ` · ${t("history.score", { total: mine.score.total_points })}` : "")
+      : null;
     step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_assess", { year: o.year })),
       h("button", { class: "primary", id: "home-next", onclick: () => go("assess", { personId: me.person_id }) },
         t("home.step_assess_button", { year: o.year })));
@@ -135,6 +145,7 @@ async function homeScreen() {
     o.broken_photos > 0 ? h("div", { class: "notice error" }, t("home.broken_photos", { count: o.broken_photos })) : null,
     step,
     h("section", { class: "card" },
+      thisYear,
       unit ? h("p", { id: "home-unit" }, t("home.unit", { unit: unit.name })) : null,
       me ? h("p", { id: "home-person" }, t("home.person", { name: me.full_name })) : null,
       h("p", {}, t("home.waiting_sync", { records: o.sync.waiting_records, photos: o.sync.waiting_photos })),
@@ -168,6 +179,16 @@ async function joinScreen() {
       }
     },
   });
+  // On a phone, the camera scanner (Tauri's barcode-scanner plugin, mobile only).
+  const scan = async () => {
+    try {
+      await invoke("plugin:barcode-scanner|request_permissions").catch(() => null);
+      const scanned = await invoke("plugin:barcode-scanner|scan", { windowed: false, formats: ["QR_CODE"] });
+      showJoined(await call("join_unit_from_qr_text", { text: scanned.content }));
+    } catch (err) {
+      mount(result, errorBox(err?.kind ? err : { kind: "scan_failed", message: t("join.scan_failed") }, "join-error"));
+    }
+  };
   const server = h("input", { id: "join-server", type: "url", inputmode: "url", autocomplete: "off", value: "https://" });
   const unit = h("input", { id: "join-unit", autocapitalize: "characters", autocomplete: "off" });
   const key = h("input", { id: "join-key", autocapitalize: "characters", autocomplete: "off" });
@@ -185,6 +206,7 @@ async function joinScreen() {
     result,
     h("section", { class: "card" },
       h("h3", {}, t("join.qr_title")),
+      IS_MOBILE ? h("p", {}, h("button", { class: "primary", id: "join-scan", onclick: scan }, t("join.scan_button"))) : null,
       h("div", { class: "file-button primary" }, h("span", {}, t("join.qr_button")), qrInput),
       h("p", { class: "hint" }, t("join.qr_help"))),
     h("section", { class: "card" },
@@ -317,14 +339,24 @@ function assessmentForm(view) {
   const messages = h("div", { id: "assess-messages" });
   const editable = view.editable;
 
-  const showScore = (score) => mount(scoreEl, ...scorePanel(score, view));
+  // On a phone the side panel scrolls away: a bar at the bottom keeps the score in sight.
+  const miniScore = h("div", { class: "mini-score", "aria-hidden": "true" });
+  const miniSaved = h("span", { class: "mini-saved" });
+  const showScore = (score) => {
+    mount(scoreEl, ...scorePanel(score, view));
+    const verdict = scoreEl.querySelector(".verdict");
+    mount(miniScore, h("span", { class: "mini-total" }, `${score.total}/${score.max_total}`),
+      h("span", { class: verdict.className }, verdict.textContent), miniSaved);
+  };
   const showSaved = (saved) => {
     const time = new Date(saved.updated_at_ms).toLocaleTimeString(lang() === "vi" ? "vi-VN" : "en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
     savedEl.className = "saved done";
+    miniSaved.textContent = `✓ ${t("assess.saved")}`;
     mount(savedEl, h("span", { class: "tick", "aria-hidden": "true" }, "✓ "), h("span", { id: "saved-text" }, t("assess.saved")), h("span", { class: "hint" }, " · " + t("assess.saved_at", { time })));
   };
   const showSaving = () => {
     savedEl.className = "saved pending";
+    miniSaved.textContent = t("assess.saving");
     mount(savedEl, t("assess.saving"));
   };
   showScore(view.score);
@@ -445,6 +477,9 @@ function assessmentForm(view) {
       h("p", { class: "hint" }, t("assess.catalog", { title: tx(view.catalog_title) })),
       view.catalog_draft ? h("p", { class: "hint" }, t("assess.catalog_draft")) : null),
     flash ? okBox(flash, "assess-flash") : null,
+    a.status === "returned" && a.return_reason
+      ? h("div", { class: "notice warn", id: "assess-returned" }, t("history.returned_reason", { reason: a.return_reason }))
+      : null,
     !editable ? h("div", { class: "notice info", id: "assess-locked" }, t("assess.locked"),
       h("div", {}, h("button", { class: "secondary", onclick: () => go("history", { personId: a.person_id }) }, t("assess.next_history")))) : null,
     h("div", { class: "assess-layout" },
@@ -456,6 +491,7 @@ function assessmentForm(view) {
         messages,
         editable ? h("button", { class: "primary big", id: "submit-assessment", onclick: submit }, t("assess.submit")) : null),
       h("aside", { class: "assess-side" }, savedEl, scoreEl)),
+    miniScore,
   ];
 }
 
@@ -524,12 +560,14 @@ async function officerScreen() {
   const list = h("ul", { class: "people", id: "people-list" });
   const count = h("p", { class: "hint", id: "people-count" });
   const search = h("input", { id: "people-search", type: "search", autocomplete: "off", placeholder: "nguyen van" });
+  const PAGE = 100;
   let seq = 0;
+  let timer = null;
   const load = async () => {
     const mine = ++seq;
-    const people = await call("list_people", { query: search.value, limit: 100 });
+    const people = await call("list_people", { query: search.value, limit: PAGE });
     if (mine !== seq) return; // a newer keystroke's answer wins
-    count.textContent = t("officer.count", { count: people.length });
+    count.textContent = people.length >= PAGE ? t("officer.first_n", { count: PAGE }) : t("officer.count", { count: people.length });
     if (people.length === 0) {
       mount(list, h("li", { class: "hint", id: "people-empty" }, search.value.trim() ? t("officer.no_match") : t("officer.empty")));
       return;
@@ -545,7 +583,11 @@ async function officerScreen() {
           p.assessment?.score ? ` · ${p.assessment.score.total_points}` : ""),
         h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")))));
   };
-  search.addEventListener("input", () => load().catch((err) => mount(list, errorBox(err))));
+  // A short pause after typing: one query per word typed, not per letter.
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => load().catch((err) => mount(list, errorBox(err))), 120);
+  });
 
   const result = h("div", { id: "officer-result" });
   const name = h("input", { id: "officer-name", autocomplete: "off" });

@@ -27,7 +27,7 @@ use cdht_core::{
     exemplary_status, Answer, Answers, AreaType, AssessmentInput, Completeness, ExemplaryStatus,
     ScoreResult,
 };
-use cdht_photo::PhotoOptions;
+use cdht_photo::{PhotoOptions, ProcessedPhoto};
 use cdht_store::{
     Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth, Evidence, EvidenceMeta,
     Gender, JoinUnit, OutboxState, Person, PersonInput, PersonListItem, Saved, ScoreSummary,
@@ -519,6 +519,24 @@ impl App {
         indicator: &IndicatorId,
         image_bytes: &[u8],
     ) -> AppResult<EvidenceAdded> {
+        let photo = process_photo(image_bytes, &self.photo_options)?;
+        self.add_processed_evidence(assessment_id, indicator, &photo)
+    }
+
+    /// The photo pipeline's settings, for [`process_photo`] run outside the app's lock.
+    #[must_use]
+    pub fn photo_options(&self) -> PhotoOptions {
+        self.photo_options.clone()
+    }
+
+    /// Stores a photo already run through [`process_photo`] (the slow part, which
+    /// the Tauri shell runs without holding the app, so autosaves never wait on it).
+    pub fn add_processed_evidence(
+        &mut self,
+        assessment_id: AssessmentId,
+        indicator: &IndicatorId,
+        photo: &ProcessedPhoto,
+    ) -> AppResult<EvidenceAdded> {
         let detail = self.store.assessment_detail(assessment_id)?;
         if !detail.assessment.status.is_editable() {
             return Err(cdht_store::StoreError::Locked {
@@ -537,7 +555,6 @@ impl App {
                 "Chỉ số “{indicator}” không có trong bài này."
             )));
         }
-        let photo = cdht_photo::process_photo(image_bytes, &self.photo_options)?;
         let meta = EvidenceMeta {
             mime: photo.mime.to_owned(),
             width_px: Some(photo.width),
@@ -768,6 +785,11 @@ fn local_iso_to_ms(text: &str) -> Option<i64> {
         .from_local_datetime(&naive)
         .earliest()
         .map(|t| t.timestamp_millis())
+}
+
+/// Runs the photo pipeline: needs no access to the app, so it can run unlocked.
+pub fn process_photo(image_bytes: &[u8], options: &PhotoOptions) -> AppResult<ProcessedPhoto> {
+    Ok(cdht_photo::process_photo(image_bytes, options)?)
 }
 
 /// Join from a base64 image (how the webview sends the picked file).

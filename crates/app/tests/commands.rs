@@ -310,3 +310,47 @@ fn a_person_without_target_group_is_asked_to_choose_one() {
     assert_eq!(err.kind, "no_target_group");
     assert!(err.message.contains("nhóm đối tượng"));
 }
+
+#[test]
+fn officer_search_stays_fast_with_thousands_of_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    let family = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi"];
+    let middle = ["Văn", "Thị", "Đức", "Minh", "Ngọc"];
+    let given = [
+        "An", "Bình", "Cường", "Dũng", "Hoa", "Lan", "Mai", "Sơn", "Thắng", "Yến",
+    ];
+    let mut n = 0;
+    'outer: for round in 0..10 {
+        for f in family {
+            for m in middle {
+                for g in given {
+                    app.save_person(&PersonForm {
+                        full_name: format!("{f} {m} {g}"),
+                        household_label: Some(format!("Hộ số {round}")),
+                        ..PersonForm::default()
+                    })
+                    .unwrap();
+                    n += 1;
+                    if n == 3000 {
+                        break 'outer;
+                    }
+                }
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let found = app.search_people("nguyen van thang", 100).unwrap();
+    let elapsed = started.elapsed();
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|p| p.full_name == "Nguyễn Văn Thắng"));
+    // Generous for a debug build on a busy machine; typically a few milliseconds.
+    assert!(elapsed.as_millis() < 500, "search took {elapsed:?}");
+    let yen = app.search_people("yen", 100).unwrap();
+    assert!(yen.iter().all(|p| p.full_name.ends_with("Yến")));
+    assert_eq!(
+        app.list_people(1000, 0).unwrap().len(),
+        200,
+        "one page at most"
+    );
+}

@@ -1,0 +1,45 @@
+// Checks the message catalogs: every language has exactly the keys of vi.json
+// (the reference), no message is empty, placeholders match, and every key the
+// code asks for exists. Run by scripts/e2e.sh before the UI is built.
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+
+const dir = path.resolve("src/i18n");
+const load = (file) => JSON.parse(readFileSync(path.join(dir, file), "utf8"));
+const reference = load("vi.json");
+const refKeys = Object.keys(reference);
+const placeholders = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(",");
+const problems = [];
+
+for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+  const catalog = load(file);
+  for (const key of refKeys) {
+    if (!(key in catalog)) problems.push(`${file}: missing "${key}"`);
+    else if (!String(catalog[key]).trim()) problems.push(`${file}: "${key}" is empty`);
+    else if (placeholders(catalog[key]) !== placeholders(reference[key]))
+      problems.push(`${file}: "${key}" has placeholders {${placeholders(catalog[key])}}, vi.json has {${placeholders(reference[key])}}`);
+  }
+  for (const key of Object.keys(catalog)) {
+    if (!(key in reference)) problems.push(`${file}: "${key}" is not in vi.json`);
+  }
+}
+
+// Keys the code builds from a prefix and a value.
+const dynamic = {
+  "nav.": ["home", "join", "profile", "assess", "history", "officer", "sync"],
+  "status.": ["draft", "submitted", "approved", "returned", "recognised"],
+  "profile.gender_": ["female", "male", "other"],
+};
+const used = new Set();
+for (const file of readdirSync("src").filter((f) => f.endsWith(".js"))) {
+  const code = readFileSync(path.join("src", file), "utf8");
+  for (const m of code.matchAll(/\bt\(\s*"([^"]+)"/g)) used.add(m[1]);
+}
+for (const [prefix, values] of Object.entries(dynamic)) for (const v of values) used.add(prefix + v);
+for (const key of used) if (!(key in reference)) problems.push(`code uses "${key}", missing from vi.json`);
+
+if (problems.length) {
+  console.error(`i18n check failed:\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+console.log(`i18n: ${readdirSync(dir).filter((f) => f.endsWith(".json")).length} catalogs, ${refKeys.length} keys, ${used.size} used by the code: ok`);
