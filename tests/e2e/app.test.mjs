@@ -2,7 +2,7 @@
 // driven through tauri-driver → WebKitWebDriver under Xvfb. Run by scripts/e2e.sh.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Session, WORK_DIR, sleep } from "./webdriver.mjs";
 import { damagedQr, freshDir, photoJpeg, plainPng, qrPng } from "./fixtures.mjs";
@@ -78,6 +78,8 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
   const noQr = plainPng(path.join(files, "no-qr.png"));
   const tornQr = damagedQr(goodQr, path.join(files, "torn-qr.png"));
   const photo1 = photoJpeg(path.join(files, "chung-nhan.jpg"), { label: "Chứng nhận tin học" });
+  const notPhoto = path.join(files, "giay-to.jpg");
+  writeFileSync(notPhoto, "Đây không phải là ảnh, chỉ là chữ.");
   const photo2 = photoJpeg(path.join(files, "the-thu-vien.jpg"), { width: 1200, height: 1600, label: "Thẻ thư viện", color: "#b9d7ee" });
 
   let s = await start(dir);
@@ -151,6 +153,12 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     await s.click("#lvl-2-2-a");
     await s.waitFor("#verdict", { text: "Đạt" });
     assert.equal(await s.text("#score-total"), "Điểm: 100/100");
+
+    // Not a photo: refused with a Vietnamese message, nothing stored.
+    await s.upload("#photo-input-1-2", [notPhoto]);
+    const refusal = await s.textOf(await s.waitFor("#photo-error-1-2"));
+    assert.match(refusal, /ảnh/, refusal);
+    assert.equal((await s.findAll("#thumbs-1-2 .thumb")).length, 0);
 
     await s.upload("#photo-input-1-1", [photo1, photo2]);
     for (let i = 0; i < 200; i++) {

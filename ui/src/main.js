@@ -7,6 +7,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { call, readFileAsDataUrl } from "./api.js";
 import { h, mount, slug } from "./dom.js";
 import { languages, lang, setLang, t, tx } from "./i18n.js";
+import ethnicities from "./data/ethnicities.json";
 
 const root = document.getElementById("app");
 
@@ -239,7 +240,8 @@ async function profileScreen() {
   const gender = h("select", { id: "profile-gender" },
     h("option", { value: "" }, "—"),
     ["female", "male", "other"].map((g) => h("option", { value: g, selected: me.gender === g }, t(`profile.gender_${g}`))));
-  const ethnicity = h("input", { id: "profile-ethnicity", placeholder: t("profile.ethnicity_placeholder"), value: me.ethnicity ?? "" });
+  const ethnicity = h("input", { id: "profile-ethnicity", list: "ethnicity-names", autocomplete: "off", placeholder: t("profile.ethnicity_placeholder"), value: me.ethnicity ?? "" });
+  const ethnicityNames = h("datalist", { id: "ethnicity-names" }, ethnicities.names.map((n) => h("option", { value: n })));
   const group = h("select", { id: "profile-group" },
     h("option", { value: "" }, t("profile.group_choose")),
     o.catalog.groups.map((g) => h("option", { value: g.id, selected: me.target_group === g.id }, tx(g.name))));
@@ -296,6 +298,7 @@ async function profileScreen() {
       field(t("profile.birth_year"), birth),
       field(t("profile.gender"), gender),
       field(t("profile.ethnicity"), ethnicity),
+      ethnicityNames,
       field(t("profile.group"), group),
       h("fieldset", { class: "cccd" },
         h("legend", {}, t("profile.cccd_title")),
@@ -540,7 +543,8 @@ async function historyScreen() {
       h("p", {}, t("history.streak", { streak: ex.streak, required: ex.required })),
       ex.exemplary ? h("p", { class: "verdict pass" }, t("history.exemplary")) : h("p", { class: "hint" }, t("history.to_go", { years: ex.years_to_go }))),
     hist.entries.length === 0
-      ? h("p", {}, t("history.empty"))
+      ? [h("p", {}, t("history.empty")),
+        h("button", { class: "primary", id: "history-start", onclick: () => go("assess", { personId }) }, t("home.step_assess_button", { year: state.overview.year }))]
       : h("ul", { class: "history", id: "history-list" }, hist.entries.map((e) =>
         h("li", { class: "card" },
           h("h3", {}, t("history.year", { year: e.year })),
@@ -650,7 +654,8 @@ function syncSummary(sync) {
 
 async function syncScreen() {
   const sync = await call("sync_status");
-  return [h("h2", {}, t("sync.title")), h("p", {}, t("sync.intro")), syncSummary(sync), h("p", { class: "hint" }, t("sync.not_ready"))];
+  return [h("h2", {}, t("sync.title")), h("p", {}, t("sync.intro")), syncSummary(sync), h("p", { class: "hint" }, t("sync.not_ready")),
+    h("button", { class: "secondary", id: "sync-home", onclick: () => go("home") }, t("nav.home"))];
 }
 
 render();
