@@ -199,6 +199,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     // The profile and the submitted assessment wait in the outbox.
     const waiting = await s.textOf(await s.waitFor("#sync-records"));
     assert.match(waiting, /^Bài và hồ sơ đang chờ gửi: [1-9]\d*$/, waiting);
+    await s.waitFor("#sync-waiting", { text: `Bài tự đánh giá năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
     await s.click("#nav-history");
     await s.waitFor("#history-list", { text: "Đã gửi" });
     await s.screenshot("06-history");

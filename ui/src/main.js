@@ -649,7 +649,17 @@ function syncSummary(sync) {
       ? h("p", { id: "sync-nothing" }, t("sync.nothing"))
       : [h("p", { id: "sync-records" }, t("sync.waiting_records", { count: sync.waiting_records })),
         h("p", { id: "sync-photos" }, t("sync.waiting_photos", { count: sync.waiting_photos }))],
-    sync.rejected.map((r) => h("p", { class: "notice error" }, t("sync.rejected", { reason: r.reason ?? "" }))));
+    sync.rejected.map((r) => h("p", { class: "notice error" }, t("sync.rejected", { reason: r.reason ?? "" }))),
+    sync.waiting.length
+      ? h("ul", { class: "waiting", id: "sync-waiting" }, sync.waiting.map((w) =>
+        h("li", {},
+          w.record_kind === "assessment"
+            ? t("sync.item_assessment", { name: w.person_name ?? "?", year: w.year ?? "" })
+            : w.record_kind === "person"
+              ? t("sync.item_person", { name: w.person_name ?? "?" })
+              : t("sync.item_other"),
+          w.last_error ? h("span", { class: "hint" }, " · ", t("sync.item_retry", { attempts: w.attempts })) : null)))
+      : null);
 }
 
 async function syncScreen() {

@@ -44,6 +44,8 @@ pub type AppResult<T> = Result<T, AppError>;
 const SYNC_COUNT_LIMIT: usize = 10_000;
 /// Longest people list one page of the officer screen shows.
 const MAX_PAGE: usize = 200;
+/// How many waiting records the sync area names one by one.
+const WAITING_LISTED: usize = 50;
 
 /// The open app: one per process, behind a mutex in `src-tauri`.
 #[derive(Debug)]
@@ -90,6 +92,24 @@ pub struct SyncStatus {
     pub waiting_photos: usize,
     /// Records the server refused, with its reason: a person must fix them.
     pub rejected: Vec<RejectedRecord>,
+    /// The first waiting records, oldest first, named for people to recognise.
+    pub waiting: Vec<WaitingRecord>,
+}
+
+/// One record waiting in the outbox, as the sync area lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingRecord {
+    /// `assessment` or `person`.
+    pub record_kind: String,
+    pub record_id: String,
+    /// Whose record it is.
+    pub person_name: Option<String>,
+    /// The assessment's year (assessments only).
+    pub year: Option<i32>,
+    pub queued_at_ms: i64,
+    pub attempts: i64,
+    /// Why the last attempt failed (network, server busy), if one did.
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -664,11 +684,55 @@ impl App {
                 reason: e.reject_reason,
             })
             .collect();
+        let waiting = self
+            .store
+            .outbox_pending(WAITING_LISTED)?
+            .into_iter()
+            .map(|e| self.waiting_record(e))
+            .collect();
         Ok(SyncStatus {
             waiting_records,
             waiting_photos: self.store.pending_uploads(SYNC_COUNT_LIMIT)?.len(),
             rejected,
+            waiting,
         })
+    }
+}
+
+impl App {
+    fn waiting_record(&self, entry: cdht_store::OutboxEntry) -> WaitingRecord {
+        // Names are a courtesy: a record whose row cannot be read is still listed.
+        let (person_name, year) = match entry.record_kind {
+            cdht_store::RecordKind::Assessment => entry
+                .record_id
+                .parse::<AssessmentId>()
+                .ok()
+                .and_then(|id| self.store.assessment(id).ok())
+                .map_or((None, None), |a| {
+                    let name = self.store.person(a.person_id).ok().map(|p| p.full_name);
+                    (name, Some(a.year))
+                }),
+            cdht_store::RecordKind::Person => (
+                entry
+                    .record_id
+                    .parse::<PersonId>()
+                    .ok()
+                    .and_then(|id| self.store.person(id).ok())
+                    .map(|p| p.full_name),
+                None,
+            ),
+            // Evidence rows (and kinds added later) are listed without a name.
+            _ => (None, None),
+        };
+        WaitingRecord {
+            record_kind: entry.record_kind.as_str().to_owned(),
+            record_id: entry.record_id,
+            person_name,
+            year,
+            queued_at_ms: entry.created_at_ms,
+            attempts: entry.attempts,
+            last_error: entry.last_error,
+        }
     }
 }
 

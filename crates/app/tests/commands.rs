@@ -103,7 +103,11 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
 
     let submitted = app.submit_assessment(assessment_id).unwrap();
     assert!(!submitted.editable);
-    assert!(app.sync_status().unwrap().waiting_records >= 1);
+    let sync = app.sync_status().unwrap();
+    assert!(sync.waiting_records >= 1);
+    assert!(sync.waiting.iter().any(|w| w.record_kind == "assessment"
+        && w.year == Some(year)
+        && w.person_name.as_deref() == Some("Nguyễn Thị Hoà")));
     let locked = app
         .set_answer(
             assessment_id,
