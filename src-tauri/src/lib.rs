@@ -166,6 +166,11 @@ fn add_evidence(
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
+fn evidence_photo(state: State<'_, AppState>, sha256: String) -> CmdResult<String> {
+    state.with(|app| app.evidence_photo(&sha256))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
 fn remove_evidence(
     state: State<'_, AppState>,
     evidence_id: EvidenceId,
@@ -239,6 +244,7 @@ pub fn run() {
             set_answer,
             clear_answer,
             add_evidence,
+            evidence_photo,
             remove_evidence,
             submit_assessment,
             history,

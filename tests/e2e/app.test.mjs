@@ -184,6 +184,13 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     }
     assert.equal((await s.findAll("#thumbs-1-1 .thumb img")).length, 2, "both photos are still there");
     await s.waitFor("#verdict", { text: "Đạt" });
+    // The whole photo opens over the page and closes again.
+    await s.click("#thumbs-1-1 .thumb-open");
+    await s.waitFor("#photo-viewer img");
+    await sleep(300);
+    await s.screenshot("06-photo-viewer");
+    await s.click("#photo-close");
+    assert.deepEqual(await s.findAll("#photo-viewer"), []);
     await s.click("#nav-profile");
     await s.waitFor("#profile-cccd-stored", { text: "••••••••1234" });
     assert.equal(await s.property("#profile-name", "value"), "Nguyễn Thị Hoà");
@@ -202,7 +209,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     await s.waitFor("#sync-waiting", { text: `Bài tự đánh giá năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
     await s.click("#nav-history");
     await s.waitFor("#history-list", { text: "Đã gửi" });
-    await s.screenshot("06-history");
+    await s.screenshot("07-history");
   });
   await stop(s);
 });
@@ -236,7 +243,7 @@ test("an officer adds three people and finds one by a search typed without diacr
       const names = await s.execute(`return [...document.querySelectorAll("#people-list .person-name")].map((e) => e.textContent)`);
       assert.deepEqual(names, [expected], `search "${typed}"`);
     }
-    await s.screenshot("07-officer-search");
+    await s.screenshot("08-officer-search");
 
     // The officer opens that person's self-assessment from the list.
     await s.click("#people-list .person button");
@@ -276,12 +283,12 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
         .map((el) => [el.id || el.textContent.trim(), el.getBoundingClientRect().height])
         .filter(([, h]) => h < 47.5);`);
     assert.deepEqual(small, [], "every touch target is at least 48px tall");
-    await s.screenshot("08-home-360x640");
+    await s.screenshot("09-home-360x640");
 
     await s.selectValue("#lang-select", "en");
     await s.waitFor("#app-title", { text: "Learning Citizen" });
     await s.waitFor("#home-next", { text: "Join a unit" });
-    await s.screenshot("09-home-english");
+    await s.screenshot("10-home-english");
     await s.selectValue("#lang-select", "vi");
     await s.waitFor("#app-title", { text: "Công dân học tập" });
   });
@@ -296,6 +303,9 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
     await fillProfile(s, "Phạm Văn Kiên");
     await s.click("#nav-assess");
     await s.waitFor("#indicator-1-1");
+    // Quick changes of mind on one indicator: the last one is what is stored.
+    await s.click("#lvl-1-1-a");
+    await s.click("#lvl-1-1-c");
     await s.click("#lvl-1-1-b");
     await s.click("#lvl-3-1-a");
     await s.waitFor("#saved-text", { text: "Đã lưu" });
@@ -304,7 +314,7 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
     // The same screen on a small phone: the score bar stays at the bottom.
     await s.setWindowSize(360, 640);
     await s.execute(`document.querySelector("#indicator-1-2").scrollIntoView()`);
-    await s.screenshot("10-assess-360x640");
+    await s.screenshot("11-assess-360x640");
   });
   const pid = appPid(dir);
   assert.ok(pid, "found the app process");

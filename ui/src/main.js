@@ -362,8 +362,40 @@ function assessmentForm(view) {
     miniSaved.textContent = t("assess.saving");
     mount(savedEl, t("assess.saving"));
   };
+  const showNotSaved = () => {
+    savedEl.className = "saved failed";
+    miniSaved.textContent = t("assess.not_saved");
+    mount(savedEl, t("assess.not_saved"));
+  };
   showScore(view.score);
   if (a.updated_at_ms && a.revision > 1) showSaved({ updated_at_ms: a.updated_at_ms });
+
+  // Saves run one after another, in the order the person made the changes: two
+  // quick taps on one indicator are never stored in the wrong order, and "Đã lưu"
+  // shows only once every change made so far is stored.
+  let queue = Promise.resolve();
+  let pending = 0;
+  let failed = false;
+  const save = (action) => {
+    pending += 1;
+    showSaving();
+    queue = queue.then(action).then(
+      (saved) => {
+        pending -= 1;
+        if (pending === 0) (failed ? showNotSaved() : showSaved(saved));
+        if (pending === 0) failed = false;
+      },
+      () => {
+        pending -= 1;
+        failed = true;
+        if (pending === 0) {
+          showNotSaved();
+          failed = false;
+        }
+      },
+    );
+    return queue;
+  };
 
   const indicatorCard = (competency, ind) => {
     const id = slug(ind.id);
@@ -373,19 +405,22 @@ function assessmentForm(view) {
     const renderPhotos = () =>
       mount(photos, view.evidence.filter((e) => e.indicator_id === ind.id).map((e) =>
         h("figure", { class: "thumb" },
-          e.thumbnail ? h("img", { src: e.thumbnail, alt: t("assess.add_photo") }) : h("div", { class: "thumb-missing" }, "?"),
+          e.thumbnail
+            ? h("button", { type: "button", class: "thumb-open", "aria-label": t("assess.view_photo"), onclick: () => showPhoto(e) },
+              h("img", { src: e.thumbnail, alt: t("assess.view_photo") }))
+            : h("div", { class: "thumb-missing" }, "?"),
           editable ? h("button", { class: "remove", type: "button", "aria-label": t("assess.remove_photo"),
-            onclick: async () => {
+            onclick: () => save(async () => {
               try {
-                showSaving();
                 const saved = await call("remove_evidence", { evidence_id: e.evidence_id });
                 view.evidence = view.evidence.filter((x) => x.evidence_id !== e.evidence_id);
                 renderPhotos();
-                showSaved(saved);
+                return saved;
               } catch (err) {
                 mount(photoMsg, errorBox(err, `photo-error-${id}`));
+                throw err;
               }
-            } }, "×") : null)));
+            }) }, t("assess.remove_photo")) : null)));
     renderPhotos();
     const photoInput = h("input", {
       type: "file", accept: "image/*", multiple: true, id: `photo-input-${id}`, class: "file-overlay",
@@ -394,20 +429,20 @@ function assessmentForm(view) {
         const files = [...(e.target.files ?? [])];
         e.target.value = "";
         for (const file of files) {
-          mount(photoMsg, h("p", { class: "hint" }, t("assess.photo_adding")));
-          try {
-            showSaving();
-            const data = await readFileAsDataUrl(file);
-            const added = await call("add_evidence", { assessment_id: a.assessment_id, indicator: ind.id, image_base64: data });
-            if (!view.evidence.some((x) => x.evidence_id === added.evidence.evidence_id)) view.evidence.push(added.evidence);
-            renderPhotos();
-            mount(photoMsg);
-            showSaved(added.saved);
-          } catch (err) {
-            mount(photoMsg, errorBox(err, `photo-error-${id}`));
-            savedEl.className = "saved";
-            mount(savedEl);
-          }
+          save(async () => {
+            mount(photoMsg, h("p", { class: "hint" }, t("assess.photo_adding")));
+            try {
+              const data = await readFileAsDataUrl(file);
+              const added = await call("add_evidence", { assessment_id: a.assessment_id, indicator: ind.id, image_base64: data });
+              if (!view.evidence.some((x) => x.evidence_id === added.evidence.evidence_id)) view.evidence.push(added.evidence);
+              renderPhotos();
+              mount(photoMsg);
+              return added.saved;
+            } catch (err) {
+              mount(photoMsg, errorBox(err, `photo-error-${id}`));
+              throw err;
+            }
+          });
         }
       },
     });
@@ -416,19 +451,20 @@ function assessmentForm(view) {
         const checked = answer === level.id || answer === level.points;
         const radio = h("input", {
           type: "radio", name: `ind-${ind.id}`, value: level.id, id: `lvl-${id}-${level.id}`, checked, disabled: !editable,
-          onchange: async () => {
-            showSaving();
+          onchange: () => save(async () => {
             try {
               const r = await call("set_answer", { assessment_id: a.assessment_id, indicator: ind.id, answer: level.id });
               view.answers[ind.id] = level.id;
               showScore(r.score);
-              showSaved(r.saved);
+              mount(messages);
+              return r.saved;
             } catch (err) {
               mount(messages, errorBox(err, "assess-error"));
-              savedEl.className = "saved";
-              mount(savedEl);
+              // Show what is stored, not the choice that failed to save.
+              for (const r of levels.querySelectorAll("input[type=radio]")) r.checked = r.value === view.answers[ind.id];
+              throw err;
             }
-          },
+          }),
         });
         return h("label", { class: "level", for: `lvl-${id}-${level.id}` }, radio,
           h("span", { class: "level-text" }, tx(level.label)),
@@ -447,6 +483,7 @@ function assessmentForm(view) {
   let confirmFail = false;
   const submit = async () => {
     const score = view.score;
+    await queue; // every change is stored before the submission freezes it
     try {
       if (!confirmFail) {
         const current = await call("assessment_view", { assessment_id: a.assessment_id });
@@ -496,6 +533,25 @@ function assessmentForm(view) {
       h("aside", { class: "assess-side" }, savedEl, scoreEl)),
     miniScore,
   ];
+}
+
+/** The whole photo over the page, to check that a certificate reads well. */
+async function showPhoto(evidence) {
+  const close = () => overlay.remove();
+  const body = h("div", { class: "photo-body" }, h("p", {}, t("common.loading")));
+  const overlay = h("div", { class: "photo-overlay", id: "photo-viewer", role: "dialog", "aria-modal": "true",
+    onclick: (e) => { if (e.target === overlay) close(); } },
+    h("div", { class: "photo-box" },
+      h("button", { class: "primary", id: "photo-close", onclick: close }, t("assess.close_photo")),
+      body));
+  document.body.appendChild(overlay);
+  try {
+    const url = await call("evidence_photo", { sha256: evidence.sha256 });
+    mount(body, h("img", { src: url, alt: t("assess.view_photo") }),
+      h("p", { class: "hint" }, `${evidence.width_px ?? "?"}×${evidence.height_px ?? "?"} · ${Math.round(evidence.byte_size / 1024)} KB`));
+  } catch (err) {
+    mount(body, errorBox(err));
+  }
 }
 
 function scorePanel(score, view) {
@@ -585,7 +641,17 @@ async function officerScreen() {
         h("span", { class: `badge status-${p.assessment?.status ?? "none"}` },
           p.assessment ? t(`status.${p.assessment.status}`) : t("officer.no_assessment"),
           p.assessment?.score ? ` · ${p.assessment.score.total_points}` : ""),
-        h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")))));
+        h("div", { class: "person-actions" },
+          h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")),
+          h("button", { class: "secondary", onclick: () => go("history", { personId: p.person_id }) }, t("nav.history")),
+          p.household_label
+            ? h("button", { class: "secondary", onclick: () => {
+              household.value = p.household_label;
+              mount(result);
+              name.focus();
+              name.scrollIntoView({ block: "center" });
+            } }, t("officer.same_household"))
+            : null))));
   };
   // A short pause after typing: one query per word typed, not per letter.
   search.addEventListener("input", () => {

@@ -607,6 +607,29 @@ impl App {
         self.add_evidence(assessment_id, indicator, &bytes)
     }
 
+    /// A stored photo as a `data:` URL, for the full-size view.
+    pub fn evidence_photo(&self, sha256: &str) -> AppResult<String> {
+        let is_hash = sha256.len() == 64
+            && sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !is_hash {
+            return Err(AppError::invalid("Ảnh này không có trên máy."));
+        }
+        let path = self.store.evidence_path(sha256);
+        let jpeg = std::fs::read(&path).map_err(|err| {
+            AppError::new(
+                "photo_missing",
+                "Không mở được ảnh này trên máy. Bác hãy xoá ảnh và chụp lại.",
+                format!("reading {}: {err}", path.display()),
+            )
+        })?;
+        Ok(format!(
+            "data:image/jpeg;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(jpeg)
+        ))
+    }
+
     pub fn remove_evidence(&mut self, evidence_id: EvidenceId) -> AppResult<Saved> {
         Ok(self.store.remove_evidence(evidence_id)?)
     }

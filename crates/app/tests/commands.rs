@@ -100,6 +100,14 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
     assert!(view.score.passed);
     assert_eq!(view.evidence.len(), 2);
     assert!(view.evidence.iter().all(|e| e.thumbnail.is_some()));
+    let full = app
+        .evidence_photo(&view.evidence[0].evidence.sha256)
+        .unwrap();
+    assert!(full.starts_with("data:image/jpeg;base64,/9j/"));
+    assert_eq!(
+        app.evidence_photo("../../etc/passwd").unwrap_err().kind,
+        "invalid_input"
+    );
 
     let submitted = app.submit_assessment(assessment_id).unwrap();
     assert!(!submitted.editable);
