@@ -150,7 +150,8 @@ async function homeScreen() {
       unit ? h("p", { id: "home-unit" }, t("home.unit", { unit: unit.name })) : null,
       me ? h("p", { id: "home-person" }, t("home.person", { name: me.full_name })) : null,
       h("p", {}, t("home.waiting_sync", { records: o.sync.waiting_records, photos: o.sync.waiting_photos })),
-      h("p", { class: "hint" }, t("home.officer_hint"))),
+      h("p", { class: "hint" }, t("home.officer_hint")),
+      h("button", { class: "secondary", id: "home-officer", onclick: () => go("officer") }, t("nav.officer"))),
   ];
 }
 
@@ -190,7 +191,9 @@ async function joinScreen() {
       mount(result, errorBox(err?.kind ? err : { kind: "scan_failed", message: t("join.scan_failed") }, "join-error"));
     }
   };
-  const server = h("input", { id: "join-server", type: "url", inputmode: "url", autocomplete: "off", value: "https://" });
+  // The server of a unit joined before is the likeliest one for the next.
+  const knownServer = o.units[0]?.server_url;
+  const server = h("input", { id: "join-server", type: "url", inputmode: "url", autocomplete: "off", value: knownServer ?? "https://" });
   const unit = h("input", { id: "join-unit", autocapitalize: "characters", autocomplete: "off" });
   const key = h("input", { id: "join-key", autocapitalize: "characters", autocomplete: "off" });
   const joinTyped = async (e) => {

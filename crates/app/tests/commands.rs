@@ -366,3 +366,74 @@ fn officer_search_stays_fast_with_thousands_of_people() {
         "one page at most"
     );
 }
+
+/// Review decisions arrive through sync (another connection to the same
+/// database); the history and the assessment screen show them.
+#[test]
+fn history_shows_review_decisions_and_the_exemplary_streak() {
+    use cdht_store::{Review, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    let me = app.save_profile(&profile("Đinh Thị Thu")).unwrap();
+    let this_year = App::current_year();
+    let mut reviewer = Store::open(dir.path()).unwrap();
+    let fill_and_submit = |app: &mut App, year: i32| {
+        let id = app
+            .open_assessment(me.person_id, year)
+            .unwrap()
+            .assessment
+            .assessment_id;
+        for indicator in INDICATORS {
+            app.set_answer(id, &IndicatorId::new(indicator), Answer::Level("a".into()))
+                .unwrap();
+        }
+        app.submit_assessment(id).unwrap();
+        id
+    };
+    let before = app.history(me.person_id).unwrap();
+    assert_eq!(before.exemplary.streak, 0);
+    assert!(!before.exemplary.exemplary);
+
+    for year in this_year - 5..this_year {
+        let id = fill_and_submit(&mut app, year);
+        reviewer.apply_review(id, &Review::Approved).unwrap();
+        reviewer
+            .apply_review(
+                id,
+                &Review::Recognised {
+                    decision_number: format!("{year}/QĐ-KH"),
+                    decision_date: chrono::NaiveDate::from_ymd_opt(year, 12, 1).unwrap(),
+                },
+            )
+            .unwrap();
+    }
+    let current = fill_and_submit(&mut app, this_year);
+    reviewer
+        .apply_review(
+            current,
+            &Review::Returned {
+                reason: "Ảnh minh chứng chỉ số 2.1 bị mờ, bác chụp lại giúp.".into(),
+            },
+        )
+        .unwrap();
+
+    let history = app.history(me.person_id).unwrap();
+    assert_eq!(history.entries.len(), 6);
+    assert_eq!(history.exemplary.streak, 5);
+    assert!(history.exemplary.exemplary);
+    let returned = history
+        .entries
+        .iter()
+        .find(|e| e.year == this_year)
+        .unwrap();
+    assert_eq!(returned.status.as_str(), "returned");
+    assert!(returned.return_reason.as_deref().unwrap().contains("bị mờ"));
+
+    // A returned assessment is editable again and can be sent once more.
+    let view = app.open_assessment(me.person_id, this_year).unwrap();
+    assert!(view.editable);
+    app.set_answer(current, &IndicatorId::new("2.1"), Answer::Level("b".into()))
+        .unwrap();
+    let resubmitted = app.submit_assessment(current).unwrap();
+    assert_eq!(resubmitted.assessment.status.as_str(), "submitted");
+}
