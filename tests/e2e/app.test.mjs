@@ -135,6 +135,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
   await step(s, "assess", async () => {
     await s.waitFor("#indicator-3-2");
     await s.waitFor("#verdict", { text: "Còn 10 chỉ số chưa trả lời" });
+    await s.waitFor("#score-unanswered", { text: "3.2" });
     const indicators = ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2"];
     // 2.2 (foreign language) at its lowest level: a fail with a reason and a fix.
     for (const id of indicators) {
@@ -284,6 +285,13 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
         .filter(([, h]) => h < 47.5);`);
     assert.deepEqual(small, [], "every touch target is at least 48px tall");
     await s.screenshot("09-home-360x640");
+
+    // Larger text for weak eyes, kept across screens, and back.
+    await s.click("#text-size-larger");
+    await s.waitFor("#text-size-larger[aria-pressed=true]");
+    assert.equal(await s.execute(`return getComputedStyle(document.documentElement).fontSize`), "25px");
+    await s.click("#text-size-normal");
+    await s.waitFor("#text-size-normal[aria-pressed=true]");
 
     await s.selectValue("#lang-select", "en");
     await s.waitFor("#app-title", { text: "Learning Citizen" });

@@ -29,6 +29,7 @@ const dynamic = {
   "nav.": ["home", "join", "profile", "assess", "history", "officer", "sync"],
   "status.": ["draft", "submitted", "approved", "returned", "recognised"],
   "profile.gender_": ["female", "male", "other"],
+  "home.text_size_": ["normal", "large", "larger"],
 };
 const used = new Set();
 for (const file of readdirSync("src").filter((f) => f.endsWith(".js"))) {

@@ -22,6 +22,15 @@ const state = {
   flash: null,
 };
 
+// Text size for weak eyes: a choice kept on the device, applied to the root size.
+const TEXT_SIZES = { normal: 19, large: 22, larger: 25 };
+function applyTextSize(size) {
+  const px = TEXT_SIZES[size] ?? TEXT_SIZES.normal;
+  document.documentElement.style.fontSize = `${px}px`;
+  localStorage.setItem("cdht.textSize", size);
+}
+applyTextSize(localStorage.getItem("cdht.textSize") ?? "normal");
+
 const IS_MOBILE = /Android|iPhone|iPad/i.test(navigator.userAgent);
 const SCREENS = ["home", "join", "profile", "assess", "history", "officer", "sync"];
 
@@ -152,6 +161,14 @@ async function homeScreen() {
       h("p", {}, t("home.waiting_sync", { records: o.sync.waiting_records, photos: o.sync.waiting_photos })),
       h("p", { class: "hint" }, t("home.officer_hint")),
       h("button", { class: "secondary", id: "home-officer", onclick: () => go("officer") }, t("nav.officer"))),
+    h("section", { class: "card", id: "text-size" },
+      h("h3", {}, t("home.text_size")),
+      h("div", { class: "choices" }, Object.keys(TEXT_SIZES).map((size) =>
+        h("button", {
+          class: (localStorage.getItem("cdht.textSize") ?? "normal") === size ? "primary" : "secondary",
+          id: `text-size-${size}`, "aria-pressed": String((localStorage.getItem("cdht.textSize") ?? "normal") === size),
+          onclick: () => { applyTextSize(size); render(); },
+        }, t(`home.text_size_${size}`))))),
   ];
 }
 
@@ -573,9 +590,18 @@ function scorePanel(score, view) {
     cls = "fail";
   }
   const reasons = score.reasons.filter((r) => r.kind !== "unanswered");
+  const jump = (indicator) => {
+    const card = document.getElementById(`indicator-${slug(indicator)}`);
+    card?.scrollIntoView({ behavior: "smooth", block: "start" });
+    card?.querySelector("input[type=radio]")?.focus({ preventScroll: true });
+  };
   return [
     h("p", { class: "total", id: "score-total" }, t("assess.score", { total: score.total, max: score.max_total })),
     h("p", { class: `verdict ${cls}`, id: "verdict", "data-verdict": cls }, verdict),
+    unanswered > 0
+      ? h("div", { class: "unanswered", id: "score-unanswered" }, h("span", { class: "hint" }, t("assess.go_unanswered")),
+        score.unanswered.map((id) => h("button", { class: "secondary small", type: "button", onclick: () => jump(id) }, id)))
+      : null,
     h("p", { class: "hint" }, t("assess.threshold", { threshold: score.threshold, min: score.min_indicator_points })),
     h("ul", { class: "competency-scores" }, score.competencies.map((c) =>
       h("li", {}, `${c.id}. ${tx(c.name)}: ${c.points}/${c.max_points}`))),
