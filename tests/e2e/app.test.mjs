@@ -297,6 +297,13 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.waitFor("#app-title", { text: "Learning Citizen" });
     await s.waitFor("#home-next", { text: "Join a unit" });
     await s.screenshot("10-home-english");
+    // Errors read in English too (Rust's Vietnamese message is the fallback).
+    await s.click("#nav-join");
+    await s.type("#join-server", "https://cdht.example.vn");
+    await s.type("#join-unit", "HD-CG-001");
+    await s.type("#join-key", "12");
+    await s.click("#join-typed-submit");
+    await s.waitFor("#join-error", { text: "The join key is missing or not right" });
     await s.selectValue("#lang-select", "vi");
     await s.waitFor("#app-title", { text: "Công dân học tập" });
   });

@@ -33,6 +33,13 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
+/** The message for `key` in the current language only, or null (no fallback). */
+export function tOwn(key, params = {}) {
+  const text = catalogs[current]?.[key];
+  if (text === undefined) return null;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
 /** A catalog text from the core ({vi, en}): the current language if it has one, else Vietnamese. */
 export function tx(text) {
   if (!text) return "";

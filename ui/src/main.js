@@ -6,7 +6,7 @@ import "./styles.css";
 import { invoke } from "@tauri-apps/api/core";
 import { call, readFileAsDataUrl } from "./api.js";
 import { h, mount, slug } from "./dom.js";
-import { languages, lang, setLang, t, tx } from "./i18n.js";
+import { languages, lang, setLang, t, tOwn, tx } from "./i18n.js";
 import ethnicities from "./data/ethnicities.json";
 
 const root = document.getElementById("app");
@@ -51,7 +51,8 @@ function errorBox(err, id = "error") {
     "div",
     { class: "notice error", role: "alert", id, "data-kind": err.kind },
     h("strong", {}, t("common.error_title")),
-    h("p", {}, err.message ?? String(err)),
+    // Rust's messages are Vietnamese; another language may word known kinds itself.
+    h("p", {}, tOwn(`error.${err.kind}`) ?? err.message ?? String(err)),
   );
 }
 
