@@ -106,6 +106,11 @@ fn save_person(
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
+fn person(state: State<'_, AppState>, person_id: PersonId) -> CmdResult<cdht_store_person::Person> {
+    state.with(|app| app.person(person_id))
+}
+
+#[tauri::command(async, rename_all = "snake_case")]
 fn list_people(
     state: State<'_, AppState>,
     query: String,
@@ -238,6 +243,7 @@ pub fn run() {
             join_unit_typed,
             save_profile,
             save_person,
+            person,
             list_people,
             open_assessment,
             assessment_view,

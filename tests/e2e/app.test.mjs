@@ -246,9 +246,20 @@ test("an officer adds three people and finds one by a search typed without diacr
     }
     await s.screenshot("08-officer-search");
 
+    // A typo fixed: edit the found person, the list shows the new name.
+    await s.click("#people-list .edit-person");
+    await s.waitFor("#officer-add-submit", { text: "Lưu thay đổi" });
+    assert.equal(await s.property("#officer-name", "value"), "Trần Thị Bình");
+    await s.type("#officer-name", "Trần Thị Bính");
+    await s.click("#officer-add-submit");
+    await s.waitFor("#officer-ok", { text: "Đã lưu thông tin của Trần Thị Bính" });
+    await s.type("#people-search", "tran thi");
+    await s.waitFor("#people-list .person-name", { text: "Trần Thị Bính" });
+    await s.waitFor("#people-count", { text: "1 người" });
+
     // The officer opens that person's self-assessment from the list.
     await s.click("#people-list .person button");
-    await s.waitFor("#assess-person", { text: "Trần Thị Bình" });
+    await s.waitFor("#assess-person", { text: "Trần Thị Bính" });
   });
   await stop(s);
 });

@@ -674,6 +674,7 @@ async function officerScreen() {
         h("div", { class: "person-actions" },
           h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")),
           h("button", { class: "secondary", onclick: () => go("history", { personId: p.person_id }) }, t("nav.history")),
+          h("button", { class: "secondary edit-person", onclick: () => startEditing(p.person_id) }, t("officer.edit")),
           p.household_label
             ? h("button", { class: "secondary", onclick: () => {
               household.value = p.household_label;
@@ -697,21 +698,56 @@ async function officerScreen() {
   const household = h("input", { id: "officer-household", autocomplete: "off" });
   const group = h("select", { id: "officer-group" },
     o.catalog.groups.map((g, i) => h("option", { value: g.id, selected: i === 0 }, tx(g.name))));
+  // Editing a person already collected: the form holds their details until saved.
+  let editing = null;
+  const formTitle = h("h3", {}, t("officer.add_title"));
+  const submitButton = h("button", { class: "primary", id: "officer-add-submit", type: "submit" }, t("officer.add"));
+  const cancelButton = h("button", { class: "secondary", type: "button", id: "officer-edit-cancel", hidden: true, onclick: () => stopEditing() }, t("common.cancel"));
+  const stopEditing = () => {
+    editing = null;
+    formTitle.textContent = t("officer.add_title");
+    submitButton.textContent = t("officer.add");
+    cancelButton.hidden = true;
+    name.value = "";
+    birth.value = "";
+  };
+  const startEditing = async (personId) => {
+    try {
+      const p = await call("person", { person_id: personId });
+      editing = p;
+      name.value = p.full_name;
+      birth.value = p.birth_year ?? "";
+      gender.value = p.gender ?? "";
+      household.value = p.household_label ?? "";
+      if (p.target_group) group.value = p.target_group;
+      formTitle.textContent = t("officer.edit_title", { name: p.full_name });
+      submitButton.textContent = t("officer.save_changes");
+      cancelButton.hidden = false;
+      mount(result);
+      name.focus();
+      name.scrollIntoView({ block: "center" });
+    } catch (err) {
+      mount(result, errorBox(err, "officer-error"));
+    }
+  };
   const add = async (e) => {
     e.preventDefault();
     try {
       const person = await call("save_person", {
         form: {
+          person_id: editing?.person_id ?? null,
           full_name: name.value,
           birth_year: birth.value ? Number(birth.value) : null,
           gender: gender.value || null,
           household_label: household.value || null,
           target_group: group.value || null,
+          // Not on this form: kept as stored.
+          ethnicity: editing?.ethnicity ?? null,
+          household_address: editing?.household_address ?? null,
         },
       });
-      mount(result, okBox(t("officer.added", { name: person.full_name }), "officer-ok"));
-      name.value = "";
-      birth.value = "";
+      mount(result, okBox(t(editing ? "officer.saved" : "officer.added", { name: person.full_name }), "officer-ok"));
+      stopEditing();
       name.focus();
       await load();
       refreshOverview();
@@ -724,13 +760,13 @@ async function officerScreen() {
     h("h2", {}, t("officer.title")),
     h("section", { class: "card" }, field(t("officer.search"), search), count, list),
     h("form", { class: "card", onsubmit: add, id: "officer-add" },
-      h("h3", {}, t("officer.add_title")),
+      formTitle,
       field(t("profile.name"), name),
       field(t("profile.birth_year"), birth),
       field(t("profile.gender"), gender),
       field(t("officer.household"), household),
       field(t("profile.group"), group),
-      h("button", { class: "primary", id: "officer-add-submit", type: "submit" }, t("officer.add")),
+      h("div", { class: "choices" }, submitButton, cancelButton),
       result),
     syncSummary(o.sync),
   ];
