@@ -38,7 +38,7 @@ async function step(session, name, body) {
 }
 
 async function joinTyped(s, unit = "HD-CG-002", key = "ABCDEF12") {
-  await s.click("#nav-join");
+  await nav(s, "join");
   await s.type("#join-server", "https://cdht.example.vn");
   await s.type("#join-unit", unit);
   await s.type("#join-key", key);
@@ -47,13 +47,21 @@ async function joinTyped(s, unit = "HD-CG-002", key = "ABCDEF12") {
 }
 
 async function fillProfile(s, name) {
-  await s.click("#nav-profile");
+  await nav(s, "profile");
   await s.type("#profile-name", name);
   await s.type("#profile-birth-year", "1968");
   const group = await s.execute(`return document.querySelector("#profile-group option:nth-child(2)").value`);
   await s.selectValue("#profile-group", group);
   await s.click("#profile-save");
   await s.waitFor("#profile-ok", { text: "Đã lưu hồ sơ" });
+}
+
+/** Goes to a screen through the tabs (opening the folded menu on a phone-sized window). */
+async function nav(session, screen) {
+  const folded = await session.execute(
+    `const b = document.getElementById("menu-toggle"); return !!b && getComputedStyle(b).display !== "none" && b.getAttribute("aria-expanded") !== "true";`);
+  if (folded) await session.click("#menu-toggle");
+  await session.click(`#nav-${screen}`);
 }
 
 /** The app's process id, found by the unique data folder on its command line. */
@@ -90,7 +98,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
   });
 
   await step(s, "join-errors", async () => {
-    await s.click("#nav-join");
+    await nav(s, "join");
     await s.upload("#join-qr-input", [noQr]);
     await s.waitFor("#join-error", { text: "Không thấy mã QR trong ảnh" });
     await s.upload("#join-qr-input", [foreignQr]);
@@ -178,7 +186,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
   await step(s, "restart", async () => {
     await s.waitFor("#home-person", { text: "Nguyễn Thị Hoà" });
     await s.waitFor("#home-unit", { text: "HD-CG-001" });
-    await s.click("#nav-assess");
+    await nav(s, "assess");
     await s.waitFor("#indicator-3-2");
     for (const slug of ["1-1", "1-4", "2-2", "3-2"]) {
       assert.equal(await s.property(`#lvl-${slug}-a`, "checked"), true, `indicator ${slug} kept its answer`);
@@ -192,23 +200,23 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     await s.screenshot("06-photo-viewer");
     await s.click("#photo-close");
     assert.deepEqual(await s.findAll("#photo-viewer"), []);
-    await s.click("#nav-profile");
+    await nav(s, "profile");
     await s.waitFor("#profile-cccd-stored", { text: "••••••••1234" });
     assert.equal(await s.property("#profile-name", "value"), "Nguyễn Thị Hoà");
   });
 
   await step(s, "submit", async () => {
-    await s.click("#nav-assess");
+    await nav(s, "assess");
     await s.click("#submit-assessment");
     await s.waitFor("#assess-flash", { text: "Đã gửi" });
     await s.waitFor("#assess-status", { text: "Đã gửi" });
     assert.deepEqual(await s.findAll("#submit-assessment"), [], "no submit button once submitted");
-    await s.click("#nav-sync");
+    await nav(s, "sync");
     // The profile and the submitted assessment wait in the outbox.
     const waiting = await s.textOf(await s.waitFor("#sync-records"));
     assert.match(waiting, /^Bài và hồ sơ đang chờ gửi: [1-9]\d*$/, waiting);
     await s.waitFor("#sync-waiting", { text: `Bài tự đánh giá năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
-    await s.click("#nav-history");
+    await nav(s, "history");
     await s.waitFor("#history-list", { text: "Đã gửi" });
     await s.screenshot("07-history");
   });
@@ -220,7 +228,7 @@ test("an officer adds three people and finds one by a search typed without diacr
   const s = await start(dir);
   await step(s, "officer", async () => {
     await joinTyped(s);
-    await s.click("#nav-officer");
+    await nav(s, "officer");
     await s.waitFor("#people-empty");
     const people = [
       ["Nguyễn Văn Thắng", "1960", "Hộ ông Thắng, xóm 3"],
@@ -260,6 +268,10 @@ test("an officer adds three people and finds one by a search typed without diacr
     // The officer opens that person's self-assessment from the list.
     await s.click("#people-list .person button");
     await s.waitFor("#assess-person", { text: "Trần Thị Bính" });
+    await s.setWindowSize(360, 640);
+    await nav(s, "officer");
+    await s.waitFor("#people-count", { text: "3 người" });
+    await s.screenshot("12-officer-360x640");
   });
   await stop(s);
 });
@@ -271,6 +283,11 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.setWindowSize(360, 640);
     const charset = await s.execute(`return document.characterSet`);
     assert.equal(charset, "UTF-8");
+    // On a phone-sized window the sections fold behind one button.
+    assert.equal(await s.text("#menu-toggle"), "Các mục · đang ở: Trang chính");
+    assert.equal(await s.text("#nav-assess"), "", "folded tabs are not shown");
+    await s.screenshot("09-home-360x640");
+    await s.click("#menu-toggle");
     const expected = {
       "#app-title": "Công dân học tập",
       "#nav-assess": "Tự đánh giá",
@@ -295,7 +312,7 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
         .map((el) => [el.id || el.textContent.trim(), el.getBoundingClientRect().height])
         .filter(([, h]) => h < 47.5);`);
     assert.deepEqual(small, [], "every touch target is at least 48px tall");
-    await s.screenshot("09-home-360x640");
+    await s.screenshot("09b-menu-open-360x640");
 
     // Larger text for weak eyes, kept across screens, and back.
     await s.click("#text-size-larger");
@@ -309,7 +326,7 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.waitFor("#home-next", { text: "Join a unit" });
     await s.screenshot("10-home-english");
     // Errors read in English too (Rust's Vietnamese message is the fallback).
-    await s.click("#nav-join");
+    await nav(s, "join");
     await s.type("#join-server", "https://cdht.example.vn");
     await s.type("#join-unit", "HD-CG-001");
     await s.type("#join-key", "12");
@@ -327,7 +344,7 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
   await step(s, "kill-before", async () => {
     await joinTyped(s, "HD-CG-003", "KILL1234");
     await fillProfile(s, "Phạm Văn Kiên");
-    await s.click("#nav-assess");
+    await nav(s, "assess");
     await s.waitFor("#indicator-1-1");
     // Quick changes of mind on one indicator: the last one is what is stored.
     await s.click("#lvl-1-1-a");
@@ -350,7 +367,7 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
 
   s = await start(dir);
   await step(s, "kill-after", async () => {
-    await s.click("#nav-assess");
+    await nav(s, "assess");
     await s.waitFor("#indicator-1-1");
     assert.equal(await s.property("#lvl-1-1-b", "checked"), true);
     assert.equal(await s.property("#lvl-3-1-a", "checked"), true);

@@ -167,6 +167,9 @@ export class Session {
   async setWindowSize(width, height) {
     try {
       await this.cmd("POST", "/window/rect", { width, height });
+      // Let the page lay itself out again before anything is read or captured.
+      await this.execute(`return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`);
+      await sleep(300);
     } catch {
       // Not every driver can resize; the layout test then runs at the default size.
     }

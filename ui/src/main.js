@@ -93,10 +93,29 @@ function header() {
       languages().map((l) => h("option", { value: l.code, selected: l.code === lang() }, l.name)),
     ),
   );
+  // On a phone the tabs fold behind one button that also names the current screen,
+  // so the page itself starts near the top of a 640 px screen.
+  const menuButton = h(
+    "button",
+    {
+      class: "menu-toggle",
+      id: "menu-toggle",
+      "aria-expanded": "false",
+      "aria-controls": "main-nav",
+      onclick: () => {
+        const open = nav.classList.toggle("open");
+        menuButton.setAttribute("aria-expanded", String(open));
+      },
+    },
+    h("span", { class: "menu-icon", "aria-hidden": "true" }),
+    t("nav.menu", { screen: t(`nav.${state.screen}`) }),
+  );
+  nav.id = "main-nav";
   return h(
     "header",
     { class: "top" },
     h("div", { class: "brand" }, h("h1", { id: "app-title" }, t("app.title")), langPicker),
+    menuButton,
     nav,
   );
 }
@@ -758,6 +777,7 @@ async function officerScreen() {
   await load();
   return [
     h("h2", {}, t("officer.title")),
+    h("div", { class: "officer-layout" },
     h("section", { class: "card" }, field(t("officer.search"), search), count, list),
     h("form", { class: "card", onsubmit: add, id: "officer-add" },
       formTitle,
@@ -767,7 +787,7 @@ async function officerScreen() {
       field(t("officer.household"), household),
       field(t("profile.group"), group),
       h("div", { class: "choices" }, submitButton, cancelButton),
-      result),
+      result)),
     syncSummary(o.sync),
   ];
 }
