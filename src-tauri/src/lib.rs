@@ -39,20 +39,10 @@ impl AppState {
 /// Where the data lives: `--data-dir DIR`, else `CDHT_DATA_DIR`, else the
 /// platform's app data folder (on Linux it follows `XDG_DATA_HOME`).
 fn data_dir(handle: &tauri::AppHandle) -> Result<PathBuf, String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--data-dir" {
-            if let Some(dir) = args.next() {
-                return Ok(PathBuf::from(dir));
-            }
-        } else if let Some(dir) = arg.strip_prefix("--data-dir=") {
-            return Ok(PathBuf::from(dir));
-        }
+    match cdht_app::data_dir_override(std::env::args().skip(1), std::env::var_os("CDHT_DATA_DIR")) {
+        Some(dir) => Ok(dir),
+        None => handle.path().app_data_dir().map_err(|e| e.to_string()),
     }
-    if let Some(dir) = std::env::var_os("CDHT_DATA_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    handle.path().app_data_dir().map_err(|e| e.to_string())
 }
 
 type CmdResult<T> = Result<T, AppError>;

@@ -507,7 +507,8 @@ function assessmentForm(view) {
           }),
         });
         return h("label", { class: "level", for: `lvl-${id}-${level.id}` }, radio,
-          h("span", { class: "level-text" }, tx(level.label)),
+          h("span", { class: "level-text" }, tx(level.label),
+            level.evidence ? h("span", { class: "level-evidence" }, t("assess.level_evidence", { hint: tx(level.evidence) })) : null),
           h("span", { class: "level-points" }, t("assess.points", { points: level.points })));
       }));
     return h("article", { class: "indicator card", id: `indicator-${id}` },
@@ -554,6 +555,7 @@ function assessmentForm(view) {
       h("h2", { id: "assess-title" }, t("assess.title", { year: a.year })),
       h("p", { id: "assess-person" }, t("assess.for", { name: view.person_name })),
       h("p", { class: "status-line" }, h("span", { class: `badge status-${a.status}`, id: "assess-status" }, t(`status.${a.status}`))),
+      h("p", { id: "assess-group" }, t("assess.group", { group: tx(view.group.name) })),
       h("p", { class: "hint" }, t("assess.catalog", { title: tx(view.catalog_title) })),
       view.catalog_draft ? h("p", { class: "hint" }, t("assess.catalog_draft")) : null),
     flash ? okBox(flash, "assess-flash") : null,

@@ -874,6 +874,26 @@ fn local_iso_to_ms(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// The data folder asked for on the command line (`--data-dir DIR` or
+/// `--data-dir=DIR`) or, failing that, by `CDHT_DATA_DIR`; `None` means the
+/// platform's app data folder. Tests and a second profile on one desktop use it.
+pub fn data_dir_override(
+    args: impl IntoIterator<Item = String>,
+    env: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--data-dir" {
+            if let Some(dir) = args.next().filter(|d| !d.is_empty()) {
+                return Some(PathBuf::from(dir));
+            }
+        } else if let Some(dir) = arg.strip_prefix("--data-dir=").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(dir));
+        }
+    }
+    env.filter(|d| !d.is_empty()).map(PathBuf::from)
+}
+
 /// Runs the photo pipeline: needs no access to the app, so it can run unlocked.
 pub fn process_photo(image_bytes: &[u8], options: &PhotoOptions) -> AppResult<ProcessedPhoto> {
     Ok(cdht_photo::process_photo(image_bytes, options)?)
@@ -882,4 +902,35 @@ pub fn process_photo(image_bytes: &[u8], options: &PhotoOptions) -> AppResult<Pr
 /// Join from a base64 image (how the webview sends the picked file).
 pub fn image_bytes_from_base64(text: &str) -> AppResult<Vec<u8>> {
     decode_base64(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn data_dir_from_flag_then_environment() {
+        let env = Some(std::ffi::OsString::from("/env/dir"));
+        assert_eq!(
+            data_dir_override(args(&["--data-dir", "/a"]), env.clone()),
+            Some(PathBuf::from("/a"))
+        );
+        assert_eq!(
+            data_dir_override(args(&["-x", "--data-dir=/b"]), env.clone()),
+            Some(PathBuf::from("/b"))
+        );
+        assert_eq!(
+            data_dir_override(args(&["--data-dir"]), env.clone()),
+            Some(PathBuf::from("/env/dir"))
+        );
+        assert_eq!(data_dir_override(args(&[]), None), None);
+        assert_eq!(
+            data_dir_override(args(&[]), Some(std::ffi::OsString::new())),
+            None
+        );
+    }
 }
