@@ -175,6 +175,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
       await sleep(200);
     }
     assert.equal((await s.findAll("#thumbs-1-1 .thumb img")).length, 2, "two photo thumbnails");
+    await s.waitFor("#evidence-summary", { text: "2 ảnh, cho 1/10 chỉ số" });
     await s.waitFor("#saved-text", { text: "Đã lưu" });
     await s.execute(`document.querySelector("#indicator-1-1").scrollIntoView()`);
     await s.screenshot("05-assess-photos");

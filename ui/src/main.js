@@ -437,12 +437,22 @@ function assessmentForm(view) {
     return queue;
   };
 
+  // Evidence is the hard part: keep in sight how many indicators have a photo.
+  const evidenceSummary = h("p", { id: "evidence-summary", class: "hint" });
+  const indicatorCount = view.group.competencies.reduce((n, c) => n + c.indicators.length, 0);
+  const updateEvidenceSummary = () => {
+    const withPhoto = new Set(view.evidence.map((e) => e.indicator_id)).size;
+    evidenceSummary.textContent = t("assess.evidence_summary", { photos: view.evidence.length, with: withPhoto, total: indicatorCount });
+  };
+  updateEvidenceSummary();
+
   const indicatorCard = (competency, ind) => {
     const id = slug(ind.id);
     const answer = view.answers[ind.id];
     const photos = h("div", { class: "thumbs", id: `thumbs-${id}` });
     const photoMsg = h("div", { id: `photo-msg-${id}` });
-    const renderPhotos = () =>
+    const renderPhotos = () => {
+      updateEvidenceSummary();
       mount(photos, view.evidence.filter((e) => e.indicator_id === ind.id).map((e) =>
         h("figure", { class: "thumb" },
           e.thumbnail
@@ -461,6 +471,7 @@ function assessmentForm(view) {
                 throw err;
               }
             }) }, t("assess.remove_photo")) : null)));
+    };
     renderPhotos();
     const photoInput = h("input", {
       type: "file", accept: "image/*", multiple: true, id: `photo-input-${id}`, class: "file-overlay",
@@ -572,7 +583,7 @@ function assessmentForm(view) {
             c.indicators.map((ind) => indicatorCard(c, ind)))),
         messages,
         editable ? h("button", { class: "primary big", id: "submit-assessment", onclick: submit }, t("assess.submit")) : null),
-      h("aside", { class: "assess-side" }, savedEl, scoreEl)),
+      h("aside", { class: "assess-side" }, savedEl, scoreEl, evidenceSummary)),
     miniScore,
   ];
 }
