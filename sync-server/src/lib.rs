@@ -7,9 +7,12 @@ pub mod blobs;
 pub mod error;
 pub mod init;
 pub mod page;
+pub mod poster;
 pub mod rules;
 pub mod sqlite;
 pub mod storage;
+pub mod tls;
+pub mod units;
 
 use crate::error::ApiError;
 use crate::storage::{Storage, StorageResult};
@@ -207,6 +210,30 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+/// Serves HTTPS on an already bound listener with a rustls configuration
+/// (see [`tls::server_config`]), until Ctrl-C or the future is dropped.
+pub async fn serve_tls(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let app = api::router(state);
+    let listener = listener.into_std()?;
+    let handle = axum_server::Handle::new();
+    let on_signal = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(config),
+    )
+    .handle(handle)
+    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
     .await
 }
 

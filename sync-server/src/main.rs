@@ -48,6 +48,12 @@ enum Command {
         /// The largest evidence photo accepted, in MiB.
         #[arg(long, env = "CDHT_MAX_EVIDENCE_MB", default_value_t = 10)]
         max_evidence_mb: u64,
+        /// Serve HTTPS with this PEM certificate chain (needs --tls-key); plain HTTP without.
+        #[arg(long, env = "CDHT_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "CDHT_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
@@ -64,6 +70,46 @@ enum Command {
     Officer {
         #[command(subcommand)]
         command: OfficerCommand,
+    },
+    /// Manage units: import a tree from CSV, list, rotate a join key, print a QR poster.
+    Units {
+        #[command(subcommand)]
+        command: UnitsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitsCommand {
+    /// Add units from a CSV file (header code,name,kind,parent,area), all or none;
+    /// prints the new units with their join keys as JSON.
+    Import {
+        /// UTF-8 CSV, with or without a byte-order mark.
+        file: PathBuf,
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+    },
+    /// List every unit with its join key and QR URL, as JSON.
+    List {
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+    },
+    /// Give a unit a new join key (enrolled devices keep working; old posters stop enrolling).
+    RotateKey {
+        code: String,
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+    },
+    /// Print a unit's A4 poster: its QR, name, code and join key.
+    Qr {
+        code: String,
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+        /// FILE.png or FILE.pdf.
+        #[arg(long)]
+        out: PathBuf,
+        /// The server's address as phones reach it; by default the one given to `init`.
+        #[arg(long, env = "CDHT_PUBLIC_URL")]
+        public_url: Option<String>,
     },
 }
 
@@ -83,27 +129,51 @@ enum OfficerCommand {
     },
 }
 
-/// A failure the operator can act on: a stable code and one line of text.
+/// A failure the operator can act on: a stable code and one line of text;
+/// `more` holds further problems of the same input (one line each).
 struct CliError {
     code: &'static str,
     message: String,
+    more: Vec<(&'static str, String)>,
 }
 
 impl From<ScoreError> for CliError {
     fn from(e: ScoreError) -> Self {
-        Self {
-            code: e.code(),
-            message: format!("{e} ({})", e.message_vi()),
-        }
+        Self::new(e.code(), format!("{e} ({})", e.message_vi()))
     }
 }
 
 impl CliError {
-    fn failed(e: anyhow::Error) -> Self {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            code: "failed",
-            message: format!("{e:#}"),
+            code,
+            message: message.into(),
+            more: Vec::new(),
         }
+    }
+
+    /// Keeps the code of the errors that carry one.
+    fn failed(e: anyhow::Error) -> Self {
+        if let Some(problems) = e.downcast_ref::<cdht_server::units::Problems>() {
+            let mut lines = problems.0.iter().map(|p| (p.code, p.message.clone()));
+            if let Some((code, message)) = lines.next() {
+                let mut error = Self::new(code, message);
+                error.more = lines.collect();
+                return error;
+            }
+        }
+        if let Some(e) = e.downcast_ref::<cdht_server::poster::PosterError>() {
+            return Self::new(e.code, e.message.clone());
+        }
+        if let Some(e) = e.downcast_ref::<cdht_server::tls::TlsError>() {
+            return Self::new(e.code, e.message.clone());
+        }
+        if let Some(cdht_server::storage::StorageError::Refused { code, message, .. }) =
+            e.downcast_ref::<cdht_server::storage::StorageError>()
+        {
+            return Self::new(code, message.clone());
+        }
+        Self::new("failed", format!("{e:#}"))
     }
 }
 
@@ -116,7 +186,10 @@ fn main() -> ExitCode {
             data,
             listen,
             max_evidence_mb,
-        } => run_serve(data, &listen, max_evidence_mb).map_err(CliError::failed),
+            tls_cert,
+            tls_key,
+        } => run_serve(data, &listen, max_evidence_mb, tls_cert.zip(tls_key))
+            .map_err(CliError::failed),
         Command::Init {
             data,
             demo,
@@ -130,6 +203,7 @@ fn main() -> ExitCode {
                     roles,
                 },
         } => run_officer_add(data, &username, &roles).map_err(CliError::failed),
+        Command::Units { command } => run_units(command).map_err(CliError::failed),
     };
     match outcome {
         Ok(json) => {
@@ -147,6 +221,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line, no backtrace: the message says what to fix.
             eprintln!("error [{}]: {}", e.code, e.message.replace('\n', " "));
+            for (code, message) in e.more.iter().take(99) {
+                eprintln!("error [{code}]: {}", message.replace('\n', " "));
+            }
             ExitCode::from(1)
         }
     }
@@ -154,9 +231,11 @@ fn main() -> ExitCode {
 
 fn run_score(file: &str, draft: bool) -> Result<String, CliError> {
     let text = read_input(file)?;
-    let input: AssessmentInput = serde_json::from_str(&text).map_err(|e| CliError {
-        code: "malformed_assessment",
-        message: format!("{file}: not a valid assessment: {e}"),
+    let input: AssessmentInput = serde_json::from_str(&text).map_err(|e| {
+        CliError::new(
+            "malformed_assessment",
+            format!("{file}: not a valid assessment: {e}"),
+        )
     })?;
     let completeness = if draft {
         Completeness::Draft
@@ -174,10 +253,7 @@ fn read_input(file: &str) -> Result<String, CliError> {
     } else {
         std::fs::read_to_string(file).map(|t| text = t)
     };
-    read.map_err(|e| CliError {
-        code: "unreadable_input",
-        message: format!("cannot read {file}: {e}"),
-    })?;
+    read.map_err(|e| CliError::new("unreadable_input", format!("cannot read {file}: {e}")))?;
     Ok(text)
 }
 
@@ -200,10 +276,8 @@ struct GroupSummary<'a> {
 }
 
 fn run_catalogs(full: bool) -> Result<String, CliError> {
-    let catalogs = cdht_core::embedded_catalogs().map_err(|e| CliError {
-        code: "broken_catalog",
-        message: e.to_string(),
-    })?;
+    let catalogs = cdht_core::embedded_catalogs()
+        .map_err(|e| CliError::new("broken_catalog", e.to_string()))?;
     if full {
         return to_json(&catalogs);
     }
@@ -232,13 +306,20 @@ fn summary(c: &Catalog) -> CatalogSummary<'_> {
 }
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value).map_err(|e| CliError {
-        code: "internal",
-        message: format!("could not write JSON: {e}"),
-    })
+    serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::new("internal", format!("could not write JSON: {e}")))
 }
 
-fn run_serve(data: PathBuf, listen: &str, max_evidence_mb: u64) -> anyhow::Result<String> {
+fn run_serve(
+    data: PathBuf,
+    listen: &str,
+    max_evidence_mb: u64,
+    tls: Option<(PathBuf, PathBuf)>,
+) -> anyhow::Result<String> {
+    // The certificate is checked before anything starts, so a wrong path is one line.
+    let tls = tls
+        .map(|(cert, key)| cdht_server::tls::server_config(&cert, &key))
+        .transpose()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CDHT_LOG")
@@ -251,16 +332,30 @@ fn run_serve(data: PathBuf, listen: &str, max_evidence_mb: u64) -> anyhow::Resul
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let state = cdht_server::AppState::open(config)?;
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        eprintln!("cdht-server listening on http://{}", listener.local_addr()?);
-        cdht_server::serve(state, listener).await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        if let Some(tls) = tls {
+            eprintln!("cdht-server listening on https://{addr}");
+            cdht_server::serve_tls(state, listener, tls).await?;
+        } else {
+            eprintln!("cdht-server listening on http://{addr}");
+            cdht_server::serve(state, listener).await?;
+        }
         anyhow::Ok(())
     })?;
     Ok(r#"{"stopped": true}"#.to_owned())
 }
 
 fn run_init(data: PathBuf, demo: bool, public_url: &str) -> anyhow::Result<String> {
+    let public_url = checked_public_url(public_url)?;
+    let public_url = public_url.as_str();
     let state = cdht_server::AppState::open(cdht_server::Config::new(data.clone()))?;
+    // Kept for `units qr` and `units list`.
+    state
+        .storage
+        .set_setting(cdht_server::units::PUBLIC_URL, public_url)?;
     if !demo {
         return Ok(serde_json::json!({ "data": data, "demo": false }).to_string());
     }
@@ -298,4 +393,101 @@ fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::R
         out["password"] = serde_json::Value::String(password);
     }
     Ok(serde_json::to_string_pretty(&out)?)
+}
+
+/// The public URL as the QR carries it (no trailing slash), or a clear error.
+fn checked_public_url(url: &str) -> anyhow::Result<String> {
+    cdht_core::qr::JoinPayload::from_typed(url, "ABC", "ABCDEF")
+        .map(|p| p.server)
+        .map_err(|e| {
+            cdht_server::poster::PosterError {
+                code: "bad_public_url",
+                message: format!(
+                    "--public-url {url:?}: {e}; write it as https://host[:port][/path]"
+                ),
+            }
+            .into()
+        })
+}
+
+fn run_units(command: UnitsCommand) -> anyhow::Result<String> {
+    let open = |data: PathBuf| cdht_server::AppState::open(cdht_server::Config::new(data));
+    match command {
+        UnitsCommand::Import { file, data } => {
+            let bytes = std::fs::read(&file).map_err(|e| cdht_server::poster::PosterError {
+                code: "unreadable_input",
+                message: format!("cannot read {}: {e}", file.display()),
+            })?;
+            let state = open(data)?;
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let units = cdht_server::units::import(state.storage.as_ref(), &name, &bytes)?;
+            Ok(serde_json::to_string_pretty(&units)?)
+        }
+        UnitsCommand::List { data } => {
+            let state = open(data)?;
+            Ok(serde_json::to_string_pretty(&cdht_server::units::list(
+                state.storage.as_ref(),
+            )?)?)
+        }
+        UnitsCommand::RotateKey { code, data } => {
+            let state = open(data)?;
+            Ok(serde_json::to_string_pretty(
+                &cdht_server::units::rotate_key(state.storage.as_ref(), &code)?,
+            )?)
+        }
+        UnitsCommand::Qr {
+            code,
+            data,
+            out,
+            public_url,
+        } => {
+            // Refuse a wrong extension before touching the data directory.
+            cdht_server::poster::Format::from_path(&out)?;
+            let state = open(data)?;
+            let storage = state.storage.as_ref();
+            let public_url = match public_url {
+                Some(url) => checked_public_url(&url)?,
+                None => storage
+                    .setting(cdht_server::units::PUBLIC_URL)?
+                    .ok_or_else(|| cdht_server::poster::PosterError {
+                        code: "no_public_url",
+                        message: "this data directory has no public URL: give --public-url \
+                                  (the server's address as phones reach it)"
+                            .to_owned(),
+                    })?,
+            };
+            let code = code.trim().to_ascii_uppercase();
+            let unit = storage
+                .unit(&code)?
+                .ok_or_else(|| cdht_server::poster::PosterError {
+                    code: "unknown_unit",
+                    message: format!("no unit {code} (see `cdht-server units list`)"),
+                })?;
+            let payload =
+                cdht_core::qr::JoinPayload::from_typed(&public_url, &code, &unit.join_key)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let poster = cdht_server::poster::Poster {
+                unit_code: code.clone(),
+                unit_name: unit.name.clone(),
+                join_key: unit.join_key.clone(),
+                server: payload.server.clone(),
+                qr_text: payload.to_url(),
+            };
+            let format = cdht_server::poster::write(&poster, &out)?;
+            Ok(serde_json::to_string_pretty(&serde_json::json!({
+                "unit": code,
+                "name": unit.name,
+                "join_key": unit.join_key,
+                "qr_url": payload.to_url(),
+                "out": out,
+                "format": match format {
+                    cdht_server::poster::Format::Png => "png",
+                    cdht_server::poster::Format::Pdf => "pdf",
+                },
+            }))?)
+        }
+    }
 }

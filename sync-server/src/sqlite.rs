@@ -18,7 +18,10 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use std::path::Path;
 
 /// The migrations, in order; `PRAGMA user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_settings.sql"),
+];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
 const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT ?1 UNION ALL \
@@ -407,8 +410,80 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn add_units(&self, units: &[NewUnit]) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let at = now();
+        for unit in units {
+            tx.execute(
+                "INSERT INTO units (code, name, kind, parent, area, join_key, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    unit.code.as_str(),
+                    unit.name,
+                    unit.kind,
+                    unit.parent.as_ref().map(UnitCode::as_str),
+                    unit.area.map(AreaType::as_str),
+                    unit.join_key,
+                    at
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StorageError::refused(
+                        Refusal::Conflict,
+                        "unit_exists",
+                        format!(
+                            "unit {} exists already, or its parent does not exist",
+                            unit.code
+                        ),
+                    )
+                }
+                other => other.into(),
+            })?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>> {
         unit_row(&*self.conn()?, code)
+    }
+
+    fn units(&self) -> StorageResult<Vec<UnitRow>> {
+        let conn = self.conn()?;
+        let codes: Vec<String> = {
+            let mut stmt = conn.prepare("SELECT code FROM units ORDER BY code")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            if let Some(row) = unit_row(&conn, &code)? {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    fn setting(&self, key: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> StorageResult<()> {
+        self.conn()?.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>> {

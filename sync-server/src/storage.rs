@@ -212,7 +212,11 @@ pub struct BlobProgress {
 pub trait Storage: Send + Sync + 'static {
     // units
     fn add_unit(&self, unit: &NewUnit) -> StorageResult<()>;
+    /// Adds several units in one transaction: all or none.
+    fn add_units(&self, units: &[NewUnit]) -> StorageResult<()>;
     fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>>;
+    /// Every unit, by code.
+    fn units(&self) -> StorageResult<Vec<UnitRow>>;
     /// The unit itself, then its parent, up to the root.
     fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>>;
     fn set_join_key(&self, code: &str, join_key: &str) -> StorageResult<()>;
@@ -268,4 +272,8 @@ pub trait Storage: Send + Sync + 'static {
     fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()>;
 
     fn stats(&self) -> StorageResult<Stats>;
+
+    // settings (server-wide, written by the operator's commands)
+    fn setting(&self, key: &str) -> StorageResult<Option<String>>;
+    fn set_setting(&self, key: &str, value: &str) -> StorageResult<()>;
 }
