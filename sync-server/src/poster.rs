@@ -98,6 +98,13 @@ fn fonts() -> Result<Fonts<'static>, PosterError> {
 /// Renders the poster as a 300 dpi A4 grey-scale picture.
 pub fn render(poster: &Poster) -> Result<GrayImage, PosterError> {
     let fonts = fonts()?;
+    // Precomposed letters: the font has them, and no shaping is needed.
+    let unit_name: String =
+        unicode_normalization::UnicodeNormalization::nfc(poster.unit_name.as_str()).collect();
+    let poster = &Poster {
+        unit_name,
+        ..poster.clone()
+    };
     for (what, text) in [("unit name", &poster.unit_name), ("server", &poster.server)] {
         if let Some(c) = text
             .chars()
@@ -386,6 +393,26 @@ mod tests {
                 assert_ne!(font.glyph_id(c), GlyphId(0), "{c}");
             }
         }
+    }
+
+    #[test]
+    fn a_very_long_name_still_leaves_a_scannable_qr() {
+        let poster = Poster {
+            unit_code: "HG-DV-LC-01".to_owned(),
+            unit_name: "Ban khuyến học Trường Phổ thông Dân tộc Bán trú Trung học cơ sở \
+                        Lũng Cú, huyện Đồng Văn, tỉnh Hà Giang (điểm trường bản Lô Lô Chải)"
+                .to_owned(),
+            join_key: "ABCDEFGHJK".to_owned(),
+            server: "https://khuyenhoc.hagiang.gov.vn/cdht".to_owned(),
+            qr_text: "https://khuyenhoc.hagiang.gov.vn/cdht/j/HG-DV-LC-01?v=1#k=ABCDEFGHJK"
+                .to_owned(),
+        };
+        let img = render(&poster).unwrap_or_else(|e| panic!("{e}"));
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, text) = grids[0].decode().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(text, poster.qr_text);
     }
 
     #[test]

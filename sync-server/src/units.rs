@@ -173,7 +173,9 @@ pub fn parse_csv(
             first_line.entry(code.clone()).or_insert(line);
         }
 
-        let name = col(&record, "name");
+        let name: String =
+            unicode_normalization::UnicodeNormalization::nfc(col(&record, "name").as_str())
+                .collect();
         if name.is_empty() || name.chars().count() > 200 {
             ok = false;
             problems.push(Problem::new(
@@ -426,6 +428,16 @@ mod tests {
             codes(csv, &[]).ok(),
             Some(vec!["TINH".into(), "T-X1".into(), "T-C1".into()])
         );
+    }
+
+    #[test]
+    fn names_are_stored_precomposed() {
+        // "Nậm Pồ" typed with combining accents (NFD).
+        let csv =
+            "code,name,kind,parent,area\nNAM-PO,Na\u{323}\u{302}m Po\u{302}\u{300},commune,,\n";
+        let units =
+            parse_csv("u.csv", csv.as_bytes(), &HashSet::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(units[0].name, "Nậm Pồ");
     }
 
     #[test]
