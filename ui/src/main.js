@@ -40,7 +40,7 @@ async function refreshOverview() {
 }
 
 function go(screen, extra = {}) {
-  Object.assign(state, extra, { screen });
+  Object.assign(state, { year: null }, extra, { screen });
   render();
   window.scrollTo(0, 0);
 }
@@ -361,13 +361,18 @@ async function assessScreen() {
     return [h("h2", {}, t("assess.title", { year: o.year })), h("p", {}, t("assess.need_profile")),
       h("button", { class: "primary", id: "assess-go-profile", onclick: () => go("profile") }, t("home.step_profile_button"))];
   }
+  // A past year opened from the history; otherwise this year.
+  const year = state.year ?? o.year;
   let view;
   try {
-    view = await call("open_assessment", { person_id: personId, year: o.year });
+    view = await call("open_assessment", { person_id: personId, year });
   } catch (err) {
     if (err.kind === "no_target_group") {
-      return [h("h2", {}, t("assess.title", { year: o.year })), errorBox(err, "assess-error"),
-        h("button", { class: "primary", id: "assess-go-profile", onclick: () => go("profile") }, t("home.step_profile_button"))];
+      // The citizen fixes their own profile; an officer fixes the person in officer mode.
+      const own = personId === selfId();
+      return [h("h2", {}, t("assess.title", { year })), errorBox(err, "assess-error"),
+        h("button", { class: "primary", id: "assess-go-profile", onclick: () => go(own ? "profile" : "officer") },
+          own ? t("home.step_profile_button") : t("nav.officer"))];
     }
     throw err;
   }
@@ -552,7 +557,7 @@ function assessmentForm(view) {
       const submitted = await call("submit_assessment", { assessment_id: a.assessment_id });
       await refreshOverview();
       state.view = submitted;
-      go("assess", { flash: t("assess.submitted") });
+      go("assess", { flash: t("assess.submitted"), year: a.year, personId: a.person_id });
     } catch (err) {
       mount(messages, errorBox(err, "assess-error"));
     }
@@ -669,9 +674,7 @@ async function historyScreen() {
           h("p", {}, h("span", { class: `badge status-${e.status}` }, t(`status.${e.status}`)),
             e.score ? ` · ${t("history.score", { total: e.score.total_points })} (${e.score.passed ? t("history.passed") : t("history.failed")})` : ""),
           e.return_reason ? h("p", { class: "notice warn" }, t("history.returned_reason", { reason: e.return_reason })) : null,
-          e.year === state.overview.year
-            ? h("button", { class: "secondary", onclick: () => go("assess", { personId }) }, t("history.open"))
-            : null))),
+          h("button", { class: "secondary", id: `history-open-${e.year}`, onclick: () => go("assess", { personId, year: e.year }) }, t("history.open"))))),
   ];
 }
 
