@@ -20,7 +20,9 @@ if [ ! -f "$data/cdht.sqlite3" ]; then
   echo "== first run: creating the demo unit tree in $data"
   mkdir -p "$data"
   "$server" init --data "$data" --demo --public-url "$url" >"$data/demo.json"
+  "$server" units qr DEMO-X1-C1 --data "$data" --out "$data/poster-DEMO-X1-C1.png" >/dev/null
 fi
+echo "== a printable unit poster: $data/poster-DEMO-X1-C1.png (cdht-server units qr CODE --out FILE.pdf for others)"
 echo "== demo units and officers (also in $data/demo.json)"
 python3 - "$data/demo.json" <<'PY' || cat "$data/demo.json"
 import json, sys
