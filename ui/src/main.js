@@ -539,7 +539,6 @@ function assessmentForm(view) {
 
   let confirmFail = false;
   const submit = async () => {
-    const score = view.score;
     await queue; // every change is stored before the submission freezes it
     try {
       if (!confirmFail) {
@@ -561,7 +560,6 @@ function assessmentForm(view) {
     } catch (err) {
       mount(messages, errorBox(err, "assess-error"));
     }
-    void score;
   };
 
   const flash = state.flash;
