@@ -154,9 +154,8 @@ fn add_evidence(
 ) -> CmdResult<EvidenceAdded> {
     // Decoded and shrunk outside the lock: a 12-megapixel photo takes a moment,
     // and autosaves of other answers must not wait for it.
-    let bytes = cdht_app::image_bytes_from_base64(&image_base64)?;
     let options = state.with(|app| Ok(app.photo_options()))?;
-    let photo = cdht_app::process_photo(&bytes, &options)?;
+    let photo = cdht_app::process_photo_base64(&image_base64, &options)?;
     state.with(|app| app.add_processed_evidence(assessment_id, &indicator, &photo))
 }
 

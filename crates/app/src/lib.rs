@@ -899,6 +899,16 @@ pub fn process_photo(image_bytes: &[u8], options: &PhotoOptions) -> AppResult<Pr
     Ok(cdht_photo::process_photo(image_bytes, options)?)
 }
 
+/// The slow half of the add-photo command, run without the app's lock: the
+/// webview's base64 file decoded and run through the photo pipeline. The
+/// result goes to [`App::add_processed_evidence`].
+pub fn process_photo_base64(
+    image_base64: &str,
+    options: &PhotoOptions,
+) -> AppResult<ProcessedPhoto> {
+    process_photo(&decode_base64(image_base64)?, options)
+}
+
 /// Join from a base64 image (how the webview sends the picked file).
 pub fn image_bytes_from_base64(text: &str) -> AppResult<Vec<u8>> {
     decode_base64(text)
