@@ -26,6 +26,11 @@ pub enum SyncError {
     /// No connection, a timeout or a cut: retry later.
     #[error("cannot reach the server: {0}")]
     Network(String),
+    /// The TLS handshake failed on the server's certificate (unknown or
+    /// private CA, expired, wrong name): not the network, and retrying will
+    /// not help until the certificate or the trusted roots change.
+    #[error("the server's certificate is not trusted: {0}")]
+    Certificate(String),
     /// 5xx or 429: the server cannot take it now; retry later.
     #[error("the server cannot take it now ({status} {code})")]
     Unavailable {
@@ -60,6 +65,18 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// Classifies a transport error: a certificate failure is its own kind,
+    /// everything else is the network.
+    #[must_use]
+    pub fn from_transport(err: &reqwest::Error) -> Self {
+        let text = error_chain_text(err);
+        if is_certificate_error(err) {
+            Self::Certificate(text)
+        } else {
+            Self::Network(text)
+        }
+    }
+
     /// Whether the same request may succeed later unchanged.
     #[must_use]
     pub const fn is_retry_later(&self) -> bool {
@@ -81,6 +98,53 @@ impl SyncError {
 }
 
 pub type SyncResult<T> = Result<T, SyncError>;
+
+/// The error and its sources on one line (reqwest's own text is only the top).
+fn error_chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = e.source();
+    }
+    text
+}
+
+/// Whether a transport error is rustls refusing the server's certificate.
+/// `io::Error::source` skips its inner error, so each `io::Error` in the chain
+/// is also opened with `get_ref`.
+fn is_certificate_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    fn is_cert(e: &(dyn std::error::Error + 'static)) -> bool {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::InvalidCertRevocationList(_)
+            )
+        )
+    }
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if is_cert(e) {
+            return true;
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if is_certificate_error(inner) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
 
 /// Exponential backoff with full jitter, so that 300 phones at one meeting do
 /// not retry in lockstep.
@@ -162,14 +226,39 @@ impl SyncClient {
     /// A client of `server` (`https://host[/prefix]`). Plain HTTP is refused
     /// except to a loopback address or one of `allowed_lan_hosts`.
     pub fn new(server: &str, allowed_lan_hosts: &[String]) -> SyncResult<Self> {
+        Self::with_extra_roots(server, allowed_lan_hosts, &[])
+    }
+
+    /// Like [`SyncClient::new`], also trusting the root certificates in each
+    /// PEM text of `extra_roots_pem` (a server under a private CA, e.g. a
+    /// province's own). The built-in public roots stay trusted. A PEM with no
+    /// certificate in it is refused with [`SyncError::Certificate`].
+    pub fn with_extra_roots(
+        server: &str,
+        allowed_lan_hosts: &[String],
+        extra_roots_pem: &[&[u8]],
+    ) -> SyncResult<Self> {
         let server = server.trim_end_matches('/').to_owned();
         if !plain_http_allowed(&server, allowed_lan_hosts) {
             return Err(SyncError::InsecureServer(server));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             // Generous: a 256 KiB chunk over 2G takes tens of seconds.
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_secs(120));
+        for pem in extra_roots_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| SyncError::Certificate(format!("bad PEM: {e}")))?;
+            if certs.is_empty() {
+                return Err(SyncError::Certificate(
+                    "the PEM text holds no certificate".to_owned(),
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         Ok(Self {
@@ -233,13 +322,13 @@ impl SyncClient {
             .authed(req)
             .send()
             .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+            .map_err(|e| SyncError::from_transport(&e))?;
         let status = response.status();
         // Reading the body can fail on a cut connection too: that is the network.
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+            .map_err(|e| SyncError::from_transport(&e))?;
         if status.is_success() {
             let body = if bytes.is_empty() {
                 &b"null"[..]
@@ -420,6 +509,39 @@ impl SyncClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Sends one chunk of photo `sha256` starting at `offset` (which must be
+    /// the server's `received`) and returns the server's new status. The
+    /// caller records `received` after each call, so a kill loses at most the
+    /// chunk in flight. No retry here: the caller asks the status again.
+    pub async fn put_evidence_chunk(
+        &self,
+        sha256: &str,
+        offset: u64,
+        chunk: &[u8],
+    ) -> SyncResult<EvidenceStatus> {
+        let request = self
+            .http
+            .put(self.url(&format!("/api/v1/evidence/{sha256}?offset={offset}")))
+            .header("content-type", "application/octet-stream")
+            .body(chunk.to_vec());
+        self.counters
+            .evidence_bytes_sent
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        self.send(request).await
+    }
+
+    /// The evidence chunk size this client sends.
+    #[must_use]
+    pub const fn chunk_size(&self) -> usize {
+        self.chunk_size
+    }
+
+    /// The retry policy this client uses.
+    #[must_use]
+    pub const fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     async fn send_chunks(

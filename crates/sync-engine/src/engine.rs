@@ -1,0 +1,543 @@
+//! [`SyncEngine`]: enrolment and one sync round.
+
+use crate::credentials::{self, Credentials};
+use crate::error::SyncError;
+use cdht_core::ids::UnitCode;
+use cdht_core::qr::JoinPayload;
+use cdht_core::sync::{AckOutcome, EvidenceStatus, MAX_RECORDS_PER_BATCH};
+use cdht_store::{CheckDepth, JoinUnit, OutboxState, Store, StoreError, Unit};
+use cdht_sync_client::{Counters, RetryPolicy, SyncClient, SyncError as ClientError};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How to reach the server. The server's address itself comes from the unit
+/// QR at enrolment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// LAN hosts that may be reached over plain HTTP (loopback always may).
+    pub allowed_lan_hosts: Vec<String>,
+    /// Extra trusted root certificates (PEM texts), for servers under a
+    /// private CA. The public roots stay trusted.
+    pub extra_roots_pem: Vec<Vec<u8>>,
+    /// Shown to officers, e.g. "Điện thoại chị Lan".
+    pub device_label: Option<String>,
+    /// Retries of one request inside a round (network cuts, 5xx).
+    pub request_retry: RetryPolicy,
+    /// Evidence chunk size in bytes (at most 256 KiB).
+    pub chunk_size: usize,
+    /// Records per push batch (at most 200).
+    pub max_batch_records: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            allowed_lan_hosts: Vec::new(),
+            extra_roots_pem: Vec::new(),
+            device_label: None,
+            request_retry: RetryPolicy::default(),
+            chunk_size: 64 * 1024,
+            max_batch_records: MAX_RECORDS_PER_BATCH,
+        }
+    }
+}
+
+/// Where the device is enrolled (never the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    pub server: String,
+    pub unit: UnitCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    Checking,
+    Pushing,
+    Uploading,
+    Pulling,
+    Done,
+}
+
+/// For the progress bar: items are records to push plus photos to upload;
+/// bytes are photo bytes (those already acknowledged count as done).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    pub items_done: u64,
+    pub items_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// Something the server refused; records are parked in the store
+/// (`Store::outbox_in_state(OutboxState::Rejected, ..)`) with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedItem {
+    /// `person`, `assessment`, `evidence`, or `photo` (an upload).
+    pub kind: String,
+    pub id: String,
+    pub version: u32,
+    pub code: Option<String>,
+    /// The server's sentence for the person (Vietnamese).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Records sent in batches the server answered.
+    pub pushed: usize,
+    pub batches: usize,
+    /// Accepted, already had or superseded.
+    pub acked: usize,
+    pub rejected: Vec<RejectedItem>,
+    pub photos_uploaded: usize,
+    /// Photo bytes put on the wire in this round.
+    pub uploaded_bytes: u64,
+    /// Photos the server does not expect (their evidence record was rejected).
+    pub photos_skipped: usize,
+    pub pulled_changes: usize,
+    pub applied_changes: usize,
+    /// From the self-check: outbox rows a kill left in `sent`, back to pending.
+    pub outbox_reset: usize,
+    /// From the self-check: evidence whose photo file is missing or damaged
+    /// (the person must retake it; `Store::self_check` lists them).
+    pub broken_evidence: usize,
+}
+
+pub struct SyncEngine {
+    store: Store,
+    config: ServerConfig,
+    creds: Option<Credentials>,
+    client: Option<SyncClient>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("store", &self.store)
+            .field("enrolment", &self.enrolment())
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_error(context: &str, err: std::io::Error) -> SyncError {
+    SyncError::Store(StoreError::Io {
+        context: context.to_owned(),
+        source: err,
+    })
+}
+
+fn to_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The number in the server's `seq_out_of_order` message ("… lớn hơn 7 …").
+fn last_number(text: &str) -> Option<u64> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .rfind(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+}
+
+struct Tracker<F: FnMut(SyncProgress)> {
+    progress: SyncProgress,
+    notify: F,
+}
+
+impl<F: FnMut(SyncProgress)> Tracker<F> {
+    fn emit(&mut self) {
+        (self.notify)(self.progress);
+    }
+    fn phase(&mut self, phase: SyncPhase) {
+        self.progress.phase = phase;
+        self.emit();
+    }
+}
+
+impl SyncEngine {
+    /// Opens the store in `data_dir` (its own connection; the UI may hold
+    /// another) and the saved enrolment, if any.
+    pub fn open(data_dir: impl AsRef<Path>, config: ServerConfig) -> Result<Self, SyncError> {
+        Self::new(Store::open(data_dir)?, config)
+    }
+
+    /// An engine over an open store.
+    pub fn new(store: Store, config: ServerConfig) -> Result<Self, SyncError> {
+        let creds = credentials::load(store.data_dir())
+            .map_err(|e| io_error("reading the device token", e))?;
+        let mut engine = Self {
+            store,
+            config,
+            creds: None,
+            client: None,
+        };
+        if let Some(creds) = creds {
+            engine.client = Some(engine.make_client(&creds.server, Some(&creds.token))?);
+            engine.creds = Some(creds);
+        }
+        Ok(engine)
+    }
+
+    fn make_client(&self, server: &str, token: Option<&str>) -> Result<SyncClient, SyncError> {
+        let roots: Vec<&[u8]> = self
+            .config
+            .extra_roots_pem
+            .iter()
+            .map(Vec::as_slice)
+            .collect();
+        let mut client =
+            SyncClient::with_extra_roots(server, &self.config.allowed_lan_hosts, &roots)?
+                .with_retry(self.config.request_retry)
+                .with_chunk_size(self.config.chunk_size);
+        if let Some(token) = token {
+            client = client.with_token(token);
+        }
+        Ok(client)
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    #[must_use]
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    #[must_use]
+    pub fn enrolment(&self) -> Option<Enrolment> {
+        self.creds.as_ref().map(|c| Enrolment {
+            server: c.server.clone(),
+            unit: UnitCode::new(c.unit.clone()),
+        })
+    }
+
+    /// What the client put on the wire since this engine was made (tests,
+    /// diagnostics).
+    #[must_use]
+    pub fn counters(&self) -> Option<&Counters> {
+        self.client.as_ref().map(SyncClient::counters)
+    }
+
+    /// Enrols in the unit of a scanned QR (its text, a URL) or a typed
+    /// server + unit + key ([`JoinPayload::from_typed`] then
+    /// [`SyncEngine::enrol`]). Saves the token, joins the unit in the store
+    /// and moves the push counter past what the server already applied.
+    pub async fn enrol_from_qr(&mut self, qr_text: &str) -> Result<Unit, SyncError> {
+        let payload = JoinPayload::parse(qr_text.trim()).map_err(ClientError::from)?;
+        self.enrol(&payload).await
+    }
+
+    pub async fn enrol(&mut self, payload: &JoinPayload) -> Result<Unit, SyncError> {
+        let mut client = self.make_client(&payload.server, None)?;
+        let response = client
+            .enrol(
+                payload,
+                self.store.device_id(),
+                self.config.device_label.as_deref(),
+            )
+            .await?;
+        self.store.note_server_push_seq(response.last_push_seq)?;
+        let unit = self.store.join_unit(&JoinUnit {
+            unit_code: response.unit.code.clone(),
+            name: response.unit.name.clone(),
+            server_url: client.server().to_owned(),
+            // The unit as the server describes it; never the token nor the join key.
+            join_payload: serde_json::json!({
+                "unit": response.unit,
+                "device_id": response.device_id,
+                "last_push_seq": response.last_push_seq,
+            }),
+            area_type: response.unit.area,
+        })?;
+        let creds = Credentials {
+            server: client.server().to_owned(),
+            unit: response.unit.code.as_str().to_owned(),
+            device_id: response.device_id.to_string(),
+            token: response.token,
+        };
+        credentials::save(self.store.data_dir(), &creds)
+            .map_err(|e| io_error("saving the device token", e))?;
+        self.creds = Some(creds);
+        self.client = Some(client);
+        Ok(unit)
+    }
+
+    /// One sync round; see the crate documentation. On an error, everything
+    /// done so far is kept (acks, parked records, upload offsets, pull
+    /// cursor) and the next round continues from there.
+    pub async fn sync_once(
+        &mut self,
+        progress: impl FnMut(SyncProgress),
+    ) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        let mut tracker = Tracker {
+            progress: SyncProgress {
+                phase: SyncPhase::Checking,
+                items_done: 0,
+                items_total: 0,
+                bytes_done: 0,
+                bytes_total: 0,
+            },
+            notify: progress,
+        };
+        tracker.emit();
+
+        let check = self.store.self_check(CheckDepth::Quick)?;
+        if !check.database_ok {
+            return Err(SyncError::Store(StoreError::Corrupt(
+                check.database_messages.join("; "),
+            )));
+        }
+        report.outbox_reset = check.outbox_reset_to_pending;
+        report.broken_evidence = check.broken_evidence.len();
+
+        let (Some(creds), Some(client)) = (self.creds.clone(), self.client.clone()) else {
+            return Err(SyncError::AuthExpired {
+                code: "not_enrolled".to_owned(),
+                message: "this device has not joined a unit".to_owned(),
+            });
+        };
+        let unit = UnitCode::new(creds.unit.clone());
+
+        let to_push = self.store.outbox_pending(usize::MAX >> 1)?.len();
+        let uploads = self.store.pending_uploads(usize::MAX >> 1)?;
+        tracker.progress.items_total = to_push as u64 + to_u64(uploads.len());
+        tracker.progress.bytes_total = uploads.iter().map(|u| u.byte_size).sum();
+        tracker.progress.bytes_done = uploads.iter().map(|u| u.bytes_acked).sum();
+
+        tracker.phase(SyncPhase::Pushing);
+        self.push_all(&client, &mut report, &mut tracker).await?;
+
+        tracker.phase(SyncPhase::Uploading);
+        self.upload_all(&client, &mut report, &mut tracker).await?;
+
+        tracker.phase(SyncPhase::Pulling);
+        let mut cursor = self.store.pull_cursor(&unit)?;
+        loop {
+            let page = client.pull(cursor).await?;
+            report.pulled_changes += page.changes.len();
+            let outcome = self.store.apply_pull(&unit, &page)?;
+            report.applied_changes += outcome.applied;
+            cursor = outcome.cursor;
+            if !page.more {
+                break;
+            }
+        }
+        tracker.phase(SyncPhase::Done);
+        Ok(report)
+    }
+
+    async fn push_all<F: FnMut(SyncProgress)>(
+        &mut self,
+        client: &SyncClient,
+        report: &mut SyncReport,
+        tracker: &mut Tracker<F>,
+    ) -> Result<(), SyncError> {
+        let mut max_records = self
+            .config
+            .max_batch_records
+            .clamp(1, MAX_RECORDS_PER_BATCH);
+        let mut resets = 0u32;
+        while let Some(frozen) = self.store.open_push_batch(max_records)? {
+            let batch = frozen.to_push_batch()?;
+            self.store.mark_batch_sent(frozen.batch_id)?;
+            let response = match client.push(&batch).await {
+                Ok(response) => response,
+                Err(ClientError::Conflict { code, message })
+                    if code == "seq_out_of_order" && resets < 3 =>
+                {
+                    // After a reinstall or restore: continue after the server's number.
+                    resets += 1;
+                    if let Some(last) = last_number(&message) {
+                        self.store.note_server_push_seq(last)?;
+                    }
+                    self.store.abandon_push_batch(frozen.batch_id)?;
+                    continue;
+                }
+                Err(ClientError::Conflict { code, .. })
+                    if code == "batch_conflict" && resets < 3 =>
+                {
+                    resets += 1;
+                    self.store.abandon_push_batch(frozen.batch_id)?;
+                    continue;
+                }
+                Err(ClientError::Rejected { status: 413, .. }) if frozen.entries.len() > 1 => {
+                    max_records = (frozen.entries.len() / 2).max(1);
+                    self.store.abandon_push_batch(frozen.batch_id)?;
+                    continue;
+                }
+                Err(err) => {
+                    self.store
+                        .mark_batch_retry(frozen.batch_id, &err.to_string())?;
+                    return Err(err.into());
+                }
+            };
+            let outcome = self.store.apply_push_response(&response)?;
+            report.batches += 1;
+            report.pushed += frozen.entries.len();
+            report.acked += outcome.acked;
+            for ack in &response.acks {
+                if ack.outcome == AckOutcome::Rejected {
+                    report.rejected.push(RejectedItem {
+                        kind: ack.kind.as_str().to_owned(),
+                        id: ack.id.to_string(),
+                        version: ack.version,
+                        code: ack.code.clone(),
+                        reason: ack
+                            .message
+                            .clone()
+                            .or_else(|| ack.code.clone())
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            tracker.progress.items_done += to_u64(response.acks.len());
+            tracker.emit();
+        }
+        Ok(())
+    }
+
+    async fn upload_all<F: FnMut(SyncProgress)>(
+        &mut self,
+        client: &SyncClient,
+        report: &mut SyncReport,
+        tracker: &mut Tracker<F>,
+    ) -> Result<(), SyncError> {
+        let uploads = self.store.pending_uploads(usize::MAX >> 1)?;
+        for group in uploads.chunks(50) {
+            let shas: Vec<String> = group.iter().map(|u| u.sha256.clone()).collect();
+            let statuses = client.evidence_status(&shas).await?;
+            for upload in group {
+                let Some(status) = statuses.iter().find(|s| s.sha256 == upload.sha256) else {
+                    report.photos_skipped += 1;
+                    continue;
+                };
+                self.upload_one(client, upload, status.clone(), report, tracker)
+                    .await?;
+                tracker.progress.items_done += 1;
+                tracker.emit();
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload_one<F: FnMut(SyncProgress)>(
+        &mut self,
+        client: &SyncClient,
+        upload: &cdht_store::EvidenceUpload,
+        mut status: EvidenceStatus,
+        report: &mut SyncReport,
+        tracker: &mut Tracker<F>,
+    ) -> Result<(), SyncError> {
+        let sha = upload.sha256.as_str();
+        let bytes = match std::fs::read(self.store.evidence_path(sha)) {
+            Ok(bytes) if to_u64(bytes.len()) == upload.byte_size => bytes,
+            // Missing or damaged: the self-check reports it for the person to retake.
+            _ => {
+                report.photos_skipped += 1;
+                return Ok(());
+            }
+        };
+        let total = to_u64(bytes.len());
+        let policy = client.retry_policy();
+        let chunk_size = to_u64(client.chunk_size());
+        let mut local_acked = upload.bytes_acked;
+        let mut failures = 0u32;
+        loop {
+            if status.complete {
+                self.store.mark_upload_complete(sha)?;
+                tracker.progress.bytes_done += total.saturating_sub(local_acked);
+                report.photos_uploaded += 1;
+                return Ok(());
+            }
+            if status.size != total || status.received > total {
+                // No accepted evidence record names this photo (it was rejected).
+                report.photos_skipped += 1;
+                return Ok(());
+            }
+            if status.received > local_acked {
+                self.store.record_upload_progress(sha, status.received)?;
+                tracker.progress.bytes_done += status.received - local_acked;
+                local_acked = status.received;
+            }
+            let start = status.received;
+            let end = (start + chunk_size).min(total);
+            let chunk =
+                &bytes[usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0)];
+            match client.put_evidence_chunk(sha, start, chunk).await {
+                Ok(next) => {
+                    report.uploaded_bytes += end - start;
+                    failures = 0;
+                    status = next;
+                    if !status.complete && status.received > local_acked {
+                        // Recorded after every chunk: a kill loses at most one.
+                        self.store.record_upload_progress(sha, status.received)?;
+                        tracker.progress.bytes_done += status.received - local_acked;
+                        local_acked = status.received;
+                    }
+                    tracker.emit();
+                }
+                Err(ClientError::Conflict { code, .. }) if code == "offset_mismatch" => {
+                    status = self.status_of(client, sha).await?;
+                }
+                Err(err) if err.is_retry_later() && failures + 1 < policy.max_attempts => {
+                    report.uploaded_bytes += end - start;
+                    tokio::time::sleep(policy.delay(failures)).await;
+                    failures += 1;
+                    status = self.status_of(client, sha).await?;
+                }
+                Err(ClientError::Rejected { code, message, .. }) => {
+                    // hash_mismatch / invalid_evidence: the server dropped the
+                    // parts; report it and carry on with the other photos.
+                    report.rejected.push(RejectedItem {
+                        kind: "photo".to_owned(),
+                        id: sha.to_owned(),
+                        version: 1,
+                        code: Some(code),
+                        reason: message,
+                    });
+                    return Ok(());
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    async fn status_of(&self, client: &SyncClient, sha: &str) -> Result<EvidenceStatus, SyncError> {
+        client
+            .evidence_status(&[sha.to_owned()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| SyncError::Rejected {
+                code: "protocol".to_owned(),
+                message: "empty evidence status".to_owned(),
+            })
+    }
+
+    /// Records the server refused, parked with their reasons (for the screen
+    /// that lists what needs fixing).
+    pub fn parked(&self, limit: usize) -> Result<Vec<cdht_store::OutboxEntry>, SyncError> {
+        Ok(self.store.outbox_in_state(OutboxState::Rejected, limit)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_applied_seq_from_the_message() {
+        assert_eq!(
+            last_number("Số thứ tự lô gửi phải lớn hơn 17 (lô cuối máy chủ đã nhận)."),
+            Some(17)
+        );
+        assert_eq!(last_number("không có số"), None);
+    }
+}
