@@ -16,6 +16,30 @@
 //!
 //! The device token is kept in [`CREDENTIALS_FILE`] (0600) in the data folder,
 //! because the store has no table for it.
+//!
+//! # Wiring it into the app
+//! ```text
+//! // once, on a background tokio task (its own store connection; WAL lets the UI keep its own):
+//! let mut engine = SyncEngine::open(&data_dir, ServerConfig::default())?;
+//! // join screen (scanned QR text, or JoinPayload::from_typed(server, unit, key) + engine.enrol):
+//! let unit = engine.enrol_from_qr(&qr_text).await?;            // Err(e): show e.message_vi()
+//! // the loop:
+//! let mut backoff = RetryBackoff::default();
+//! loop {
+//!     tokio::select! {
+//!         _ = tokio::time::sleep(backoff.next_delay()) => {}
+//!         _ = nudges.recv() => backoff.connection_back(),     // OS "network is back", or "Sync now"
+//!     }
+//!     match engine.sync_once(|p| emit("sync-progress", p)).await {
+//!         Ok(report) => { backoff.record_success(); emit("sync-done", report) }
+//!         Err(e) => { backoff.record_failure(&e); emit("sync-error", (e.kind(), e.message_vi())) }
+//!     }
+//! }
+//! ```
+//! `SyncErrorKind::AuthExpired` → show the join screen again (the data stays);
+//! `Offline`/`RetryLater` → a quiet "waiting for network" note;
+//! `CertificateUntrusted` → tell the officer the server's certificate is wrong;
+//! rejected records → `SyncEngine::parked` lists them with their reasons.
 
 mod credentials;
 mod engine;
