@@ -39,9 +39,6 @@ use std::path::{Path, PathBuf};
 
 pub type AppResult<T> = Result<T, AppError>;
 
-/// How many outbox rows / uploads the sync area counts at most (a device holds
-/// a few thousand at the very most; past this the count reads "10000+").
-const SYNC_COUNT_LIMIT: usize = 10_000;
 /// Longest people list one page of the officer screen shows.
 const MAX_PAGE: usize = 200;
 /// How many waiting records the sync area names one by one.
@@ -315,11 +312,12 @@ impl App {
         let join_payload = serde_json::to_value(payload).map_err(|err| {
             AppError::new("storage_error", "Không lưu được đơn vị.", err.to_string())
         })?;
-        // Offline, the unit's name and area type are not known yet: the code
-        // stands in for the name until the first sync brings the real one.
+        // Offline, the unit's name and area type are not known yet (an empty
+        // name): the store shows the code until the first sync brings the real
+        // name, and a re-join keeps a name it already has.
         let unit = self.store.join_unit(&JoinUnit {
             unit_code: payload.unit.clone(),
-            name: payload.unit.to_string(),
+            name: String::new(),
             server_url: payload.server.clone(),
             join_payload,
             area_type: AreaType::Normal,
@@ -692,11 +690,8 @@ impl App {
     // ---- Sync area ------------------------------------------------------
 
     pub fn sync_status(&self) -> AppResult<SyncStatus> {
-        let waiting_records = self.store.outbox_pending(SYNC_COUNT_LIMIT)?.len()
-            + self
-                .store
-                .outbox_in_state(OutboxState::Sent, SYNC_COUNT_LIMIT)?
-                .len();
+        let waiting_records = self.store.outbox_count(OutboxState::Pending)?
+            + self.store.outbox_count(OutboxState::Sent)?;
         let rejected = self
             .store
             .outbox_in_state(OutboxState::Rejected, 100)?
@@ -714,8 +709,8 @@ impl App {
             .map(|e| self.waiting_record(e))
             .collect();
         Ok(SyncStatus {
-            waiting_records,
-            waiting_photos: self.store.pending_uploads(SYNC_COUNT_LIMIT)?.len(),
+            waiting_records: count_usize(waiting_records),
+            waiting_photos: count_usize(self.store.pending_upload_count()?),
             rejected,
             waiting,
         })
@@ -744,8 +739,17 @@ impl App {
                     .map(|p| p.full_name),
                 None,
             ),
-            // Evidence rows (and kinds added later) are listed without a name.
-            _ => (None, None),
+            // A photo is named by the person and year of its assessment.
+            cdht_store::RecordKind::Evidence => entry
+                .record_id
+                .parse::<EvidenceId>()
+                .ok()
+                .and_then(|id| self.store.evidence(id).ok())
+                .and_then(|e| self.store.assessment(e.assessment_id).ok())
+                .map_or((None, None), |a| {
+                    let name = self.store.person(a.person_id).ok().map(|p| p.full_name);
+                    (name, Some(a.year))
+                }),
         };
         WaitingRecord {
             record_kind: entry.record_kind.as_str().to_owned(),
@@ -757,6 +761,11 @@ impl App {
             last_error: entry.last_error,
         }
     }
+}
+
+/// A database count as the `usize` the UI's structs carry.
+fn count_usize(count: u64) -> usize {
+    usize::try_from(count).unwrap_or(usize::MAX)
 }
 
 fn person_input_from(p: &Person) -> PersonInput {

@@ -58,6 +58,9 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
         let mut app = App::open(dir.path()).unwrap();
         let unit = app.join_unit_from_qr_image(&qr_png(UNIT_URL)).unwrap();
         assert_eq!(unit.unit_code.as_str(), "HD-CG-001");
+        // Offline only the code is known: it stands in until sync brings the name.
+        assert!(!unit.name_known);
+        assert_eq!(unit.name, "HD-CG-001");
         assert_eq!(unit.server_url, "https://cdht.example.vn");
 
         let me = app.save_profile(&profile("Nguyễn Thị Hoà")).unwrap();
@@ -112,10 +115,22 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
     let submitted = app.submit_assessment(assessment_id).unwrap();
     assert!(!submitted.editable);
     let sync = app.sync_status().unwrap();
-    assert!(sync.waiting_records >= 1);
+    // The profile, the assessment and its two photos, counted in SQL.
+    assert_eq!(sync.waiting_records, 4);
+    assert_eq!(sync.waiting_photos, 2);
     assert!(sync.waiting.iter().any(|w| w.record_kind == "assessment"
         && w.year == Some(year)
         && w.person_name.as_deref() == Some("Nguyễn Thị Hoà")));
+    // A queued photo is named by its assessment's person and year.
+    let photos: Vec<_> = sync
+        .waiting
+        .iter()
+        .filter(|w| w.record_kind == "evidence")
+        .collect();
+    assert_eq!(photos.len(), 2);
+    assert!(photos
+        .iter()
+        .all(|w| w.year == Some(year) && w.person_name.as_deref() == Some("Nguyễn Thị Hoà")));
     let locked = app
         .set_answer(
             assessment_id,

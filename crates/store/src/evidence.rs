@@ -306,6 +306,11 @@ impl Store {
         Ok(saved)
     }
 
+    /// One evidence row by id (e.g. to name the person behind a queued photo).
+    pub fn evidence(&self, evidence_id: EvidenceId) -> Result<Evidence> {
+        load_one(&self.conn, evidence_id)
+    }
+
     /// The evidence of one assessment, by indicator.
     pub fn list_evidence(&self, assessment_id: AssessmentId) -> Result<Vec<Evidence>> {
         load_evidence(&self.conn, assessment_id)

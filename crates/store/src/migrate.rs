@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_lock_reviewed_answers.sql",
         include_str!("../migrations/0002_lock_reviewed_answers.sql"),
     ),
+    (
+        "0003_unit_name_known.sql",
+        include_str!("../migrations/0003_unit_name_known.sql"),
+    ),
 ];
 
 /// `PRAGMA application_id` of a CDHT database ("CDHT" in ASCII).

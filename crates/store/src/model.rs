@@ -127,6 +127,9 @@ pub(crate) fn area_from_str(text: &str) -> Option<AreaType> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JoinUnit {
     pub unit_code: UnitCode,
+    /// Empty when not known yet: offline, a QR code or a typed code gives only
+    /// the unit code; the name arrives with sync. An empty name never replaces
+    /// a known one on re-join.
     pub name: String,
     pub server_url: String,
     /// The join answer as received, kept whole for the sync client.
@@ -137,7 +140,10 @@ pub struct JoinUnit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unit {
     pub unit_code: UnitCode,
+    /// The unit's name, or its code while [`Unit::name_known`] is false.
     pub name: String,
+    /// False until a sync (or a join that knew it) brought the real name.
+    pub name_known: bool,
     pub server_url: String,
     pub join_payload: serde_json::Value,
     pub joined_at_ms: UnixMs,

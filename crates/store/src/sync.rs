@@ -274,6 +274,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many outbox rows are in `state`, counted without loading them
+    /// (the `outbox_by_state` index answers it).
+    pub fn outbox_count(&self, state: OutboxState) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = ?1",
+            rusqlite::params![state],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     pub fn outbox_entry(&self, outbox_id: i64) -> Result<OutboxEntry> {
         load_outbox(&self.conn, outbox_id)
     }
@@ -596,7 +607,7 @@ impl Store {
                 }
                 Change::Unit { unit } => {
                     let changed = tx.execute(
-                        "UPDATE units SET name = ?2, area_type = ?3 WHERE unit_code = ?1",
+                        "UPDATE units SET name = ?2, area_type = ?3, name_known = 1 WHERE unit_code = ?1",
                         (unit.code.as_str(), &unit.name, unit.area.as_str()),
                     )?;
                     if changed == 0 {
@@ -662,6 +673,21 @@ impl Store {
             .query_map([usize_to_i64(limit)], upload_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// How many photos [`Store::pending_uploads`] would list, counted without loading them.
+    pub fn pending_upload_count(&self) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*)
+             FROM evidence_files f LEFT JOIN evidence_uploads u ON u.sha256 = f.sha256
+             WHERE u.completed_at_ms IS NULL AND EXISTS (
+                 SELECT 1 FROM outbox o
+                 WHERE o.record_kind = 'evidence' AND o.state <> 'rejected'
+                   AND json_extract(o.payload_json, '$.sha256') = f.sha256)",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Records bytes the server confirmed. Never moves backwards, so a late,

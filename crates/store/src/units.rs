@@ -8,7 +8,7 @@ use cdht_core::ids::UnitCode;
 use rusqlite::{OptionalExtension, Row};
 
 const UNIT_COLUMNS: &str =
-    "unit_code, name, server_url, join_payload, joined_at_ms, area_type, active";
+    "unit_code, name, server_url, join_payload, joined_at_ms, area_type, active, name_known";
 
 fn unit_from_row(row: &Row<'_>) -> rusqlite::Result<Unit> {
     let payload: String = row.get(3)?;
@@ -22,17 +22,24 @@ fn unit_from_row(row: &Row<'_>) -> rusqlite::Result<Unit> {
         joined_at_ms: row.get(4)?,
         area_type: area_col(row, 5)?,
         active: row.get(6)?,
+        name_known: row.get(7)?,
     })
 }
 
 impl Store {
-    /// Joins a unit, or re-joins it (fresh name, URL and payload; first join time kept).
+    /// Joins a unit, or re-joins it (fresh URL and payload; first join time kept).
+    /// An empty `name` means the name is not known yet (offline, only the code
+    /// is): the code stands in for it, and a re-join without a name keeps the
+    /// name and area type the unit already has.
     pub fn join_unit(&mut self, join: &JoinUnit) -> Result<Unit> {
         check_code(join.unit_code.as_str(), "unit code")?;
         let name = join.name.trim();
-        if name.is_empty() {
-            return Err(StoreError::invalid("unit name is empty"));
-        }
+        let name_known = !name.is_empty();
+        let name = if name_known {
+            name
+        } else {
+            join.unit_code.as_str()
+        };
         let server_url = join.server_url.trim();
         if !(server_url.starts_with("https://") || server_url.starts_with("http://")) {
             return Err(StoreError::invalid(format!(
@@ -42,11 +49,14 @@ impl Store {
         let payload = serde_json::to_string(&join.join_payload)?;
         let tx = self.write_tx()?;
         tx.execute(
-            "INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type, active)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
+            "INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type, active, name_known)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
              ON CONFLICT (unit_code) DO UPDATE SET
-                 name = excluded.name, server_url = excluded.server_url,
-                 join_payload = excluded.join_payload, area_type = excluded.area_type, active = 1",
+                 name = CASE WHEN excluded.name_known = 1 THEN excluded.name ELSE name END,
+                 area_type = CASE WHEN excluded.name_known = 1 THEN excluded.area_type ELSE area_type END,
+                 name_known = max(name_known, excluded.name_known),
+                 server_url = excluded.server_url,
+                 join_payload = excluded.join_payload, active = 1",
             (
                 join.unit_code.as_str(),
                 name,
@@ -54,6 +64,7 @@ impl Store {
                 &payload,
                 now_ms(),
                 join.area_type.as_str(),
+                name_known,
             ),
         )?;
         tx.commit()?;

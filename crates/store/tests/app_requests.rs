@@ -1,0 +1,149 @@
+//! What the app asked of the store: one evidence row by id, outbox counts
+//! without loading rows, and joining a unit whose name is not known yet.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use cdht_core::ids::{EvidenceId, IndicatorId, UnitCode};
+use cdht_core::AreaType;
+use cdht_store::{ErrorKind, JoinUnit, OutboxState, Store, DB_FILE_NAME};
+use common::*;
+
+fn offline_join(code: &str) -> JoinUnit {
+    JoinUnit {
+        unit_code: UnitCode::new(code),
+        name: String::new(),
+        server_url: "https://cdht.example.vn".to_owned(),
+        join_payload: serde_json::json!({"unit": code, "v": 1}),
+        area_type: AreaType::Normal,
+    }
+}
+
+#[test]
+fn one_evidence_row_is_read_by_id() {
+    let (_dir, mut store, a) = store_with_draft();
+    let ind = IndicatorId::new("2.1");
+    let added = store
+        .add_evidence(a.assessment_id, &ind, &fake_jpeg(9, 3000), &jpeg_meta())
+        .unwrap();
+    let read = store.evidence(added.evidence_id).unwrap();
+    assert_eq!(read, added);
+    assert_eq!(read.assessment_id, a.assessment_id);
+    assert_eq!(read.indicator_id, ind);
+
+    store.remove_evidence(added.evidence_id).unwrap();
+    let err = store.evidence(added.evidence_id).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let unknown = EvidenceId::new_v7();
+    assert_eq!(
+        store.evidence(unknown).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn outbox_counts_match_the_rows_in_each_state() {
+    let (_dir, mut store, a) = store_with_draft();
+    for state in [
+        OutboxState::Pending,
+        OutboxState::Sent,
+        OutboxState::Acked,
+        OutboxState::Rejected,
+    ] {
+        assert_eq!(store.outbox_count(state).unwrap(), 0, "{state:?}");
+    }
+    assert_eq!(store.pending_upload_count().unwrap(), 0);
+
+    store
+        .add_evidence(
+            a.assessment_id,
+            &IndicatorId::new("1.1"),
+            &fake_jpeg(1, 4000),
+            &jpeg_meta(),
+        )
+        .unwrap();
+    store
+        .add_evidence(
+            a.assessment_id,
+            &IndicatorId::new("1.2"),
+            &fake_jpeg(2, 4000),
+            &jpeg_meta(),
+        )
+        .unwrap();
+    store.submit_assessment(a.assessment_id).unwrap();
+    let pending = store.outbox_pending(100).unwrap().len() as u64;
+    assert!(pending >= 3);
+    assert_eq!(store.outbox_count(OutboxState::Pending).unwrap(), pending);
+    assert_eq!(store.pending_upload_count().unwrap(), 2);
+    assert_eq!(
+        store.pending_upload_count().unwrap(),
+        store.pending_uploads(100).unwrap().len() as u64
+    );
+
+    let batch = store.open_push_batch(2).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    assert_eq!(store.outbox_count(OutboxState::Sent).unwrap(), 2);
+    assert_eq!(
+        store.outbox_count(OutboxState::Pending).unwrap(),
+        pending - 2
+    );
+
+    let first = store.pending_uploads(1).unwrap().remove(0);
+    store.mark_upload_complete(&first.sha256).unwrap();
+    assert_eq!(store.pending_upload_count().unwrap(), 1);
+}
+
+#[test]
+fn a_unit_joined_offline_has_no_name_until_one_arrives() {
+    let (_dir, mut store) = open_temp();
+    let unit = store.join_unit(&offline_join("HD-TK-002")).unwrap();
+    assert!(!unit.name_known);
+    assert_eq!(unit.name, "HD-TK-002", "the code stands in for the name");
+
+    // Joined again with the real name (the sync's enrolment): it is kept.
+    let mut named = offline_join("HD-TK-002");
+    named.name = "Chi hội khuyến học thôn Tây".to_owned();
+    named.area_type = AreaType::Difficult;
+    let unit = store.join_unit(&named).unwrap();
+    assert!(unit.name_known);
+    assert_eq!(unit.name, "Chi hội khuyến học thôn Tây");
+
+    // Scanning the QR code again offline does not forget it.
+    let unit = store.join_unit(&offline_join("HD-TK-002")).unwrap();
+    assert!(unit.name_known);
+    assert_eq!(unit.name, "Chi hội khuyến học thôn Tây");
+    assert_eq!(unit.area_type, AreaType::Difficult);
+    assert!(unit.active);
+
+    // A name of spaces is no name either.
+    let mut blank = offline_join("HD-TK-003");
+    blank.name = "   ".to_owned();
+    let unit = store.join_unit(&blank).unwrap();
+    assert!(!unit.name_known);
+    assert_eq!(unit.name, "HD-TK-003");
+}
+
+#[test]
+fn units_joined_before_migration_3_with_the_code_as_name_are_marked_unnamed() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    {
+        // Back to schema 2, with what the app wrote then.
+        let raw = rusqlite::Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        raw.execute_batch(
+            "ALTER TABLE units DROP COLUMN name_known;
+             INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type)
+             VALUES ('HD-A', 'HD-A', 'https://x.vn', '{}', 1, 'normal'),
+                    ('HD-B', 'Chi hội B', 'https://x.vn', '{}', 2, 'normal');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let a = store.unit(&UnitCode::new("HD-A")).unwrap();
+    let b = store.unit(&UnitCode::new("HD-B")).unwrap();
+    assert!(!a.name_known);
+    assert!(b.name_known);
+    assert_eq!(b.name, "Chi hội B");
+}
