@@ -409,11 +409,16 @@ impl App {
         Ok(Some(group.clone()))
     }
 
-    /// People on this device in name order, each with this year's assessment.
+    /// People on this device grouped by household (the officer's list: own
+    /// profile first, households by label, members by name), each with this
+    /// year's assessment.
     pub fn list_people(&self, limit: usize, offset: usize) -> AppResult<Vec<PersonListItem>> {
-        Ok(self
-            .store
-            .list_people(Self::current_year(), None, limit.min(MAX_PAGE), offset)?)
+        Ok(self.store.list_people_by_household(
+            Self::current_year(),
+            None,
+            limit.min(MAX_PAGE),
+            offset,
+        )?)
     }
 
     /// Name search with or without diacritics ("nguyen" finds "Nguyễn").

@@ -452,3 +452,70 @@ fn history_shows_review_decisions_and_the_exemplary_streak() {
     let resubmitted = app.submit_assessment(current).unwrap();
     assert_eq!(resubmitted.assessment.status.as_str(), "submitted");
 }
+
+#[test]
+fn officer_quick_add_with_a_cccd_needs_consent_and_shows_it_masked_grouped_by_household() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    app.join_unit_typed("https://cdht.example.vn", "HD-CG-002", "ABCDEF12")
+        .unwrap();
+    let form = |name: &str, household: &str| PersonForm {
+        full_name: name.into(),
+        household_label: Some(household.into()),
+        target_group: Some(first_group()),
+        ..PersonForm::default()
+    };
+    app.save_person(&form("Trần Thị Bình", "Hộ bà Bình"))
+        .unwrap();
+    app.save_person(&form("Lê Đức Cường", "Hộ anh Cường"))
+        .unwrap();
+
+    let mut with_cccd = form("Nguyễn Văn Thắng", "Hộ bà Bình");
+    with_cccd.cccd = Some("036 185 004 321".into());
+    let refused = app.save_person(&with_cccd).unwrap_err();
+    assert_eq!(refused.kind, "cccd_consent_required");
+    assert!(refused.message.contains("đồng ý"));
+    with_cccd.cccd_consent = true;
+    with_cccd.cccd = Some("03618500432".into());
+    assert_eq!(
+        app.save_person(&with_cccd).unwrap_err().kind,
+        "cccd_invalid"
+    );
+    with_cccd.cccd = Some("036 185 004 321".into());
+    let thang = app.save_person(&with_cccd).unwrap();
+    assert_eq!(thang.cccd_masked.as_deref(), Some("••••••••4321"));
+    assert!(thang.cccd_consent_at_ms.is_some());
+    // Nothing refused was saved on the way.
+    assert_eq!(app.search_people("thang", 50).unwrap().len(), 1);
+
+    // Grouped by household, each person with their status and masked CCCD.
+    let list = app.list_people(50, 0).unwrap();
+    let names: Vec<&str> = list.iter().map(|p| p.full_name.as_str()).collect();
+    assert_eq!(names, ["Lê Đức Cường", "Nguyễn Văn Thắng", "Trần Thị Bình"]);
+    assert_eq!(list[1].cccd_masked.as_deref(), Some("••••••••4321"));
+    assert!(list.iter().all(|p| p.assessment.is_none()));
+    let found = app.search_people("nguyen van", 50).unwrap();
+    assert_eq!(found[0].cccd_masked.as_deref(), Some("••••••••4321"));
+
+    // The full number never goes back to the UI.
+    for json in [
+        serde_json::to_string(&list).unwrap(),
+        serde_json::to_string(&found).unwrap(),
+        serde_json::to_string(&app.person(thang.person_id).unwrap()).unwrap(),
+        serde_json::to_string(&thang).unwrap(),
+        serde_json::to_string(&app.overview().unwrap()).unwrap(),
+    ] {
+        assert!(!json.contains("036185004321"), "full CCCD in {json}");
+    }
+
+    // Editing without retyping it keeps it.
+    let mut edit = form("Nguyễn Văn Thắng", "Hộ bà Bình");
+    edit.person_id = Some(thang.person_id);
+    edit.birth_year = Some(1985);
+    let edited = app.save_person(&edit).unwrap();
+    assert_eq!(edited.cccd_masked.as_deref(), Some("••••••••4321"));
+    assert_eq!(
+        app.store().person_cccd(thang.person_id).unwrap().as_deref(),
+        Some("036185004321")
+    );
+}

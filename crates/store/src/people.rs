@@ -370,6 +370,43 @@ impl Store {
     }
 }
 
+impl Store {
+    /// People grouped by household for the officer's list: the device's own
+    /// profile first, then households by label (people without one last), each
+    /// household's members in name order, with their assessment of `year`.
+    /// A page boundary never reorders a household.
+    pub fn list_people_by_household(
+        &self,
+        year: i32,
+        unit: Option<&UnitCode>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<PersonListItem>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {LIST_COLUMNS} FROM people p
+             LEFT JOIN assessments a ON a.person_id = p.person_id AND a.year = ?1
+             WHERE ?2 IS NULL OR p.unit_code = ?2
+             ORDER BY p.is_self DESC,
+                      NULLIF(trim(p.household_label), '') IS NULL,
+                      trim(p.household_label) COLLATE NOCASE,
+                      p.name_folded, p.person_id
+             LIMIT ?3 OFFSET ?4"
+        ))?;
+        let items = stmt
+            .query_map(
+                rusqlite::params![
+                    year,
+                    unit.map(UnitCode::as_str),
+                    usize_to_i64(limit),
+                    usize_to_i64(offset)
+                ],
+                list_item_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(items)
+    }
+}
+
 /// The search statement and its parameters: `?1` prefix pattern, `?2` limit,
 /// `?3…` one word-start pattern per query word.
 fn search_sql(query: &str, limit: usize) -> (String, Vec<Value>) {

@@ -147,3 +147,62 @@ fn units_joined_before_migration_3_with_the_code_as_name_are_marked_unnamed() {
     assert!(b.name_known);
     assert_eq!(b.name, "Chi hội B");
 }
+
+#[test]
+fn the_officer_list_groups_people_by_household() {
+    let (_dir, mut store) = open_temp();
+    join_unit(&mut store);
+    for (name, household) in [
+        ("Vũ Thị Yến", Some("Hộ ông Bình")),
+        ("Đỗ Văn Khoa", None),
+        ("Trần Văn Bình", Some("Hộ ông Bình")),
+        ("Nguyễn Thị Ánh", Some("hộ bà Ánh")),
+        ("Lê Văn Ánh", Some("Hộ bà Ánh")),
+        ("Phạm Văn An", Some("Hộ ông Cường")),
+    ] {
+        store
+            .upsert_person(&cdht_store::PersonInput {
+                full_name: name.to_owned(),
+                unit_code: Some(unit_code()),
+                household_label: household.map(str::to_owned),
+                ..cdht_store::PersonInput::default()
+            })
+            .unwrap();
+    }
+    let me = store
+        .upsert_person(&cdht_store::PersonInput {
+            full_name: "Cán bộ Hà".to_owned(),
+            is_self: true,
+            ..cdht_store::PersonInput::default()
+        })
+        .unwrap();
+    let list = store.list_people_by_household(YEAR, None, 50, 0).unwrap();
+    let rows: Vec<(&str, Option<&str>)> = list
+        .iter()
+        .map(|p| (p.full_name.as_str(), p.household_label.as_deref()))
+        .collect();
+    assert_eq!(rows[0].0, me.full_name, "own profile first");
+    let households: Vec<Option<&str>> = rows[1..].iter().map(|r| r.1).collect();
+    // Households together, by label (case-insensitive), people without one last.
+    assert_eq!(
+        households
+            .iter()
+            .map(|h| h.map(str::to_lowercase))
+            .collect::<Vec<_>>(),
+        [
+            Some("hộ bà ánh".to_owned()),
+            Some("hộ bà ánh".to_owned()),
+            Some("hộ ông bình".to_owned()),
+            Some("hộ ông bình".to_owned()),
+            Some("hộ ông cường".to_owned()),
+            None,
+        ]
+    );
+    // Inside a household, by name.
+    assert_eq!(rows[3].0, "Trần Văn Bình");
+    assert_eq!(rows[4].0, "Vũ Thị Yến");
+    assert_eq!(rows[6].0, "Đỗ Văn Khoa");
+    // Pages continue where the last one stopped.
+    let second = store.list_people_by_household(YEAR, None, 3, 3).unwrap();
+    assert_eq!(second[0].full_name, rows[3].0);
+}
