@@ -240,10 +240,32 @@ test("an officer adds three people and finds one by a search typed without diacr
       await s.type("#officer-name", name);
       await s.type("#officer-birth-year", year);
       await s.type("#officer-household", household);
+      if (name === "Trần Thị Bình") {
+        // A CCCD only behind the consent box; 12 digits; shown masked afterwards.
+        assert.equal(await s.property("#officer-cccd", "disabled"), true, "CCCD field locked before consent");
+        await s.click("#officer-cccd-consent");
+        await s.type("#officer-cccd", "07917500123");
+        await s.waitFor("#officer-cccd-error", { text: "đúng 12 chữ số" });
+        await s.type("#officer-cccd", "0791 7500 1234");
+        assert.equal(await s.text("#officer-cccd-error"), "");
+      }
       await s.click("#officer-add-submit");
       await s.waitFor("#officer-ok", { text: `Đã thêm ${name}` });
     }
     await s.waitFor("#people-count", { text: "3 người" });
+    // Grouped by household, each person with their status; the CCCD masked.
+    const households = await s.execute(`return [...document.querySelectorAll("#people-list .household-label")].map((e) => e.textContent)`);
+    assert.deepEqual(households, ["Hộ anh Cường, xóm 2 · 1 người", "Hộ bà Bình, xóm 1 · 1 người", "Hộ ông Thắng, xóm 3 · 1 người"]);
+    const statuses = await s.execute(`return [...document.querySelectorAll("#people-list .person .badge")].map((e) => e.textContent)`);
+    assert.deepEqual(statuses, ["Chưa đánh giá", "Chưa đánh giá", "Chưa đánh giá"]);
+    await s.waitFor("#people-list .person-cccd", { text: "CCCD: ••••••••1234" });
+    const cccds = await s.execute(`return [...document.querySelectorAll("#people-list .person-cccd")].map((e) => e.textContent)`);
+    assert.deepEqual(cccds, ["CCCD: ••••••••1234"]);
+    const page = await s.execute(`return document.body.innerText + [...document.querySelectorAll("input")].map((e) => e.value).join(" ")`);
+    assert.ok(!page.replace(/\s/g, "").includes("079175001234"), "the full CCCD is never shown again");
+    assert.equal(await s.property("#officer-cccd", "value"), "");
+    assert.equal(await s.property("#officer-cccd-consent", "checked"), false);
+    await s.screenshot("08a-officer-households-cccd");
 
     // Each search typed without diacritics finds exactly the one person.
     for (const [typed, expected] of [["nguyen van thang", "Nguyễn Văn Thắng"], ["cuong", "Lê Đức Cường"], ["binh", "Trần Thị Bình"]]) {
@@ -259,9 +281,12 @@ test("an officer adds three people and finds one by a search typed without diacr
     await s.click("#people-list .edit-person");
     await s.waitFor("#officer-add-submit", { text: "Lưu thay đổi" });
     assert.equal(await s.property("#officer-name", "value"), "Trần Thị Bình");
+    await s.waitFor("#officer-cccd-stored", { text: "••••••••1234" });
+    assert.equal(await s.property("#officer-cccd", "value"), "");
     await s.type("#officer-name", "Trần Thị Bính");
     await s.click("#officer-add-submit");
     await s.waitFor("#officer-ok", { text: "Đã lưu thông tin của Trần Thị Bính" });
+    await s.waitFor("#officer-cccd-saved", { text: "CCCD: ••••••••1234" });
     await s.type("#people-search", "tran thi");
     await s.waitFor("#people-list .person-name", { text: "Trần Thị Bính" });
     await s.waitFor("#people-count", { text: "1 người" });

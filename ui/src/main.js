@@ -176,7 +176,9 @@ async function homeScreen() {
     step,
     h("section", { class: "card" },
       thisYear,
-      unit ? h("p", { id: "home-unit" }, t("home.unit", { unit: unit.name })) : null,
+      unit ? h("p", { id: "home-unit" }, unit.name_known === false
+        ? t("home.unit_unnamed", { code: unit.unit_code })
+        : t("home.unit", { unit: unit.name })) : null,
       me ? h("p", { id: "home-person" }, t("home.person", { name: me.full_name })) : null,
       h("p", {}, t("home.waiting_sync", { records: o.sync.waiting_records, photos: o.sync.waiting_photos })),
       h("p", { class: "hint" }, t("home.officer_hint")),
@@ -695,28 +697,42 @@ async function officerScreen() {
       mount(list, h("li", { class: "hint", id: "people-empty" }, search.value.trim() ? t("officer.no_match") : t("officer.empty")));
       return;
     }
-    mount(list, people.map((p) =>
-      h("li", { class: "person card", "data-person-id": p.person_id },
-        h("div", { class: "person-main" },
-          h("strong", { class: "person-name" }, p.full_name), p.is_self ? ` ${t("officer.self")}` : "",
-          p.birth_year ? ` · ${p.birth_year}` : "",
-          p.household_label ? h("div", { class: "hint" }, p.household_label) : null),
-        h("span", { class: `badge status-${p.assessment?.status ?? "none"}` },
-          p.assessment ? t(`status.${p.assessment.status}`) : t("officer.no_assessment"),
-          p.assessment?.score ? ` · ${p.assessment.score.total_points}` : ""),
-        h("div", { class: "person-actions" },
-          h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")),
-          h("button", { class: "secondary", onclick: () => go("history", { personId: p.person_id }) }, t("nav.history")),
-          h("button", { class: "secondary edit-person", onclick: () => startEditing(p.person_id) }, t("officer.edit")),
-          p.household_label
-            ? h("button", { class: "secondary", onclick: () => {
-              household.value = p.household_label;
-              mount(result);
-              name.focus();
-              name.scrollIntoView({ block: "center" });
-            } }, t("officer.same_household"))
-            : null))));
+    // Grouped by household: the list comes in household order; search results
+    // keep their ranking, each household where its first match is.
+    const groups = new Map();
+    for (const p of people) {
+      const label = (p.household_label ?? "").trim();
+      const key = p.is_self ? "self" : `h:${label.toLocaleLowerCase("vi")}`;
+      if (!groups.has(key)) groups.set(key, { label, people: [] });
+      groups.get(key).people.push(p);
+    }
+    mount(list, [...groups.values()].map((g) =>
+      h("li", { class: "household" },
+        h("h4", { class: "household-label" },
+          t("officer.household_group", { label: g.label || t("officer.no_household"), count: g.people.length })),
+        h("ul", { class: "people" }, g.people.map(personItem)))));
   };
+  const personItem = (p) =>
+    h("li", { class: "person card", "data-person-id": p.person_id },
+      h("div", { class: "person-main" },
+        h("strong", { class: "person-name" }, p.full_name), p.is_self ? ` ${t("officer.self")}` : "",
+        p.birth_year ? ` · ${p.birth_year}` : "",
+        p.cccd_masked ? h("div", { class: "hint person-cccd" }, t("officer.person_cccd", { masked: p.cccd_masked })) : null),
+      h("span", { class: `badge status-${p.assessment?.status ?? "none"}` },
+        p.assessment ? t(`status.${p.assessment.status}`) : t("officer.no_assessment"),
+        p.assessment?.score ? ` · ${p.assessment.score.total_points}` : ""),
+      h("div", { class: "person-actions" },
+        h("button", { class: "secondary", onclick: () => go("assess", { personId: p.person_id }) }, t("officer.assess")),
+        h("button", { class: "secondary", onclick: () => go("history", { personId: p.person_id }) }, t("nav.history")),
+        h("button", { class: "secondary edit-person", onclick: () => startEditing(p.person_id) }, t("officer.edit")),
+        p.household_label
+          ? h("button", { class: "secondary", onclick: () => {
+            household.value = p.household_label;
+            mount(result);
+            name.focus();
+            name.scrollIntoView({ block: "center" });
+          } }, t("officer.same_household"))
+          : null));
   // A short pause after typing: one query per word typed, not per letter.
   search.addEventListener("input", () => {
     clearTimeout(timer);
@@ -731,6 +747,29 @@ async function officerScreen() {
   const household = h("input", { id: "officer-household", autocomplete: "off" });
   const group = h("select", { id: "officer-group" },
     o.catalog.groups.map((g, i) => h("option", { value: g.id, selected: i === 0 }, tx(g.name))));
+  // The CCCD, as on the profile: only after the person's explicit consent,
+  // 12 digits, and only ever shown back masked.
+  const consent = h("input", { type: "checkbox", id: "officer-cccd-consent" });
+  const cccd = h("input", { id: "officer-cccd", inputmode: "numeric", autocomplete: "off", maxlength: 15, disabled: true });
+  const cccdError = h("span", { class: "field-error", id: "officer-cccd-error" });
+  const cccdStored = h("div", {});
+  const resetCccd = () => {
+    cccd.value = "";
+    consent.checked = false;
+    cccd.disabled = true;
+    cccdError.textContent = "";
+  };
+  consent.addEventListener("change", () => {
+    cccd.disabled = !consent.checked;
+    if (!consent.checked) cccd.value = "";
+    cccdError.textContent = "";
+  });
+  cccd.addEventListener("input", () => {
+    const digits = cccd.value.replace(/\s/g, "");
+    cccdError.textContent = digits && !/^\d{12}$/.test(digits) ? t("profile.cccd_bad") : "";
+  });
+  const showStoredCccd = (masked) => mount(cccdStored,
+    masked ? h("p", { id: "officer-cccd-stored" }, t("profile.cccd_stored", { masked })) : null);
   // Editing a person already collected: the form holds their details until saved.
   let editing = null;
   const formTitle = h("h3", {}, t("officer.add_title"));
@@ -743,6 +782,8 @@ async function officerScreen() {
     cancelButton.hidden = true;
     name.value = "";
     birth.value = "";
+    resetCccd();
+    showStoredCccd(null);
   };
   const startEditing = async (personId) => {
     try {
@@ -753,6 +794,8 @@ async function officerScreen() {
       gender.value = p.gender ?? "";
       household.value = p.household_label ?? "";
       if (p.target_group) group.value = p.target_group;
+      resetCccd();
+      showStoredCccd(p.cccd_masked);
       formTitle.textContent = t("officer.edit_title", { name: p.full_name });
       submitButton.textContent = t("officer.save_changes");
       cancelButton.hidden = false;
@@ -774,12 +817,17 @@ async function officerScreen() {
           gender: gender.value || null,
           household_label: household.value || null,
           target_group: group.value || null,
+          cccd: cccd.value || null,
+          cccd_consent: consent.checked,
           // Not on this form: kept as stored.
           ethnicity: editing?.ethnicity ?? null,
           household_address: editing?.household_address ?? null,
         },
       });
-      mount(result, okBox(t(editing ? "officer.saved" : "officer.added", { name: person.full_name }), "officer-ok"));
+      mount(result, okBox(t(editing ? "officer.saved" : "officer.added", { name: person.full_name }), "officer-ok"),
+        person.cccd_masked
+          ? h("p", { id: "officer-cccd-saved" }, t("officer.person_cccd", { masked: person.cccd_masked }))
+          : null);
       stopEditing();
       name.focus();
       await load();
@@ -800,6 +848,13 @@ async function officerScreen() {
       field(t("profile.gender"), gender),
       field(t("officer.household"), household),
       field(t("profile.group"), group),
+      h("fieldset", { class: "cccd" },
+        h("legend", {}, t("profile.cccd_title")),
+        h("p", { class: "hint" }, t("officer.cccd_why")),
+        cccdStored,
+        h("label", { class: "check" }, consent, h("span", {}, t("officer.cccd_consent"))),
+        field(t("profile.cccd"), cccd),
+        cccdError),
       h("div", { class: "choices" }, submitButton, cancelButton),
       result)),
     syncSummary(o.sync),
