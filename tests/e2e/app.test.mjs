@@ -217,6 +217,9 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     const waiting = await s.textOf(await s.waitFor("#sync-records"));
     assert.match(waiting, /^Bài và hồ sơ đang chờ gửi: [1-9]\d*$/, waiting);
     await s.waitFor("#sync-waiting", { text: `Bài tự đánh giá năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
+    // Its two photos are named by person and year too.
+    await s.waitFor("#sync-waiting", { text: `Ảnh minh chứng trong bài năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
+    assert.equal(await s.text("#sync-photos"), "Ảnh đang chờ gửi: 2");
     await nav(s, "history");
     await s.waitFor("#history-list", { text: "Đã gửi" });
     await s.screenshot("07-history");

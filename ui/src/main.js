@@ -878,7 +878,9 @@ function syncSummary(sync) {
             ? t("sync.item_assessment", { name: w.person_name ?? "?", year: w.year ?? "" })
             : w.record_kind === "person"
               ? t("sync.item_person", { name: w.person_name ?? "?" })
-              : t("sync.item_other"),
+              : w.record_kind === "evidence" && w.person_name
+                ? t("sync.item_evidence", { name: w.person_name, year: w.year ?? "" })
+                : t("sync.item_other"),
           w.last_error ? h("span", { class: "hint" }, " · ", t("sync.item_retry", { attempts: w.attempts })) : null)))
       : null);
 }
