@@ -2,6 +2,7 @@
 //! `cdht_app::App` method as a thin `#[tauri::command]`. All logic lives in
 //! `cdht-app` (tested without a window); nothing here decides anything.
 
+use cdht_app::background::{spawn_sync_thread, SyncEvent, SyncShared, SyncState};
 use cdht_app::{
     AnswerSaved, App, AppError, AssessmentView, EvidenceAdded, HistoryView, Overview, PersonForm,
     ProfileForm, SyncStatus,
@@ -9,13 +10,15 @@ use cdht_app::{
 use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId, PersonId};
 use cdht_core::Answer;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use tauri::{Manager, State};
+use std::sync::{Arc, Mutex};
+use tauri::{Emitter, Manager, State};
 
-/// The open app, or why it could not open (shown on the first screen).
+/// The open app, or why it could not open (shown on the first screen), and
+/// the background sync loop's shared state (its own thread owns the engine).
 struct AppState {
     app: Mutex<Option<App>>,
     open_error: Option<AppError>,
+    sync: Arc<SyncShared>,
 }
 
 impl AppState {
@@ -58,7 +61,10 @@ fn join_unit_from_qr_image(
     image_base64: String,
 ) -> CmdResult<cdht_store_person::Unit> {
     let bytes = cdht_app::image_bytes_from_base64(&image_base64)?;
-    state.with(|app| app.join_unit_from_qr_image(&bytes))
+    let unit = state.with(|app| app.join_unit_from_qr_image(&bytes))?;
+    // Stored offline first; the sync loop enrols with the server when it can.
+    state.sync.nudge();
+    Ok(unit)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -66,7 +72,10 @@ fn join_unit_from_qr_text(
     state: State<'_, AppState>,
     text: String,
 ) -> CmdResult<cdht_store_person::Unit> {
-    state.with(|app| app.join_unit_from_qr_text(&text))
+    let unit = state.with(|app| app.join_unit_from_qr_text(&text))?;
+    // Stored offline first; the sync loop enrols with the server when it can.
+    state.sync.nudge();
+    Ok(unit)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -76,7 +85,10 @@ fn join_unit_typed(
     unit: String,
     join_key: String,
 ) -> CmdResult<cdht_store_person::Unit> {
-    state.with(|app| app.join_unit_typed(&server, &unit, &join_key))
+    let unit = state.with(|app| app.join_unit_typed(&server, &unit, &join_key))?;
+    // Stored offline first; the sync loop enrols with the server when it can.
+    state.sync.nudge();
+    Ok(unit)
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -185,9 +197,50 @@ fn history(state: State<'_, AppState>, person_id: PersonId) -> CmdResult<History
     state.with(|app| app.history(person_id))
 }
 
+/// The sync area: what waits on this device, and what the background loop
+/// last saw (progress, last success, last error, enrolled or not).
+#[derive(serde::Serialize)]
+struct SyncView {
+    #[serde(flatten)]
+    status: SyncStatus,
+    background: SyncState,
+}
+
 #[tauri::command(async, rename_all = "snake_case")]
-fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncStatus> {
-    state.with(|app| app.sync_status())
+fn sync_status(state: State<'_, AppState>) -> CmdResult<SyncView> {
+    let status = state.with(|app| app.sync_status())?;
+    Ok(SyncView {
+        status,
+        background: state.sync.snapshot(),
+    })
+}
+
+/// "Đồng bộ ngay": wakes the loop (never waits for the network).
+#[tauri::command(async, rename_all = "snake_case")]
+fn sync_now(state: State<'_, AppState>) -> CmdResult<SyncState> {
+    state.sync.nudge();
+    Ok(state.sync.snapshot())
+}
+
+/// Starts the background sync loop on the app's data folder; its events go
+/// to the window as `sync-progress`, `sync-done`, `sync-error`, `sync-enrolled`.
+fn start_sync(handle: &tauri::AppHandle, dir: PathBuf, shared: Arc<SyncShared>) {
+    let handle = handle.clone();
+    let emit = move |event: SyncEvent| {
+        let result = match &event {
+            SyncEvent::Progress(p) => handle.emit(event.name(), p),
+            SyncEvent::Done(d) => handle.emit(event.name(), d),
+            SyncEvent::Error(e) => handle.emit(event.name(), e),
+            SyncEvent::Enrolled(u) => handle.emit(event.name(), u),
+        };
+        if let Err(err) = result {
+            eprintln!("cdht: could not send {}: {err}", event.name());
+        }
+    };
+    let config = cdht_sync_engine::ServerConfig::default();
+    if let Err(err) = spawn_sync_thread(dir, config, shared, emit) {
+        eprintln!("cdht: could not start the sync loop: {err}");
+    }
 }
 
 /// Re-exports of the store records the commands return, by the names the UI knows.
@@ -202,9 +255,13 @@ pub fn run() {
     let builder = builder.plugin(tauri_plugin_barcode_scanner::init());
     let result = builder
         .setup(|app| {
+            let sync = SyncShared::new();
             let (opened, open_error) = match data_dir(app.handle()) {
                 Ok(dir) => match App::open(&dir) {
-                    Ok(opened) => (Some(opened), None),
+                    Ok(opened) => {
+                        start_sync(app.handle(), dir, Arc::clone(&sync));
+                        (Some(opened), None)
+                    }
                     Err(err) => (None, Some(err)),
                 },
                 Err(detail) => (
@@ -222,6 +279,7 @@ pub fn run() {
             app.manage(AppState {
                 app: Mutex::new(opened),
                 open_error,
+                sync,
             });
             Ok(())
         })
@@ -244,6 +302,7 @@ pub fn run() {
             submit_assessment,
             history,
             sync_status,
+            sync_now,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

@@ -220,6 +220,12 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     // Its two photos are named by person and year too.
     await s.waitFor("#sync-waiting", { text: `Ảnh minh chứng trong bài năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
     assert.equal(await s.text("#sync-photos"), "Ảnh đang chờ gửi: 2");
+    // The background sync: a "Sync now" button and a plain-language state
+    // (the typed server cdht.example.vn is unreachable here: never "Đã đồng bộ").
+    await s.waitFor("#sync-now", { text: "Đồng bộ ngay" });
+    const syncState = await s.text("#sync-state");
+    assert.ok(syncState && syncState !== "Đã đồng bộ", syncState);
+    await s.screenshot("06b-sync");
     await nav(s, "history");
     await s.waitFor("#history-list", { text: "Đã gửi" });
     await s.screenshot("07-history");

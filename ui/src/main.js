@@ -4,6 +4,7 @@ import "@fontsource/noto-sans/400.css";
 import "@fontsource/noto-sans/700.css";
 import "./styles.css";
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import { call, readFileAsDataUrl } from "./api.js";
 import { h, mount, slug } from "./dom.js";
 import { languages, lang, setLang, t, tOwn, tx } from "./i18n.js";
@@ -885,10 +886,122 @@ function syncSummary(sync) {
       : null);
 }
 
+// The background loop (src-tauri → cdht_app::background) reports by events;
+// the sync screen redraws its live card from them, without waiting on the network.
+const live = { progress: null };
+
+function kb(bytes) {
+  return Math.ceil((bytes ?? 0) / 1024);
+}
+
+/** The plain-language state of the background loop. */
+function syncStateText(bg) {
+  const err = bg.last_error;
+  if (bg.running) return { id: "running", text: t("sync.state_running") };
+  if (err) {
+    switch (err.kind) {
+      case "offline":
+      case "retry_later":
+        return { id: "offline", text: t("sync.state_offline") };
+      case "auth_expired":
+        return { id: "auth", text: t("sync.state_auth_expired") };
+      case "certificate_untrusted":
+        return { id: "certificate", text: t("sync.state_certificate") };
+      case "store":
+        return { id: "store", text: t("sync.state_store") };
+      default:
+        return { id: "rejected", text: t("sync.state_rejected", { reason: err.message ?? "" }) };
+    }
+  }
+  if (!bg.enrolled && !bg.enrol_pending) return { id: "not_joined", text: t("sync.state_not_joined") };
+  if (bg.last_success_ms) return { id: "ok", text: t("sync.state_ok") };
+  return { id: "waiting", text: t("sync.state_waiting") };
+}
+
+function progressBlock(p) {
+  if (!p) return null;
+  const items = p.items_total > 0 ? p.items_done / p.items_total : 1;
+  return h("div", { id: "sync-progress-block" },
+    h("progress", { id: "sync-progress", max: "100", value: String(Math.round(items * 100)) }),
+    h("p", { id: "sync-progress-text" }, t("sync.progress", {
+      done: p.items_done, total: p.items_total, kb_done: kb(p.bytes_done), kb_total: kb(p.bytes_total),
+    })));
+}
+
+function syncLiveCard(bg) {
+  const st = syncStateText(bg);
+  const progress = live.progress ?? bg.progress;
+  return h("section", { class: "card", id: "sync-live" },
+    h("p", { id: "sync-state", "data-state": st.id, class: st.id === "ok" || st.id === "running" ? "" : "notice" }, st.text),
+    progressBlock(progress),
+    h("p", { id: "sync-last" }, bg.last_success_ms
+      ? t("sync.last_success", { time: new Date(bg.last_success_ms).toLocaleString(lang() === "vi" ? "vi-VN" : "en-GB") })
+      : t("sync.never")),
+    h("button", {
+      class: "primary", id: "sync-now",
+      onclick: async (e) => {
+        e.target.disabled = true;
+        try { await call("sync_now"); } finally { setTimeout(() => { if (state.screen === "sync") render(); }, 300); }
+      },
+    }, t("sync.now")));
+}
+
+function parkedList(sync) {
+  if (!sync.rejected.length) return null;
+  return h("section", { class: "card", id: "sync-parked" },
+    h("h3", {}, t("sync.parked_title")),
+    h("ul", {}, sync.rejected.map((r) => h("li", {},
+      r.record_kind === "assessment" ? t("sync.parked_assessment") : r.record_kind === "person" ? t("sync.parked_person") : t("sync.parked_other"),
+      ": ", r.reason ?? t("sync.parked_no_reason")))));
+}
+
 async function syncScreen() {
   const sync = await call("sync_status");
-  return [h("h2", {}, t("sync.title")), h("p", {}, t("sync.intro")), syncSummary(sync), h("p", { class: "hint" }, t("sync.not_ready")),
+  live.progress = null;
+  return [h("h2", {}, t("sync.title")), h("p", {}, t("sync.intro")), syncLiveCard(sync.background), syncSummary(sync), parkedList(sync),
     h("button", { class: "secondary", id: "sync-home", onclick: () => go("home") }, t("nav.home"))];
+}
+
+function onSyncEvent(name, payload) {
+  if (name === "sync-progress") {
+    live.progress = payload;
+    const block = document.getElementById("sync-progress-block");
+    const fresh = progressBlock(payload);
+    if (block && fresh) block.replaceWith(fresh);
+    const stateEl = document.getElementById("sync-state");
+    if (stateEl && payload.phase !== "done") {
+      stateEl.textContent = t("sync.state_running");
+      stateEl.dataset.state = "running";
+    }
+    return;
+  }
+  if (state.screen === "sync") {
+    // Only the live card is redrawn on an error; after a success (or an
+    // enrolment) the waiting counts and parked records changed too.
+    call("sync_status").then((sync) => {
+      if (state.screen !== "sync") return;
+      live.progress = null;
+      document.getElementById("sync-live")?.replaceWith(syncLiveCard(sync.background));
+      if (name === "sync-error") return;
+      document.getElementById("sync-summary")?.replaceWith(syncSummary(sync));
+      const parked = parkedList(sync);
+      const old = document.getElementById("sync-parked");
+      if (old && parked) old.replaceWith(parked);
+      else if (old) old.remove();
+      else if (parked) document.getElementById("sync-summary")?.after(parked);
+    }).catch(() => {});
+  } else if (state.screen === "home" && name !== "sync-error") {
+    // The unit's real name and the waiting counts came with the round.
+    refreshOverview().then(() => { if (state.screen === "home") render(); }).catch(() => {});
+  }
+}
+
+try {
+  for (const name of ["sync-progress", "sync-done", "sync-error", "sync-enrolled"]) {
+    listen(name, (event) => onSyncEvent(name, event.payload)).catch(() => {});
+  }
+} catch {
+  // Outside Tauri (a plain browser preview) there are no events.
 }
 
 render();

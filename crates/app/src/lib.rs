@@ -7,6 +7,7 @@
 //! Every method returns [`AppError`] on failure: a `kind` the UI branches on and
 //! a Vietnamese `message` it shows as is.
 
+pub mod background;
 mod error;
 mod qr;
 mod thumbnail;
