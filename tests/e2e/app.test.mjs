@@ -2,9 +2,11 @@
 // driven through tauri-driver → WebKitWebDriver under Xvfb. Run by scripts/e2e.sh.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
-import { Session, WORK_DIR, sleep } from "./webdriver.mjs";
+import { APP_BINARY, Session, WORK_DIR, sleep } from "./webdriver.mjs";
 import { damagedQr, freshDir, photoJpeg, plainPng, qrPng } from "./fixtures.mjs";
 
 const UNIT_QR = "https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA";
@@ -409,4 +411,80 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
     await s.waitFor("#verdict", { text: "Còn 8 chỉ số" });
   });
   await stop(s);
+});
+
+// ---- With a real sync server ----------------------------------------------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Builds (a no-op when fresh) and starts `cdht-server init --demo` + `serve`
+ * on a free loopback port, its data in the e2e work folder. The caller stops it.
+ */
+async function startSyncServer() {
+  const targetDir = path.dirname(path.dirname(APP_BINARY));
+  execFileSync("cargo", ["build", "--quiet", "-p", "cdht-server"], {
+    cwd: path.resolve("../.."),
+    env: { ...process.env, CARGO_TARGET_DIR: targetDir },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const bin = path.join(targetDir, "debug", "cdht-server");
+  const data = freshDir(WORK_DIR, "server");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const demo = JSON.parse(execFileSync(bin, ["init", "--data", data, "--demo", "--public-url", url], { encoding: "utf8" }));
+  const log = openSync(path.join(WORK_DIR, "sync-server.log"), "w");
+  const proc = spawn(bin, ["serve", "--data", data, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", log, log] });
+  const stop = () => { if (proc.exitCode === null) proc.kill("SIGKILL"); };
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (i > 150 || proc.exitCode !== null) { stop(); throw new Error(`cdht-server did not start on ${url}`); }
+    await sleep(100);
+  }
+  return { url, demo, stop };
+}
+
+test("with a real sync server: join by its QR, save a profile, 'Đồng bộ ngay', everything sent and the unit named", { timeout: 300_000 }, async () => {
+  const server = await startSyncServer();
+  try {
+    const dir = freshDir(WORK_DIR, "synced");
+    const files = freshDir(WORK_DIR, "sync-files");
+    const unit = server.demo.units.find((u) => u.code === "DEMO-X1-C1");
+    const qr = await qrPng(path.join(files, "demo-qr.png"), unit.qr_url);
+    const s = await start(dir);
+    await step(s, "sync-real-server", async () => {
+      await nav(s, "join");
+      await s.upload("#join-qr-input", [qr]);
+      await s.waitFor("#join-ok", { text: "DEMO-X1-C1" });
+      await fillProfile(s, "Phạm Thị Mai");
+      await nav(s, "sync");
+      await s.waitFor("#sync-now", { text: "Đồng bộ ngay" });
+      await s.click("#sync-now");
+      await s.waitFor("#sync-state", { text: "Đã đồng bộ", timeout: 60_000 });
+      await s.waitFor("#sync-nothing", { text: "Không có gì đang chờ gửi." });
+      await s.waitFor("#sync-last", { text: "Lần đồng bộ thành công gần nhất" });
+      const progress = await s.text("#sync-progress-text");
+      assert.match(progress, /^(\d+)\/\1 mục · (\d+)\/\2 KB$/, progress);
+      await s.screenshot("13-sync-real-server");
+      // The enrolment brought the unit's real name from the server.
+      await nav(s, "home");
+      await s.waitFor("#app", { text: unit.name });
+    });
+    await stop(s);
+  } finally {
+    server.stop();
+  }
 });

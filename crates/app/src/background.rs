@@ -257,7 +257,10 @@ impl SyncLoop {
     pub async fn round(&mut self, emit: &mut impl FnMut(SyncEvent)) -> RoundOutcome {
         let pending = pending_join(self.engine.store());
         if let Some(payload) = pending {
-            match self.engine.enrol(&payload).await {
+            self.shared.update(|s| s.running = true);
+            let enrolled = self.engine.enrol(&payload).await;
+            self.shared.update(|s| s.running = false);
+            match enrolled {
                 Ok(unit) => {
                     self.auth_refused = false;
                     emit(SyncEvent::Enrolled(EnrolledView {
