@@ -348,29 +348,15 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<PersonListItem>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {LIST_COLUMNS} FROM people p
-             LEFT JOIN assessments a ON a.person_id = p.person_id AND a.year = ?1
-             WHERE ?2 IS NULL OR p.unit_code = ?2
-             ORDER BY p.is_self DESC, p.name_folded, p.person_id
-             LIMIT ?3 OFFSET ?4"
-        ))?;
-        let items = stmt
-            .query_map(
-                rusqlite::params![
-                    year,
-                    unit.map(UnitCode::as_str),
-                    usize_to_i64(limit),
-                    usize_to_i64(offset)
-                ],
-                list_item_from_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(items)
+        self.list_people_ordered(
+            year,
+            unit,
+            limit,
+            offset,
+            "p.is_self DESC, p.name_folded, p.person_id",
+        )
     }
-}
 
-impl Store {
     /// People grouped by household for the officer's list: the device's own
     /// profile first, then households by label (people without one last), each
     /// household's members in name order, with their assessment of `year`.
@@ -382,14 +368,33 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<Vec<PersonListItem>> {
+        self.list_people_ordered(
+            year,
+            unit,
+            limit,
+            offset,
+            "p.is_self DESC,
+             NULLIF(trim(p.household_label), '') IS NULL,
+             trim(p.household_label) COLLATE NOCASE,
+             p.name_folded, p.person_id",
+        )
+    }
+
+    /// The people list with this year's assessment, in `order_by` (a fixed
+    /// ORDER BY clause from this module, never user input).
+    fn list_people_ordered(
+        &self,
+        year: i32,
+        unit: Option<&UnitCode>,
+        limit: usize,
+        offset: usize,
+        order_by: &str,
+    ) -> Result<Vec<PersonListItem>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {LIST_COLUMNS} FROM people p
              LEFT JOIN assessments a ON a.person_id = p.person_id AND a.year = ?1
              WHERE ?2 IS NULL OR p.unit_code = ?2
-             ORDER BY p.is_self DESC,
-                      NULLIF(trim(p.household_label), '') IS NULL,
-                      trim(p.household_label) COLLATE NOCASE,
-                      p.name_folded, p.person_id
+             ORDER BY {order_by}
              LIMIT ?3 OFFSET ?4"
         ))?;
         let items = stmt
