@@ -116,14 +116,25 @@ export class Session {
   }
 
   async click(css) {
-    const id = await this.waitFor(css);
-    try {
-      await this.cmd("POST", `/element/${id}/click`, {});
-    } catch (err) {
-      if (err.webdriverError !== "element click intercepted") throw err;
-      // The sticky header covered it: bring it to the middle of the screen and retry.
-      await this.execute(`arguments[0].scrollIntoView({ block: "center" })`, [{ [ELEMENT_KEY]: id }]);
-      await this.cmd("POST", `/element/${id}/click`, {});
+    // A list that re-renders (search results, autosave redraws) can replace the
+    // element between finding and clicking it: WebDriver then answers "stale
+    // element reference" and no click happened, so find it again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const id = await this.waitFor(css);
+      try {
+        try {
+          await this.cmd("POST", `/element/${id}/click`, {});
+        } catch (err) {
+          if (err.webdriverError !== "element click intercepted") throw err;
+          // The sticky header covered it: bring it to the middle of the screen and retry.
+          await this.execute(`arguments[0].scrollIntoView({ block: "center" })`, [{ [ELEMENT_KEY]: id }]);
+          await this.cmd("POST", `/element/${id}/click`, {});
+        }
+        return;
+      } catch (err) {
+        if (err.webdriverError !== "stale element reference" || attempt >= 5) throw err;
+        await sleep(150);
+      }
     }
   }
 
