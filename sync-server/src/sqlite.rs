@@ -377,39 +377,6 @@ fn parse_assessment_id(s: &str) -> StorageResult<AssessmentId> {
 }
 
 impl Storage for SqliteStorage {
-    fn add_unit(&self, unit: &NewUnit) -> StorageResult<()> {
-        let conn = self.conn()?;
-        conn.execute(
-            "INSERT INTO units (code, name, kind, parent, area, join_key, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                unit.code.as_str(),
-                unit.name,
-                unit.kind,
-                unit.parent.as_ref().map(UnitCode::as_str),
-                unit.area.map(AreaType::as_str),
-                unit.join_key,
-                now()
-            ],
-        )
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                StorageError::refused(
-                    Refusal::Conflict,
-                    "unit_exists",
-                    format!(
-                        "unit {} exists already, or its parent does not exist",
-                        unit.code
-                    ),
-                )
-            }
-            other => other.into(),
-        })?;
-        Ok(())
-    }
-
     fn add_units(&self, units: &[NewUnit]) -> StorageResult<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;

@@ -211,7 +211,9 @@ pub struct BlobProgress {
 
 pub trait Storage: Send + Sync + 'static {
     // units
-    fn add_unit(&self, unit: &NewUnit) -> StorageResult<()>;
+    fn add_unit(&self, unit: &NewUnit) -> StorageResult<()> {
+        self.add_units(std::slice::from_ref(unit))
+    }
     /// Adds several units in one transaction: all or none.
     fn add_units(&self, units: &[NewUnit]) -> StorageResult<()>;
     fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>>;
