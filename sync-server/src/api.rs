@@ -213,6 +213,7 @@ async fn enrol(
         token,
         unit: unit_info(&row),
         last_push_seq,
+        scope: cdht_core::sync::DeviceScope::OwnRecords,
     }))
 }
 

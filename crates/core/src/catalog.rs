@@ -31,6 +31,11 @@ pub struct Rules {
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     pub id: CatalogId,
+    /// 1 for a catalog as first published; a corrected catalog keeps its id
+    /// and takes a higher revision. The highest revision of an id is the one
+    /// both the server and the devices score with.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
     pub decision: String,
     pub issued_on: String,
     pub title: Text,
@@ -81,6 +86,27 @@ pub struct Level {
     pub label: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Text>,
+}
+
+const fn first_revision() -> u32 {
+    1
+}
+
+/// The catalogs to score with: `extra` (installed on a server, or pulled by a
+/// device) replaces an embedded catalog of the same id when its revision is
+/// higher, and adds catalogs the build does not ship. Sorted by id.
+#[must_use]
+pub fn merge_catalogs(embedded: &[Catalog], extra: &[Catalog]) -> Vec<Catalog> {
+    let mut out: Vec<Catalog> = embedded.to_vec();
+    for catalog in extra {
+        match out.iter_mut().find(|c| c.id == catalog.id) {
+            Some(have) if have.revision >= catalog.revision => {}
+            Some(have) => *have = catalog.clone(),
+            None => out.push(catalog.clone()),
+        }
+    }
+    out.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    out
 }
 
 /// Why a catalog is not usable. Each names the place in the catalog.
@@ -150,6 +176,9 @@ impl Catalog {
             problem,
         };
         check_slug(self.id.as_str()).map_err(|p| bad("id".into(), p))?;
+        if self.revision == 0 {
+            return Err(bad("revision".into(), "must be 1 or more".into()));
+        }
         check_text(&self.title).map_err(|p| bad("title".into(), p))?;
         check_text(&self.notes).map_err(|p| bad("notes".into(), p))?;
         let r = &self.rules;

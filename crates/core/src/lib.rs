@@ -11,6 +11,6 @@ pub mod score;
 pub mod sync;
 
 pub use assessment::{Answer, Answers, AreaType, AssessmentInput};
-pub use catalog::{embedded_catalog, embedded_catalogs, Catalog, CatalogError};
+pub use catalog::{embedded_catalog, embedded_catalogs, merge_catalogs, Catalog, CatalogError};
 pub use exemplary::{exemplary_status, ExemplaryStatus};
 pub use score::{score, score_with, Completeness, ScoreError, ScoreResult};

@@ -10,6 +10,7 @@
 //! content-addressed by sha256, in resumable chunks.
 
 use crate::assessment::{Answers, AreaType};
+use crate::catalog::Catalog;
 use crate::ids::{
     AssessmentId, CatalogId, DeviceId, EvidenceId, GroupId, IndicatorId, PersonId, UnitCode,
 };
@@ -59,6 +60,60 @@ pub struct EnrolResponse {
     /// The highest push sequence number the server has applied for this
     /// device (0 for a new device): a reinstalled app continues after it.
     pub last_push_seq: u64,
+    /// What this device pulls. Always `own_records` after an enrolment (a
+    /// re-enrolment drops an officer binding).
+    #[serde(default)]
+    pub scope: DeviceScope,
+}
+
+/// Which records a device receives by pull.
+///
+/// The unit QR is printed on posters, so anybody can enrol a phone: such a
+/// device only ever gets back what concerns the people it pushed itself.
+/// An officer turns a device (a tablet going door to door) into a collector
+/// device by logging in on it; it then gets every record of its unit's
+/// subtree, so two officers, or an officer and a citizen, work on the same
+/// people.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceScope {
+    /// Records of people this device pushed, with their review decisions.
+    #[default]
+    OwnRecords,
+    /// Every record of the device's unit subtree (an officer is bound to it).
+    UnitRecords,
+}
+
+impl DeviceScope {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OwnRecords => "own_records",
+            Self::UnitRecords => "unit_records",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "own_records" => Self::OwnRecords,
+            "unit_records" => Self::UnitRecords,
+            _ => return None,
+        })
+    }
+}
+
+/// `POST /api/v1/device/officer` (device token + an officer's
+/// [`LoginRequest`]): binds the officer to this device, which becomes a
+/// collector device (`unit_records`). The officer must hold `collector` or
+/// `admin` over the device's unit. `DELETE /api/v1/device/officer` unbinds
+/// it (`own_records` again), e.g. before the tablet is handed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceOfficerResponse {
+    /// The bound officer (`None` after an unbind).
+    pub username: Option<String>,
+    pub roles: Vec<RoleGrant>,
+    pub scope: DeviceScope,
 }
 
 /// A unit of the Association tree (any depth).
@@ -244,6 +299,17 @@ pub struct PersonRecord {
     /// Village, hamlet or address as people write it.
     #[serde(default)]
     pub address: Option<String>,
+    /// Pushed with `cccd: None`: keep the keyed CCCD the server already holds
+    /// (a device that got this person by pull never saw the number). `false`
+    /// with `cccd: None` erases it (consent withdrawn). In a pulled record:
+    /// the server holds a CCCD for this person.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_cccd: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+const fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The state of an assessment as the device sets it. Everything after
@@ -415,8 +481,24 @@ pub enum Change {
         decision_no: String,
         decision_date: String,
     },
-    /// The unit's name or area type changed.
+    /// The unit's name, kind, parent or (inherited) area type changed.
     Unit { unit: UnitInfo },
+    /// The server's current version of a record pushed by another device,
+    /// for the devices whose scope covers it ([`DeviceScope`]). Person
+    /// records never carry the CCCD (`cccd: None`, `keep_cccd` says whether
+    /// the server holds one), so `record.hash` is the hash of the body as
+    /// sent here. Changes come in the order the server stored them (a
+    /// person before its assessments, an assessment before its evidence).
+    Record {
+        /// The unit that owns the record.
+        unit: UnitCode,
+        /// That unit's area type, which the assessment was scored with.
+        area: AreaType,
+        record: RecordEnvelope,
+    },
+    /// A catalog installed or corrected on the server (`cdht-server catalogs
+    /// add`); it replaces a catalog of the same id with a lower revision.
+    Catalog { catalog: Catalog },
 }
 
 // ---------------------------------------------------------------- evidence
@@ -495,5 +577,67 @@ mod tests {
         assert_eq!(v["kind"], "review");
         assert_eq!(v["state"], "returned");
         assert_eq!(serde_json::from_value::<ServerChange>(v).unwrap(), c);
+    }
+
+    #[test]
+    fn pulled_record_nests_its_own_kind_under_record() {
+        let c = ServerChange {
+            seq: 9,
+            at: "2025-10-01T00:00:00Z".into(),
+            change: Change::Record {
+                unit: UnitCode::new("XA-01"),
+                area: AreaType::Difficult,
+                record: RecordEnvelope {
+                    version: 2,
+                    hash: "00".repeat(32),
+                    body: RecordBody::Person(PersonRecord {
+                        id: PersonId::new_v7(),
+                        full_name: "Lò Thị Mai".into(),
+                        birth_year: None,
+                        cccd: None,
+                        phone: None,
+                        address: None,
+                        keep_cccd: true,
+                    }),
+                },
+            },
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["kind"], "record");
+        assert_eq!(v["area"], "difficult");
+        assert_eq!(v["record"]["body"]["kind"], "person");
+        assert_eq!(v["record"]["body"]["keep_cccd"], true);
+        assert_eq!(serde_json::from_value::<ServerChange>(v).unwrap(), c);
+    }
+
+    #[test]
+    fn keep_cccd_false_is_left_out_so_old_hashes_hold() {
+        let body = RecordBody::Person(PersonRecord {
+            id: PersonId::new_v7(),
+            full_name: "A".into(),
+            birth_year: None,
+            cccd: None,
+            phone: None,
+            address: None,
+            keep_cccd: false,
+        });
+        let json = String::from_utf8(body.canonical_json()).unwrap();
+        assert!(!json.contains("keep_cccd"), "{json}");
+    }
+
+    #[test]
+    fn enrol_response_without_scope_means_own_records() {
+        let v = serde_json::json!({
+            "device_id": DeviceId::new_v7(),
+            "token": "t",
+            "unit": {"code": "U", "name": "U", "kind": "branch", "parent": null, "area": "normal"},
+            "last_push_seq": 0
+        });
+        let r: EnrolResponse = serde_json::from_value(v).unwrap();
+        assert_eq!(r.scope, DeviceScope::OwnRecords);
+        assert_eq!(
+            DeviceScope::parse(DeviceScope::UnitRecords.as_str()),
+            Some(DeviceScope::UnitRecords)
+        );
     }
 }

@@ -136,3 +136,29 @@ fn validator_rejects_broken_catalogs_with_a_place() {
         );
     }
 }
+
+#[test]
+fn a_higher_revision_replaces_the_embedded_catalog_and_a_lower_one_does_not() {
+    let embedded = cdht_core::embedded_catalogs().expect("embedded catalogs");
+    let mut corrected = embedded[0].clone();
+    assert_eq!(corrected.revision, 1, "shipped catalogs are revision 1");
+    corrected.revision = 2;
+    corrected.notes.vi = "Đã sửa mức điểm chỉ số 2.1".into();
+    let mut older = embedded[0].clone();
+    older.notes.vi = "bản cũ".into();
+    let mut new_one = embedded[0].clone();
+    new_one.id = "999-2026".into();
+
+    let merged = cdht_core::merge_catalogs(embedded, &[corrected.clone(), older, new_one]);
+    assert_eq!(merged.len(), embedded.len() + 1);
+    let got = merged
+        .iter()
+        .find(|c| c.id == corrected.id)
+        .expect("corrected id present");
+    assert_eq!(got, &corrected);
+    assert!(merged.iter().any(|c| c.id.as_str() == "999-2026"));
+
+    let mut zero = embedded[0].clone();
+    zero.revision = 0;
+    assert!(zero.validate().is_err());
+}

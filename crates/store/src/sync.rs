@@ -56,6 +56,7 @@ fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
                 cccd: row.get(3)?,
                 phone: None,
                 address: row.get(4)?,
+                keep_cccd: false,
             })
         },
     )?;

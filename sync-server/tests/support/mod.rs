@@ -121,6 +121,7 @@ pub fn person(name: &str, cccd: Option<&str>) -> (PersonId, RecordBody) {
             cccd: cccd.map(str::to_owned),
             phone: None,
             address: Some("Thôn Đông".to_owned()),
+            keep_cccd: false,
         }),
     )
 }
