@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 /// Upper bound on stored points: a sanity check only; the catalog's own range is
 /// checked by core when scoring.
-const MAX_POINTS: i64 = 100;
+pub(crate) const MAX_POINTS: i64 = 100;
 const MAX_REASON_CHARS: usize = 1000;
 
 const ASSESSMENT_COLUMNS: &str = "assessment_id, person_id, year, catalog_id, group_id, \

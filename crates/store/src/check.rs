@@ -74,17 +74,23 @@ impl Store {
         }
         tx.commit()?;
 
-        let files: Vec<(String, u64)> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT sha256, byte_size FROM evidence_files ORDER BY sha256")?;
+        let files: Vec<(String, u64, bool)> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT sha256, byte_size, on_device FROM evidence_files ORDER BY sha256",
+            )?;
             let rows = stmt
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows
         };
         let mut known = HashSet::with_capacity(files.len());
-        for (sha256, expected) in files {
+        for (sha256, expected, on_device) in files {
+            if !on_device {
+                // A pulled record's photo still on the server: no file is
+                // expected (a fetch in progress may be writing one; keep it).
+                known.insert(sha256);
+                continue;
+            }
             let path = file_path(&self.data_dir, &sha256);
             let problem = match fs::metadata(&path) {
                 Err(err) if err.kind() == io::ErrorKind::NotFound => Some(FileProblem::Missing),

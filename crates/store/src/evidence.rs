@@ -19,19 +19,21 @@ const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
 /// write after we do: the app must never be the one that fills the phone.
 pub const DISK_RESERVE_BYTES: u64 = 16 * 1024 * 1024;
 /// Whether the photo `?1` must stay: an evidence row uses it, or an evidence
-/// record naming it was queued (and not rejected) while its upload is unfinished.
+/// record naming it was queued (and not rejected) while its upload is unfinished
+/// (and not refused by the server: a parked photo is kept only while used).
 pub(crate) const FILE_STILL_NEEDED_SQL: &str = "SELECT
     EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1)
     OR (EXISTS (SELECT 1 FROM outbox
                 WHERE record_kind = 'evidence' AND state <> 'rejected'
                   AND json_extract(payload_json, '$.sha256') = ?1)
         AND NOT EXISTS (SELECT 1 FROM evidence_uploads
-                        WHERE sha256 = ?1 AND completed_at_ms IS NOT NULL))";
+                        WHERE sha256 = ?1
+                          AND (completed_at_ms IS NOT NULL OR refused_at_ms IS NOT NULL)))";
 /// Prefix of a photo being written; a leftover one is a crash mid-write.
 pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 
 const EVIDENCE_COLUMNS: &str = "e.evidence_id, e.assessment_id, e.indicator_id, e.sha256, \
-     f.mime, f.byte_size, f.width_px, f.height_px, e.taken_at_ms, e.created_at_ms";
+     f.mime, f.byte_size, f.width_px, f.height_px, e.taken_at_ms, e.created_at_ms, f.on_device";
 
 fn evidence_from_row(row: &Row<'_>) -> rusqlite::Result<Evidence> {
     Ok(Evidence {
@@ -45,6 +47,7 @@ fn evidence_from_row(row: &Row<'_>) -> rusqlite::Result<Evidence> {
         height_px: u32_opt(row, 7)?,
         taken_at_ms: row.get(8)?,
         created_at_ms: row.get(9)?,
+        on_device: row.get(10)?,
     })
 }
 
@@ -227,7 +230,7 @@ impl Store {
         tx.execute(
             "INSERT INTO evidence_files (sha256, mime, byte_size, width_px, height_px, created_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (sha256) DO NOTHING",
+             ON CONFLICT (sha256) DO UPDATE SET on_device = 1",
             rusqlite::params![
                 sha256,
                 meta.mime,
@@ -304,6 +307,47 @@ impl Store {
             let _ = fs::remove_file(file_path(&self.data_dir, &sha256));
         }
         Ok(saved)
+    }
+
+    /// Keeps the bytes of a photo fetched from the server (a pulled record's
+    /// evidence, `on_device` false until now): checks they are the photo the
+    /// row names (sha256, size), writes the content-addressed file atomically
+    /// and marks it on the device. Returns the file's path. Fetching a photo
+    /// already on the device changes nothing.
+    pub fn save_fetched_evidence(&mut self, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let (byte_size, on_device): (u64, bool) = self
+            .conn
+            .query_row(
+                "SELECT byte_size, on_device FROM evidence_files WHERE sha256 = ?1",
+                [sha256],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("evidence file", sha256))?;
+        let path = file_path(&self.data_dir, sha256);
+        if sha256_hex(bytes) != sha256 {
+            return Err(StoreError::invalid(format!(
+                "the fetched bytes are not photo {sha256}"
+            )));
+        }
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if size != byte_size {
+            return Err(StoreError::invalid(format!(
+                "photo {sha256} has {size} bytes, its record says {byte_size}"
+            )));
+        }
+        let intact = on_device && hash_file(&path).is_ok_and(|existing| existing == sha256);
+        if !intact {
+            ensure_free_space(&self.data_dir, size)?;
+            write_atomically(&path, bytes)?;
+        }
+        let tx = self.write_tx()?;
+        tx.execute(
+            "UPDATE evidence_files SET on_device = 1 WHERE sha256 = ?1",
+            [sha256],
+        )?;
+        tx.commit()?;
+        Ok(path)
     }
 
     /// One evidence row by id (e.g. to name the person behind a queued photo).

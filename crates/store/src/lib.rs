@@ -24,12 +24,14 @@
 mod assessments;
 mod cccd;
 mod check;
+mod device;
 mod error;
 mod evidence;
 mod fold;
 mod migrate;
 mod model;
 mod people;
+mod pull;
 mod sql;
 mod sync;
 mod units;

@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_unit_name_known.sql",
         include_str!("../migrations/0003_unit_name_known.sql"),
     ),
+    (
+        "0004_pulled_records.sql",
+        include_str!("../migrations/0004_pulled_records.sql"),
+    ),
 ];
 
 /// `PRAGMA application_id` of a CDHT database ("CDHT" in ASCII).

@@ -198,6 +198,12 @@ pub struct Person {
     /// e.g. "••••••••1234"; `None` when no CCCD is stored.
     pub cccd_masked: Option<String>,
     pub cccd_consent_at_ms: Option<UnixMs>,
+    /// The server holds a CCCD for this person that this device never saw
+    /// (a pulled person): show "CCCD đã có trên máy chủ"; an edit keeps it.
+    pub server_has_cccd: bool,
+    /// The unit that owns a pulled person on the server (may be a child unit
+    /// of the joined one); `None` for people created on this device.
+    pub server_unit_code: Option<UnitCode>,
     pub revision: i64,
     pub created_at_ms: UnixMs,
     pub updated_at_ms: UnixMs,
@@ -306,6 +312,10 @@ pub struct Evidence {
     pub height_px: Option<u32>,
     pub taken_at_ms: Option<UnixMs>,
     pub created_at_ms: UnixMs,
+    /// False for a photo of a pulled record that was not fetched yet: there is
+    /// no file at [`crate::Store::evidence_path`] until
+    /// [`crate::Store::save_fetched_evidence`] writes it.
+    pub on_device: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,9 +367,58 @@ pub struct PullOutcome {
     pub applied: usize,
     /// Changes about records this device does not hold (other devices of the unit).
     pub not_held: usize,
-    /// Changes that contradict the local state, skipped (never blocking the rest).
+    /// Changes skipped, never blocking the rest: they contradict the local
+    /// state, name a person or assessment this device does not have, are not
+    /// newer than what it has, wait for its own unacknowledged edit, or are
+    /// invalid (a catalog that does not validate).
     pub skipped: usize,
     pub cursor: u64,
+}
+
+/// How this device talks to the server: kept in the store (migration 4),
+/// written by enrolment and officer binding. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCredentials {
+    pub server_url: String,
+    pub unit_code: UnitCode,
+    /// The device id the server knows this device by.
+    pub device_id: String,
+    /// The device's bearer token (secret).
+    pub device_token: String,
+    pub scope: cdht_core::sync::DeviceScope,
+    /// The officer bound to this device (scope `unit_records`).
+    pub officer_username: Option<String>,
+    pub updated_at_ms: UnixMs,
+}
+
+impl fmt::Debug for SyncCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncCredentials")
+            .field("server_url", &self.server_url)
+            .field("unit_code", &self.unit_code)
+            .field("device_id", &self.device_id)
+            .field("scope", &self.scope)
+            .field("officer_username", &self.officer_username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A photo the server refused whole (`422`: `hash_mismatch`,
+/// `invalid_evidence`), once per evidence row that uses it: not sent again
+/// until the person replaces it. The UI shows "Ảnh bị từ chối: {reason}".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkedUpload {
+    pub sha256: String,
+    pub evidence_id: EvidenceId,
+    pub assessment_id: AssessmentId,
+    pub person_id: PersonId,
+    pub year: i32,
+    pub indicator_id: IndicatorId,
+    /// The server's code, e.g. `invalid_evidence`.
+    pub code: String,
+    /// The server's sentence for the person (Vietnamese).
+    pub reason: String,
+    pub parked_at_ms: UnixMs,
 }
 
 /// How far a photo's upload got.

@@ -20,7 +20,8 @@ const MAX_SEARCH_WORDS: usize = 6;
 
 const PERSON_COLUMNS: &str = "person_id, unit_code, is_self, full_name, birth_year, gender, \
      ethnicity, target_group, household_label, household_address, cccd_masked, \
-     cccd_consent_at_ms, revision, created_at_ms, updated_at_ms";
+     cccd_consent_at_ms, revision, created_at_ms, updated_at_ms, server_has_cccd, \
+     server_unit_code";
 
 fn person_from_row(row: &Row<'_>) -> rusqlite::Result<Person> {
     Ok(Person {
@@ -39,6 +40,8 @@ fn person_from_row(row: &Row<'_>) -> rusqlite::Result<Person> {
         revision: row.get(12)?,
         created_at_ms: row.get(13)?,
         updated_at_ms: row.get(14)?,
+        server_has_cccd: row.get(15)?,
+        server_unit_code: row.get::<_, Option<String>>(16)?.map(UnitCode::new),
     })
 }
 
@@ -255,9 +258,12 @@ impl Store {
                 ],
             )?;
             if let Some(cccd) = cccd {
+                // An explicit erase also withdraws the number the server holds
+                // (the next push says `keep_cccd: false`).
                 tx.execute(
                     "UPDATE people SET cccd = ?2, cccd_masked = ?3, cccd_consent = ?4,
-                         cccd_consent_at_ms = ?5
+                         cccd_consent_at_ms = ?5,
+                         server_has_cccd = CASE WHEN ?2 IS NULL THEN 0 ELSE server_has_cccd END
                      WHERE person_id = ?1",
                     rusqlite::params![
                         id_text,

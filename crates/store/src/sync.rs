@@ -12,6 +12,7 @@ use crate::model::{
     Assessment, EvidenceUpload, FrozenBatch, OutboxEntry, OutboxState, PullOutcome, PushOutcome,
     RecordKind, Review, UnixMs,
 };
+use crate::pull::{apply_record, save_catalog, Owner, Scorer};
 use crate::sql::{now_ms, parsed, parsed_opt, sha256_hex, usize_to_i64};
 use crate::Store;
 use cdht_core::ids::{AssessmentId, PersonId, UnitCode};
@@ -42,7 +43,8 @@ fn version_u32(version: i64) -> Result<u32> {
 
 fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
     let person = conn.query_row(
-        "SELECT person_id, full_name, birth_year, cccd, household_address
+        "SELECT person_id, full_name, birth_year, cccd, household_address, phone,
+             cccd IS NULL AND server_has_cccd = 1
          FROM people WHERE person_id = ?1",
         [person_id.to_string()],
         |row| {
@@ -54,9 +56,10 @@ fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
                     .and_then(|y| u16::try_from(y).ok()),
                 // Stored only with consent; the server keeps only a keyed hash of it.
                 cccd: row.get(3)?,
-                phone: None,
+                phone: row.get(5)?,
                 address: row.get(4)?,
-                keep_cccd: false,
+                // A pulled person whose number only the server holds: keep it.
+                keep_cccd: row.get(6)?,
             })
         },
     )?;
@@ -154,8 +157,10 @@ pub(crate) fn enqueue_submission(
     )?;
 
     for evidence in load_evidence(conn, assessment.assessment_id)? {
+        // Pulled evidence is already on the server: never queued.
         let queued: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'evidence' AND record_id = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'evidence' AND record_id = ?1)
+                 OR EXISTS (SELECT 1 FROM evidence WHERE evidence_id = ?1 AND from_server = 1)",
             [evidence.evidence_id.to_string()],
             |row| row.get(0),
         )?;
@@ -553,9 +558,18 @@ impl Store {
     /// Applies one pull page and moves the cursor, in one transaction, so a crash
     /// never skips a change or applies one twice. A change that contradicts the
     /// local state is skipped and counted, never blocking the rest.
+    ///
+    /// `record` changes (see `pull.rs`): unknown records are inserted under
+    /// `unit_code` (the joined unit; the server's owning unit is kept in
+    /// `people.server_unit_code`); a known one is replaced only by a higher
+    /// version when this device has no unacknowledged edit of it. A pulled
+    /// assessment whose person is unknown, or evidence whose assessment is
+    /// unknown, is skipped. Evidence photos are not on the device
+    /// ([`Evidence::on_device`](crate::Evidence)) until fetched. `catalog`
+    /// changes are validated and kept when their revision is higher.
     pub fn apply_pull(&mut self, unit_code: &UnitCode, page: &PullResponse) -> Result<PullOutcome> {
         let now = now_ms();
-        let tx = self.write_tx()?;
+        let mut tx = self.write_tx()?;
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM units WHERE unit_code = ?1)",
             [unit_code.as_str()],
@@ -564,9 +578,57 @@ impl Store {
         if !known {
             return Err(StoreError::not_found("unit", unit_code));
         }
+        let replay_below: u64 = tx
+            .query_row(
+                "SELECT replay_below FROM pull_cursors WHERE unit_code = ?1",
+                [unit_code.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let mut scorer = Scorer::new();
         let mut outcome = PullOutcome::default();
         for change in &page.changes {
             let (assessment, review): (AssessmentId, Review) = match &change.change {
+                Change::Record { unit, area, record } => {
+                    let owner = Owner {
+                        joined: unit_code,
+                        server_unit: unit,
+                        area: *area,
+                    };
+                    // One savepoint per record: a record that cannot be applied
+                    // leaves nothing half-written and does not stop the page.
+                    let sp = tx.savepoint()?;
+                    match apply_record(&sp, &owner, record, &mut scorer, now) {
+                        Ok(true) => {
+                            sp.commit()?;
+                            outcome.applied += 1;
+                        }
+                        Ok(false) => outcome.skipped += 1,
+                        Err(
+                            StoreError::Conflict(_)
+                            | StoreError::InvalidInput(_)
+                            | StoreError::Locked { .. },
+                        ) => outcome.skipped += 1,
+                        Err(other) => return Err(other),
+                    }
+                    continue;
+                }
+                Change::Catalog { catalog } => {
+                    let sp = tx.savepoint()?;
+                    match save_catalog(&sp, catalog, &mut scorer, now) {
+                        Ok(true) => {
+                            sp.commit()?;
+                            outcome.applied += 1;
+                        }
+                        Ok(false) => outcome.skipped += 1,
+                        Err(StoreError::InvalidInput(_) | StoreError::Conflict(_)) => {
+                            outcome.skipped += 1;
+                        }
+                        Err(other) => return Err(other),
+                    }
+                    continue;
+                }
                 Change::Review {
                     assessment,
                     state,
@@ -619,6 +681,13 @@ impl Store {
                     continue;
                 }
             };
+            if change.seq <= replay_below && pushed_here(&tx, assessment)? {
+                // Pulled again after an officer binding restarted the pull:
+                // this device already got this decision, and its state may
+                // have moved on since (resubmitted).
+                outcome.skipped += 1;
+                continue;
+            }
             match apply_review_in(&tx, assessment, &review, now) {
                 Ok(_) => outcome.applied += 1,
                 Err(StoreError::NotFound { .. }) => outcome.not_held += 1,
@@ -657,13 +726,15 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("evidence file", sha256))
     }
 
-    /// Photos named by a queued, not rejected evidence record whose upload has
-    /// not completed: what the sync client uploads after pushing.
+    /// Photos on this device named by a queued, not rejected evidence record
+    /// whose upload has neither completed nor been refused by the server
+    /// ([`Store::park_upload`]): what the sync client uploads after pushing.
     pub fn pending_uploads(&self, limit: usize) -> Result<Vec<EvidenceUpload>> {
         let mut stmt = self.conn.prepare(
             "SELECT f.sha256, f.byte_size, COALESCE(u.bytes_acked, 0), u.completed_at_ms
              FROM evidence_files f LEFT JOIN evidence_uploads u ON u.sha256 = f.sha256
-             WHERE u.completed_at_ms IS NULL AND EXISTS (
+             WHERE u.completed_at_ms IS NULL AND u.refused_at_ms IS NULL AND f.on_device = 1
+               AND EXISTS (
                  SELECT 1 FROM outbox o
                  WHERE o.record_kind = 'evidence' AND o.state <> 'rejected'
                    AND json_extract(o.payload_json, '$.sha256') = f.sha256)
@@ -681,7 +752,8 @@ impl Store {
         let count: i64 = self.conn.query_row(
             "SELECT count(*)
              FROM evidence_files f LEFT JOIN evidence_uploads u ON u.sha256 = f.sha256
-             WHERE u.completed_at_ms IS NULL AND EXISTS (
+             WHERE u.completed_at_ms IS NULL AND u.refused_at_ms IS NULL AND f.on_device = 1
+               AND EXISTS (
                  SELECT 1 FROM outbox o
                  WHERE o.record_kind = 'evidence' AND o.state <> 'rejected'
                    AND json_extract(o.payload_json, '$.sha256') = f.sha256)",
@@ -738,6 +810,15 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Whether this device pushed the assessment itself.
+fn pushed_here(conn: &Connection, assessment: AssessmentId) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'assessment' AND record_id = ?1)",
+        [assessment.to_string()],
+        |row| row.get(0),
+    )?)
 }
 
 fn upload_from_row(row: &Row<'_>) -> rusqlite::Result<EvidenceUpload> {

@@ -126,13 +126,15 @@ fn a_unit_joined_offline_has_no_name_until_one_arrives() {
 #[test]
 fn units_joined_before_migration_3_with_the_code_as_name_are_marked_unnamed() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
     {
-        // Back to schema 2, with what the app wrote then.
+        // A database of schema 2, with what the app wrote then.
         let raw = rusqlite::Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        raw.execute_batch(include_str!("../migrations/0001_init.sql"))
+            .unwrap();
+        raw.execute_batch(include_str!("../migrations/0002_lock_reviewed_answers.sql"))
+            .unwrap();
         raw.execute_batch(
-            "ALTER TABLE units DROP COLUMN name_known;
-             INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type)
+            "INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type)
              VALUES ('HD-A', 'HD-A', 'https://x.vn', '{}', 1, 'normal'),
                     ('HD-B', 'Chi hội B', 'https://x.vn', '{}', 2, 'normal');
              PRAGMA user_version = 2;",
@@ -140,7 +142,10 @@ fn units_joined_before_migration_3_with_the_code_as_name_are_marked_unnamed() {
         .unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        cdht_store::latest_version()
+    );
     let a = store.unit(&UnitCode::new("HD-A")).unwrap();
     let b = store.unit(&UnitCode::new("HD-B")).unwrap();
     assert!(!a.name_known);
