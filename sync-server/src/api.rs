@@ -3,24 +3,26 @@
 use crate::blobs;
 use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::storage::{
-    BatchKey, PreparedRecord, PushOutcome, Recognition, RecordCheck, ReviewAction, Subject,
+    BatchKey, CccdUpdate, DeviceRef, EvidenceAccess, PreparedRecord, PushOutcome, Reader,
+    Recognition, RecordCheck, ReviewAction, Subject,
 };
 use crate::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use cdht_core::ids::{AssessmentId, UnitCode};
+use cdht_core::ids::AssessmentId;
 use cdht_core::sync::{
-    EnrolRequest, EnrolResponse, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus,
-    LoginRequest, LoginResponse, PushBatch, RecordBody, Role, ServerScore, UnitInfo,
-    MAX_CHUNK_BYTES, MAX_RECORDS_PER_BATCH,
+    DeviceOfficerResponse, DeviceScope, EnrolRequest, EnrolResponse, EvidenceQuery,
+    EvidenceQueryResponse, EvidenceStatus, LoginRequest, LoginResponse, PushBatch, RecordBody,
+    Role, RoleGrant, ServerScore, UnitInfo, MAX_CHUNK_BYTES, MAX_RECORDS_PER_BATCH,
 };
-use cdht_core::{AssessmentInput, Completeness};
+use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -34,7 +36,11 @@ pub fn router(state: AppState) -> Router {
         .route("/push", post(push))
         .route("/pull", get(pull))
         .route("/evidence/status", post(evidence_status))
-        .route("/evidence/{sha256}", put(upload_chunk))
+        .route(
+            "/evidence/{sha256}",
+            get(download_evidence).put(upload_chunk),
+        )
+        .route("/device/officer", post(bind_officer).delete(unbind_officer))
         .route("/units/{code}", get(get_unit))
         .route("/units/{code}/assessments", get(list_assessments))
         .route("/units/{code}/duplicates", get(duplicates))
@@ -126,9 +132,9 @@ impl FromRequestParts<AppState> for Subject {
     }
 }
 
-fn device(subject: Subject) -> Result<(cdht_core::ids::DeviceId, UnitCode), ApiError> {
+fn device(subject: Subject) -> Result<DeviceRef, ApiError> {
     match subject {
-        Subject::Device { device_id, unit } => Ok((device_id, unit)),
+        Subject::Device(d) => Ok(d),
         Subject::Officer { .. } => Err(ApiError::forbidden_role()),
     }
 }
@@ -183,9 +189,10 @@ fn unit_info(row: &crate::storage::UnitRow) -> UnitInfo {
 async fn enrol(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
-    let key = format!("join:{}", peer.ip());
+    let key = format!("join:{}", state.client_ip(peer, &headers));
     if state.limiter.blocked(&key) {
         return Err(rate_limited());
     }
@@ -213,7 +220,7 @@ async fn enrol(
         token,
         unit: unit_info(&row),
         last_push_seq,
-        scope: cdht_core::sync::DeviceScope::OwnRecords,
+        scope: DeviceScope::OwnRecords,
     }))
 }
 
@@ -225,37 +232,60 @@ fn rate_limited() -> ApiError {
     )
 }
 
-async fn login(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let ip_key = format!("login:{}", peer.ip());
+/// Checks an officer's username and password, rate-limited per client
+/// address and per username (shared by the login and the device binding).
+/// Returns the officer's id and grants.
+async fn check_password(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    req: &LoginRequest,
+) -> Result<(i64, Vec<RoleGrant>), ApiError> {
+    let ip_key = format!("login:{}", state.client_ip(peer, headers));
     let user_key = format!("login-user:{}", req.username);
     if state.limiter.blocked(&ip_key) || state.limiter.blocked(&user_key) {
         return Err(rate_limited());
     }
     let username = req.username.clone();
     let found = state.db(move |s| s.officer_login(&username)).await?;
-    let password = req.password;
-    let verified = match found {
-        Some((id, hash, grants)) => {
-            let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-                .await
-                .unwrap_or(false);
-            ok.then_some((id, grants))
+    let password = req.password.clone();
+    // An unknown username still costs one argon2 verification (against a
+    // hash no password matches), so the answer takes as long as for a known
+    // one and response times do not tell which usernames exist.
+    let (hash, officer) = match found {
+        Some((id, hash, grants)) => (hash, Some((id, grants))),
+        None => (DUMMY_PASSWORD_HASH.to_owned(), None),
+    };
+    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false);
+    match officer {
+        Some(found) if ok => Ok(found),
+        _ => {
+            state.limiter.fail(&ip_key);
+            state.limiter.fail(&user_key);
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "Tên đăng nhập hoặc mật khẩu không đúng.",
+            ))
         }
-        None => None,
-    };
-    let Some((officer_id, roles)) = verified else {
-        state.limiter.fail(&ip_key);
-        state.limiter.fail(&user_key);
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "Tên đăng nhập hoặc mật khẩu không đúng.",
-        ));
-    };
+    }
+}
+
+/// An argon2id hash (the default parameters, as `hash_password` makes) of a
+/// random password nobody knows: verified against when the username is
+/// unknown, only to spend the same time.
+const DUMMY_PASSWORD_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$S2GQG6TBNM/EzqtuhXxn2g$THGDu1xlglOMMUZ31m+hKoRB82aWh8GCmsaP+zVLNK0";
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let (officer_id, roles) = check_password(&state, peer, &headers, &req).await?;
     let (token, hash) = crate::new_token().map_err(|_| ApiError::internal())?;
     let expires = chrono::Utc::now()
         + chrono::Duration::from_std(state.config.officer_session)
@@ -316,7 +346,7 @@ async fn push(
     subject: Subject,
     ApiJson(batch): ApiJson<PushBatch>,
 ) -> Result<Response, ApiError> {
-    let (device_id, unit) = device(subject)?;
+    let device = device(subject)?;
     if batch.records.len() > MAX_RECORDS_PER_BATCH {
         return Err(ApiError::bad_request(
             "batch_too_large",
@@ -329,7 +359,7 @@ async fn push(
             "Số thứ tự gửi bắt đầu từ 1.",
         ));
     }
-    let unit_code = unit.as_str().to_owned();
+    let unit_code = device.unit.as_str().to_owned();
     let unit_row = state
         .db(move |s| s.unit(&unit_code))
         .await?
@@ -338,11 +368,29 @@ async fn push(
     // parsed value so that whitespace or key order cannot fake a change.
     let content_hash = sha256_hex(&serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?);
     let max_evidence = state.config.max_evidence_bytes;
+    let catalogs = state.scoring_catalogs().await?;
+    // An edit of a known assessment is scored with its owning unit's area
+    // type, which a collector device of a parent unit does not share.
+    let assessment_ids: Vec<uuid::Uuid> = batch
+        .records
+        .iter()
+        .filter(|r| matches!(r.body, RecordBody::Assessment(_)))
+        .map(|r| r.body.id())
+        .collect();
+    let owner_areas = state
+        .db(move |s| s.assessment_areas(&assessment_ids))
+        .await?;
+    let scoring = Scoring {
+        catalogs: &catalogs,
+        device_area: unit_row.area,
+        owner_areas: &owner_areas,
+        max_evidence,
+    };
     let records: Vec<PreparedRecord> = batch
         .records
         .into_iter()
         .map(|envelope| {
-            let check = check_record(&state, &envelope, unit_row.area, max_evidence);
+            let check = check_record(&state, &envelope, &scoring);
             PreparedRecord { envelope, check }
         })
         .collect();
@@ -352,7 +400,7 @@ async fn push(
         content_hash,
     };
     let outcome = state
-        .db(move |s| s.apply_push(device_id, &unit, &key, &records))
+        .db(move |s| s.apply_push(&device, &key, &records))
         .await?;
     match outcome {
         PushOutcome::Applied(json) | PushOutcome::Replayed(json) => Ok((
@@ -376,12 +424,22 @@ async fn push(
     }
 }
 
+/// What a push's records are checked and scored with.
+struct Scoring<'a> {
+    catalogs: &'a [Catalog],
+    /// The pushing device's unit's area type, for new assessments.
+    device_area: AreaType,
+    /// The owning unit's area type of assessments the server has.
+    owner_areas: &'a HashMap<uuid::Uuid, AreaType>,
+    max_evidence: u64,
+}
+
 fn check_record(
     state: &AppState,
     envelope: &cdht_core::sync::RecordEnvelope,
-    area: cdht_core::AreaType,
-    max_evidence: u64,
+    scoring: &Scoring<'_>,
 ) -> RecordCheck {
+    let max_evidence = scoring.max_evidence;
     if envelope.version == 0 {
         return reject("bad_version", "Phiên bản bản ghi bắt đầu từ 1.");
     }
@@ -400,14 +458,15 @@ fn check_record(
                     "Họ tên không được để trống (tối đa 200 ký tự).",
                 );
             }
-            let cccd_hmac = match p.cccd.as_deref().map(str::trim) {
-                None | Some("") => None,
+            let cccd = match p.cccd.as_deref().map(str::trim) {
+                None | Some("") if p.keep_cccd => CccdUpdate::Keep,
+                None | Some("") => CccdUpdate::Erase,
                 Some(c) if c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()) => {
-                    Some(state.cccd_hmac(c))
+                    CccdUpdate::Set(state.cccd_hmac(c))
                 }
                 Some(_) => return reject("invalid_cccd", "Số CCCD phải gồm đúng 12 chữ số."),
             };
-            RecordCheck::Person { cccd_hmac }
+            RecordCheck::Person { cccd }
         }
         RecordBody::Assessment(a) => {
             if !(2021..=2100).contains(&a.year) {
@@ -416,14 +475,18 @@ fn check_record(
             let input = AssessmentInput {
                 catalog: a.catalog.clone(),
                 group: a.group.clone(),
-                area,
+                area: scoring
+                    .owner_areas
+                    .get(a.id.as_uuid())
+                    .copied()
+                    .unwrap_or(scoring.device_area),
                 answers: a.answers.clone(),
             };
             let completeness = match a.state {
                 cdht_core::sync::DeviceState::Draft => Completeness::Draft,
                 cdht_core::sync::DeviceState::Submitted => Completeness::Complete,
             };
-            match cdht_core::score(&input, completeness) {
+            match cdht_core::score_with(scoring.catalogs, &input, completeness) {
                 Ok(result) => RecordCheck::Assessment {
                     score: ServerScore {
                         total: result.total,
@@ -468,13 +531,11 @@ async fn pull(
     subject: Subject,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<cdht_core::sync::PullResponse>, ApiError> {
-    let (_, unit) = device(subject)?;
+    let device = device(subject)?;
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;
     Ok(Json(
-        state
-            .db(move |s| s.pull(unit.as_str(), since, limit))
-            .await?,
+        state.db(move |s| s.pull(&device, since, limit)).await?,
     ))
 }
 
@@ -485,7 +546,7 @@ async fn evidence_status(
     subject: Subject,
     ApiJson(q): ApiJson<EvidenceQuery>,
 ) -> Result<Json<EvidenceQueryResponse>, ApiError> {
-    let (_, unit) = device(subject)?;
+    let unit = device(subject)?.unit;
     if q.sha256.len() > 500 || !q.sha256.iter().all(|s| valid_sha256(s)) {
         return Err(ApiError::bad_request(
             "invalid_evidence",
@@ -510,7 +571,7 @@ async fn upload_chunk(
     ApiQuery(q): ApiQuery<ChunkQuery>,
     body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<EvidenceStatus>, ApiError> {
-    let (_, unit) = device(subject)?;
+    let unit = device(subject)?.unit;
     if !valid_sha256(&sha256) {
         return Err(ApiError::bad_request(
             "invalid_evidence",
@@ -608,6 +669,111 @@ fn offset_mismatch(received: u64) -> ApiError {
     )
 }
 
+/// `GET /api/v1/evidence/{sha256}`: a complete photo, to an officer whose
+/// grants cover a unit owning an evidence record naming it, or to a device
+/// whose scope covers such a record.
+async fn download_evidence(
+    State(state): State<AppState>,
+    subject: Subject,
+    ApiPath(sha256): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    if !valid_sha256(&sha256) {
+        return Err(ApiError::bad_request(
+            "invalid_evidence",
+            "Mã sha256 của ảnh không hợp lệ.",
+        ));
+    }
+    let reader = match subject {
+        Subject::Device(d) => Reader::Device(d),
+        Subject::Officer { grants, .. } => Reader::Officer(grants),
+    };
+    let sha = sha256.clone();
+    let access = state.db(move |s| s.evidence_access(&sha, &reader)).await?;
+    let size = match access {
+        EvidenceAccess::Ready { size } => size,
+        EvidenceAccess::OutOfScope => return Err(ApiError::out_of_scope()),
+        EvidenceAccess::Absent | EvidenceAccess::Incomplete => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Máy chủ chưa có đủ ảnh này.",
+            ))
+        }
+    };
+    let stream = blobs::open_final(state.blobs.as_ref(), &sha256)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot read an evidence photo");
+            ApiError::internal()
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (header::CONTENT_LENGTH, HeaderValue::from(size)),
+            // The bytes never change (content-addressed), but they are personal.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+// ------------------------------------------------------------ device officer
+
+/// `POST /api/v1/device/officer`: an officer logs in on a device (device
+/// token + the officer's username and password), which becomes a collector
+/// device of its unit (`unit_records`). The officer must hold collector or
+/// admin over the device's unit or an ancestor of it.
+async fn bind_officer(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    subject: Subject,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<DeviceOfficerResponse>, ApiError> {
+    let device = device(subject)?;
+    let (officer_id, roles) = check_password(&state, peer, &headers, &req).await?;
+    let unit = device.unit.as_str().to_owned();
+    let ancestors = state.db(move |s| s.ancestors(&unit)).await?;
+    let may_collect = roles
+        .iter()
+        .any(|g| matches!(g.role, Role::Collector | Role::Admin) && ancestors.contains(&g.unit));
+    if !may_collect {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_role",
+            "Cán bộ này không có quyền nhập liệu (collector) ở đơn vị của thiết bị.",
+        ));
+    }
+    let device_id = device.device_id;
+    state
+        .db(move |s| s.bind_officer(device_id, Some(officer_id)))
+        .await?;
+    Ok(Json(DeviceOfficerResponse {
+        username: Some(req.username),
+        roles,
+        scope: DeviceScope::UnitRecords,
+    }))
+}
+
+/// `DELETE /api/v1/device/officer`: the device is a citizen's device again
+/// (`own_records`), e.g. before the tablet is handed on.
+async fn unbind_officer(
+    State(state): State<AppState>,
+    subject: Subject,
+) -> Result<Json<DeviceOfficerResponse>, ApiError> {
+    let device_id = device(subject)?.device_id;
+    state.db(move |s| s.bind_officer(device_id, None)).await?;
+    Ok(Json(DeviceOfficerResponse {
+        username: None,
+        roles: Vec::new(),
+        scope: DeviceScope::OwnRecords,
+    }))
+}
+
 // ------------------------------------------------------------ officers
 
 const READERS: &[Role] = &[
@@ -632,8 +798,8 @@ async fn unit_info_handler_inner(
     code: String,
 ) -> Result<Json<UnitInfo>, ApiError> {
     match &subject {
-        Subject::Device { unit, .. } if unit.as_str() == code => {}
-        Subject::Device { .. } => return Err(ApiError::out_of_scope()),
+        Subject::Device(d) if d.unit.as_str() == code => {}
+        Subject::Device(_) => return Err(ApiError::out_of_scope()),
         Subject::Officer { .. } => {
             require_officer(&state, &subject, READERS, &code).await?;
         }
@@ -682,7 +848,7 @@ async fn assessment_scope(
     roles: &[Role],
     id: AssessmentId,
 ) -> Result<String, ApiError> {
-    if let Subject::Device { .. } = subject {
+    if let Subject::Device(_) = subject {
         return Err(ApiError::forbidden_role());
     }
     // Not found and out of scope look the same to an outsider.

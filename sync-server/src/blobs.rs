@@ -92,3 +92,14 @@ pub async fn delete_parts(store: &dyn ObjectStore, sha256: &str) {
         let _ = store.delete(&p).await;
     }
 }
+
+/// The bytes of a finished photo, as a stream (a photo is never held whole
+/// in memory to be sent).
+pub async fn open_final(
+    store: &dyn ObjectStore,
+    sha256: &str,
+) -> object_store::Result<
+    futures_util::stream::BoxStream<'static, object_store::Result<bytes::Bytes>>,
+> {
+    Ok(store.get(&final_path(sha256)).await?.into_stream())
+}

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod blobs;
+pub mod catalogs;
 pub mod error;
 pub mod init;
 pub mod page;
@@ -16,10 +17,11 @@ pub mod units;
 
 use crate::error::ApiError;
 use crate::storage::{Storage, StorageResult};
+use cdht_core::Catalog;
 use object_store::ObjectStore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +38,10 @@ pub struct Config {
     pub failure_window: Duration,
     /// How long an officer's login lasts.
     pub officer_session: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: only a request
+    /// whose TCP peer is one of these is rate-limited by the address the
+    /// proxy forwarded. Anybody else could write that header themselves.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Config {
@@ -47,6 +53,7 @@ impl Config {
             max_failures: 10,
             failure_window: Duration::from_secs(600),
             officer_session: Duration::from_secs(12 * 3600),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -60,7 +67,13 @@ pub struct AppState {
     /// Keys the CCCD's HMAC; 32 random bytes in `DIR/secret.key`.
     secret: Arc<[u8; 32]>,
     limiter: Arc<FailureLimiter>,
+    /// The catalogs pushes are scored with, and the installed revisions they
+    /// were merged from (`catalogs add` may run while the server does).
+    catalogs: Arc<Mutex<CatalogCache>>,
 }
+
+/// The installed (id, revision) pairs, and the merged catalogs made from them.
+type CatalogCache = (Vec<(String, u32)>, Arc<Vec<Catalog>>);
 
 impl AppState {
     /// Opens the data directory: database (migrated), blob store, secret.
@@ -78,7 +91,55 @@ impl AppState {
             )),
             config: Arc::new(config),
             secret: Arc::new(secret),
+            catalogs: Arc::new(Mutex::new((Vec::new(), Arc::new(Vec::new())))),
         })
+    }
+
+    /// The catalogs to score with: the embedded ones, replaced or completed
+    /// by those installed with `cdht-server catalogs add` (higher revision
+    /// wins). Re-read only when the installed revisions changed.
+    pub async fn scoring_catalogs(&self) -> Result<Arc<Vec<Catalog>>, ApiError> {
+        let revisions = self.db(|s| s.catalog_revisions()).await?;
+        {
+            let cached = self.catalogs.lock().unwrap_or_else(|e| e.into_inner());
+            if !cached.1.is_empty() && cached.0 == revisions {
+                return Ok(Arc::clone(&cached.1));
+            }
+        }
+        let installed = self.db(|s| s.catalogs()).await?;
+        let embedded = cdht_core::embedded_catalogs().map_err(|e| {
+            tracing::error!(error = %e, "embedded catalogs are broken");
+            ApiError::internal()
+        })?;
+        let merged = Arc::new(cdht_core::merge_catalogs(embedded, &installed));
+        let mut cached = self.catalogs.lock().unwrap_or_else(|e| e.into_inner());
+        *cached = (revisions, Arc::clone(&merged));
+        Ok(merged)
+    }
+
+    /// The address a request is rate-limited by: the TCP peer, or, when the
+    /// peer is a trusted proxy, the last `X-Forwarded-For` address (the one
+    /// that proxy appended; earlier ones are whatever the client claimed).
+    #[must_use]
+    pub fn client_ip(&self, peer: SocketAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        if !self.config.trusted_proxies.contains(&peer.ip()) {
+            return peer.ip();
+        }
+        // Only the very last entry: when it is unreadable, falling back to an
+        // earlier one would trust an address the client wrote.
+        let last = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .map(str::trim);
+        last.and_then(|a| {
+            a.parse::<IpAddr>()
+                .ok()
+                .or_else(|| a.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        })
+        .unwrap_or_else(|| peer.ip())
     }
 
     /// Runs a blocking storage call on tokio's blocking pool, so a slow disk

@@ -8,6 +8,9 @@ use cdht_core::sync::ReviewState;
 pub struct Existing<'a> {
     pub version: u32,
     pub hash: &'a str,
+    /// For a person: the hash of the record as devices pull it (no CCCD), so
+    /// a device re-sending the very version it pulled is `AlreadyHad`.
+    pub sent_hash: Option<&'a str>,
     /// The unit that owns the record (its first pusher's unit).
     pub unit: &'a str,
     /// For assessments: the server's review state.
@@ -26,25 +29,29 @@ pub enum Decision {
     },
 }
 
-/// Decides one record, given what the server has.
+/// Decides one record, given what the server has and whether the pushing
+/// device's scope covers it (rule 2: the owning unit inside the device's
+/// subtree for a collector device; one of the people it pushed itself for an
+/// `own_records` device; for a new record, that its person, if the server
+/// knows them, is such a person).
 #[must_use]
 pub fn decide(
     existing: Option<&Existing<'_>>,
-    pushing_unit: &str,
+    in_scope: bool,
     version: u32,
     hash: &str,
 ) -> Decision {
+    if !in_scope {
+        return Decision::Reject {
+            code: "out_of_scope",
+            message: "Bản ghi này thuộc người hoặc đơn vị khác; thiết bị không được sửa.",
+        };
+    }
     let Some(old) = existing else {
         return Decision::Insert;
     };
-    if old.unit != pushing_unit {
-        return Decision::Reject {
-            code: "out_of_scope",
-            message: "Bản ghi này thuộc đơn vị khác; thiết bị không được sửa.",
-        };
-    }
     if version == old.version {
-        return if hash == old.hash {
+        return if hash == old.hash || old.sent_hash == Some(hash) {
             Decision::AlreadyHad
         } else {
             Decision::Reject {
@@ -77,6 +84,7 @@ mod tests {
         Existing {
             version: 2,
             hash: "h2",
+            sent_hash: Some("s2"),
             unit: "U",
             state,
         }
@@ -84,20 +92,28 @@ mod tests {
 
     #[test]
     fn the_rule_table() {
-        assert_eq!(decide(None, "U", 1, "h"), Decision::Insert);
-        let o = old(Some(ReviewState::Submitted));
-        assert_eq!(decide(Some(&o), "U", 2, "h2"), Decision::AlreadyHad);
+        assert_eq!(decide(None, true, 1, "h"), Decision::Insert);
         assert!(matches!(
-            decide(Some(&o), "U", 2, "other"),
+            decide(None, false, 1, "h"),
+            Decision::Reject {
+                code: "out_of_scope",
+                ..
+            }
+        ));
+        let o = old(Some(ReviewState::Submitted));
+        assert_eq!(decide(Some(&o), true, 2, "h2"), Decision::AlreadyHad);
+        assert_eq!(decide(Some(&o), true, 2, "s2"), Decision::AlreadyHad);
+        assert!(matches!(
+            decide(Some(&o), true, 2, "other"),
             Decision::Reject {
                 code: "version_conflict",
                 ..
             }
         ));
-        assert_eq!(decide(Some(&o), "U", 1, "h1"), Decision::Superseded);
-        assert_eq!(decide(Some(&o), "U", 3, "h3"), Decision::Update);
+        assert_eq!(decide(Some(&o), true, 1, "h1"), Decision::Superseded);
+        assert_eq!(decide(Some(&o), true, 3, "h3"), Decision::Update);
         assert!(matches!(
-            decide(Some(&o), "V", 3, "h3"),
+            decide(Some(&o), false, 3, "h3"),
             Decision::Reject {
                 code: "out_of_scope",
                 ..
@@ -105,7 +121,7 @@ mod tests {
         ));
         for locked in [ReviewState::Approved, ReviewState::Recognised] {
             assert!(matches!(
-                decide(Some(&old(Some(locked))), "U", 3, "h3"),
+                decide(Some(&old(Some(locked))), true, 3, "h3"),
                 Decision::Reject {
                     code: "locked_after_review",
                     ..
@@ -113,7 +129,7 @@ mod tests {
             ));
         }
         assert_eq!(
-            decide(Some(&old(Some(ReviewState::Returned))), "U", 3, "h3"),
+            decide(Some(&old(Some(ReviewState::Returned))), true, 3, "h3"),
             Decision::Update
         );
     }

@@ -3,24 +3,30 @@
 
 use crate::rules::{decide, Decision, Existing};
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, DuplicateFlag, NewUnit, PreparedRecord,
-    PushOutcome, Recognition, RecordCheck, Refusal, ReviewAction, Stats, Storage, StorageError,
-    StorageResult, Subject, UnitRow,
+    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateFlag,
+    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck,
+    Refusal, ReviewAction, Stats, Storage, StorageError, StorageResult, Subject, UnitRow,
+    UnitUpdate,
 };
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{
-    AckOutcome, Change, DeviceState, EvidenceStatus, PullResponse, PushResponse, RecordAck,
-    RecordBody, ReviewState, Role, RoleGrant, ServerChange,
+    AckOutcome, Change, DeviceScope, DeviceState, EvidenceStatus, PersonRecord, PullResponse,
+    PushResponse, RecordAck, RecordBody, RecordEnvelope, ReviewState, Role, RoleGrant,
+    ServerChange, UnitInfo,
 };
-use cdht_core::AreaType;
+use cdht_core::{AreaType, Catalog};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use uuid::Uuid;
 
 /// The migrations, in order; `PRAGMA user_version` says how many ran.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_settings.sql"),
+    include_str!("../migrations/0003_pull_records.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -127,13 +133,137 @@ fn grants(conn: &rusqlite::Connection, officer_id: i64) -> StorageResult<Vec<Rol
     Ok(out)
 }
 
-fn add_change(tx: &Transaction<'_>, unit: &str, change: &Change) -> StorageResult<()> {
+/// Appends a change for devices to pull. `unit`: the unit it belongs to
+/// (`None`: every device, as for catalogs); `subject`: the person it concerns;
+/// `origin`: the device whose push caused it (it is not sent back there).
+fn add_change(
+    tx: &Transaction<'_>,
+    unit: Option<&str>,
+    subject: Option<&str>,
+    origin: Option<&str>,
+    change: &Change,
+) -> StorageResult<()> {
+    let kind = match change {
+        Change::Review { .. } => "review",
+        Change::Recognition { .. } => "recognition",
+        Change::Unit { .. } => "unit",
+        Change::Record { .. } => "record",
+        Change::Catalog { .. } => "catalog",
+    };
     let body = serde_json::to_string(change).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     tx.execute(
-        "INSERT INTO changes (unit, at, body) VALUES (?1, ?2, ?3)",
-        params![unit, now(), body],
+        "INSERT INTO changes (unit, kind, subject, origin, at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![unit, kind, subject, origin, now(), body],
     )?;
     Ok(())
+}
+
+/// The unit itself, then its parent, up to the root (bounded, so a broken
+/// tree with a cycle cannot loop forever).
+fn ancestor_chain(conn: &Connection, code: &str) -> StorageResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = Some(code.to_owned());
+    while let Some(c) = next.take() {
+        if out.len() > 64 || out.contains(&c) {
+            break;
+        }
+        let parent: Option<Option<String>> = conn
+            .query_row("SELECT parent FROM units WHERE code = ?1", [&c], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(parent) = parent else { break };
+        out.push(c);
+        next = parent;
+    }
+    Ok(out)
+}
+
+/// Whether `code` is `root` or below it.
+fn in_subtree(conn: &Connection, root: &str, code: &str) -> StorageResult<bool> {
+    Ok(ancestor_chain(conn, code)?.iter().any(|a| a == root))
+}
+
+fn is_device_person(conn: &Connection, device_id: &str, person: &str) -> StorageResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM device_people WHERE device_id = ?1 AND person = ?2)",
+        params![device_id, person],
+        |r| r.get(0),
+    )?)
+}
+
+/// The person a record is about: the person itself, an assessment's person,
+/// an evidence's assessment's person (when the server has the assessment).
+fn record_subject(conn: &Connection, body: &RecordBody) -> StorageResult<Option<String>> {
+    Ok(match body {
+        RecordBody::Person(p) => Some(p.id.to_string()),
+        RecordBody::Assessment(a) => Some(a.person.to_string()),
+        RecordBody::Evidence(e) => assessment_person(conn, &e.assessment.to_string())?,
+    })
+}
+
+fn assessment_person(conn: &Connection, assessment: &str) -> StorageResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT person FROM assessments WHERE id = ?1",
+            [assessment],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Push rule 2: may this device write a record owned by `owner` (`None`: a
+/// new record) about `subject`?
+fn may_write(
+    conn: &Connection,
+    device: &DeviceRef,
+    device_id: &str,
+    owner: Option<&str>,
+    subject: Option<&str>,
+) -> StorageResult<bool> {
+    let unit = device.unit.as_str();
+    match owner {
+        Some(owner) => match (device.scope, subject) {
+            (DeviceScope::UnitRecords, _) => in_subtree(conn, unit, owner),
+            (DeviceScope::OwnRecords, Some(person)) => is_device_person(conn, device_id, person),
+            // An evidence record whose assessment the server never got.
+            (DeviceScope::OwnRecords, None) => Ok(owner == unit),
+        },
+        None => {
+            // A new record must not attach itself to somebody else's person:
+            // its person, when the server knows them, must be writable too.
+            let Some(person) = subject else {
+                return Ok(true);
+            };
+            let person_unit: Option<String> = conn
+                .query_row("SELECT unit FROM persons WHERE id = ?1", [person], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(person_unit) = person_unit else {
+                return Ok(true);
+            };
+            match device.scope {
+                DeviceScope::UnitRecords => in_subtree(conn, unit, &person_unit),
+                DeviceScope::OwnRecords => is_device_person(conn, device_id, person),
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn unit_info(row: &UnitRow) -> UnitInfo {
+    UnitInfo {
+        code: row.code.clone(),
+        name: row.name.clone(),
+        kind: row.kind.clone(),
+        parent: row.parent.clone(),
+        area: row.area,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -183,38 +313,52 @@ fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> 
     Ok(())
 }
 
+type ExistingRow = (u32, String, String, Option<String>, Option<String>);
+
 fn existing<'a>(
     tx: &Transaction<'_>,
     table: &str,
     id: &str,
-    buf: &'a mut Option<(u32, String, String, Option<String>)>,
+    buf: &'a mut Option<ExistingRow>,
 ) -> StorageResult<Option<Existing<'a>>> {
     let state_col = if table == "assessments" {
         "state"
     } else {
         "NULL"
     };
+    let sent_col = if table == "persons" {
+        "sent_hash"
+    } else {
+        "NULL"
+    };
     *buf = tx
         .query_row(
-            &format!("SELECT version, hash, unit, {state_col} FROM {table} WHERE id = ?1"),
+            &format!(
+                "SELECT version, hash, unit, {state_col}, {sent_col} FROM {table} WHERE id = ?1"
+            ),
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    Ok(buf.as_ref().map(|(version, hash, unit, state)| Existing {
-        version: *version,
-        hash,
-        unit,
-        state: state.as_deref().and_then(ReviewState::parse),
-    }))
+    Ok(buf
+        .as_ref()
+        .map(|(version, hash, unit, state, sent_hash)| Existing {
+            version: *version,
+            hash,
+            sent_hash: sent_hash.as_deref(),
+            unit,
+            state: state.as_deref().and_then(ReviewState::parse),
+        }))
 }
 
+#[allow(clippy::too_many_lines)] // one record's whole rule, in order; splitting hides it
 fn apply_record(
     tx: &Transaction<'_>,
-    device_id: &str,
-    unit: &str,
+    device: &DeviceRef,
     record: &PreparedRecord,
 ) -> StorageResult<RecordAck> {
+    let device_id = device.device_id.to_string();
+    let device_id = device_id.as_str();
     let env = &record.envelope;
     let id = env.body.id();
     let mut ack = RecordAck {
@@ -244,7 +388,21 @@ fn apply_record(
     let mut buf = None;
     let found = existing(tx, table, &id_text, &mut buf)?;
     let old_state = found.as_ref().and_then(|e| e.state);
-    let decision = decide(found.as_ref(), unit, env.version, &env.hash);
+    let subject = record_subject(tx, &env.body)?;
+    let in_scope = may_write(
+        tx,
+        device,
+        device_id,
+        found.as_ref().map(|e| e.unit),
+        subject.as_deref(),
+    )?;
+    let decision = decide(found.as_ref(), in_scope, env.version, &env.hash);
+    // A record keeps the unit that first got it, whoever edits it later.
+    let owner = found
+        .as_ref()
+        .map_or(device.unit.as_str(), |e| e.unit)
+        .to_owned();
+    let unit = owner.as_str();
     let t = now();
     match decision {
         Decision::AlreadyHad => {
@@ -261,15 +419,35 @@ fn apply_record(
         Decision::Reject { code, message } => return Ok(reject(ack, code, message.to_owned())),
         Decision::Insert | Decision::Update => {}
     }
+    // What devices pull: the stored version, a person without the CCCD.
+    let mut pulled = env.clone();
     match (&env.body, &record.check) {
-        (RecordBody::Person(p), RecordCheck::Person { cccd_hmac }) => {
+        (RecordBody::Person(p), RecordCheck::Person { cccd }) => {
+            let cccd_hmac: Option<String> = match cccd {
+                CccdUpdate::Set(hmac) => Some(hmac.clone()),
+                CccdUpdate::Erase => None,
+                CccdUpdate::Keep => tx
+                    .query_row(
+                        "SELECT cccd_hmac FROM persons WHERE id = ?1",
+                        [&id_text],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten(),
+            };
+            pulled.body = RecordBody::Person(PersonRecord {
+                cccd: None,
+                keep_cccd: cccd_hmac.is_some(),
+                ..p.clone()
+            });
+            pulled.hash = sha256_hex(&pulled.body.canonical_json());
             tx.execute(
                 "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
-                    cccd_hmac, phone, address, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                    cccd_hmac, phone, address, updated_at, sent_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, version = ?4, hash = ?5,
                     full_name = ?6, birth_year = ?7, cccd_hmac = ?8, phone = ?9, address = ?10,
-                    updated_at = ?11",
+                    updated_at = ?11, sent_hash = ?12",
                 params![
                     id_text,
                     unit,
@@ -281,7 +459,8 @@ fn apply_record(
                     cccd_hmac,
                     p.phone,
                     p.address,
-                    t
+                    t,
+                    pulled.hash
                 ],
             )?;
             let ids: Vec<String> = tx
@@ -368,6 +547,29 @@ fn apply_record(
         }
         _ => return Err(StorageError::Corrupt("record check does not match".into())),
     }
+    // The people this device pushed: what it may write and pull as `own_records`.
+    if let Some(person) = &subject {
+        tx.execute(
+            "INSERT OR IGNORE INTO device_people (device_id, person) VALUES (?1, ?2)",
+            params![device_id, person],
+        )?;
+    }
+    let area = unit_row(tx, unit)?.map(|r| r.area).unwrap_or_default();
+    add_change(
+        tx,
+        Some(unit),
+        subject.as_deref(),
+        Some(device_id),
+        &Change::Record {
+            unit: UnitCode::new(unit),
+            area,
+            record: RecordEnvelope {
+                version: pulled.version,
+                hash: pulled.hash,
+                body: pulled.body,
+            },
+        },
+    )?;
     Ok(ack)
 }
 
@@ -454,24 +656,10 @@ impl Storage for SqliteStorage {
     }
 
     fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>> {
-        let conn = self.conn()?;
-        let mut out = Vec::new();
-        let mut next = Some(code.to_owned());
-        // Bounded: a broken tree with a cycle must not loop forever.
-        while let Some(c) = next.take() {
-            if out.len() > 64 {
-                break;
-            }
-            let parent: Option<Option<String>> = conn
-                .query_row("SELECT parent FROM units WHERE code = ?1", [&c], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let Some(parent) = parent else { break };
-            out.push(UnitCode::new(c));
-            next = parent;
-        }
-        Ok(out)
+        Ok(ancestor_chain(&*self.conn()?, code)?
+            .into_iter()
+            .map(UnitCode::new)
+            .collect())
     }
 
     fn set_join_key(&self, code: &str, join_key: &str) -> StorageResult<()> {
@@ -512,16 +700,27 @@ impl Storage for SqliteStorage {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        // A device moving to another unit starts a new push sequence there.
+        // A device moving to another unit starts a new push sequence there,
+        // and leaves the people of its old unit behind.
         let last_seq = match known {
             Some((old_unit, seq)) if old_unit == unit => seq,
-            _ => 0,
+            Some(_) => {
+                tx.execute(
+                    "DELETE FROM device_people WHERE device_id = ?1",
+                    [device_id.to_string()],
+                )?;
+                0
+            }
+            None => 0,
         };
+        // A re-enrolment drops an officer binding: whoever holds the phone now
+        // has only scanned a poster.
         tx.execute(
             "INSERT INTO devices (id, unit, label, token_hash, last_push_seq, enrolled_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (id) DO UPDATE SET unit = ?2, label = ?3, token_hash = ?4,
-                last_push_seq = ?5, enrolled_at = ?6",
+                last_push_seq = ?5, enrolled_at = ?6, officer_id = NULL,
+                scope = 'own_records'",
             params![
                 device_id.to_string(),
                 unit,
@@ -537,21 +736,24 @@ impl Storage for SqliteStorage {
 
     fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
         let conn = self.conn()?;
-        let device: Option<(String, String)> = conn
+        let device: Option<(String, String, String)> = conn
             .query_row(
-                "SELECT id, unit FROM devices WHERE token_hash = ?1",
+                "SELECT id, unit, scope FROM devices WHERE token_hash = ?1",
                 [token_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        if let Some((id, unit)) = device {
+        if let Some((id, unit, scope)) = device {
             let device_id = id
                 .parse()
                 .map_err(|_| StorageError::Corrupt(format!("device id {id}")))?;
-            return Ok(Some(Subject::Device {
+            let scope = DeviceScope::parse(&scope)
+                .ok_or_else(|| StorageError::Corrupt(format!("device scope {scope}")))?;
+            return Ok(Some(Subject::Device(DeviceRef {
                 device_id,
                 unit: UnitCode::new(unit),
-            }));
+                scope,
+            })));
         }
         let officer: Option<(i64, String)> = conn
             .query_row(
@@ -644,10 +846,22 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn bind_officer(&self, device_id: DeviceId, officer_id: Option<i64>) -> StorageResult<()> {
+        let scope = if officer_id.is_some() {
+            DeviceScope::UnitRecords
+        } else {
+            DeviceScope::OwnRecords
+        };
+        self.conn()?.execute(
+            "UPDATE devices SET officer_id = ?2, scope = ?3 WHERE id = ?1",
+            params![device_id.to_string(), officer_id, scope.as_str()],
+        )?;
+        Ok(())
+    }
+
     fn apply_push(
         &self,
-        device_id: DeviceId,
-        unit: &UnitCode,
+        device_ref: &DeviceRef,
         key: &BatchKey,
         records: &[PreparedRecord],
     ) -> StorageResult<PushOutcome> {
@@ -655,7 +869,7 @@ impl Storage for SqliteStorage {
         // IMMEDIATE: take the write lock first, so two retries of one batch
         // racing each other serialise here and the second sees the first.
         let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
-        let device = device_id.to_string();
+        let device = device_ref.device_id.to_string();
         let seen: Option<(String, String, String)> = tx
             .query_row(
                 "SELECT device_id, content_hash, response FROM batches WHERE batch_id = ?1",
@@ -683,7 +897,7 @@ impl Storage for SqliteStorage {
         }
         let mut acks = Vec::with_capacity(records.len());
         for record in records {
-            acks.push(apply_record(&tx, &device, unit.as_str(), record)?);
+            acks.push(apply_record(&tx, device_ref, record)?);
         }
         let response = serde_json::to_string(&PushResponse {
             batch_id: key.batch_id,
@@ -711,16 +925,58 @@ impl Storage for SqliteStorage {
         Ok(PushOutcome::Applied(response))
     }
 
-    fn pull(&self, unit: &str, since: u64, limit: u32) -> StorageResult<PullResponse> {
+    fn assessment_areas(&self, ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(&format!(
-            "{SUBTREE} SELECT seq, at, body FROM changes
-             WHERE seq > ?2 AND unit IN (SELECT code FROM sub) ORDER BY seq LIMIT ?3"
-        ))?;
+        let mut out = HashMap::new();
+        for id in ids {
+            let unit: Option<String> = conn
+                .query_row(
+                    "SELECT unit FROM assessments WHERE id = ?1",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(row) = unit.map(|u| unit_row(&conn, &u)).transpose()?.flatten() {
+                out.insert(*id, row.area);
+            }
+        }
+        Ok(out)
+    }
+
+    fn pull(&self, device: &DeviceRef, since: u64, limit: u32) -> StorageResult<PullResponse> {
+        let conn = self.conn()?;
+        // The filter is in the query, so LIMIT counts only what the device
+        // gets: `more` means another matching change exists, and the cursor
+        // (the last seq returned) never skips one.
+        let sql = match device.scope {
+            // The people it pushed (as others changed them), its unit, catalogs.
+            DeviceScope::OwnRecords => "SELECT seq, at, body FROM changes
+                 WHERE seq > ?2 AND (kind = 'catalog'
+                    OR (kind = 'unit' AND unit = ?1)
+                    OR ((origin IS NULL OR origin <> ?3) AND subject IN
+                        (SELECT person FROM device_people WHERE device_id = ?3)))
+                 ORDER BY seq LIMIT ?4"
+                .to_owned(),
+            // Everything of its subtree but its own pushes, and catalogs.
+            DeviceScope::UnitRecords => format!(
+                "{SUBTREE} SELECT seq, at, body FROM changes
+                 WHERE seq > ?2 AND (kind = 'catalog'
+                    OR (unit IN (SELECT code FROM sub)
+                        AND NOT (kind = 'record' AND origin IS NOT NULL AND origin = ?3)))
+                 ORDER BY seq LIMIT ?4"
+            ),
+        };
+        let mut stmt = conn.prepare(&sql)?;
         let rows: Vec<(u64, String, String)> = stmt
-            .query_map(params![unit, since, i64::from(limit) + 1], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
+            .query_map(
+                params![
+                    device.unit.as_str(),
+                    since,
+                    device.device_id.to_string(),
+                    i64::from(limit) + 1
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
             .collect::<Result<_, _>>()?;
         let more = rows.len() > limit as usize;
         let mut changes = Vec::new();
@@ -803,11 +1059,11 @@ impl Storage for SqliteStorage {
         let mut conn = self.conn()?;
         let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
         let id_text = id.to_string();
-        let (unit, state): (String, String) = tx
+        let (unit, state, person): (String, String, String) = tx
             .query_row(
-                "SELECT unit, state FROM assessments WHERE id = ?1",
+                "SELECT unit, state, person FROM assessments WHERE id = ?1",
                 [&id_text],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?
             .ok_or_else(|| {
@@ -854,7 +1110,9 @@ impl Storage for SqliteStorage {
         )?;
         add_change(
             &tx,
-            &unit,
+            Some(&unit),
+            Some(&person),
+            None,
             &Change::Review {
                 assessment: id,
                 state: to,
@@ -870,17 +1128,17 @@ impl Storage for SqliteStorage {
         let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
         for id in &rec.assessments {
             let id_text = id.to_string();
-            let row: Option<(String, String)> = tx
+            let row: Option<(String, String, String)> = tx
                 .query_row(
                     &format!(
-                        "{SUBTREE} SELECT unit, state FROM assessments
+                        "{SUBTREE} SELECT unit, state, person FROM assessments
                          WHERE id = ?2 AND unit IN (SELECT code FROM sub)"
                     ),
                     params![unit, id_text],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let Some((a_unit, state)) = row else {
+            let Some((a_unit, state, person)) = row else {
                 return Err(StorageError::refused(
                     Refusal::NotFound,
                     "not_found",
@@ -928,7 +1186,9 @@ impl Storage for SqliteStorage {
             )?;
             add_change(
                 &tx,
-                &a_unit,
+                Some(&a_unit),
+                Some(&person),
+                None,
                 &Change::Recognition {
                     assessment: *id,
                     decision_no: rec.decision_no.clone(),
@@ -1076,6 +1336,184 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess> {
+        let conn = self.conn()?;
+        let named: Vec<(String, String, Option<String>)> = conn
+            .prepare(
+                "SELECT e.unit, e.device_id, a.person FROM evidence e
+                 LEFT JOIN assessments a ON a.id = e.assessment WHERE e.sha256 = ?1",
+            )?
+            .query_map([sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        if named.is_empty() {
+            return Ok(EvidenceAccess::Absent);
+        }
+        let mut covered = false;
+        for (unit, pushed_by, person) in &named {
+            covered = match reader {
+                Reader::Officer(grants) => ancestor_chain(&conn, unit)?
+                    .iter()
+                    .any(|a| grants.iter().any(|g| g.unit.as_str() == a)),
+                Reader::Device(d) if d.scope == DeviceScope::UnitRecords => {
+                    in_subtree(&conn, d.unit.as_str(), unit)?
+                }
+                Reader::Device(d) => {
+                    let me = d.device_id.to_string();
+                    *pushed_by == me
+                        || match person {
+                            Some(p) => is_device_person(&conn, &me, p)?,
+                            None => false,
+                        }
+                }
+            };
+            if covered {
+                break;
+            }
+        }
+        if !covered {
+            return Ok(EvidenceAccess::OutOfScope);
+        }
+        let blob: Option<(u64, bool)> = conn
+            .query_row(
+                "SELECT size, complete FROM blobs WHERE sha256 = ?1",
+                [sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match blob {
+            Some((size, true)) => EvidenceAccess::Ready { size },
+            _ => EvidenceAccess::Incomplete,
+        })
+    }
+
+    fn catalogs(&self) -> StorageResult<Vec<Catalog>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT json FROM catalogs ORDER BY id")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        rows.iter()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| StorageError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn catalog_revisions(&self) -> StorageResult<Vec<(String, u32)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT id, revision FROM catalogs ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn add_catalog(&self, catalog: &Catalog) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let id = catalog.id.as_str();
+        let installed: Option<u32> = tx
+            .query_row("SELECT revision FROM catalogs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(installed) = installed {
+            if catalog.revision <= installed {
+                return Err(stale_revision(id, catalog.revision, installed));
+            }
+        }
+        let json =
+            serde_json::to_string(catalog).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO catalogs (id, revision, json, added_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET revision = ?2, json = ?3, added_at = ?4",
+            params![id, catalog.revision, json, now()],
+        )?;
+        add_change(
+            &tx,
+            None,
+            None,
+            None,
+            &Change::Catalog {
+                catalog: catalog.clone(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn update_units(&self, updates: &[UnitUpdate]) -> StorageResult<Vec<UnitCode>> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let codes: Vec<String> = tx
+            .prepare("SELECT code FROM units ORDER BY code")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut before: HashMap<String, AreaType> = HashMap::new();
+        for code in &codes {
+            if let Some(row) = unit_row(&tx, code)? {
+                before.insert(code.clone(), row.area);
+            }
+        }
+        let mut changed: HashSet<String> = HashSet::new();
+        for u in updates {
+            let n = tx.execute(
+                "UPDATE units SET name = ?2, kind = ?3, parent = ?4, area = ?5, updated_at = ?6
+                 WHERE code = ?1 AND NOT (name = ?2 AND kind = ?3 AND parent IS ?4 AND area IS ?5)",
+                params![
+                    u.code.as_str(),
+                    u.name,
+                    u.kind,
+                    u.parent.as_ref().map(UnitCode::as_str),
+                    u.area.map(AreaType::as_str),
+                    now()
+                ],
+            )?;
+            if n > 0 {
+                changed.insert(u.code.as_str().to_owned());
+            }
+        }
+        // A new parent must not make a loop with the units already there.
+        for code in &changed {
+            let chain = ancestor_chain(&tx, code)?;
+            let root_parent: Option<Option<String>> = match chain.last() {
+                Some(last) => tx
+                    .query_row("SELECT parent FROM units WHERE code = ?1", [last], |r| {
+                        r.get(0)
+                    })
+                    .optional()?,
+                None => None,
+            };
+            if matches!(root_parent, Some(Some(_))) {
+                return Err(StorageError::refused(
+                    Refusal::Conflict,
+                    "cycle",
+                    format!("the new parent of {code} makes a loop in the unit tree"),
+                ));
+            }
+        }
+        let mut out = Vec::new();
+        for code in &codes {
+            let Some(row) = unit_row(&tx, code)? else {
+                continue;
+            };
+            if changed.contains(code) || before.get(code) != Some(&row.area) {
+                add_change(
+                    &tx,
+                    Some(code),
+                    None,
+                    None,
+                    &Change::Unit {
+                        unit: unit_info(&row),
+                    },
+                )?;
+                out.push(row.code);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     fn stats(&self) -> StorageResult<Stats> {
         let conn = self.conn()?;
         let count =
@@ -1091,7 +1529,91 @@ impl Storage for SqliteStorage {
     }
 }
 
+fn stale_revision(id: &str, revision: u32, installed: u32) -> StorageError {
+    StorageError::refused(
+        Refusal::Conflict,
+        "stale_revision",
+        format!(
+            "catalog {id} revision {revision} is not above the installed revision {installed}; \
+             give the corrected file a higher \"revision\" (Danh mục {id} bản sửa {revision} \
+             không mới hơn bản {installed} đang dùng)"
+        ),
+    )
+}
+
 /// Compares secrets without an early exit, so timing does not leak a prefix.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A database of version 2 with a review change keeps its change seqs,
+    /// gets kind and subject filled in, and new changes continue after them.
+    #[test]
+    fn migration_3_keeps_the_change_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cdht.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 2;
+                 INSERT INTO units VALUES ('U1', 'Unit', 'branch', NULL, NULL, 'K', 'x');
+                 INSERT INTO devices (id, unit, token_hash, enrolled_at)
+                    VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abce', 'U1', 'h', 'x');
+                 INSERT INTO persons (id, unit, device_id, version, hash, full_name, updated_at)
+                    VALUES ('P1', 'U1', '0190d3c2-7a9b-7cde-8f01-23456789abce', 1, 'h', 'A', 'x');
+                 INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp,
+                    answers, version, hash, state, total, passed, threshold, updated_at)
+                    VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abcd', 'U1',
+                    '0190d3c2-7a9b-7cde-8f01-23456789abce', 'P1', 2025, 'c', 'g', '[]', 1, 'h',
+                    'approved', 80, 1, 80, 'x');
+                 INSERT INTO changes (seq, unit, at, body) VALUES (41, 'U1', 'x',
+                    '{\"kind\":\"review\",\"assessment\":\"0190d3c2-7a9b-7cde-8f01-23456789abcd\",\"state\":\"approved\"}');",
+            )
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let conn = storage.conn().unwrap();
+        let (seq, kind, subject): (u64, String, Option<String>) = conn
+            .query_row("SELECT seq, kind, subject FROM changes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (seq, kind.as_str(), subject.as_deref()),
+            (41, "review", Some("P1"))
+        );
+        let people: i64 = conn
+            .query_row("SELECT COUNT(*) FROM device_people", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(people, 1);
+        drop(conn);
+        let device = DeviceRef {
+            device_id: "0190d3c2-7a9b-7cde-8f01-23456789abce".parse().unwrap(),
+            unit: UnitCode::new("U1"),
+            scope: DeviceScope::OwnRecords,
+        };
+        // The device that pushed P1 still pulls its review after the migration.
+        let page = storage.pull(&device, 0, 10).unwrap();
+        assert_eq!(page.cursor, 41);
+        storage
+            .update_units(&[UnitUpdate {
+                code: UnitCode::new("U1"),
+                name: "Unit 1".into(),
+                kind: "branch".into(),
+                parent: None,
+                area: Some(AreaType::Difficult),
+            }])
+            .unwrap();
+        let page = storage.pull(&device, 41, 10).unwrap();
+        assert_eq!(page.changes.len(), 1);
+        assert!(page.cursor > 41, "new changes continue after the old ones");
+    }
 }

@@ -7,9 +7,12 @@
 //! [`crate::rules`], pure, so every backend applies the same ones.
 
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
-use cdht_core::sync::{EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore};
-use cdht_core::AreaType;
+use cdht_core::sync::{
+    DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore,
+};
+use cdht_core::{AreaType, Catalog};
 use serde::Serialize;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Why a storage call failed. `Refused` is a domain answer the client can act
@@ -78,15 +81,63 @@ pub struct NewUnit {
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone)]
 pub enum Subject {
-    Device {
-        device_id: DeviceId,
-        unit: UnitCode,
-    },
+    Device(DeviceRef),
     Officer {
         id: i64,
         username: String,
         grants: Vec<RoleGrant>,
     },
+}
+
+/// An enrolled device as the handlers see it: what it may write and pull
+/// depends on its scope (docs/sync-protocol.md, "Who gets what").
+#[derive(Debug, Clone)]
+pub struct DeviceRef {
+    pub device_id: DeviceId,
+    pub unit: UnitCode,
+    pub scope: DeviceScope,
+}
+
+/// Who asks for an evidence photo.
+#[derive(Debug, Clone)]
+pub enum Reader {
+    Device(DeviceRef),
+    Officer(Vec<RoleGrant>),
+}
+
+/// Whether a reader may have a photo, and whether the server has all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceAccess {
+    /// No evidence record names it.
+    Absent,
+    /// Records name it, none inside the reader's scope.
+    OutOfScope,
+    /// In scope, but the bytes are not all there (or failed their check).
+    Incomplete,
+    /// In scope and complete: `size` bytes.
+    Ready { size: u64 },
+}
+
+/// What a pushed person record does to the keyed CCCD the server holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CccdUpdate {
+    /// A CCCD was sent: its keyed hash replaces the one held.
+    Set(String),
+    /// No CCCD, `keep_cccd: true`: keep the one held (a device that pulled
+    /// the person never saw the number).
+    Keep,
+    /// No CCCD, `keep_cccd: false`: erase it (consent withdrawn).
+    Erase,
+}
+
+/// A unit whose name, kind, parent or area an import changes.
+#[derive(Debug, Clone)]
+pub struct UnitUpdate {
+    pub code: UnitCode,
+    pub name: String,
+    pub kind: String,
+    pub parent: Option<UnitCode>,
+    pub area: Option<AreaType>,
 }
 
 /// A record after the handler checked it and scored it, ready to apply.
@@ -104,7 +155,7 @@ pub enum RecordCheck {
         message: String,
     },
     Person {
-        cccd_hmac: Option<String>,
+        cccd: CccdUpdate,
     },
     Assessment {
         score: ServerScore,
@@ -245,16 +296,22 @@ pub trait Storage: Send + Sync + 'static {
         -> StorageResult<Option<(i64, String, Vec<RoleGrant>)>>;
     fn add_session(&self, officer_id: i64, token_hash: &str, expires_at: &str)
         -> StorageResult<()>;
+    /// Binds an officer to a device (`unit_records`) or, with `None`, unbinds
+    /// it (`own_records`).
+    fn bind_officer(&self, device_id: DeviceId, officer_id: Option<i64>) -> StorageResult<()>;
 
     // sync
     fn apply_push(
         &self,
-        device_id: DeviceId,
-        unit: &UnitCode,
+        device: &DeviceRef,
         key: &BatchKey,
         records: &[PreparedRecord],
     ) -> StorageResult<PushOutcome>;
-    fn pull(&self, unit: &str, since: u64, limit: u32) -> StorageResult<PullResponse>;
+    /// The effective area type of the unit owning each of these assessments
+    /// (those the server has), which an edit is scored with.
+    fn assessment_areas(&self, ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>>;
+    /// The changes since `since` that the device's scope covers.
+    fn pull(&self, device: &DeviceRef, since: u64, limit: u32) -> StorageResult<PullResponse>;
 
     // review
     fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>>;
@@ -272,6 +329,22 @@ pub trait Storage: Send + Sync + 'static {
     /// Counts a stored chunk, only if `offset` is still the received count.
     fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool>;
     fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()>;
+    /// Whether `reader` may download the photo, and whether it is complete.
+    fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess>;
+
+    // catalogs installed on this server (`cdht-server catalogs add`)
+    fn catalogs(&self) -> StorageResult<Vec<Catalog>>;
+    /// (id, revision) of each installed catalog: cheap, to tell when a cache is stale.
+    fn catalog_revisions(&self) -> StorageResult<Vec<(String, u32)>>;
+    /// Installs a catalog and appends a catalog change for every device.
+    /// Refused (`stale_revision`) unless its revision is above the installed one.
+    fn add_catalog(&self, catalog: &Catalog) -> StorageResult<()>;
+
+    // unit changes (`units import` of existing codes)
+    /// Applies the updates in one transaction and appends a unit change for
+    /// each changed unit and each descendant whose inherited area changed.
+    /// Returns the codes of the units that changed.
+    fn update_units(&self, updates: &[UnitUpdate]) -> StorageResult<Vec<UnitCode>>;
 
     fn stats(&self) -> StorageResult<Stats>;
 

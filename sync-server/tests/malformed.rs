@@ -65,6 +65,21 @@ async fn malformed_requests_get_typed_4xx_answers_never_5xx() {
         (Method::PUT, format!("/api/v1/evidence/{sha}"), d, Some("application/octet-stream"), "abc".into(), 400),
         (Method::PUT, format!("/api/v1/evidence/{sha}?offset=0"), d, Some("application/octet-stream"), "x".repeat(300 * 1024), 413),
         (Method::PUT, format!("/api/v1/evidence/{sha}?offset=0"), d, Some("application/octet-stream"), "abc".into(), 404),
+        (Method::GET, format!("/api/v1/evidence/{sha}"), d, None, String::new(), 404),
+        (Method::GET, format!("/api/v1/evidence/{sha}"), None, None, String::new(), 401),
+        (Method::GET, "/api/v1/evidence/nothex".into(), d, None, String::new(), 400),
+        (Method::GET, "/api/v1/evidence/nothex".into(), o, None, String::new(), 400),
+        (Method::POST, "/api/v1/device/officer".into(), None, Some("application/json"), "{}".into(), 401),
+        (Method::POST, "/api/v1/device/officer".into(), d, Some("application/json"), "{bad".into(), 400),
+        (Method::POST, "/api/v1/device/officer".into(), d, Some("application/json"), r#"{"username":1}"#.into(), 400),
+        (Method::POST, "/api/v1/device/officer".into(), d, None, "{}".into(), 415),
+        (Method::POST, "/api/v1/device/officer".into(), d, Some("application/json"),
+            r#"{"username":"nobody","password":"x"}"#.into(), 401),
+        (Method::POST, "/api/v1/device/officer".into(), o, Some("application/json"),
+            r#"{"username":"kiemtra-x1","password":"x"}"#.into(), 403),
+        (Method::DELETE, "/api/v1/device/officer".into(), None, None, String::new(), 401),
+        (Method::DELETE, "/api/v1/device/officer".into(), o, None, String::new(), 403),
+        (Method::PUT, "/api/v1/device/officer".into(), d, None, String::new(), 405),
         (Method::GET, "/api/v1/units/DEMO-X1/assessments".into(), None, None, String::new(), 401),
         (Method::GET, "/api/v1/units/%00%FF/assessments".into(), o, None, String::new(), 400),
         (Method::GET, "/api/v1/units/NO-SUCH-UNIT/assessments".into(), o, None, String::new(), 403),
@@ -132,9 +147,20 @@ async fn malformed_requests_get_typed_4xx_answers_never_5xx() {
         "/api/v1/push",
         "/api/v1/pull",
         "/api/v1/evidence/{sha256}",
+        "/api/v1/device/officer",
         "/j/{unit}",
     ] {
         assert!(openapi["paths"][path].is_object(), "{path}");
+    }
+    for (path, method) in [
+        ("/api/v1/evidence/{sha256}", "get"),
+        ("/api/v1/device/officer", "post"),
+        ("/api/v1/device/officer", "delete"),
+    ] {
+        assert!(
+            openapi["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
     }
     let page = http
         .get(format!("{}/j/DEMO-X2-C1", server.url))

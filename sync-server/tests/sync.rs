@@ -100,6 +100,8 @@ async fn enrol_by_qr_push_review_and_pull_the_decisions() {
             Change::Review { state, .. } => state.as_str().to_owned(),
             Change::Recognition { decision_no, .. } => decision_no.clone(),
             Change::Unit { .. } => "unit".into(),
+            Change::Record { .. } => "record".into(),
+            Change::Catalog { .. } => "catalog".into(),
         })
         .collect();
     assert_eq!(kinds, ["approved", "12/QĐ-KH"]);
@@ -169,7 +171,10 @@ async fn a_replayed_batch_gets_the_original_acks_and_stores_nothing_twice() {
 async fn review_states_win_over_device_edits_by_one_rule() {
     let server = start().await;
     let phone = server.device("DEMO-X1-C1").await;
+    // A collector's tablet: it may write the phone's people (an `own_records`
+    // device may not).
     let tablet = server.device("DEMO-X1-C1").await;
+    server.bind(&tablet, "nhaplieu-x1-c1").await;
     let (pid, body) = person("Lê Thị Hoa", None);
     let aid = AssessmentId::new_v7();
     phone

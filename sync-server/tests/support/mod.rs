@@ -27,8 +27,15 @@ pub struct TestServer {
 }
 
 pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+/// The server with some settings changed (e.g. trusted proxies).
+pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config::new(dir.path().to_path_buf())).unwrap();
+    let mut config = Config::new(dir.path().to_path_buf());
+    configure(&mut config);
+    let state = AppState::open(config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let storage = Arc::clone(&state.storage);
@@ -100,6 +107,47 @@ impl TestServer {
             .await
             .unwrap();
         client
+    }
+
+    /// Binds an officer to a device (`POST /api/v1/device/officer`): it
+    /// becomes a collector device (`unit_records`).
+    pub async fn bind(
+        &self,
+        device: &SyncClient,
+        username: &str,
+    ) -> cdht_core::sync::DeviceOfficerResponse {
+        self.try_bind(device, username, &self.password(username))
+            .await
+            .unwrap()
+    }
+
+    pub async fn try_bind(
+        &self,
+        device: &SyncClient,
+        username: &str,
+        password: &str,
+    ) -> Result<cdht_core::sync::DeviceOfficerResponse, cdht_sync_client::SyncError> {
+        device
+            .post_json(
+                "/api/v1/device/officer",
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await
+    }
+
+    /// `DELETE /api/v1/device/officer`.
+    pub async fn unbind(&self, device: &SyncClient) -> cdht_core::sync::DeviceOfficerResponse {
+        reqwest::Client::new()
+            .delete(format!("{}/api/v1/device/officer", self.url))
+            .bearer_auth(device.token().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn stats(&self) -> cdht_server::storage::Stats {
