@@ -10,9 +10,9 @@
 use cdht_core::ids::DeviceId;
 use cdht_core::qr::{JoinPayload, QrError};
 use cdht_core::sync::{
-    EnrolRequest, EnrolResponse, ErrorBody, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus,
-    LoginRequest, LoginResponse, PullResponse, PushBatch, PushResponse, RecordBody, RecordEnvelope,
-    ServerChange, MAX_CHUNK_BYTES,
+    DeviceOfficerResponse, DeviceScope, EnrolRequest, EnrolResponse, ErrorBody, EvidenceQuery,
+    EvidenceQueryResponse, EvidenceStatus, LoginRequest, LoginResponse, PullResponse, PushBatch,
+    PushResponse, RecordBody, RecordEnvelope, ServerChange, MAX_CHUNK_BYTES,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -98,6 +98,42 @@ impl SyncError {
 }
 
 pub type SyncResult<T> = Result<T, SyncError>;
+
+/// The largest evidence photo [`SyncClient::download_evidence`] accepts
+/// (the server's own limit).
+pub const MAX_EVIDENCE_DOWNLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+/// How long [`SyncClient::healthz`] waits: a probe on 2G must answer fast or
+/// count as "still offline".
+pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The error of a non-2xx answer, from its status and `{code, message}` body.
+fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
+    let ErrorBody { code, message } = serde_json::from_slice(bytes).unwrap_or_else(|_| ErrorBody {
+        // A proxy's HTML error page, for instance.
+        code: "unknown".to_owned(),
+        message: String::from_utf8_lossy(bytes).chars().take(200).collect(),
+    });
+    match status {
+        401 => SyncError::Unauthenticated { code, message },
+        403 => SyncError::Forbidden { code, message },
+        409 => SyncError::Conflict { code, message },
+        429 | 500..=599 => SyncError::Unavailable {
+            status,
+            code,
+            message,
+        },
+        _ => SyncError::Rejected {
+            status,
+            code,
+            message,
+        },
+    }
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
 
 /// The error and its sources on one line (reqwest's own text is only the top).
 fn error_chain_text(err: &(dyn std::error::Error + 'static)) -> String {
@@ -337,28 +373,7 @@ impl SyncClient {
             };
             return serde_json::from_slice(body).map_err(|e| SyncError::Protocol(e.to_string()));
         }
-        let ErrorBody { code, message } =
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| ErrorBody {
-                // A proxy's HTML error page, for instance.
-                code: "unknown".to_owned(),
-                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-            });
-        let status = status.as_u16();
-        Err(match status {
-            401 => SyncError::Unauthenticated { code, message },
-            403 => SyncError::Forbidden { code, message },
-            409 => SyncError::Conflict { code, message },
-            429 | 500..=599 => SyncError::Unavailable {
-                status,
-                code,
-                message,
-            },
-            _ => SyncError::Rejected {
-                status,
-                code,
-                message,
-            },
-        })
+        Err(error_from_status(status.as_u16(), &bytes))
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or fails
@@ -425,6 +440,116 @@ impl SyncClient {
             .await?;
         self.token = Some(response.token.clone());
         Ok(response)
+    }
+
+    /// Binds an officer to this device (device token + the officer's
+    /// password): the device becomes a collector device (`unit_records`).
+    /// A wrong username or password is `Unauthenticated` with code
+    /// `bad_credentials` (not an expired device token); an officer without
+    /// `collector` or `admin` over the device's unit is `Forbidden`
+    /// (`forbidden_role`).
+    pub async fn bind_officer(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> SyncResult<DeviceOfficerResponse> {
+        let request = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        self.retrying(|| self.post_json("/api/v1/device/officer", &request))
+            .await
+    }
+
+    /// Unbinds the officer (the device is `own_records` again).
+    pub async fn unbind_officer(&self) -> SyncResult<DeviceOfficerResponse> {
+        let answer: Option<DeviceOfficerResponse> = self
+            .retrying(|| self.send(self.http.delete(self.url("/api/v1/device/officer"))))
+            .await?;
+        // An empty answer (204) means the same: nobody is bound.
+        Ok(answer.unwrap_or(DeviceOfficerResponse {
+            username: None,
+            roles: Vec::new(),
+            scope: DeviceScope::OwnRecords,
+        }))
+    }
+
+    /// Downloads an evidence photo (`GET /api/v1/evidence/{sha256}`), at most
+    /// [`MAX_EVIDENCE_DOWNLOAD_BYTES`], and returns its bytes only if their
+    /// sha256 is the one asked for. A damaged or oversized answer is a
+    /// [`SyncError::Protocol`].
+    pub async fn download_evidence(&self, sha256: &str) -> SyncResult<Vec<u8>> {
+        if !is_sha256_hex(sha256) {
+            return Err(SyncError::Protocol(format!(
+                "{sha256:?} is not a lower-case sha256"
+            )));
+        }
+        self.retrying(|| self.download_once(sha256)).await
+    }
+
+    async fn download_once(&self, sha256: &str) -> SyncResult<Vec<u8>> {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let request = self
+            .http
+            .get(self.url(&format!("/api/v1/evidence/{sha256}")));
+        let mut response = self
+            .authed(request)
+            .send()
+            .await
+            .map_err(|e| SyncError::from_transport(&e))?;
+        let status = response.status();
+        let too_large = || {
+            SyncError::Protocol(format!(
+                "photo {sha256} is larger than {MAX_EVIDENCE_DOWNLOAD_BYTES} bytes"
+            ))
+        };
+        if status.is_success()
+            && response
+                .content_length()
+                .is_some_and(|len| len > MAX_EVIDENCE_DOWNLOAD_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        // Read piece by piece so a lying or missing length cannot fill memory.
+        let mut bytes = Vec::new();
+        while let Some(piece) = response
+            .chunk()
+            .await
+            .map_err(|e| SyncError::from_transport(&e))?
+        {
+            if bytes.len() + piece.len() > MAX_EVIDENCE_DOWNLOAD_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&piece);
+        }
+        if !status.is_success() {
+            return Err(error_from_status(status.as_u16(), &bytes));
+        }
+        if sha256_hex(&bytes) != sha256 {
+            return Err(SyncError::Protocol(format!(
+                "the bytes received are not photo {sha256}"
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// A tiny `GET /healthz` with a short timeout ([`HEALTHZ_TIMEOUT`]) and no
+    /// retry: "is the server reachable now?" for a loop that polls while
+    /// offline. `Ok` when the server answers 2xx.
+    pub async fn healthz(&self) -> SyncResult<()> {
+        let response = self
+            .http
+            .get(self.url("/healthz"))
+            .timeout(HEALTHZ_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| SyncError::from_transport(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let bytes = response.bytes().await.unwrap_or_default();
+        Err(error_from_status(status.as_u16(), &bytes))
     }
 
     /// Pushes one frozen batch, retrying network and server failures. Safe to

@@ -1,63 +1,76 @@
-//! The device token. The store has no table for it, so it lives in a small
-//! JSON file next to the database, readable by this user only (0600 on Unix).
+//! The device token used to live in a small JSON file next to the database
+//! (0600). It now lives in the store (`Store::sync_credentials`, migration 4);
+//! an existing file is moved into the store once and then deleted.
 
-use serde::{Deserialize, Serialize};
+use cdht_core::ids::UnitCode;
+use cdht_core::sync::DeviceScope;
+use cdht_store::{Store, StoreError, SyncCredentials};
+use serde::Deserialize;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The file in the app's data folder that holds the device token.
+/// The file older versions kept the device token in (moved into the store).
 pub const CREDENTIALS_FILE: &str = "sync-device.json";
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Credentials {
-    pub server: String,
-    pub unit: String,
-    pub device_id: String,
-    pub token: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("server", &self.server)
-            .field("unit", &self.unit)
-            .field("device_id", &self.device_id)
-            .finish_non_exhaustive()
-    }
+/// The old file's content.
+#[derive(Deserialize)]
+struct FileCredentials {
+    server: String,
+    unit: String,
+    device_id: String,
+    token: String,
 }
 
 pub(crate) fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(CREDENTIALS_FILE)
 }
 
-pub(crate) fn load(data_dir: &Path) -> std::io::Result<Option<Credentials>> {
-    match fs::read(path(data_dir)) {
-        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err),
-    }
+fn io_error(context: String, source: std::io::Error) -> StoreError {
+    StoreError::Io { context, source }
 }
 
-/// Writes the file atomically (temp file, fsync, rename), mode 0600.
-pub(crate) fn save(data_dir: &Path, creds: &Credentials) -> std::io::Result<()> {
-    let target = path(data_dir);
-    let tmp = data_dir.join(format!(".{CREDENTIALS_FILE}.tmp"));
-    let _ = fs::remove_file(&tmp);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+/// The store's credentials, after moving an old `sync-device.json` into the
+/// store if the store has none (the file is deleted once the store holds
+/// them; a damaged file is deleted too, as it never worked).
+pub(crate) fn load_or_migrate(store: &mut Store) -> Result<Option<SyncCredentials>, StoreError> {
+    let file = path(store.data_dir());
+    if let Some(creds) = store.sync_credentials()? {
+        // A crash between saving and deleting leaves the file: finish the move.
+        remove_file(&file)?;
+        return Ok(Some(creds));
     }
-    let mut file = options.open(&tmp)?;
-    file.write_all(&serde_json::to_vec(creds).map_err(std::io::Error::other)?)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&tmp, &target)?;
-    if let Ok(dir) = fs::File::open(data_dir) {
-        let _ = dir.sync_all();
+    let bytes = match fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(io_error(format!("reading {}", file.display()), err)),
+    };
+    let Ok(old) = serde_json::from_slice::<FileCredentials>(&bytes) else {
+        remove_file(&file)?;
+        return Ok(None);
+    };
+    store.save_sync_credentials(&SyncCredentials {
+        server_url: old.server,
+        unit_code: UnitCode::new(old.unit),
+        device_id: old.device_id,
+        device_token: old.token,
+        scope: DeviceScope::OwnRecords,
+        officer_username: None,
+        updated_at_ms: 0,
+    })?;
+    remove_file(&file)?;
+    store.sync_credentials()
+}
+
+fn remove_file(file: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(file) {
+        Ok(()) => {
+            if let Some(dir) = file.parent().and_then(|d| fs::File::open(d).ok()) {
+                // Best effort: the store already holds the token either way.
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(io_error(format!("removing {}", file.display()), err)),
     }
-    Ok(())
 }

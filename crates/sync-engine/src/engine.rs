@@ -1,11 +1,13 @@
 //! [`SyncEngine`]: enrolment and one sync round.
 
-use crate::credentials::{self, Credentials};
+use crate::credentials;
 use crate::error::SyncError;
 use cdht_core::ids::UnitCode;
 use cdht_core::qr::JoinPayload;
-use cdht_core::sync::{AckOutcome, EvidenceStatus, MAX_RECORDS_PER_BATCH};
-use cdht_store::{CheckDepth, JoinUnit, OutboxState, Store, StoreError, Unit};
+use cdht_core::sync::{
+    AckOutcome, DeviceOfficerResponse, DeviceScope, EvidenceStatus, MAX_RECORDS_PER_BATCH,
+};
+use cdht_store::{CheckDepth, JoinUnit, OutboxState, Store, StoreError, SyncCredentials, Unit};
 use cdht_sync_client::{Counters, RetryPolicy, SyncClient, SyncError as ClientError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -47,6 +49,12 @@ impl Default for ServerConfig {
 pub struct Enrolment {
     pub server: String,
     pub unit: UnitCode,
+    /// What the device pulls: `unit_records` while an officer is bound.
+    #[serde(default)]
+    pub scope: DeviceScope,
+    /// The officer bound to this device, if any.
+    #[serde(default)]
+    pub officer: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +116,7 @@ pub struct SyncReport {
 pub struct SyncEngine {
     store: Store,
     config: ServerConfig,
-    creds: Option<Credentials>,
+    creds: Option<SyncCredentials>,
     client: Option<SyncClient>,
 }
 
@@ -119,13 +127,6 @@ impl std::fmt::Debug for SyncEngine {
             .field("enrolment", &self.enrolment())
             .finish_non_exhaustive()
     }
-}
-
-fn io_error(context: &str, err: std::io::Error) -> SyncError {
-    SyncError::Store(StoreError::Io {
-        context: context.to_owned(),
-        source: err,
-    })
 }
 
 fn to_u64(n: usize) -> u64 {
@@ -161,10 +162,11 @@ impl SyncEngine {
         Self::new(Store::open(data_dir)?, config)
     }
 
-    /// An engine over an open store.
-    pub fn new(store: Store, config: ServerConfig) -> Result<Self, SyncError> {
-        let creds = credentials::load(store.data_dir())
-            .map_err(|e| io_error("reading the device token", e))?;
+    /// An engine over an open store. The credentials come from the store; an
+    /// old `sync-device.json` ([`crate::CREDENTIALS_FILE`]) is moved into it
+    /// and deleted.
+    pub fn new(mut store: Store, config: ServerConfig) -> Result<Self, SyncError> {
+        let creds = credentials::load_or_migrate(&mut store)?;
         let mut engine = Self {
             store,
             config,
@@ -172,7 +174,7 @@ impl SyncEngine {
             client: None,
         };
         if let Some(creds) = creds {
-            engine.client = Some(engine.make_client(&creds.server, Some(&creds.token))?);
+            engine.client = Some(engine.make_client(&creds.server_url, Some(&creds.device_token))?);
             engine.creds = Some(creds);
         }
         Ok(engine)
@@ -212,9 +214,89 @@ impl SyncEngine {
     #[must_use]
     pub fn enrolment(&self) -> Option<Enrolment> {
         self.creds.as_ref().map(|c| Enrolment {
-            server: c.server.clone(),
-            unit: UnitCode::new(c.unit.clone()),
+            server: c.server_url.clone(),
+            unit: c.unit_code.clone(),
+            scope: c.scope,
+            officer: c.officer_username.clone(),
         })
+    }
+
+    /// What this device pulls: `own_records` unless an officer is bound
+    /// (also when not enrolled).
+    #[must_use]
+    pub fn scope(&self) -> DeviceScope {
+        self.creds
+            .as_ref()
+            .map_or(DeviceScope::OwnRecords, |c| c.scope)
+    }
+
+    fn enrolled_client(&self) -> Result<SyncClient, SyncError> {
+        self.client.clone().ok_or_else(|| SyncError::AuthExpired {
+            code: "not_enrolled".to_owned(),
+            message: "this device has not joined a unit".to_owned(),
+        })
+    }
+
+    /// Binds an officer to this device with their username and password: the
+    /// device becomes a collector device (`unit_records`) and its next pull
+    /// starts over to bring every record of the unit. A wrong password is
+    /// [`SyncErrorKind::BadCredentials`](crate::SyncErrorKind), an officer
+    /// without the collector role [`SyncErrorKind::ForbiddenRole`](crate::SyncErrorKind).
+    pub async fn bind_officer(
+        &mut self,
+        username: &str,
+        password: &str,
+    ) -> Result<DeviceOfficerResponse, SyncError> {
+        let client = self.enrolled_client()?;
+        let response = client.bind_officer(username.trim(), password).await?;
+        let officer = response
+            .username
+            .clone()
+            .unwrap_or_else(|| username.trim().to_owned());
+        self.set_scope(response.scope, Some(&officer))?;
+        Ok(response)
+    }
+
+    /// Unbinds the officer (before the tablet is handed on): `own_records`
+    /// again. Records already pulled stay on the device.
+    pub async fn unbind_officer(&mut self) -> Result<DeviceOfficerResponse, SyncError> {
+        let client = self.enrolled_client()?;
+        let response = client.unbind_officer().await?;
+        self.set_scope(DeviceScope::OwnRecords, None)?;
+        Ok(response)
+    }
+
+    fn set_scope(&mut self, scope: DeviceScope, officer: Option<&str>) -> Result<(), SyncError> {
+        let officer = match scope {
+            DeviceScope::OwnRecords => None,
+            DeviceScope::UnitRecords => officer,
+        };
+        self.store.set_sync_scope(scope, officer)?;
+        self.creds = self.store.sync_credentials()?;
+        Ok(())
+    }
+
+    /// Fetches a photo of a pulled record that is not on the device
+    /// ([`cdht_store::Evidence::on_device`] false): downloads it, checks its
+    /// sha256, writes it into the store's evidence folder and marks it on the
+    /// device. Returns the file's path.
+    pub async fn fetch_evidence_photo(
+        &mut self,
+        sha256: &str,
+    ) -> Result<std::path::PathBuf, SyncError> {
+        // A photo no evidence row names is NotFound before any download.
+        self.store.evidence_upload(sha256)?;
+        let client = self.enrolled_client()?;
+        let bytes = client.download_evidence(sha256).await?;
+        Ok(self.store.save_fetched_evidence(sha256, &bytes)?)
+    }
+
+    /// Whether the server answers right now: a tiny `GET /healthz` with a
+    /// short timeout and no retry. For the app's loop while offline (no OS
+    /// signal in Tauri): poll it every ~30 s and sync at once when it is `Ok`.
+    /// Not enrolled: [`SyncErrorKind::AuthExpired`](crate::SyncErrorKind).
+    pub async fn probe(&self) -> Result<(), SyncError> {
+        Ok(self.enrolled_client()?.healthz().await?)
     }
 
     /// What the client put on the wire since this engine was made (tests,
@@ -255,15 +337,17 @@ impl SyncEngine {
             }),
             area_type: response.unit.area,
         })?;
-        let creds = Credentials {
-            server: client.server().to_owned(),
-            unit: response.unit.code.as_str().to_owned(),
+        // A (re-)enrolment drops any officer binding on the server.
+        self.store.save_sync_credentials(&SyncCredentials {
+            server_url: client.server().to_owned(),
+            unit_code: response.unit.code.clone(),
             device_id: response.device_id.to_string(),
-            token: response.token,
-        };
-        credentials::save(self.store.data_dir(), &creds)
-            .map_err(|e| io_error("saving the device token", e))?;
-        self.creds = Some(creds);
+            device_token: response.token,
+            scope: DeviceScope::OwnRecords,
+            officer_username: None,
+            updated_at_ms: 0,
+        })?;
+        self.creds = self.store.sync_credentials()?;
         self.client = Some(client);
         Ok(unit)
     }
@@ -303,7 +387,7 @@ impl SyncEngine {
                 message: "this device has not joined a unit".to_owned(),
             });
         };
-        let unit = UnitCode::new(creds.unit.clone());
+        let unit = creds.unit_code.clone();
 
         let to_push = self.store.outbox_pending(usize::MAX >> 1)?.len();
         let uploads = self.store.pending_uploads(usize::MAX >> 1)?;
@@ -494,7 +578,9 @@ impl SyncEngine {
                 }
                 Err(ClientError::Rejected { code, message, .. }) => {
                     // hash_mismatch / invalid_evidence: the server dropped the
-                    // parts; report it and carry on with the other photos.
+                    // parts. Parked, so it is not sent again every round until
+                    // the person replaces it; carry on with the other photos.
+                    self.store.park_upload(sha, &code, &message)?;
                     report.rejected.push(RejectedItem {
                         kind: "photo".to_owned(),
                         id: sha.to_owned(),

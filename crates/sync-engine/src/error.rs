@@ -23,6 +23,11 @@ pub enum SyncErrorKind {
     Rejected,
     /// The local database failed (disk full, corrupt, too new).
     Store,
+    /// An officer logging in on the device typed a wrong username or
+    /// password: ask again (the device's own token is fine).
+    BadCredentials,
+    /// The officer is not a collector (or admin) of this device's unit.
+    ForbiddenRole,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +44,10 @@ pub enum SyncError {
     Rejected { code: String, message: String },
     #[error("local database: {0}")]
     Store(#[from] StoreError),
+    #[error("wrong officer username or password ({code})")]
+    BadCredentials { code: String, message: String },
+    #[error("the officer may not collect for this unit ({code}): {message}")]
+    ForbiddenRole { code: String, message: String },
 }
 
 impl SyncError {
@@ -51,6 +60,8 @@ impl SyncError {
             Self::CertificateUntrusted(_) => SyncErrorKind::CertificateUntrusted,
             Self::Rejected { .. } => SyncErrorKind::Rejected,
             Self::Store(_) => SyncErrorKind::Store,
+            Self::BadCredentials { .. } => SyncErrorKind::BadCredentials,
+            Self::ForbiddenRole { .. } => SyncErrorKind::ForbiddenRole,
         }
     }
 
@@ -66,7 +77,9 @@ impl SyncError {
         match self {
             Self::RetryLater { code, .. }
             | Self::AuthExpired { code, .. }
-            | Self::Rejected { code, .. } => Some(code),
+            | Self::Rejected { code, .. }
+            | Self::BadCredentials { code, .. }
+            | Self::ForbiddenRole { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -91,6 +104,10 @@ impl SyncError {
                 .to_owned(),
             Self::Rejected { message, .. } if !message.trim().is_empty() => message.clone(),
             Self::Rejected { .. } => "Máy chủ không nhận yêu cầu này.".to_owned(),
+            Self::BadCredentials { .. } => "Sai tên đăng nhập hoặc mật khẩu.".to_owned(),
+            Self::ForbiddenRole { .. } => "Tài khoản này không có quyền thu thập phiếu \
+                cho đơn vị của máy này. Bác hãy nhờ quản trị viên cấp quyền cộng tác viên."
+                .to_owned(),
             Self::Store(err) => format!(
                 "Lỗi bộ nhớ trên máy ({:?}). Dữ liệu chưa gửi không bị xoá; \
                  bác hãy kiểm tra dung lượng trống rồi thử lại.",
@@ -106,7 +123,14 @@ impl From<ClientError> for SyncError {
             ClientError::Network(text) => Self::Offline(text),
             ClientError::Certificate(text) => Self::CertificateUntrusted(text),
             ClientError::Unavailable { code, message, .. } => Self::RetryLater { code, message },
+            // An officer's password, not the device token: ask again, do not re-enrol.
+            ClientError::Unauthenticated { code, message } if code == "bad_credentials" => {
+                Self::BadCredentials { code, message }
+            }
             ClientError::Unauthenticated { code, message } => Self::AuthExpired { code, message },
+            ClientError::Forbidden { code, message } if code == "forbidden_role" => {
+                Self::ForbiddenRole { code, message }
+            }
             ClientError::Forbidden { code, message }
             | ClientError::Conflict { code, message }
             | ClientError::Rejected { code, message, .. } => Self::Rejected { code, message },

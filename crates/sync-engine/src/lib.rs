@@ -14,8 +14,15 @@
 //!
 //! Killing the process at any point loses at most one chunk of one photo.
 //!
-//! The device token is kept in [`CREDENTIALS_FILE`] (0600) in the data folder,
-//! because the store has no table for it.
+//! The device token, scope and bound officer are kept in the store
+//! (`Store::sync_credentials`); an old [`CREDENTIALS_FILE`] is moved there once.
+//!
+//! Officers: [`SyncEngine::bind_officer`] turns the device into a collector
+//! device (it pulls every record of its unit; photos of pulled records are
+//! fetched on demand with [`SyncEngine::fetch_evidence_photo`]);
+//! [`SyncEngine::unbind_officer`] ends it. Photos the server refuses (`422`)
+//! are parked (`Store::parked_uploads`) instead of being re-sent every round.
+//! While offline, [`SyncEngine::probe`] is a cheap "is the server back?".
 //!
 //! # Wiring it into the app
 //! ```text

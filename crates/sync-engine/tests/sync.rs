@@ -3,7 +3,7 @@
 
 mod support;
 
-use cdht_store::{AssessmentStatus, OutboxState};
+use cdht_store::{AssessmentStatus, OutboxState, Store, SyncCredentials};
 use cdht_sync_engine::{SyncEngine, SyncErrorKind, SyncPhase, CREDENTIALS_FILE};
 use serde_json::{json, Value};
 use support::*;
@@ -16,15 +16,12 @@ async fn offline_collection_reaches_the_server_exactly_once_and_a_second_sync_se
     let unit = engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
     assert_eq!(unit.unit_code.as_str(), UNIT);
 
-    // The token is in a 0600 file, never in the unit's stored payload.
-    let token_file = dir.path().join(CREDENTIALS_FILE);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-    assert!(!unit.join_payload.to_string().contains("token"));
+    // The token is in the store's credentials, never in the unit's stored
+    // payload, and no side file is written any more.
+    assert!(!dir.path().join(CREDENTIALS_FILE).exists());
+    let creds = engine.store().sync_credentials().unwrap().unwrap();
+    assert_eq!(creds.unit_code.as_str(), UNIT);
+    assert!(!unit.join_payload.to_string().contains(&creds.device_token));
 
     // Offline: three households, five photos.
     let mut total_bytes = 0u64;
@@ -195,13 +192,21 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
     );
 
     // The server is unreachable: Offline, everything kept.
-    let creds_path = dir.path().join(CREDENTIALS_FILE);
-    let good = std::fs::read_to_string(&creds_path).unwrap();
+    let good: SyncCredentials = engine.store().sync_credentials().unwrap().unwrap();
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    std::fs::write(&creds_path, good.replace(&server.url, &dead)).unwrap();
+    let write_creds = |creds: &SyncCredentials| {
+        Store::open(dir.path())
+            .unwrap()
+            .save_sync_credentials(creds)
+            .unwrap();
+    };
+    write_creds(&SyncCredentials {
+        server_url: dead,
+        ..good.clone()
+    });
     let mut offline = SyncEngine::open(dir.path(), config()).unwrap();
     let err = offline.sync_once(|_| {}).await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::Offline, "{err}");
@@ -211,9 +216,10 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
     drop(offline);
 
     // A token the server does not know: AuthExpired, not offline; nothing lost.
-    let creds: Value = serde_json::from_str(&good).unwrap();
-    let token = creds["token"].as_str().unwrap();
-    std::fs::write(&creds_path, good.replace(token, &"0".repeat(64))).unwrap();
+    write_creds(&SyncCredentials {
+        device_token: "0".repeat(64),
+        ..good
+    });
     let mut stale = SyncEngine::open(dir.path(), config()).unwrap();
     let err = stale.sync_once(|_| {}).await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::AuthExpired, "{err}");
