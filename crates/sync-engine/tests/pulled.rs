@@ -1,0 +1,355 @@
+#![allow(clippy::unwrap_used)]
+//! Two devices of one unit against the real server: records pulled by a
+//! collector device (an officer bound to it), photos fetched on demand, an
+//! edit going back, catalogs, parked photos, credentials in the store.
+
+mod support;
+
+use cdht_core::ids::{CatalogId, GroupId, IndicatorId, UnitCode};
+use cdht_core::sync::DeviceScope;
+use cdht_core::{Answer, AreaType};
+use cdht_store::{AssessmentStatus, CccdUpdate, EvidenceMeta, PersonInput, Store};
+use cdht_sync_client::SyncClient;
+use cdht_sync_engine::{SyncEngine, SyncErrorKind, CREDENTIALS_FILE};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use support::*;
+
+const COLLECTOR: &str = "nhaplieu-x1-c1";
+
+fn password(server: &TestServer, username: &str) -> String {
+    server
+        .demo
+        .officers
+        .iter()
+        .find(|o| o.username == username)
+        .unwrap()
+        .password
+        .clone()
+}
+
+fn jpeg_meta() -> EvidenceMeta {
+    EvidenceMeta {
+        mime: "image/jpeg".to_owned(),
+        width_px: Some(1200),
+        height_px: Some(1600),
+        taken_at_ms: None,
+    }
+}
+
+#[tokio::test]
+async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
+    let server = start().await;
+
+    // Device A: a citizen's phone. Her profile (with her CCCD, by consent),
+    // her assessment and one photo.
+    let dir_a = tempfile::tempdir().unwrap();
+    let mut a = SyncEngine::open(dir_a.path(), config()).unwrap();
+    a.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    assert_eq!(a.scope(), DeviceScope::OwnRecords);
+    let person = a
+        .store_mut()
+        .upsert_person(&PersonInput {
+            full_name: "Hà Thị Thu".to_owned(),
+            unit_code: Some(UnitCode::new(UNIT)),
+            is_self: true,
+            birth_year: Some(1970),
+            household_address: Some("Xóm Chợ".to_owned()),
+            cccd: CccdUpdate::Set {
+                number: "001170012345".to_owned(),
+                consent_given: true,
+            },
+            ..PersonInput::default()
+        })
+        .unwrap()
+        .person_id;
+    let assessment = a
+        .store_mut()
+        .create_or_get_assessment(
+            person,
+            2025,
+            &CatalogId::new("244-2022"),
+            &GroupId::new("farmers"),
+            AreaType::Normal,
+        )
+        .unwrap()
+        .assessment_id;
+    for indicator in INDICATORS {
+        a.store_mut()
+            .set_answer(
+                assessment,
+                &IndicatorId::new(indicator),
+                &Answer::Points(8),
+                None,
+            )
+            .unwrap();
+    }
+    let bytes = photo(42, 40_000);
+    let evidence = a
+        .store_mut()
+        .add_evidence(assessment, &IndicatorId::new("1.1"), &bytes, &jpeg_meta())
+        .unwrap();
+    a.store_mut().submit_assessment(assessment).unwrap();
+    let report = a.sync_once(|_| {}).await.unwrap();
+    assert_eq!((report.acked, report.photos_uploaded), (3, 1), "{report:?}");
+
+    // Device B: the branch's tablet. Enrolled, it sees nobody else's records.
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut b = SyncEngine::open(dir_b.path(), config()).unwrap();
+    b.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    b.sync_once(|_| {}).await.unwrap();
+    assert!(b.store().person(person).is_err());
+
+    // Officer login on the tablet: a wrong password and a reviewer (not a
+    // collector) are their own kinds, with Vietnamese messages.
+    let err = b.bind_officer(COLLECTOR, "sai-mat-khau").await.unwrap_err();
+    assert_eq!(err.kind(), SyncErrorKind::BadCredentials, "{err}");
+    assert_eq!(err.message_vi(), "Sai tên đăng nhập hoặc mật khẩu.");
+    let err = b
+        .bind_officer(REVIEWER, &password(&server, REVIEWER))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), SyncErrorKind::ForbiddenRole, "{err}");
+    assert!(!err.message_vi().is_empty());
+    assert_eq!(b.scope(), DeviceScope::OwnRecords);
+
+    let bound = b
+        .bind_officer(COLLECTOR, &password(&server, COLLECTOR))
+        .await
+        .unwrap();
+    assert_eq!(bound.scope, DeviceScope::UnitRecords);
+    assert_eq!(b.scope(), DeviceScope::UnitRecords);
+    assert_eq!(b.enrolment().unwrap().officer.as_deref(), Some(COLLECTOR));
+
+    // The next round brings her records, pushed before the binding.
+    let report = b.sync_once(|_| {}).await.unwrap();
+    assert!(report.applied_changes >= 3, "{report:?}");
+    let pulled = b.store().person(person).unwrap();
+    assert_eq!(pulled.full_name, "Hà Thị Thu");
+    assert_eq!(pulled.cccd_masked, None, "the CCCD never comes back");
+    assert_eq!(b.store().person_cccd(person).unwrap(), None);
+    assert!(pulled.server_has_cccd);
+    assert!(!pulled.is_self);
+    let detail = b.store().assessment_detail(assessment).unwrap();
+    assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
+    assert_eq!(detail.answers.0.len(), INDICATORS.len());
+    assert_eq!(detail.evidence.len(), 1);
+    let remote = &detail.evidence[0];
+    assert_eq!(remote.sha256, evidence.sha256);
+    assert!(!remote.on_device);
+    assert_eq!(b.store().pending_upload_count().unwrap(), 0);
+
+    // Opening the photo fetches it, checked by its sha256.
+    let path = b.fetch_evidence_photo(&evidence.sha256).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(b.store().evidence(remote.evidence_id).unwrap().on_device);
+
+    // The reviewer returns it; the officer corrects an answer at the
+    // household and submits: version 2, with her CCCD kept on the server.
+    let reviewer = server.officer(REVIEWER).await;
+    reviewer
+        .post_json::<_, Value>(
+            &format!("/api/v1/assessments/{assessment}/return"),
+            &json!({ "reason": "Chỉ số 2.1 chưa đúng" }),
+        )
+        .await
+        .unwrap();
+    b.sync_once(|_| {}).await.unwrap();
+    assert_eq!(
+        b.store().assessment(assessment).unwrap().status,
+        AssessmentStatus::Returned
+    );
+    b.store_mut()
+        .set_answer(
+            assessment,
+            &IndicatorId::new("2.1"),
+            &Answer::Points(6),
+            None,
+        )
+        .unwrap();
+    let entry = b.store_mut().submit_assessment(assessment).unwrap();
+    assert_eq!(entry.version, 2);
+    let report = b.sync_once(|_| {}).await.unwrap();
+    assert!(report.rejected.is_empty(), "{report:?}");
+    assert_eq!(report.pushed, 1, "only the assessment: {report:?}");
+
+    // Device A pulls the new version over its own copy.
+    a.sync_once(|_| {}).await.unwrap();
+    let detail = a.store().assessment_detail(assessment).unwrap();
+    assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
+    assert!(detail
+        .answers
+        .0
+        .contains(&(IndicatorId::new("2.1"), Answer::Points(6))));
+    // Her own profile, photo and CCCD are untouched.
+    let own = a.store().person(person).unwrap();
+    assert!(own.is_self);
+    assert!(own.cccd_masked.is_some());
+    assert!(a.store().evidence(evidence.evidence_id).unwrap().on_device);
+
+    // The officer unbinds before handing the tablet on.
+    let unbound = b.unbind_officer().await.unwrap();
+    assert_eq!(unbound.scope, DeviceScope::OwnRecords);
+    assert_eq!(b.scope(), DeviceScope::OwnRecords);
+    assert_eq!(b.enrolment().unwrap().officer, None);
+}
+
+#[tokio::test]
+async fn a_catalog_added_on_the_server_reaches_the_store() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.sync_once(|_| {}).await.unwrap();
+    assert!(engine.store().catalogs().unwrap().is_empty());
+
+    let mut corrected = cdht_core::embedded_catalog("244-2022")
+        .unwrap()
+        .unwrap()
+        .clone();
+    corrected.revision += 1;
+    let json = serde_json::to_string(&corrected).unwrap();
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    tokio::task::spawn_blocking(move || {
+        cdht_server::catalogs::add(storage.as_ref(), "244-2022.json", &json).unwrap()
+    })
+    .await
+    .unwrap();
+
+    engine.sync_once(|_| {}).await.unwrap();
+    assert_eq!(engine.store().catalogs().unwrap(), vec![corrected.clone()]);
+    let merged = cdht_core::merge_catalogs(
+        cdht_core::embedded_catalogs().unwrap(),
+        &engine.store().catalogs().unwrap(),
+    );
+    assert!(merged.contains(&corrected));
+}
+
+#[tokio::test]
+async fn a_refused_photo_is_parked_and_not_sent_again() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    let good = photo(1, 20_000);
+    let bad = photo(2, 20_000);
+    let (_, assessment) = collect(
+        engine.store_mut(),
+        "Vũ Văn Nam",
+        "244-2022",
+        &[good, bad.clone()],
+    );
+    // The file of one photo is damaged after it was taken (same size, other
+    // bytes): the server finds the hash wrong once it has them all.
+    let bad_sha = cdht_sync_client::sha256_hex(&bad);
+    let path = engine.store().evidence_path(&bad_sha);
+    let mut damaged = bad.clone();
+    damaged[10_000] ^= 0xFF;
+    std::fs::write(&path, &damaged).unwrap();
+
+    let report = engine.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.photos_uploaded, 1, "{report:?}");
+    let refused: Vec<_> = report
+        .rejected
+        .iter()
+        .filter(|r| r.kind == "photo")
+        .collect();
+    assert_eq!(refused.len(), 1, "{report:?}");
+    assert_eq!(refused[0].id, bad_sha);
+    assert_eq!(refused[0].code.as_deref(), Some("hash_mismatch"));
+
+    let parked = engine.store().parked_uploads().unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].sha256, bad_sha);
+    assert_eq!(parked[0].assessment_id, assessment);
+    assert_eq!(parked[0].indicator_id, IndicatorId::new("1.1"));
+    assert_eq!(parked[0].code, "hash_mismatch");
+    assert!(!parked[0].reason.is_empty());
+
+    // The next round does not send it again.
+    let sent = engine
+        .counters()
+        .unwrap()
+        .evidence_bytes_sent
+        .load(Ordering::SeqCst);
+    let again = engine.sync_once(|_| {}).await.unwrap();
+    assert_eq!(again.uploaded_bytes, 0, "{again:?}");
+    assert!(again.rejected.is_empty(), "{again:?}");
+    assert_eq!(
+        engine
+            .counters()
+            .unwrap()
+            .evidence_bytes_sent
+            .load(Ordering::SeqCst),
+        sent
+    );
+    assert_eq!(engine.store().parked_uploads().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_store() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine
+        .bind_officer(COLLECTOR, &password(&server, COLLECTOR))
+        .await
+        .unwrap();
+    let enrolment = engine.enrolment().unwrap();
+    drop(engine);
+
+    // Reopened: same enrolment and scope, and it still talks to the server.
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    assert_eq!(engine.enrolment(), Some(enrolment));
+    assert_eq!(engine.scope(), DeviceScope::UnitRecords);
+    engine.sync_once(|_| {}).await.unwrap();
+    engine.probe().await.unwrap();
+    let creds = engine.store().sync_credentials().unwrap().unwrap();
+    drop(engine);
+
+    // What an older app left: the token in sync-device.json, none in the store.
+    let mut store = Store::open(dir.path()).unwrap();
+    store.clear_sync_credentials().unwrap();
+    drop(store);
+    let file = dir.path().join(CREDENTIALS_FILE);
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!({
+            "server": creds.server_url,
+            "unit": creds.unit_code.as_str(),
+            "device_id": creds.device_id,
+            "token": creds.device_token,
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    assert!(!file.exists(), "the file is gone once the store holds it");
+    let moved = engine.store().sync_credentials().unwrap().unwrap();
+    assert_eq!(moved.device_token, creds.device_token);
+    assert_eq!(moved.server_url, creds.server_url);
+    assert_eq!(engine.enrolment().unwrap().unit.as_str(), UNIT);
+    engine.sync_once(|_| {}).await.unwrap();
+}
+
+#[tokio::test]
+async fn probe_tells_a_reachable_server_from_a_dead_one_quickly() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let err = engine.probe().await.unwrap_err();
+    assert_eq!(err.kind(), SyncErrorKind::AuthExpired);
+    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.probe().await.unwrap();
+
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let client = SyncClient::new(&dead, &[]).unwrap();
+    let started = std::time::Instant::now();
+    let err = client.healthz().await.unwrap_err();
+    assert!(err.is_retry_later(), "{err}");
+    assert!(started.elapsed() < cdht_sync_client::HEALTHZ_TIMEOUT * 2);
+}
