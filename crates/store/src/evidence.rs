@@ -167,7 +167,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 impl Store {
-    /// Path of a stored photo, for display.
+    /// Path of a stored photo, for display. A pulled record's photo has no
+    /// file there until fetched ([`Evidence::on_device`]).
     #[must_use]
     pub fn evidence_path(&self, sha256: &str) -> PathBuf {
         file_path(&self.data_dir, sha256)
@@ -307,6 +308,19 @@ impl Store {
             let _ = fs::remove_file(file_path(&self.data_dir, &sha256));
         }
         Ok(saved)
+    }
+
+    /// Whether the photo's file is on this device (`false`: a pulled record's
+    /// photo still on the server). `NotFound` when no evidence names it.
+    pub fn evidence_on_device(&self, sha256: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT on_device FROM evidence_files WHERE sha256 = ?1",
+                [sha256],
+                |row| row.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("evidence file", sha256))
     }
 
     /// Keeps the bytes of a photo fetched from the server (a pulled record's

@@ -108,3 +108,67 @@ fn another_apps_database_is_refused() {
     let err = Store::open(dir.path()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
 }
+
+#[test]
+fn a_schema_3_database_keeps_its_photos_on_the_device_after_migration_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = fake_jpeg(5, 3000);
+    let (assessment, evidence) = {
+        // Schema 3 with a person, a draft and a photo, as the app wrote them.
+        let (_old_dir, mut store, a) = store_with_draft();
+        let e = store
+            .add_evidence(
+                a.assessment_id,
+                &cdht_core::ids::IndicatorId::new("1.1"),
+                &photo,
+                &jpeg_meta(),
+            )
+            .unwrap();
+        (a.assessment_id, e)
+    };
+    {
+        let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_lock_reviewed_answers.sql"),
+            include_str!("../migrations/0003_unit_name_known.sql"),
+        ] {
+            raw.execute_batch(sql).unwrap();
+        }
+        raw.execute_batch(&format!(
+            "INSERT INTO device (singleton, device_id, created_at_ms)
+                 VALUES (1, '0190d3c2-7a9b-7cde-8f01-23456789abcd', 1);
+             INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type)
+                 VALUES ('HD-TK-001', 'Chi hội', 'https://x.vn', '{{}}', 1, 'normal');
+             INSERT INTO people (person_id, unit_code, full_name, name_folded, created_at_ms,
+                 updated_at_ms)
+                 VALUES ('0190d3c2-7a9b-7cde-8f01-000000000001', 'HD-TK-001', 'An', 'an', 1, 1);
+             INSERT INTO assessments (assessment_id, person_id, year, catalog_id, group_id,
+                 area_type, created_at_ms, updated_at_ms)
+                 VALUES ('{assessment}', '0190d3c2-7a9b-7cde-8f01-000000000001', 2025,
+                     '324-2023', 'residents', 'normal', 1, 1);
+             INSERT INTO evidence_files (sha256, mime, byte_size, created_at_ms)
+                 VALUES ('{sha}', 'image/jpeg', {size}, 1);
+             INSERT INTO evidence (evidence_id, assessment_id, indicator_id, sha256,
+                 created_at_ms)
+                 VALUES ('{id}', '{assessment}', '1.1', '{sha}', 1);
+             PRAGMA user_version = 3;",
+            sha = evidence.sha256,
+            size = photo.len(),
+            id = evidence.evidence_id,
+        ))
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    let migrated = store.evidence(evidence.evidence_id).unwrap();
+    assert!(migrated.on_device);
+    let person = store
+        .person("0190d3c2-7a9b-7cde-8f01-000000000001".parse().unwrap())
+        .unwrap();
+    assert!(!person.server_has_cccd);
+    assert_eq!(person.server_unit_code, None);
+    assert_eq!(store.sync_credentials().unwrap(), None);
+    assert!(store.catalogs().unwrap().is_empty());
+    assert!(store.parked_uploads().unwrap().is_empty());
+}

@@ -284,8 +284,15 @@ impl SyncEngine {
         &mut self,
         sha256: &str,
     ) -> Result<std::path::PathBuf, SyncError> {
-        // A photo no evidence row names is NotFound before any download.
-        self.store.evidence_upload(sha256)?;
+        // A photo no evidence row names is NotFound before any download; one
+        // already here (and intact) costs no transfer on 2G.
+        let path = self.store.evidence_path(sha256);
+        if self.store.evidence_on_device(sha256)?
+            && std::fs::read(&path)
+                .is_ok_and(|bytes| cdht_sync_client::sha256_hex(&bytes) == sha256)
+        {
+            return Ok(path);
+        }
         let client = self.enrolled_client()?;
         let bytes = client.download_evidence(sha256).await?;
         Ok(self.store.save_fetched_evidence(sha256, &bytes)?)

@@ -143,6 +143,16 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     let path = b.fetch_evidence_photo(&evidence.sha256).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
     assert!(b.store().evidence(remote.evidence_id).unwrap().on_device);
+    // Opening it again costs no transfer.
+    let requests = b.counters().unwrap().requests.load(Ordering::SeqCst);
+    assert_eq!(
+        b.fetch_evidence_photo(&evidence.sha256).await.unwrap(),
+        path
+    );
+    assert_eq!(
+        b.counters().unwrap().requests.load(Ordering::SeqCst),
+        requests
+    );
 
     // The reviewer returns it; the officer corrects an answer at the
     // household and submits: version 2, with her CCCD kept on the server.
