@@ -871,7 +871,12 @@ function syncSummary(sync) {
       ? h("p", { id: "sync-nothing" }, t("sync.nothing"))
       : [h("p", { id: "sync-records" }, t("sync.waiting_records", { count: sync.waiting_records })),
         h("p", { id: "sync-photos" }, t("sync.waiting_photos", { count: sync.waiting_photos }))],
-    sync.rejected.map((r) => h("p", { class: "notice error" }, t("sync.rejected", { reason: r.reason ?? "" }))),
+    // The parked records themselves are listed once, on the sync screen ("Cần sửa").
+    sync.rejected.length && state.screen !== "sync"
+      ? h("div", { class: "notice error", id: "sync-parked-count" },
+        h("p", {}, t("sync.parked_count", { count: sync.rejected.length })),
+        h("button", { class: "secondary", id: "sync-parked-open", onclick: () => go("sync") }, t("sync.parked_open")))
+      : null,
     sync.waiting.length
       ? h("ul", { class: "waiting", id: "sync-waiting" }, sync.waiting.map((w) =>
         h("li", {},
@@ -946,13 +951,32 @@ function syncLiveCard(bg) {
     }, t("sync.now")));
 }
 
+/** What a parked record is, named for people ("Bài tự đánh giá năm 2026 của …"). */
+function parkedName(r) {
+  if (r.record_kind === "assessment" && r.person_name) return t("sync.item_assessment", { name: r.person_name, year: r.year ?? "" });
+  if (r.record_kind === "person" && r.person_name) return t("sync.item_person", { name: r.person_name });
+  if (r.record_kind === "evidence" && r.person_name) return t("sync.item_evidence", { name: r.person_name, year: r.year ?? "" });
+  return r.record_kind === "assessment" ? t("sync.parked_assessment") : r.record_kind === "person" ? t("sync.parked_person") : t("sync.parked_other");
+}
+
+/** The one list of what the server refused, each with its reason and a way to fix it. */
 function parkedList(sync) {
   if (!sync.rejected.length) return null;
+  const fix = (r) => {
+    if (!r.person_id) return null;
+    const own = r.person_id === selfId();
+    const open = r.record_kind === "person"
+      ? () => go(own ? "profile" : "officer")
+      : () => go("assess", { personId: r.person_id, year: r.year ?? null });
+    return h("button", { class: "secondary parked-fix", onclick: open }, t(r.record_kind === "person" ? "sync.parked_fix_person" : "sync.parked_fix_assessment"));
+  };
   return h("section", { class: "card", id: "sync-parked" },
     h("h3", {}, t("sync.parked_title")),
-    h("ul", {}, sync.rejected.map((r) => h("li", {},
-      r.record_kind === "assessment" ? t("sync.parked_assessment") : r.record_kind === "person" ? t("sync.parked_person") : t("sync.parked_other"),
-      ": ", r.reason ?? t("sync.parked_no_reason")))));
+    h("p", { class: "hint" }, t("sync.parked_intro")),
+    h("ul", { class: "parked" }, sync.rejected.map((r) => h("li", { class: "notice error", "data-code": r.code ?? "" },
+      h("strong", {}, parkedName(r)),
+      h("p", { class: "parked-reason" }, r.reason ?? t("sync.parked_no_reason")),
+      fix(r)))));
 }
 
 async function syncScreen() {

@@ -110,11 +110,20 @@ pub struct WaitingRecord {
     pub last_error: Option<String>,
 }
 
+/// A record the server refused ("Cần sửa"): named like a waiting record, with
+/// the server's stable `code` (the UI words known codes in its own language)
+/// and its Vietnamese `reason` (shown for codes the UI does not know).
 #[derive(Debug, Clone, Serialize)]
 pub struct RejectedRecord {
     pub record_kind: String,
     pub record_id: String,
+    pub code: Option<String>,
     pub reason: Option<String>,
+    /// Whose record it is, to open it and fix it.
+    pub person_id: Option<PersonId>,
+    pub person_name: Option<String>,
+    /// The assessment's year (assessments and photos).
+    pub year: Option<i32>,
 }
 
 /// The profile form (the citizen's own profile).
@@ -702,10 +711,17 @@ impl App {
             .store
             .outbox_in_state(OutboxState::Rejected, 100)?
             .into_iter()
-            .map(|e| RejectedRecord {
-                record_kind: e.record_kind.as_str().to_owned(),
-                record_id: e.record_id,
-                reason: e.reject_reason,
+            .map(|e| {
+                let owner = self.record_owner(e.record_kind, &e.record_id);
+                RejectedRecord {
+                    record_kind: e.record_kind.as_str().to_owned(),
+                    record_id: e.record_id,
+                    code: e.reject_code,
+                    reason: e.reject_reason,
+                    person_id: owner.person_id,
+                    person_name: owner.person_name,
+                    year: owner.year,
+                }
             })
             .collect();
         let waiting = self
@@ -723,45 +739,55 @@ impl App {
     }
 }
 
+/// Whose record an outbox row is: the person, and the year for an
+/// assessment or a photo.
+#[derive(Debug, Clone, Default)]
+struct RecordOwner {
+    person_id: Option<PersonId>,
+    person_name: Option<String>,
+    year: Option<i32>,
+}
+
 impl App {
-    fn waiting_record(&self, entry: cdht_store::OutboxEntry) -> WaitingRecord {
-        // Names are a courtesy: a record whose row cannot be read is still listed.
-        let (person_name, year) = match entry.record_kind {
-            cdht_store::RecordKind::Assessment => entry
-                .record_id
+    /// Names are a courtesy: a record whose row cannot be read is still listed.
+    fn record_owner(&self, kind: cdht_store::RecordKind, record_id: &str) -> RecordOwner {
+        let assessment = match kind {
+            cdht_store::RecordKind::Assessment => record_id
                 .parse::<AssessmentId>()
                 .ok()
-                .and_then(|id| self.store.assessment(id).ok())
-                .map_or((None, None), |a| {
-                    let name = self.store.person(a.person_id).ok().map(|p| p.full_name);
-                    (name, Some(a.year))
-                }),
-            cdht_store::RecordKind::Person => (
-                entry
-                    .record_id
-                    .parse::<PersonId>()
-                    .ok()
-                    .and_then(|id| self.store.person(id).ok())
-                    .map(|p| p.full_name),
-                None,
-            ),
+                .and_then(|id| self.store.assessment(id).ok()),
             // A photo is named by the person and year of its assessment.
-            cdht_store::RecordKind::Evidence => entry
-                .record_id
+            cdht_store::RecordKind::Evidence => record_id
                 .parse::<EvidenceId>()
                 .ok()
                 .and_then(|id| self.store.evidence(id).ok())
-                .and_then(|e| self.store.assessment(e.assessment_id).ok())
-                .map_or((None, None), |a| {
-                    let name = self.store.person(a.person_id).ok().map(|p| p.full_name);
-                    (name, Some(a.year))
-                }),
+                .and_then(|e| self.store.assessment(e.assessment_id).ok()),
+            cdht_store::RecordKind::Person => {
+                let person = record_id
+                    .parse::<PersonId>()
+                    .ok()
+                    .and_then(|id| self.store.person(id).ok());
+                return RecordOwner {
+                    person_id: person.as_ref().map(|p| p.person_id),
+                    person_name: person.map(|p| p.full_name),
+                    year: None,
+                };
+            }
         };
+        assessment.map_or_else(RecordOwner::default, |a| RecordOwner {
+            person_id: Some(a.person_id),
+            person_name: self.store.person(a.person_id).ok().map(|p| p.full_name),
+            year: Some(a.year),
+        })
+    }
+
+    fn waiting_record(&self, entry: cdht_store::OutboxEntry) -> WaitingRecord {
+        let owner = self.record_owner(entry.record_kind, &entry.record_id);
         WaitingRecord {
             record_kind: entry.record_kind.as_str().to_owned(),
             record_id: entry.record_id,
-            person_name,
-            year,
+            person_name: owner.person_name,
+            year: owner.year,
             queued_at_ms: entry.created_at_ms,
             attempts: entry.attempts,
             last_error: entry.last_error,

@@ -1,0 +1,109 @@
+//! The sync screen's data: what the server refused ("Cần sửa"), named so a
+//! person recognises it, with the server's stable code and reason. The
+//! refusals are written the way the sync engine writes them: through a second
+//! store connection on the same files.
+#![allow(clippy::unwrap_used)]
+
+use cdht_app::{App, PersonForm, ProfileForm};
+use cdht_core::ids::IndicatorId;
+use cdht_core::sync::{AckOutcome, PushResponse, RecordAck, RecordKind};
+use cdht_core::Answer;
+use cdht_store::Store;
+
+const INDICATORS: [&str; 10] = [
+    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
+];
+
+fn kind_of(text: cdht_store::RecordKind) -> RecordKind {
+    match text {
+        cdht_store::RecordKind::Person => RecordKind::Person,
+        cdht_store::RecordKind::Assessment => RecordKind::Assessment,
+        cdht_store::RecordKind::Evidence => RecordKind::Evidence,
+    }
+}
+
+/// Pushes what waits and answers it as the server would: the assessment
+/// refused with `code`, everything else accepted.
+fn refuse_assessment(dir: &std::path::Path, code: &str, message: &str) {
+    let mut store = Store::open(dir).unwrap();
+    let batch = store.open_push_batch(200).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    let acks = batch
+        .entries
+        .iter()
+        .map(|e| {
+            let refused = e.record_kind == cdht_store::RecordKind::Assessment;
+            RecordAck {
+                id: e.record_id.parse().unwrap(),
+                kind: kind_of(e.record_kind),
+                version: e.version,
+                outcome: if refused {
+                    AckOutcome::Rejected
+                } else {
+                    AckOutcome::Accepted
+                },
+                code: refused.then(|| code.to_owned()),
+                message: refused.then(|| message.to_owned()),
+                score: None,
+            }
+        })
+        .collect();
+    store
+        .apply_push_response(&PushResponse {
+            batch_id: batch.batch_id,
+            seq: batch.seq,
+            acks,
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_refused_record_is_listed_once_named_with_its_code_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = App::current_year();
+    let mut app = App::open(dir.path()).unwrap();
+    app.join_unit_typed("https://cdht.example.vn", "HD-CG-001", "7K3Q9XPA")
+        .unwrap();
+    let group = App::current_catalog().unwrap().groups[0].id.clone();
+    app.save_profile(&ProfileForm {
+        full_name: "Trần Văn Bình".into(),
+        target_group: Some(group.clone()),
+        ..ProfileForm::default()
+    })
+    .unwrap();
+    let person = app
+        .save_person(&PersonForm {
+            full_name: "Lê Thị Hạnh".into(),
+            target_group: Some(group),
+            household_label: Some("Hộ ông Lê Văn Tám, xóm 3".into()),
+            ..PersonForm::default()
+        })
+        .unwrap();
+    let view = app.open_assessment(person.person_id, year).unwrap();
+    let id = view.assessment.assessment_id;
+    for indicator in INDICATORS {
+        app.set_answer(id, &IndicatorId::new(indicator), Answer::Level("a".into()))
+            .unwrap();
+    }
+    app.submit_assessment(id).unwrap();
+
+    refuse_assessment(
+        dir.path(),
+        "locked_after_review",
+        "Bản đánh giá đã được cán bộ duyệt hoặc công nhận nên không sửa được nữa.",
+    );
+
+    let sync = app.sync_status().unwrap();
+    assert_eq!(sync.rejected.len(), 1, "{:?}", sync.rejected);
+    let parked = &sync.rejected[0];
+    assert_eq!(parked.record_kind, "assessment");
+    assert_eq!(parked.record_id, id.to_string());
+    assert_eq!(parked.code.as_deref(), Some("locked_after_review"));
+    assert!(parked.reason.as_deref().unwrap().contains("không sửa được"));
+    assert_eq!(parked.person_id, Some(person.person_id));
+    assert_eq!(parked.person_name.as_deref(), Some("Lê Thị Hạnh"));
+    assert_eq!(parked.year, Some(year));
+    // Accepted records no longer wait; the refused one is not "waiting" either.
+    assert_eq!(sync.waiting_records, 0);
+    assert!(sync.waiting.is_empty());
+}
