@@ -915,7 +915,7 @@ function syncStateText(bg) {
       case "store":
         return { id: "store", text: t("sync.state_store") };
       default:
-        return { id: "rejected", text: t("sync.state_rejected", { reason: err.message ?? "" }) };
+        return { id: "rejected", text: t("sync.state_rejected", { reason: refusalText(err.code, err.message) }) };
     }
   }
   if (!bg.enrolled && !bg.enrol_pending) return { id: "not_joined", text: t("sync.state_not_joined") };
@@ -951,6 +951,15 @@ function syncLiveCard(bg) {
     }, t("sync.now")));
 }
 
+/**
+ * Why the server refused something, in the chosen language: its stable code
+ * worded by the catalog (with the next step), or the server's own sentence
+ * (Vietnamese) for a code this version does not know.
+ */
+function refusalText(code, message) {
+  return (code && tOwn(`refusal.${code}`)) || message || t("sync.parked_no_reason");
+}
+
 /** What a parked record is, named for people ("Bài tự đánh giá năm 2026 của …"). */
 function parkedName(r) {
   if (r.record_kind === "assessment" && r.person_name) return t("sync.item_assessment", { name: r.person_name, year: r.year ?? "" });
@@ -975,7 +984,7 @@ function parkedList(sync) {
     h("p", { class: "hint" }, t("sync.parked_intro")),
     h("ul", { class: "parked" }, sync.rejected.map((r) => h("li", { class: "notice error", "data-code": r.code ?? "" },
       h("strong", {}, parkedName(r)),
-      h("p", { class: "parked-reason" }, r.reason ?? t("sync.parked_no_reason")),
+      h("p", { class: "parked-reason" }, refusalText(r.code, r.reason)),
       fix(r)))));
 }
 
