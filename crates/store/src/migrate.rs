@@ -26,6 +26,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_pulled_records.sql",
         include_str!("../migrations/0004_pulled_records.sql"),
     ),
+    (
+        "0005_refusal_resolved_by_pull.sql",
+        include_str!("../migrations/0005_refusal_resolved_by_pull.sql"),
+    ),
 ];
 
 /// `PRAGMA application_id` of a CDHT database ("CDHT" in ASCII).

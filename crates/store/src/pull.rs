@@ -2,8 +2,10 @@
 //! "Pull" and "Editing a pulled record").
 //!
 //! A pulled record is inserted when unknown. A known one is replaced only by a
-//! higher version, and only when this device has no unacknowledged edit of it
-//! (its own push goes first and the server's answer decides). Either way the
+//! higher version (or the same version when the server refused this device's
+//! push of it: the other device's edit won), and only when this device has no
+//! unacknowledged edit of it (its own push goes first and the server's answer
+//! decides). Either way the
 //! record ends with `sync_version` = the pulled version and nothing queued, so
 //! a later local edit pushes version + 1.
 
@@ -86,6 +88,39 @@ fn unacked(conn: &Connection, kind: &str, id: &str) -> Result<bool> {
     )?)
 }
 
+/// Whether the server refused this device's push of `version` (e.g.
+/// `version_conflict`: another device's edit of the same version won) and
+/// the winner was not pulled yet. The server then holds somebody else's
+/// record under that version number: a pulled record of that version is the
+/// winner to take.
+fn refused_here(conn: &Connection, kind: &str, id: &str, version: i64) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox
+             WHERE record_kind = ?1 AND record_id = ?2 AND version = ?3 AND state = 'rejected'
+               AND resolved_by_pull_at_ms IS NULL)",
+        rusqlite::params![kind, id, version],
+        |row| row.get(0),
+    )?)
+}
+
+/// The winner of a refused version was taken: that refusal is settled.
+fn settle_refusals(conn: &Connection, kind: &str, id: &str, now: UnixMs) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET resolved_by_pull_at_ms = ?3
+         WHERE record_kind = ?1 AND record_id = ?2 AND state = 'rejected'
+           AND resolved_by_pull_at_ms IS NULL",
+        rusqlite::params![kind, id, now],
+    )?;
+    Ok(())
+}
+
+/// Whether a pulled `version` is news for a record this device holds at
+/// `local` (its `sync_version`).
+fn is_newer(conn: &Connection, kind: &str, id: &str, version: u32, local: i64) -> Result<bool> {
+    let version = i64::from(version);
+    Ok(version > local || (version == local && refused_here(conn, kind, id, local)?))
+}
+
 fn clean_text(text: Option<&str>) -> Option<String> {
     text.map(str::trim)
         .filter(|t| !t.is_empty())
@@ -165,7 +200,7 @@ fn apply_person(
             )?;
             Ok(true)
         }
-        Some(local) if i64::from(version) <= local => Ok(false),
+        Some(local) if !is_newer(conn, "person", &id, version, local)? => Ok(false),
         Some(_) if unacked(conn, "person", &id)? => Ok(false),
         Some(_) => {
             // The whole profile is replaced (last writer by version). Without
@@ -196,6 +231,7 @@ fn apply_person(
                     now,
                 ],
             )?;
+            settle_refusals(conn, "person", &id, now)?;
             Ok(true)
         }
     }
@@ -257,7 +293,7 @@ fn apply_assessment(
                 ],
             )?;
         }
-        Some(local) if i64::from(version) <= local => return Ok(false),
+        Some(local) if !is_newer(conn, "assessment", &id, version, local)? => return Ok(false),
         Some(_) if unacked(conn, "assessment", &id)? => return Ok(false),
         Some(_) => {
             // A higher version is the server's current state (draft or
@@ -284,6 +320,7 @@ fn apply_assessment(
                 ],
             )?;
             conn.execute("DELETE FROM answers WHERE assessment_id = ?1", [&id])?;
+            settle_refusals(conn, "assessment", &id, now)?;
         }
     }
     for (indicator, answer) in &record.answers.0 {

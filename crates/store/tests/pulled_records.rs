@@ -558,3 +558,81 @@ fn replayed_reviews_do_not_undo_a_resubmission() {
         AssessmentStatus::Submitted
     );
 }
+
+#[test]
+fn the_winner_of_a_version_conflict_replaces_the_refused_edit() {
+    let (_dir, mut store) = joined_store();
+    let pulled = pull_one_household(&mut store);
+    let (p, a) = (pulled.person, pulled.assessment);
+    store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                4,
+                vec![ServerChange {
+                    seq: 4,
+                    at: "2025-11-03T00:00:00Z".to_owned(),
+                    change: Change::Review {
+                        assessment: a,
+                        state: ReviewState::Returned,
+                        reason: Some("Sửa chỉ số 1.2".to_owned()),
+                    },
+                }],
+            ),
+        )
+        .unwrap();
+    store
+        .set_answer(a, &IndicatorId::new("1.2"), &Answer::Points(3), None)
+        .unwrap();
+    assert_eq!(store.submit_assessment(a).unwrap().version, 2);
+
+    // Another device pushed its version 2 first: ours is refused.
+    let batch = store.open_push_batch(200).unwrap().unwrap();
+    store.mark_batch_sent(batch.batch_id).unwrap();
+    let request = batch.to_push_batch().unwrap();
+    store
+        .apply_push_response(&PushResponse {
+            batch_id: request.batch_id,
+            seq: request.seq,
+            acks: request
+                .records
+                .iter()
+                .map(|r| RecordAck {
+                    id: r.body.id(),
+                    kind: r.body.kind(),
+                    version: r.version,
+                    outcome: AckOutcome::Rejected,
+                    code: Some("version_conflict".to_owned()),
+                    message: Some("Phiếu đã được sửa trên máy khác".to_owned()),
+                    score: None,
+                })
+                .collect(),
+        })
+        .unwrap();
+
+    // The winner arrives by pull and replaces the refused edit.
+    let outcome = store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                5,
+                vec![record(5, assessment(a, p, 9, DeviceState::Submitted), 2)],
+            ),
+        )
+        .unwrap();
+    assert_eq!(outcome.applied, 1, "{outcome:?}");
+    let detail = store.assessment_detail(a).unwrap();
+    assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
+    assert_eq!(detail.answers, answers(9));
+    // Replaying it changes nothing more.
+    let again = store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                5,
+                vec![record(5, assessment(a, p, 9, DeviceState::Submitted), 2)],
+            ),
+        )
+        .unwrap();
+    assert_eq!((again.applied, again.skipped), (0, 1));
+}

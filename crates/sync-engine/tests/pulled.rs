@@ -363,3 +363,66 @@ async fn probe_tells_a_reachable_server_from_a_dead_one_quickly() {
     assert!(err.is_retry_later(), "{err}");
     assert!(started.elapsed() < cdht_sync_client::HEALTHZ_TIMEOUT * 2);
 }
+
+#[tokio::test]
+async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
+    let server = start().await;
+    let dir_a = tempfile::tempdir().unwrap();
+    let mut a = SyncEngine::open(dir_a.path(), config()).unwrap();
+    a.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    let (_, assessment) = collect(a.store_mut(), "Đinh Văn Tư", "244-2022", &[]);
+    a.sync_once(|_| {}).await.unwrap();
+
+    let dir_b = tempfile::tempdir().unwrap();
+    let mut b = SyncEngine::open(dir_b.path(), config()).unwrap();
+    b.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    b.bind_officer(COLLECTOR, &password(&server, COLLECTOR))
+        .await
+        .unwrap();
+    b.sync_once(|_| {}).await.unwrap();
+
+    let reviewer = server.officer(REVIEWER).await;
+    reviewer
+        .post_json::<_, Value>(
+            &format!("/api/v1/assessments/{assessment}/return"),
+            &json!({ "reason": "Xem lại chỉ số 3.1" }),
+        )
+        .await
+        .unwrap();
+    a.sync_once(|_| {}).await.unwrap();
+    b.sync_once(|_| {}).await.unwrap();
+
+    // Both edit version 1; the tablet's version 2 arrives first.
+    for (engine, points) in [(&mut a, 2), (&mut b, 5)] {
+        engine
+            .store_mut()
+            .set_answer(
+                assessment,
+                &IndicatorId::new("3.1"),
+                &Answer::Points(points),
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            engine
+                .store_mut()
+                .submit_assessment(assessment)
+                .unwrap()
+                .version,
+            2
+        );
+    }
+    let report = b.sync_once(|_| {}).await.unwrap();
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let report = a.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].code.as_deref(), Some("version_conflict"));
+
+    // The phone now shows the winner (its person re-edits if needed).
+    let detail = a.store().assessment_detail(assessment).unwrap();
+    assert!(detail
+        .answers
+        .0
+        .contains(&(IndicatorId::new("3.1"), Answer::Points(5))));
+    assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
+}
