@@ -769,8 +769,20 @@ async function officerScreen() {
     const digits = cccd.value.replace(/\s/g, "");
     cccdError.textContent = digits && !/^\d{12}$/.test(digits) ? t("profile.cccd_bad") : "";
   });
-  const showStoredCccd = (masked) => mount(cccdStored,
-    masked ? h("p", { id: "officer-cccd-stored" }, t("profile.cccd_stored", { masked })) : null);
+  // A stored number (or one the server holds for a pulled person) can be
+  // erased here as on the profile: the consent is withdrawn with it.
+  let eraseCccd = false;
+  const showStoredCccd = (person) => {
+    const text = person?.cccd_masked
+      ? t("profile.cccd_stored", { masked: person.cccd_masked })
+      : person?.server_has_cccd ? t("officer.cccd_on_server") : null;
+    mount(cccdStored, text
+      ? h("p", { id: "officer-cccd-stored" }, text, " ",
+        h("button", { type: "button", class: "secondary", id: "officer-cccd-erase",
+          onclick: async (e) => { eraseCccd = true; try { await add(e); } finally { eraseCccd = false; } } },
+        t("profile.cccd_erase")))
+      : null);
+  };
   // Editing a person already collected: the form holds their details until saved.
   let editing = null;
   const formTitle = h("h3", {}, t("officer.add_title"));
@@ -796,7 +808,7 @@ async function officerScreen() {
       household.value = p.household_label ?? "";
       if (p.target_group) group.value = p.target_group;
       resetCccd();
-      showStoredCccd(p.cccd_masked);
+      showStoredCccd(p);
       formTitle.textContent = t("officer.edit_title", { name: p.full_name });
       submitButton.textContent = t("officer.save_changes");
       cancelButton.hidden = false;
@@ -818,14 +830,15 @@ async function officerScreen() {
           gender: gender.value || null,
           household_label: household.value || null,
           target_group: group.value || null,
-          cccd: cccd.value || null,
+          cccd: eraseCccd ? null : cccd.value || null,
           cccd_consent: consent.checked,
+          erase_cccd: eraseCccd,
           // Not on this form: kept as stored.
           ethnicity: editing?.ethnicity ?? null,
           household_address: editing?.household_address ?? null,
         },
       });
-      mount(result, okBox(t(editing ? "officer.saved" : "officer.added", { name: person.full_name }), "officer-ok"),
+      mount(result, okBox(t(eraseCccd ? "officer.cccd_erased" : editing ? "officer.saved" : "officer.added", { name: person.full_name }), "officer-ok"),
         person.cccd_masked
           ? h("p", { id: "officer-cccd-saved" }, t("officer.person_cccd", { masked: person.cccd_masked }))
           : null);

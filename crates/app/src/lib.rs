@@ -157,6 +157,9 @@ pub struct PersonForm {
     pub household_address: Option<String>,
     pub cccd: Option<String>,
     pub cccd_consent: bool,
+    /// Erase the stored CCCD and its consent (also one the server holds for a
+    /// pulled person: the consent is withdrawn there too).
+    pub erase_cccd: bool,
 }
 
 /// Everything the self-assessment screen shows.
@@ -375,7 +378,7 @@ impl App {
 
     /// Adds (or edits) a person an officer collects door to door.
     pub fn save_person(&mut self, form: &PersonForm) -> AppResult<Person> {
-        let cccd = cccd_update(form.cccd.as_deref(), form.cccd_consent, false)?;
+        let cccd = cccd_update(form.cccd.as_deref(), form.cccd_consent, form.erase_cccd)?;
         let existing = match form.person_id {
             Some(id) => Some(self.store.person(id)?),
             None => None,

@@ -518,4 +518,13 @@ fn officer_quick_add_with_a_cccd_needs_consent_and_shows_it_masked_grouped_by_ho
         app.store().person_cccd(thang.person_id).unwrap().as_deref(),
         Some("036185004321")
     );
+
+    // The officer's form erases it, with its consent (as the profile does).
+    let mut erase = edit.clone();
+    erase.erase_cccd = true;
+    let erased = app.save_person(&erase).unwrap();
+    assert_eq!(erased.cccd_masked, None);
+    assert_eq!(erased.cccd_consent_at_ms, None);
+    assert_eq!(erased.birth_year, Some(1985));
+    assert_eq!(app.store().person_cccd(thang.person_id).unwrap(), None);
 }
