@@ -31,11 +31,14 @@ enum Command {
         #[arg(long)]
         draft: bool,
     },
-    /// List the criteria catalogs built into this binary, as JSON.
+    /// List the criteria catalogs built into this binary, as JSON; `add` and
+    /// `list` manage the catalogs installed on a server.
     Catalogs {
         /// Print every catalog in full (indicators, levels, evidence hints).
         #[arg(long)]
         full: bool,
+        #[command(subcommand)]
+        command: Option<CatalogsCommand>,
     },
     /// Run the sync server on a data directory (SQLite database, photos, secret).
     Serve {
@@ -54,6 +57,15 @@ enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, env = "CDHT_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// A reverse proxy's address whose X-Forwarded-For is believed for rate
+        /// limiting (repeat, or a comma-separated list); the header is ignored
+        /// from anybody else.
+        #[arg(
+            long = "trusted-proxy",
+            env = "CDHT_TRUSTED_PROXY",
+            value_delimiter = ','
+        )]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
@@ -75,6 +87,23 @@ enum Command {
     Units {
         #[command(subcommand)]
         command: UnitsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogsCommand {
+    /// Install a catalog file (a correction with a higher "revision", or a new
+    /// decision) on a server; every device pulls it and scores with it.
+    Add {
+        /// The catalog, in the format of crates/core/catalogs/*.json.
+        file: PathBuf,
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
+    },
+    /// List the catalogs a server scores with (built in and installed), as JSON.
+    List {
+        #[arg(long, env = "CDHT_DATA")]
+        data: PathBuf,
     },
 }
 
@@ -165,6 +194,9 @@ impl CliError {
         if let Some(e) = e.downcast_ref::<cdht_server::poster::PosterError>() {
             return Self::new(e.code, e.message.clone());
         }
+        if let Some(e) = e.downcast_ref::<cdht_server::catalogs::CatalogFileError>() {
+            return Self::new(e.code, e.message.clone());
+        }
         if let Some(e) = e.downcast_ref::<cdht_server::tls::TlsError>() {
             return Self::new(e.code, e.message.clone());
         }
@@ -181,15 +213,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Score { file, draft } => run_score(&file, draft),
-        Command::Catalogs { full } => run_catalogs(full),
+        Command::Catalogs {
+            full,
+            command: None,
+        } => run_catalogs(full),
+        Command::Catalogs {
+            command: Some(command),
+            ..
+        } => run_catalogs_command(command).map_err(CliError::failed),
         Command::Serve {
             data,
             listen,
             max_evidence_mb,
             tls_cert,
             tls_key,
-        } => run_serve(data, &listen, max_evidence_mb, tls_cert.zip(tls_key))
-            .map_err(CliError::failed),
+            trusted_proxy,
+        } => run_serve(
+            data,
+            &listen,
+            max_evidence_mb,
+            tls_cert.zip(tls_key),
+            trusted_proxy,
+        )
+        .map_err(CliError::failed),
         Command::Init {
             data,
             demo,
@@ -285,6 +331,33 @@ fn run_catalogs(full: bool) -> Result<String, CliError> {
     to_json(&summaries)
 }
 
+fn run_catalogs_command(command: CatalogsCommand) -> anyhow::Result<String> {
+    let open = |data: PathBuf| cdht_server::AppState::open(cdht_server::Config::new(data));
+    match command {
+        CatalogsCommand::Add { file, data } => {
+            let json = std::fs::read_to_string(&file).map_err(|e| {
+                cdht_server::catalogs::CatalogFileError {
+                    code: "unreadable_input",
+                    message: format!("cannot read {}: {e}", file.display()),
+                }
+            })?;
+            let state = open(data)?;
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let added = cdht_server::catalogs::add(state.storage.as_ref(), &name, &json)?;
+            Ok(serde_json::to_string_pretty(&added)?)
+        }
+        CatalogsCommand::List { data } => {
+            let state = open(data)?;
+            Ok(serde_json::to_string_pretty(&cdht_server::catalogs::list(
+                state.storage.as_ref(),
+            )?)?)
+        }
+    }
+}
+
 fn summary(c: &Catalog) -> CatalogSummary<'_> {
     CatalogSummary {
         id: &c.id,
@@ -315,6 +388,7 @@ fn run_serve(
     listen: &str,
     max_evidence_mb: u64,
     tls: Option<(PathBuf, PathBuf)>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 ) -> anyhow::Result<String> {
     // The certificate is checked before anything starts, so a wrong path is one line.
     let tls = tls
@@ -329,6 +403,7 @@ fn run_serve(
         .init();
     let mut config = cdht_server::Config::new(data);
     config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
+    config.trusted_proxies = trusted_proxies;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let state = cdht_server::AppState::open(config)?;

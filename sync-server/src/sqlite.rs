@@ -573,6 +573,41 @@ fn apply_record(
     Ok(ack)
 }
 
+fn insert_units(tx: &Transaction<'_>, units: &[NewUnit]) -> StorageResult<()> {
+    let at = now();
+    for unit in units {
+        tx.execute(
+            "INSERT INTO units (code, name, kind, parent, area, join_key, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                unit.code.as_str(),
+                unit.name,
+                unit.kind,
+                unit.parent.as_ref().map(UnitCode::as_str),
+                unit.area.map(AreaType::as_str),
+                unit.join_key,
+                at
+            ],
+        )
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StorageError::refused(
+                    Refusal::Conflict,
+                    "unit_exists",
+                    format!(
+                        "unit {} exists already, or its parent does not exist",
+                        unit.code
+                    ),
+                )
+            }
+            other => other.into(),
+        })?;
+    }
+    Ok(())
+}
+
 fn parse_assessment_id(s: &str) -> StorageResult<AssessmentId> {
     s.parse()
         .map_err(|_| StorageError::Corrupt(format!("assessment id {s}")))
@@ -582,37 +617,7 @@ impl Storage for SqliteStorage {
     fn add_units(&self, units: &[NewUnit]) -> StorageResult<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let at = now();
-        for unit in units {
-            tx.execute(
-                "INSERT INTO units (code, name, kind, parent, area, join_key, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    unit.code.as_str(),
-                    unit.name,
-                    unit.kind,
-                    unit.parent.as_ref().map(UnitCode::as_str),
-                    unit.area.map(AreaType::as_str),
-                    unit.join_key,
-                    at
-                ],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    StorageError::refused(
-                        Refusal::Conflict,
-                        "unit_exists",
-                        format!(
-                            "unit {} exists already, or its parent does not exist",
-                            unit.code
-                        ),
-                    )
-                }
-                other => other.into(),
-            })?;
-        }
+        insert_units(&tx, units)?;
         tx.commit()?;
         Ok(())
     }
@@ -1442,9 +1447,15 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn update_units(&self, updates: &[UnitUpdate]) -> StorageResult<Vec<UnitCode>> {
+    fn import_units(
+        &self,
+        new: &[NewUnit],
+        updates: &[UnitUpdate],
+    ) -> StorageResult<Vec<UnitCode>> {
         let mut conn = self.conn()?;
         let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        // New units first: an update may move a unit below one of them.
+        insert_units(&tx, new)?;
         let codes: Vec<String> = tx
             .prepare("SELECT code FROM units ORDER BY code")?
             .query_map([], |r| r.get(0))?
@@ -1497,7 +1508,8 @@ impl Storage for SqliteStorage {
             let Some(row) = unit_row(&tx, code)? else {
                 continue;
             };
-            if changed.contains(code) || before.get(code) != Some(&row.area) {
+            let was_changed = changed.contains(code);
+            if was_changed || before.get(code) != Some(&row.area) {
                 add_change(
                     &tx,
                     Some(code),
@@ -1507,6 +1519,8 @@ impl Storage for SqliteStorage {
                         unit: unit_info(&row),
                     },
                 )?;
+            }
+            if was_changed {
                 out.push(row.code);
             }
         }
@@ -1604,13 +1618,16 @@ mod tests {
         let page = storage.pull(&device, 0, 10).unwrap();
         assert_eq!(page.cursor, 41);
         storage
-            .update_units(&[UnitUpdate {
-                code: UnitCode::new("U1"),
-                name: "Unit 1".into(),
-                kind: "branch".into(),
-                parent: None,
-                area: Some(AreaType::Difficult),
-            }])
+            .import_units(
+                &[],
+                &[UnitUpdate {
+                    code: UnitCode::new("U1"),
+                    name: "Unit 1".into(),
+                    kind: "branch".into(),
+                    parent: None,
+                    area: Some(AreaType::Difficult),
+                }],
+            )
             .unwrap();
         let page = storage.pull(&device, 41, 10).unwrap();
         assert_eq!(page.changes.len(), 1);

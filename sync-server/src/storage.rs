@@ -340,11 +340,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Refused (`stale_revision`) unless its revision is above the installed one.
     fn add_catalog(&self, catalog: &Catalog) -> StorageResult<()>;
 
-    // unit changes (`units import` of existing codes)
-    /// Applies the updates in one transaction and appends a unit change for
-    /// each changed unit and each descendant whose inherited area changed.
-    /// Returns the codes of the units that changed.
-    fn update_units(&self, updates: &[UnitUpdate]) -> StorageResult<Vec<UnitCode>>;
+    // `units import`: new units and updates of existing ones
+    /// Adds `new` and applies `updates` in one transaction: all or none.
+    /// Appends a unit change for each updated unit that really changed and
+    /// for each unit whose inherited area changed with it. Returns the codes
+    /// of the updated units that changed.
+    fn import_units(&self, new: &[NewUnit], updates: &[UnitUpdate])
+        -> StorageResult<Vec<UnitCode>>;
 
     fn stats(&self) -> StorageResult<Stats>;
 

@@ -4,9 +4,12 @@
 //! The CSV (UTF-8, with or without a byte-order mark) has the header
 //! `code,name,kind,parent,area` (any column order); `parent` is empty for a
 //! root unit and may name a unit already on the server or one further down
-//! the same file; `area` is `normal`, `difficult` or empty to inherit.
+//! the same file; `area` is `normal`, `difficult` or empty to inherit. A code
+//! already on the server updates that unit (name, kind, parent, area); its
+//! devices, and those of units below whose inherited area changes, pull the
+//! change.
 
-use crate::storage::{NewUnit, Storage};
+use crate::storage::{NewUnit, Storage, UnitUpdate};
 use cdht_core::ids::UnitCode;
 use cdht_core::qr::{valid_unit_code, JoinPayload};
 use cdht_core::AreaType;
@@ -51,6 +54,9 @@ pub struct UnitOut {
     pub join_key: String,
     /// The unit QR's text, when the server's public URL is known.
     pub qr_url: Option<String>,
+    /// For `units import`: `added`, `updated` or `unchanged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<&'static str>,
 }
 
 /// A checked CSV row.
@@ -58,18 +64,28 @@ pub struct UnitOut {
 struct Row {
     line: u64,
     unit: NewUnit,
+    /// The code is on the server already: the row updates it.
+    exists: bool,
+}
+
+/// A checked unit file: units to add (parents first, join keys still
+/// empty) and units on the server to update.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub new: Vec<NewUnit>,
+    pub updates: Vec<UnitUpdate>,
 }
 
 const COLUMNS: [&str; 5] = ["code", "name", "kind", "parent", "area"];
 
-/// Reads and checks a unit CSV against the units that already exist. Returns
-/// the new units ordered parents first (join keys still empty), or every
-/// problem found.
+/// Reads and checks a unit CSV against the units that already exist (code →
+/// parent). Returns the new units ordered parents first and the updates, or
+/// every problem found.
 pub fn parse_csv(
     file_name: &str,
     bytes: &[u8],
-    existing: &HashSet<String>,
-) -> Result<Vec<NewUnit>, Problems> {
+    existing: &HashMap<String, Option<String>>,
+) -> Result<Parsed, Problems> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut problems = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
@@ -162,13 +178,8 @@ pub fn parse_csv(
                 "duplicate_unit",
                 at(format!("the unit {code} is already on line {first}")),
             ));
-        } else if existing.contains(&code) {
-            ok = false;
-            problems.push(Problem::new(
-                "unit_exists",
-                at(format!("the unit {code} already exists on the server")),
-            ));
         }
+        let exists = existing.contains_key(&code);
         if valid_unit_code(&code) {
             first_line.entry(code.clone()).or_insert(line);
         }
@@ -225,6 +236,7 @@ pub fn parse_csv(
         if ok {
             rows.push(Row {
                 line,
+                exists,
                 unit: NewUnit {
                     code: UnitCode::new(code),
                     name,
@@ -243,7 +255,7 @@ pub fn parse_csv(
         if let Some(parent) = &row.unit.parent {
             let parent = parent.as_str();
             if parent != row.unit.code.as_str()
-                && !existing.contains(parent)
+                && !existing.contains_key(parent)
                 && !in_file.contains_key(parent)
                 && !first_line.contains_key(parent)
             {
@@ -311,17 +323,69 @@ pub fn parse_csv(
         }
     }
 
+    // An existing unit given a new parent must not end up below itself
+    // through units already on the server.
+    for row in rows.iter().filter(|r| r.exists) {
+        let code = row.unit.code.as_str();
+        if reported.contains(code) {
+            continue;
+        }
+        let parent_of = |c: &str| -> Option<String> {
+            match in_file.get(c) {
+                Some(r) => r.unit.parent.as_ref().map(|p| p.as_str().to_owned()),
+                None => existing.get(c).cloned().flatten(),
+            }
+        };
+        let mut next = parent_of(code);
+        let mut steps = 0;
+        while let Some(p) = next {
+            steps += 1;
+            if p == code {
+                problems.push(Problem::new(
+                    "cycle",
+                    format!(
+                        "{file_name} line {}: {code} would end up below itself (its new parent is one of its own units)",
+                        row.line
+                    ),
+                ));
+                break;
+            }
+            if steps > 10_000 {
+                break;
+            }
+            next = parent_of(&p);
+        }
+    }
+
     if problems.is_empty() && ordered.is_empty() {
         problems.push(Problem::new(
             "empty_csv",
             format!("{file_name}: no units after the header line"),
         ));
     }
-    if problems.is_empty() {
-        Ok(ordered)
-    } else {
-        Err(Problems(problems))
+    if !problems.is_empty() {
+        return Err(Problems(problems));
     }
+    let updating: HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.exists)
+        .map(|r| r.unit.code.as_str())
+        .collect();
+    let mut parsed = Parsed::default();
+    for unit in ordered {
+        if updating.contains(unit.code.as_str()) {
+            parsed.updates.push(UnitUpdate {
+                code: unit.code,
+                name: unit.name,
+                kind: unit.kind,
+                parent: unit.parent,
+                area: unit.area,
+            });
+        } else {
+            parsed.new.push(unit);
+        }
+    }
+    Ok(parsed)
 }
 
 fn csv_error(e: &csv::Error) -> String {
@@ -334,30 +398,50 @@ fn csv_error(e: &csv::Error) -> String {
     }
 }
 
-/// Imports a CSV file: checks it whole, then adds every unit in one
-/// transaction with a new join key each.
+/// Imports a CSV file: checks it whole, then, in one transaction, adds the
+/// new units (a new join key each) and updates the existing ones (their
+/// devices pull a unit change). Prints the units of the file, parents first.
 pub fn import(
     storage: &dyn Storage,
     file_name: &str,
     bytes: &[u8],
 ) -> anyhow::Result<Vec<UnitOut>> {
-    let existing: HashSet<String> = storage
+    let existing: HashMap<String, Option<String>> = storage
         .units()?
         .into_iter()
-        .map(|u| u.code.as_str().to_owned())
+        .map(|u| {
+            (
+                u.code.as_str().to_owned(),
+                u.parent.map(|p| p.as_str().to_owned()),
+            )
+        })
         .collect();
-    let mut units = parse_csv(file_name, bytes, &existing)?;
-    for unit in &mut units {
+    let mut parsed = parse_csv(file_name, bytes, &existing)?;
+    for unit in &mut parsed.new {
         unit.join_key = crate::random_code(10)?;
     }
-    storage.add_units(&units)?;
+    let changed = storage.import_units(&parsed.new, &parsed.updates)?;
     let public_url = storage.setting(PUBLIC_URL)?;
-    let mut out = Vec::with_capacity(units.len());
-    for unit in &units {
+    let mut out = Vec::with_capacity(parsed.new.len() + parsed.updates.len());
+    let listed = parsed
+        .new
+        .iter()
+        .map(|u| (&u.code, "added"))
+        .chain(parsed.updates.iter().map(|u| {
+            let status = if changed.contains(&u.code) {
+                "updated"
+            } else {
+                "unchanged"
+            };
+            (&u.code, status)
+        }));
+    for (code, status) in listed {
         let row = storage
-            .unit(unit.code.as_str())?
-            .ok_or_else(|| anyhow::anyhow!("unit {} vanished after import", unit.code))?;
-        out.push(unit_out(row, public_url.as_deref()));
+            .unit(code.as_str())?
+            .ok_or_else(|| anyhow::anyhow!("unit {code} vanished after import"))?;
+        let mut unit = unit_out(row, public_url.as_deref());
+        unit.import = Some(status);
+        out.push(unit);
     }
     Ok(out)
 }
@@ -399,6 +483,7 @@ fn unit_out(row: crate::storage::UnitRow, public_url: Option<&str>) -> UnitOut {
         area: row.area,
         join_key: row.join_key,
         qr_url,
+        import: None,
     }
 }
 
@@ -407,10 +492,12 @@ mod tests {
     use super::*;
 
     fn codes(csv: &str, existing: &[&str]) -> Result<Vec<String>, Vec<&'static str>> {
-        let existing: HashSet<String> = existing.iter().map(|s| (*s).to_owned()).collect();
+        let existing: HashMap<String, Option<String>> =
+            existing.iter().map(|s| ((*s).to_owned(), None)).collect();
         parse_csv("u.csv", csv.as_bytes(), &existing)
-            .map(|units| {
-                units
+            .map(|parsed| {
+                parsed
+                    .new
                     .into_iter()
                     .map(|u| u.code.as_str().to_owned())
                     .collect()
@@ -435,8 +522,9 @@ mod tests {
         // "Nậm Pồ" typed with combining accents (NFD).
         let csv =
             "code,name,kind,parent,area\nNAM-PO,Na\u{323}\u{302}m Po\u{302}\u{300},commune,,\n";
-        let units =
-            parse_csv("u.csv", csv.as_bytes(), &HashSet::new()).unwrap_or_else(|e| panic!("{e}"));
+        let units = parse_csv("u.csv", csv.as_bytes(), &HashMap::new())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .new;
         assert_eq!(units[0].name, "Nậm Pồ");
     }
 
@@ -447,5 +535,25 @@ mod tests {
                    BBB,B,commune,CCC,\n\
                    CCC,C,commune,AAA,\n";
         assert_eq!(codes(csv, &[]).err(), Some(vec!["cycle"]));
+    }
+
+    #[test]
+    fn an_existing_code_is_an_update_and_may_not_move_below_itself() {
+        // On the server: TTT ← XXX ← CCC.
+        let tree: HashMap<String, Option<String>> =
+            [("TTT", None), ("XXX", Some("TTT")), ("CCC", Some("XXX"))]
+                .into_iter()
+                .map(|(c, p)| (c.to_owned(), p.map(str::to_owned)))
+                .collect();
+        let csv = "code,name,kind,parent,area\nXXX,Xã,commune,TTT,difficult\n";
+        let parsed = parse_csv("u.csv", csv.as_bytes(), &tree).unwrap_or_else(|e| panic!("{e}"));
+        assert!(parsed.new.is_empty());
+        assert_eq!(parsed.updates[0].area, Some(AreaType::Difficult));
+        // TTT moved below CCC, which is below TTT.
+        let csv = "code,name,kind,parent,area\nTTT,Tỉnh,province,CCC,\n";
+        let Err(err) = parse_csv("u.csv", csv.as_bytes(), &tree) else {
+            panic!("a cycle was accepted")
+        };
+        assert_eq!(err.0[0].code, "cycle", "{:?}", err.0);
     }
 }

@@ -536,3 +536,169 @@ async fn evidence_photos_download_only_within_scope() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 }
+
+/// A catalog as an operator would write it: 244-2022 with answer level b of
+/// 1.1 worth 6 (not 7) and a pass threshold of 75, under a new id.
+fn test_catalog(id: &str, revision: u32) -> String {
+    let embedded = cdht_core::embedded_catalog("244-2022").unwrap().unwrap();
+    let mut v = serde_json::to_value(embedded).unwrap();
+    v["id"] = json!(id);
+    v["revision"] = json!(revision);
+    v["rules"]["pass_threshold"] = json!(75);
+    assert_eq!(v["groups"][0]["id"], "farmers");
+    let levels = &mut v["groups"][0]["competencies"][0]["indicators"][0]["levels"];
+    assert_eq!(
+        (levels[1]["id"].clone(), levels[1]["points"].clone()),
+        (json!("b"), json!(7))
+    );
+    levels[1]["points"] = json!(6);
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+async fn install(server: &TestServer, json: String) -> anyhow::Result<()> {
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    tokio::task::spawn_blocking(move || {
+        cdht_server::catalogs::add(storage.as_ref(), "catalog.json", &json).map(|_| ())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_installed_catalog_reaches_every_device_and_scores_pushes() {
+    let server = start().await;
+    let phone = server.device("DEMO-X1-C1").await;
+    let far = server.device("DEMO-X2-C1").await;
+    let tablet = server.device("DEMO-X1-C1").await;
+    server.bind(&tablet, "nhaplieu-x1-c1").await;
+    let (pid, body) = person("Hà Thị Thu", None);
+    let aid = AssessmentId::new_v7();
+    let mut a =
+        serde_json::to_value(assessment(aid, pid, DeviceState::Submitted, PASSING)).unwrap();
+    a["catalog"] = json!("cdht-test-2026");
+    a["answers"]["1.1"] = json!("b");
+    let a: RecordBody = serde_json::from_value(a).unwrap();
+
+    // Unknown before it is installed.
+    let acks = phone
+        .push(&batch(1, vec![v1(body.clone()), v1(a.clone())]))
+        .await
+        .unwrap()
+        .acks;
+    assert_eq!(acks[1].code.as_deref(), Some("unknown_catalog"), "{acks:?}");
+
+    install(&server, test_catalog("cdht-test-2026", 1))
+        .await
+        .unwrap();
+    // The same revision again, or a shipped id at its shipped revision: refused.
+    for (id, rev) in [("cdht-test-2026", 1), ("244-2022", 1)] {
+        let err = install(&server, test_catalog(id, rev)).await.unwrap_err();
+        let err = err.to_string();
+        assert!(err.contains("stale_revision"), "{err}");
+    }
+    // Not a valid catalog: refused with the core's reason.
+    let err = install(&server, "{\"id\": \"x\"}".into())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid_catalog"), "{err}");
+
+    // Every device pulls it, whatever its scope or unit.
+    for device in [&phone, &far, &tablet] {
+        let (changes, _) = device.pull_all(0).await.unwrap();
+        let catalogs: Vec<(String, u32)> = changes
+            .iter()
+            .filter_map(|c| match &c.change {
+                Change::Catalog { catalog } => Some((catalog.id.to_string(), catalog.revision)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(catalogs, [("cdht-test-2026".to_owned(), 1)]);
+    }
+
+    // The server scores with it: 6 for level b, threshold 75.
+    let acks = phone.push(&batch(2, vec![v1(a)])).await.unwrap().acks;
+    assert_eq!(acks[0].outcome, AckOutcome::Accepted, "{acks:?}");
+    let score = acks[0].score.unwrap();
+    assert_eq!((score.total, score.passed, score.threshold), (78, true, 75));
+
+    // A corrected revision replaces it (threshold back to 80 in revision 2).
+    let mut v: Value = serde_json::from_str(&test_catalog("cdht-test-2026", 2)).unwrap();
+    v["rules"]["pass_threshold"] = json!(80);
+    install(&server, v.to_string()).await.unwrap();
+    let mut again =
+        serde_json::to_value(assessment(aid, pid, DeviceState::Submitted, PASSING)).unwrap();
+    again["catalog"] = json!("cdht-test-2026");
+    again["answers"]["1.1"] = json!("b");
+    let again: RecordBody = serde_json::from_value(again).unwrap();
+    let acks = phone
+        .push(&batch(3, vec![envelope(again, 2)]))
+        .await
+        .unwrap()
+        .acks;
+    let score = acks[0].score.unwrap();
+    assert_eq!(
+        (score.total, score.passed, score.threshold),
+        (78, false, 80)
+    );
+}
+
+#[tokio::test]
+async fn a_unit_import_reaches_the_devices_of_the_units_below() {
+    let server = start().await;
+    let c1 = server.device("DEMO-X1-C1").await;
+    let c2 = server.device("DEMO-X1-C2").await;
+    let elsewhere = server.device("DEMO-X2-C1").await;
+    let csv = "code,name,kind,parent,area\n\
+               DEMO-X1,Hội Khuyến học xã Bình An,commune,DEMO-T,difficult\n";
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    let out = tokio::task::spawn_blocking(move || {
+        cdht_server::units::import(storage.as_ref(), "units.csv", csv.as_bytes()).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out[0].import, Some("updated"));
+    for (device, unit) in [(&c1, "DEMO-X1-C1"), (&c2, "DEMO-X1-C2")] {
+        let (changes, _) = device.pull_all(0).await.unwrap();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        let Change::Unit { unit: info } = &changes[0].change else {
+            panic!("{changes:?}")
+        };
+        assert_eq!(info.code.as_str(), unit);
+        assert_eq!(info.area, AreaType::Difficult, "inherited from DEMO-X1");
+        assert_eq!(info.parent.as_ref().unwrap().as_str(), "DEMO-X1");
+    }
+    assert!(elsewhere.pull_all(0).await.unwrap().0.is_empty());
+    // A collector device of the commune sees the commune and both branches.
+    let commune = server.device("DEMO-X1").await;
+    let admin = "admin-tinh";
+    server.bind(&commune, admin).await;
+    let (changes, _) = commune.pull_all(0).await.unwrap();
+    let mut units: Vec<String> = changes
+        .iter()
+        .map(|c| match &c.change {
+            Change::Unit { unit } => unit.code.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    units.sort();
+    assert_eq!(units, ["DEMO-X1", "DEMO-X1-C1", "DEMO-X1-C2"]);
+    // And the branch's next assessment is scored for a difficult area.
+    let (pid, body) = person("Vàng Seo Pao", None);
+    let acks = c1
+        .push(&batch(
+            1,
+            vec![
+                v1(body),
+                v1(assessment(
+                    AssessmentId::new_v7(),
+                    pid,
+                    DeviceState::Submitted,
+                    FAILING,
+                )),
+            ],
+        ))
+        .await
+        .unwrap()
+        .acks;
+    assert_eq!(acks[1].score.unwrap().threshold, 70);
+}

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
-//! `cdht-server units qr|import|list|rotate-key`, run as a real process on
-//! real files.
+//! `cdht-server units qr|import|list|rotate-key` and `catalogs add|list`, run
+//! as a real process on real files.
 
 use cdht_core::qr::JoinPayload;
 use std::path::Path;
@@ -271,7 +271,6 @@ fn a_bad_file_adds_nothing_and_names_every_bad_line() {
     let expect = [
         ("bad_code", "units.csv line 3: "),
         ("duplicate_unit", "units.csv line 4: "),
-        ("unit_exists", "units.csv line 9: "),
         ("bad_area", "units.csv line 8: "),
         ("unknown_parent", "units.csv line 5: "),
         ("cycle", "units.csv lines 6, 7: "),
@@ -290,6 +289,45 @@ fn a_bad_file_adds_nothing_and_names_every_bad_line() {
         before,
         "all or nothing: GOOD-1 was not added"
     );
+    assert_eq!(
+        unit(&list(&data), "DEMO-X1")["name"],
+        "Hội Khuyến học xã Bình An",
+        "nor DEMO-X1 (an existing code: an update) renamed"
+    );
+}
+
+#[test]
+fn an_existing_code_updates_the_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path());
+    let before = list(&data);
+    let csv = "code,name,kind,parent,area\n\
+               DEMO-X1,Hội Khuyến học xã Bình An (mới),commune,DEMO-T,difficult\n\
+               DEMO-X2,Hội Khuyến học xã Nậm Pồ,commune,DEMO-T,difficult\n\
+               NEW-C9,Chi hội mới,branch,DEMO-X1,\n";
+    let file = write(dir.path(), "units.csv", csv.as_bytes());
+    let out = ok_json(&cdht(&["units", "import", &file, "--data", &data]));
+    let status: Vec<(&str, &str)> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["code"].as_str().unwrap(), u["import"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("NEW-C9", "added"),
+            ("DEMO-X1", "updated"),
+            ("DEMO-X2", "unchanged")
+        ]
+    );
+    let units = list(&data);
+    assert_eq!(units.len(), before.len() + 1);
+    let x1 = unit(&units, "DEMO-X1");
+    assert_eq!(x1["name"], "Hội Khuyến học xã Bình An (mới)");
+    assert_eq!(x1["join_key"], unit(&before, "DEMO-X1")["join_key"]);
+    assert_eq!(unit(&units, "DEMO-X1-C1")["area"], "difficult", "inherited");
+    assert_eq!(unit(&units, "NEW-C9")["area"], "difficult");
 }
 
 #[test]
@@ -353,4 +391,64 @@ fn rotate_key_gives_a_new_key_and_a_new_poster() {
 
     let lines = error_lines(&cdht(&["units", "rotate-key", "NOPE-1", "--data", &data]));
     assert!(lines[0].starts_with("error [unknown_unit]: "), "{lines:?}");
+}
+
+#[test]
+fn catalogs_add_installs_a_higher_revision_and_refuses_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path());
+    let shipped = cdht_core::embedded_catalog("244-2022").unwrap().unwrap();
+    let mut v = serde_json::to_value(shipped).unwrap();
+    // The shipped revision again: refused, with the reason and what to do.
+    let same = write(dir.path(), "same.json", v.to_string().as_bytes());
+    let lines = error_lines(&cdht(&["catalogs", "add", &same, "--data", &data]));
+    assert!(
+        lines[0].starts_with("error [stale_revision]: "),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("\"revision\""), "{lines:?}");
+    // Broken: refused with the core's reason.
+    v["revision"] = serde_json::json!(shipped.revision + 1);
+    v["rules"]["pass_threshold"] = serde_json::json!(900);
+    let broken = write(dir.path(), "broken.json", v.to_string().as_bytes());
+    let lines = error_lines(&cdht(&["catalogs", "add", &broken, "--data", &data]));
+    assert!(
+        lines[0].starts_with("error [invalid_catalog]: "),
+        "{lines:?}"
+    );
+    let lines = error_lines(&cdht(&[
+        "catalogs",
+        "add",
+        "/no/such.json",
+        "--data",
+        &data,
+    ]));
+    assert!(
+        lines[0].starts_with("error [unreadable_input]: "),
+        "{lines:?}"
+    );
+    // A corrected revision: installed, and listed as what the server scores with.
+    v["rules"]["pass_threshold"] = serde_json::json!(80);
+    v["notes"]["en"] = serde_json::json!("Corrected wording.");
+    let fixed = write(dir.path(), "fixed.json", v.to_string().as_bytes());
+    let added = ok_json(&cdht(&["catalogs", "add", &fixed, "--data", &data]));
+    assert_eq!(added["id"], "244-2022");
+    assert_eq!(added["revision"], shipped.revision + 1);
+    assert_eq!(added["source"], "installed");
+    let listed = ok_json(&cdht(&["catalogs", "list", "--data", &data]));
+    let listed = listed.as_array().unwrap();
+    let c = listed.iter().find(|c| c["id"] == "244-2022").unwrap();
+    assert_eq!(
+        (c["revision"].clone(), c["source"].clone()),
+        (added["revision"].clone(), "installed".into())
+    );
+    assert!(listed
+        .iter()
+        .any(|c| c["id"] == "324-2023" && c["source"] == "embedded"));
+    // Installing it twice is refused by the installed revision.
+    let lines = error_lines(&cdht(&["catalogs", "add", &fixed, "--data", &data]));
+    assert!(
+        lines[0].starts_with("error [stale_revision]: "),
+        "{lines:?}"
+    );
 }
