@@ -72,6 +72,27 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Makes a file readable and writable by its owner only (Unix; elsewhere the
+/// app's private folder is the protection). A missing file is left alone.
+fn restrict_to_owner(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match fs::metadata(path) {
+            Ok(meta) => meta.permissions().mode(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(StoreError::io(format!("reading {}", path.display()), err)),
+        };
+        if mode & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+                .map_err(|err| StoreError::io(format!("restricting {}", path.display()), err))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and brings its schema
     /// up to date. A database written by a newer app gets [`StoreError::TooNew`]
@@ -96,6 +117,14 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         migrate::migrate(&mut conn)?;
         let device_id = sql::ensure_device(&conn)?;
+        // The file holds the device token (migration 4) and consented CCCDs:
+        // readable by this user only, like the token file it replaced.
+        let db_path = data_dir.join(DB_FILE_NAME);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db_path.clone().into_os_string();
+            name.push(suffix);
+            restrict_to_owner(Path::new(&name))?;
+        }
         Ok(Self {
             conn,
             data_dir,

@@ -489,6 +489,14 @@ fn credentials_and_scope_live_in_the_store() {
     };
     store.save_sync_credentials(&creds).unwrap();
     assert!(!format!("{creds:?}").contains("secret-token"));
+    #[cfg(unix)]
+    {
+        // The database now holds the token: owner-only, like the file was.
+        use std::os::unix::fs::PermissionsExt;
+        let db = dir.path().join(cdht_store::DB_FILE_NAME);
+        let mode = std::fs::metadata(db).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     pull_one_household(&mut store);
     assert_eq!(store.pull_cursor(&unit_code()).unwrap(), 3);
 
