@@ -30,9 +30,9 @@ use cdht_core::{
 };
 use cdht_photo::{PhotoOptions, ProcessedPhoto};
 use cdht_store::{
-    Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth, Evidence, EvidenceMeta,
-    Gender, JoinUnit, OutboxState, Person, PersonInput, PersonListItem, Saved, ScoreSummary,
-    SelfCheckReport, Store, Unit,
+    fold_name, Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth, Evidence,
+    EvidenceMeta, Gender, JoinUnit, OutboxState, Person, PersonInput, PersonListItem, Saved,
+    ScoreSummary, SelfCheckReport, Store, Unit,
 };
 use chrono::{Datelike, TimeZone};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,8 @@ pub type AppResult<T> = Result<T, AppError>;
 
 /// Longest people list one page of the officer screen shows.
 const MAX_PAGE: usize = 200;
+/// Most people a household search looks through.
+const HOUSEHOLD_SCAN: usize = 20_000;
 /// How many waiting records the sync area names one by one.
 const WAITING_LISTED: usize = 50;
 
@@ -434,12 +436,42 @@ impl App {
         )?)
     }
 
-    /// Name search with or without diacritics ("nguyen" finds "Nguyễn").
+    /// Name search with or without diacritics ("nguyen" finds "Nguyễn"), then
+    /// the members of households whose label matches ("xom 3", "ho ong tam"):
+    /// every query word starts a word of the label.
+    ///
+    /// The household part scans the people list here (the store's search index
+    /// covers names only); a few thousand people take milliseconds.
     pub fn search_people(&self, query: &str, limit: usize) -> AppResult<Vec<PersonListItem>> {
         if query.trim().is_empty() {
             return self.list_people(limit, 0);
         }
-        Ok(self.store.search_people(query, limit.min(MAX_PAGE))?)
+        let limit = limit.min(MAX_PAGE);
+        let mut found = self.store.search_people(query, limit)?;
+        let words: Vec<String> = fold_name(query)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if found.len() >= limit || words.is_empty() {
+            return Ok(found);
+        }
+        let everyone =
+            self.store
+                .list_people_by_household(Self::current_year(), None, HOUSEHOLD_SCAN, 0)?;
+        for person in everyone {
+            if found.len() >= limit {
+                break;
+            }
+            let matches = person
+                .household_label
+                .as_deref()
+                .is_some_and(|label| household_matches(label, &words));
+            if matches && !found.iter().any(|f| f.person_id == person.person_id) {
+                found.push(person);
+            }
+        }
+        Ok(found)
     }
 
     // ---- Self-assessment ------------------------------------------------
@@ -796,6 +828,18 @@ impl App {
             last_error: entry.last_error,
         }
     }
+}
+
+/// Whether every (folded) query word starts a word of the household label.
+fn household_matches(label: &str, words: &[String]) -> bool {
+    let folded = fold_name(label);
+    let label_words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .iter()
+        .all(|w| label_words.iter().any(|l| l.starts_with(w.as_str())))
 }
 
 /// A database count as the `usize` the UI's structs carry.

@@ -373,6 +373,18 @@ fn officer_search_stays_fast_with_thousands_of_people() {
     assert!(found.iter().all(|p| p.full_name == "Nguyễn Văn Thắng"));
     // Generous for a debug build on a busy machine; typically a few milliseconds.
     assert!(elapsed.as_millis() < 500, "search took {elapsed:?}");
+    // Household labels are searched too ("Hộ số 7"), still quickly.
+    let started = std::time::Instant::now();
+    let household = app.search_people("ho so 7", 100).unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(household.len(), 100);
+    assert!(household
+        .iter()
+        .all(|p| p.household_label.as_deref() == Some("Hộ số 7")));
+    assert!(
+        elapsed.as_millis() < 1000,
+        "household search took {elapsed:?}"
+    );
     let yen = app.search_people("yen", 100).unwrap();
     assert!(yen.iter().all(|p| p.full_name.ends_with("Yến")));
     assert_eq!(
@@ -496,6 +508,12 @@ fn officer_quick_add_with_a_cccd_needs_consent_and_shows_it_masked_grouped_by_ho
     assert!(list.iter().all(|p| p.assessment.is_none()));
     let found = app.search_people("nguyen van", 50).unwrap();
     assert_eq!(found[0].cccd_masked.as_deref(), Some("••••••••4321"));
+    // A household label finds its members, with or without diacritics.
+    let household = app.search_people("ho ba binh", 50).unwrap();
+    let names: Vec<&str> = household.iter().map(|p| p.full_name.as_str()).collect();
+    assert_eq!(names, ["Nguyễn Văn Thắng", "Trần Thị Bình"]);
+    let household = app.search_people("Cường", 50).unwrap();
+    assert_eq!(household.len(), 1, "a name and its household count once");
 
     // The full number never goes back to the UI.
     for json in [
