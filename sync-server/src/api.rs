@@ -702,9 +702,21 @@ async fn download_evidence(
     };
     let stream = blobs::open_final(state.blobs.as_ref(), &sha256)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot read an evidence photo");
-            ApiError::internal()
+        .map_err(|e| match e {
+            // Recorded complete but gone from the blob store (a restore
+            // without the blobs folder): missing, not a server fault.
+            object_store::Error::NotFound { .. } => {
+                tracing::warn!(sha256 = %sha256, "a complete evidence photo is missing");
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Máy chủ chưa có đủ ảnh này.",
+                )
+            }
+            e => {
+                tracing::error!(error = %e, "cannot read an evidence photo");
+                ApiError::internal()
+            }
         })?;
     Ok((
         [

@@ -857,10 +857,45 @@ impl Storage for SqliteStorage {
         } else {
             DeviceScope::OwnRecords
         };
-        self.conn()?.execute(
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let device = device_id.to_string();
+        tx.execute(
             "UPDATE devices SET officer_id = ?2, scope = ?3 WHERE id = ?1",
-            params![device_id.to_string(), officer_id, scope.as_str()],
+            params![device, officer_id, scope.as_str()],
         )?;
+        // Who turned which device into a collector device (it then reads the
+        // whole unit's people) belongs in the audit log.
+        let unit: Option<String> = tx
+            .query_row("SELECT unit FROM devices WHERE id = ?1", [&device], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let actor: Option<String> = match officer_id {
+            Some(id) => tx
+                .query_row("SELECT username FROM officers WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            None => None,
+        };
+        let actor = actor.unwrap_or_else(|| format!("device:{device}"));
+        let action = if officer_id.is_some() {
+            "bind_officer"
+        } else {
+            "unbind_officer"
+        };
+        audit(
+            &tx,
+            &actor,
+            action,
+            unit.as_deref(),
+            None,
+            None,
+            None,
+            Some(&format!("device {device}")),
+        )?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -196,6 +196,15 @@ async fn a_collector_device_pulls_edits_and_the_phone_pulls_the_edit_back() {
     assert_eq!(bound.username.as_deref(), Some("nhaplieu-x1-c1"));
     assert_eq!(bound.scope, DeviceScope::UnitRecords);
     assert_eq!(bound.roles.len(), 1);
+    let audit: Vec<Value> = server
+        .officer("kiemtra-x1")
+        .await
+        .get_json("/api/v1/units/DEMO-X1-C1/audit")
+        .await
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a["action"] == "bind_officer" && a["actor"] == "nhaplieu-x1-c1"));
     // An officer's own token cannot be bound: only a device's.
     let officer = server.officer("nhaplieu-x1-c1").await;
     let err = server
@@ -535,6 +544,15 @@ async fn evidence_photos_download_only_within_scope() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+    // Recorded complete but gone from the disk (restored without blobs/): 404, not 500.
+    let file = server
+        .state
+        .config
+        .data_dir
+        .join(format!("blobs/evidence/{}/{sha}.jpg", &sha[..2]));
+    std::fs::remove_file(file).unwrap();
+    let (status, _, body) = get(token(&phone), sha.clone()).await;
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
 }
 
 /// A catalog as an operator would write it: 244-2022 with answer level b of
