@@ -15,6 +15,14 @@
 //! `synchronous=FULL` so that it also survives power loss. Photo files are
 //! fsynced (file and directory) before their row is written.
 //!
+//! # Pulled records
+//! A collector device (an officer bound to it) pulls the records other devices
+//! pushed ([`Store::apply_pull`]): they are listed under the joined unit, keep
+//! the server's version so a local edit pushes version + 1, never carry the
+//! CCCD ([`Person::server_has_cccd`] says the server holds one), and their
+//! photos stay on the server until fetched ([`Evidence::on_device`],
+//! [`Store::save_fetched_evidence`]).
+//!
 //! # Personal data (Decree 13/2023)
 //! A person is kept with a birth year, not a birth date. The 12-digit CCCD is
 //! stored only with recorded consent; [`Person`] carries only its masked form and

@@ -747,6 +747,18 @@ mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn a_malformed_photo_hash_is_refused_before_any_request() {
+        let client = SyncClient::new("http://127.0.0.1:9", &[]).unwrap();
+        for bad in ["", "../../etc/passwd", &"A".repeat(64), &"0".repeat(63)] {
+            assert!(matches!(
+                client.download_evidence(bad).await,
+                Err(SyncError::Protocol(_))
+            ));
+        }
+        assert_eq!(client.counters().requests.load(Ordering::SeqCst), 0);
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy {
