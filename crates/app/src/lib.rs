@@ -55,6 +55,8 @@ pub struct App {
     thumbnails_dir: PathBuf,
     /// What the start-up self-check found (broken photos are shown to the person).
     startup_check: SelfCheckReport,
+    /// Shipped and pulled catalogs, merged ([`App::catalogs`]).
+    catalogs: Vec<Catalog>,
 }
 
 /// The first screen's data: where the person is in the app's flow.
@@ -222,11 +224,13 @@ impl App {
                 format!("creating {}: {err}", thumbnails_dir.display()),
             )
         })?;
+        let catalogs = merged_catalogs(&store)?;
         Ok(Self {
             store,
             photo_options: PhotoOptions::default(),
             thumbnails_dir,
             startup_check,
+            catalogs,
         })
     }
 
@@ -241,45 +245,65 @@ impl App {
         chrono::Local::now().year()
     }
 
-    /// The catalog new assessments use: the most recently issued one.
-    pub fn current_catalog() -> AppResult<&'static Catalog> {
-        let catalogs = cdht_core::embedded_catalogs().map_err(|err| {
-            AppError::new(
-                "catalog_broken",
-                "Bộ tiêu chí trong ứng dụng bị lỗi. Bác hãy cập nhật ứng dụng.",
-                err.to_string(),
-            )
-        })?;
-        catalogs
+    /// The catalog new assessments use: the most recently issued one among
+    /// the shipped catalogs and those pulled from the server.
+    pub fn current_catalog(&self) -> AppResult<&Catalog> {
+        self.catalogs
             .iter()
             .max_by(|a, b| a.issued_on.cmp(&b.issued_on))
             .ok_or_else(|| {
                 AppError::new(
                     "catalog_broken",
                     "Ứng dụng chưa có bộ tiêu chí nào. Bác hãy cập nhật ứng dụng.",
-                    "no embedded catalog",
+                    "no catalog",
                 )
             })
     }
 
-    fn catalog(id: &CatalogId) -> AppResult<&'static Catalog> {
-        cdht_core::embedded_catalog(id.as_str())
-            .ok()
-            .flatten()
-            .ok_or_else(|| {
-                AppError::new(
-                    "unknown_catalog",
-                    format!(
-                        "Bài này dùng bộ tiêu chí “{id}” mà ứng dụng chưa có. \
-                         Bác hãy cập nhật ứng dụng."
-                    ),
-                    format!("catalog {id} is not embedded"),
-                )
-            })
+    /// Every catalog the app scores with: the shipped ones merged with those
+    /// the server sent (`cdht_core::merge_catalogs`: a higher revision of a
+    /// shipped catalog replaces it), exactly as the server scores.
+    #[must_use]
+    pub fn catalogs(&self) -> &[Catalog] {
+        &self.catalogs
     }
 
-    pub fn overview(&self) -> AppResult<Overview> {
-        let catalog = Self::current_catalog()?;
+    /// Reads the catalogs again (the sync loop's own connection stores pulled
+    /// ones); done when a screen opens, so an answer's autosave never reads them.
+    pub fn refresh_catalogs(&mut self) -> AppResult<()> {
+        self.catalogs = merged_catalogs(&self.store)?;
+        Ok(())
+    }
+
+    fn catalog(&self, id: &CatalogId) -> AppResult<&Catalog> {
+        self.catalogs.iter().find(|c| &c.id == id).ok_or_else(|| {
+            AppError::new(
+                "unknown_catalog",
+                format!(
+                    "Bài này dùng bộ tiêu chí “{id}” mà máy chưa có. \
+                     Bác hãy đồng bộ hoặc cập nhật ứng dụng."
+                ),
+                format!("catalog {id} is neither shipped nor pulled"),
+            )
+        })
+    }
+
+    fn score(
+        &self,
+        assessment: &Assessment,
+        answers: &Answers,
+        completeness: Completeness,
+    ) -> AppResult<ScoreResult> {
+        Ok(cdht_core::score_with(
+            &self.catalogs,
+            &assessment_input(assessment, answers),
+            completeness,
+        )?)
+    }
+
+    pub fn overview(&mut self) -> AppResult<Overview> {
+        self.refresh_catalogs()?;
+        let catalog = self.current_catalog()?;
         Ok(Overview {
             year: Self::current_year(),
             units: self.store.units()?,
@@ -413,7 +437,7 @@ impl App {
         let Some(group) = group.filter(|g| !g.as_str().is_empty()) else {
             return Ok(None);
         };
-        let catalog = Self::current_catalog()?;
+        let catalog = self.current_catalog()?;
         if catalog.group(group.as_str()).is_none() {
             return Err(AppError::new(
                 "unknown_group",
@@ -495,21 +519,22 @@ impl App {
                 "person has no target group",
             ));
         };
-        let catalog = Self::current_catalog()?;
+        self.refresh_catalogs()?;
+        let catalog_id = self.current_catalog()?.id.clone();
         let area = match &person.unit_code {
             Some(code) => self.store.unit(code)?.area_type,
             None => AreaType::Normal,
         };
         let assessment =
             self.store
-                .create_or_get_assessment(person_id, year, &catalog.id, &group, area)?;
+                .create_or_get_assessment(person_id, year, &catalog_id, &group, area)?;
         self.assessment_view(assessment.assessment_id)
     }
 
     pub fn assessment_view(&self, assessment_id: AssessmentId) -> AppResult<AssessmentView> {
         let detail = self.store.assessment_detail(assessment_id)?;
         let assessment = detail.assessment;
-        let catalog = Self::catalog(&assessment.catalog_id)?;
+        let catalog = self.catalog(&assessment.catalog_id)?;
         let group = catalog
             .group(assessment.group_id.as_str())
             .ok_or_else(|| {
@@ -520,7 +545,7 @@ impl App {
                 )
             })?
             .clone();
-        let score = score_draft(&assessment, &detail.answers)?;
+        let score = self.score(&assessment, &detail.answers, Completeness::Draft)?;
         let person = self.store.person(assessment.person_id)?;
         let evidence = detail
             .evidence
@@ -553,7 +578,7 @@ impl App {
         let mut answers = detail.answers;
         answers.set(indicator.clone(), answer.clone());
         // Scoring first: an unknown indicator or level is refused before it is stored.
-        let score = score_draft(&detail.assessment, &answers)?;
+        let score = self.score(&detail.assessment, &answers, Completeness::Draft)?;
         let saved =
             self.store
                 .set_answer(assessment_id, indicator, &answer, Some(summary(&score)))?;
@@ -572,7 +597,7 @@ impl App {
             .into_iter()
             .filter(|(id, _)| id != indicator)
             .collect();
-        let score = score_draft(&detail.assessment, &answers)?;
+        let score = self.score(&detail.assessment, &answers, Completeness::Draft)?;
         let saved = self
             .store
             .clear_answer(assessment_id, indicator, Some(summary(&score)))?;
@@ -613,7 +638,7 @@ impl App {
             }
             .into());
         }
-        let catalog = Self::catalog(&detail.assessment.catalog_id)?;
+        let catalog = self.catalog(&detail.assessment.catalog_id)?;
         let known = catalog
             .group(detail.assessment.group_id.as_str())
             .and_then(|g| g.indicator(indicator.as_str()))
@@ -705,8 +730,7 @@ impl App {
     /// until a connection carries it). Every indicator must be answered.
     pub fn submit_assessment(&mut self, assessment_id: AssessmentId) -> AppResult<AssessmentView> {
         let detail = self.store.assessment_detail(assessment_id)?;
-        let input = assessment_input(&detail.assessment, &detail.answers);
-        let score = cdht_core::score(&input, Completeness::Complete)?;
+        let score = self.score(&detail.assessment, &detail.answers, Completeness::Complete)?;
         self.store.cache_score(assessment_id, summary(&score))?;
         self.store.submit_assessment(assessment_id)?;
         self.assessment_view(assessment_id)
@@ -729,7 +753,7 @@ impl App {
         } else {
             this_year - 1
         };
-        let rules = Self::current_catalog()?.rules;
+        let rules = self.current_catalog()?.rules;
         Ok(HistoryView {
             person,
             entries,
@@ -830,6 +854,20 @@ impl App {
     }
 }
 
+/// The shipped catalogs merged with the pulled ones. A pulled catalog that
+/// cannot be read never blocks the app: the shipped ones are used then.
+fn merged_catalogs(store: &Store) -> AppResult<Vec<Catalog>> {
+    let shipped = cdht_core::embedded_catalogs().map_err(|err| {
+        AppError::new(
+            "catalog_broken",
+            "Bộ tiêu chí trong ứng dụng bị lỗi. Bác hãy cập nhật ứng dụng.",
+            err.to_string(),
+        )
+    })?;
+    let pulled = store.catalogs().unwrap_or_default();
+    Ok(cdht_core::merge_catalogs(shipped, &pulled))
+}
+
 /// Whether every (folded) query word starts a word of the household label.
 fn household_matches(label: &str, words: &[String]) -> bool {
     let folded = fold_name(label);
@@ -923,13 +961,6 @@ fn assessment_input(assessment: &Assessment, answers: &Answers) -> AssessmentInp
         area: assessment.area_type,
         answers: answers.clone(),
     }
-}
-
-fn score_draft(assessment: &Assessment, answers: &Answers) -> AppResult<ScoreResult> {
-    Ok(cdht_core::score(
-        &assessment_input(assessment, answers),
-        Completeness::Draft,
-    )?)
 }
 
 fn summary(score: &ScoreResult) -> ScoreSummary {

@@ -57,7 +57,7 @@ async fn stats(state: &AppState) -> cdht_server::storage::Stats {
 }
 
 fn submit_own_assessment(app: &mut App, name: &str) {
-    let group = App::current_catalog().unwrap().groups[0].id.clone();
+    let group = app.current_catalog().unwrap().groups[0].id.clone();
     let me = app
         .save_profile(&ProfileForm {
             full_name: name.into(),

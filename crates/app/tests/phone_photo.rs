@@ -70,7 +70,7 @@ fn twelve_megapixel_phone_photo_is_stored_small_upright_and_without_location() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::open(dir.path()).unwrap();
-    let group = App::current_catalog().unwrap().groups[0].id.clone();
+    let group = app.current_catalog().unwrap().groups[0].id.clone();
     let me = app
         .save_profile(&ProfileForm {
             full_name: "Lò Thị Mai".into(),

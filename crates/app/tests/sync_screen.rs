@@ -64,7 +64,7 @@ fn a_refused_record_is_listed_once_named_with_its_code_and_reason() {
     let mut app = App::open(dir.path()).unwrap();
     app.join_unit_typed("https://cdht.example.vn", "HD-CG-001", "7K3Q9XPA")
         .unwrap();
-    let group = App::current_catalog().unwrap().groups[0].id.clone();
+    let group = app.current_catalog().unwrap().groups[0].id.clone();
     app.save_profile(&ProfileForm {
         full_name: "Trần Văn Bình".into(),
         target_group: Some(group.clone()),
