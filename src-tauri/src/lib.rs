@@ -2,10 +2,10 @@
 //! `cdht_app::App` method as a thin `#[tauri::command]`. All logic lives in
 //! `cdht-app` (tested without a window); nothing here decides anything.
 
-use cdht_app::background::{spawn_sync_thread, SyncEvent, SyncShared, SyncState};
+use cdht_app::background::{spawn_sync_thread, OfficerBinding, SyncEvent, SyncShared, SyncState};
 use cdht_app::{
-    AnswerSaved, App, AppError, AssessmentView, EvidenceAdded, HistoryView, Overview, PersonForm,
-    ProfileForm, SyncStatus,
+    AnswerSaved, App, AppError, AssessmentView, EvidenceAdded, EvidenceView, HistoryView, Overview,
+    PersonForm, ProfileForm, SyncStatus,
 };
 use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId, PersonId};
 use cdht_core::Answer;
@@ -117,7 +117,7 @@ fn list_people(
     state: State<'_, AppState>,
     query: String,
     limit: usize,
-) -> CmdResult<Vec<cdht_store_person::PersonListItem>> {
+) -> CmdResult<Vec<cdht_app::PeopleListItem>> {
     state.with(|app| app.search_people(&query, limit))
 }
 
@@ -222,6 +222,35 @@ fn sync_now(state: State<'_, AppState>) -> CmdResult<SyncState> {
     Ok(state.sync.snapshot())
 }
 
+/// "Cán bộ đăng nhập trên máy này": the loop logs the officer in with the
+/// server (the device then pulls every record of its unit) and runs a round.
+#[tauri::command(rename_all = "snake_case")]
+async fn officer_login(
+    state: State<'_, AppState>,
+    username: String,
+    password: String,
+) -> CmdResult<OfficerBinding> {
+    state.sync.bind_officer(&username, &password).await
+}
+
+/// Logs the officer out of this device (before it is handed on).
+#[tauri::command(rename_all = "snake_case")]
+async fn officer_logout(state: State<'_, AppState>) -> CmdResult<()> {
+    state.sync.unbind_officer().await
+}
+
+/// "Tải ảnh": downloads a photo of a pulled record, then returns it as the
+/// evidence line (with its thumbnail) the assessment screen shows.
+#[tauri::command(rename_all = "snake_case")]
+async fn fetch_evidence_photo(
+    state: State<'_, AppState>,
+    evidence_id: EvidenceId,
+    sha256: String,
+) -> CmdResult<EvidenceView> {
+    state.sync.fetch_evidence_photo(&sha256).await?;
+    state.with(|app| app.evidence_view_by_id(evidence_id))
+}
+
 /// Starts the background sync loop on the app's data folder; its events go
 /// to the window as `sync-progress`, `sync-done`, `sync-error`, `sync-enrolled`.
 fn start_sync(handle: &tauri::AppHandle, dir: PathBuf, shared: Arc<SyncShared>) {
@@ -245,7 +274,7 @@ fn start_sync(handle: &tauri::AppHandle, dir: PathBuf, shared: Arc<SyncShared>) 
 
 /// Re-exports of the store records the commands return, by the names the UI knows.
 mod cdht_store_person {
-    pub use cdht_app::store_types::{Person, PersonListItem, Saved, Unit};
+    pub use cdht_app::store_types::{Person, Saved, Unit};
 }
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
@@ -303,6 +332,9 @@ pub fn run() {
             history,
             sync_status,
             sync_now,
+            officer_login,
+            officer_logout,
+            fetch_evidence_photo,
         ])
         .run(tauri::generate_context!());
     if let Err(err) = result {

@@ -19,17 +19,26 @@
 //! round. The UI never waits on the network: commands only read
 //! [`SyncShared::snapshot`] or nudge.
 
+use crate::AppError;
 use cdht_core::qr::JoinPayload;
+use cdht_core::sync::DeviceScope;
 use cdht_store::{Store, Unit};
 use cdht_sync_engine::{
     RetryBackoff, ServerConfig, SyncEngine, SyncError, SyncErrorKind, SyncPhase, SyncProgress,
     SyncReport,
 };
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
-use tokio::sync::Notify;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Notify};
+
+/// How often the loop asks "is the server back?" while offline (±20 % jitter).
+pub const PROBE_EVERY: Duration = Duration::from_secs(30);
+/// How long a command waits for the loop to carry out a request (it may be
+/// in the middle of a round).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What the loop tells the window (the Tauri shell emits each as an event:
 /// `sync-progress`, `sync-done`, `sync-error`, `sync-enrolled`).
@@ -133,6 +142,35 @@ pub struct SyncState {
     pub last_error: Option<SyncErrorView>,
     /// Rounds finished since the app started (successes and failures).
     pub rounds: u64,
+    /// What the device pulls: `unit_records` while an officer is logged in on it.
+    pub scope: DeviceScope,
+    /// The officer logged in on this device, if any.
+    pub officer: Option<String>,
+}
+
+/// An officer now logged in on this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfficerBinding {
+    pub username: String,
+    pub scope: DeviceScope,
+}
+
+/// What a command asks the loop to do with the engine (the engine lives on
+/// the loop's thread); the answer comes back on `reply`.
+#[derive(Debug)]
+enum SyncRequest {
+    BindOfficer {
+        username: String,
+        password: String,
+        reply: oneshot::Sender<Result<OfficerBinding, AppError>>,
+    },
+    UnbindOfficer {
+        reply: oneshot::Sender<Result<(), AppError>>,
+    },
+    FetchPhoto {
+        sha256: String,
+        reply: oneshot::Sender<Result<(), AppError>>,
+    },
 }
 
 /// Shared between the loop and the commands: the state behind a mutex
@@ -141,6 +179,8 @@ pub struct SyncState {
 pub struct SyncShared {
     state: Mutex<SyncState>,
     nudge: Notify,
+    requests: Mutex<VecDeque<SyncRequest>>,
+    request_ready: Notify,
 }
 
 impl SyncShared {
@@ -166,6 +206,189 @@ impl SyncShared {
     fn update(&self, change: impl FnOnce(&mut SyncState)) {
         change(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
     }
+
+    /// Logs an officer in on this device (`POST /api/v1/device/officer`):
+    /// it then pulls every record of its unit. Needs the network.
+    pub async fn bind_officer(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<OfficerBinding, AppError> {
+        let username = username.trim();
+        if username.is_empty() || password.is_empty() {
+            return Err(AppError::new(
+                "officer_fields_required",
+                "Bác hãy nhập tên đăng nhập và mật khẩu của cán bộ.",
+                "empty username or password",
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(SyncRequest::BindOfficer {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            reply,
+        });
+        wait_answer(answer).await?
+    }
+
+    /// Logs the officer out of this device: it pulls only its own people again.
+    pub async fn unbind_officer(&self) -> Result<(), AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(SyncRequest::UnbindOfficer { reply });
+        wait_answer(answer).await?
+    }
+
+    /// Downloads a photo of a pulled record that is still on the server.
+    pub async fn fetch_evidence_photo(&self, sha256: &str) -> Result<(), AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(SyncRequest::FetchPhoto {
+            sha256: sha256.to_owned(),
+            reply,
+        });
+        wait_answer(answer).await?
+    }
+
+    fn send(&self, request: SyncRequest) {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(request);
+        self.request_ready.notify_one();
+    }
+
+    fn take_request(&self) -> Option<SyncRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+}
+
+async fn wait_answer<T>(answer: oneshot::Receiver<T>) -> Result<T, AppError> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(_)) => Err(AppError::new(
+            "sync_unavailable",
+            "Phần đồng bộ của ứng dụng chưa chạy. Bác tắt ứng dụng đi mở lại rồi thử lại.",
+            "the sync loop dropped the request",
+        )),
+        Err(_) => Err(AppError::new(
+            "sync_busy",
+            "Máy đang bận đồng bộ. Bác chờ vài phút rồi thử lại.",
+            "the sync loop did not answer in time",
+        )),
+    }
+}
+
+/// The officer login's failure, for the screen: a kind and plain Vietnamese.
+#[must_use]
+pub fn officer_error(err: &SyncError) -> AppError {
+    let (kind, message) = match err.kind() {
+        SyncErrorKind::BadCredentials => (
+            "officer_bad_credentials",
+            "Sai tên đăng nhập hoặc mật khẩu. Bác gõ lại, chú ý chữ hoa và chữ thường.".to_owned(),
+        ),
+        SyncErrorKind::ForbiddenRole => (
+            "officer_no_role",
+            "Tài khoản này chưa có quyền nhập hồ sơ (cộng tác viên) cho đơn vị của máy này. \
+             Bác nhờ quản trị viên của Hội cấp quyền."
+                .to_owned(),
+        ),
+        SyncErrorKind::Offline => (
+            "officer_offline",
+            "Cần có mạng để đăng nhập cán bộ. Bác bật Wi-Fi hoặc 4G rồi bấm lại.".to_owned(),
+        ),
+        SyncErrorKind::RetryLater => (
+            "officer_retry_later",
+            "Máy chủ đang bận hoặc đã thử quá nhiều lần. Bác chờ vài phút rồi thử lại.".to_owned(),
+        ),
+        SyncErrorKind::AuthExpired => (
+            "not_enrolled",
+            "Máy này chưa vào được đơn vị. Bác tham gia đơn vị bằng mã QR, chờ đồng bộ xong, \
+             rồi đăng nhập cán bộ."
+                .to_owned(),
+        ),
+        SyncErrorKind::CertificateUntrusted => ("certificate_untrusted", err.message_vi()),
+        SyncErrorKind::Store => ("storage_error", err.message_vi()),
+        SyncErrorKind::Rejected => ("sync_rejected", err.message_vi()),
+    };
+    AppError::new(kind, message, err.to_string())
+}
+
+/// A photo download's failure, for the screen.
+#[must_use]
+pub fn fetch_photo_error(err: &SyncError) -> AppError {
+    let (kind, message) = match err.kind() {
+        SyncErrorKind::Offline | SyncErrorKind::RetryLater => (
+            "photo_fetch_offline",
+            "Cần có mạng để tải ảnh từ máy chủ. Bác bật Wi-Fi hoặc 4G rồi bấm “Tải ảnh” lại."
+                .to_owned(),
+        ),
+        SyncErrorKind::Rejected if err.code() == Some("not_found") => (
+            "photo_not_on_server",
+            "Máy chủ chưa có đủ ảnh này (máy đã chụp chưa gửi xong). Bác thử lại sau.".to_owned(),
+        ),
+        SyncErrorKind::Store => ("storage_error", err.message_vi()),
+        _ => ("photo_fetch_failed", err.message_vi()),
+    };
+    AppError::new(kind, message, err.to_string())
+}
+
+/// How the loop waits before its next round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitPlan {
+    /// Nothing to try: only a nudge (or a request) wakes the loop.
+    UntilNudged,
+    /// Sleep this long (or until a nudge), then a round.
+    Sleep(Duration),
+    /// Offline: ask the server "are you back?" every `every`; a round as soon
+    /// as it answers, or when `within` (the backoff's delay) has passed.
+    Probe { every: Duration, within: Duration },
+}
+
+/// The loop's decision, as a pure function: with work to do, after a round
+/// that failed for want of a network, and a backoff delay longer than one
+/// probe, probe cheaply instead of sleeping the whole backoff (up to 15
+/// minutes). A join not enrolled yet has no token to probe with: its round
+/// (one enrolment request) is tried every probe interval instead. Any other
+/// failure (server busy, certificate, refusal) waits its backoff: a probe
+/// answering would not fix it.
+#[must_use]
+pub fn plan_wait(
+    has_work: bool,
+    enrolled: bool,
+    last_failure: Option<SyncErrorKind>,
+    delay: Duration,
+    probe_every: Duration,
+) -> WaitPlan {
+    if !has_work {
+        return WaitPlan::UntilNudged;
+    }
+    if last_failure != Some(SyncErrorKind::Offline) || delay <= probe_every {
+        return WaitPlan::Sleep(delay);
+    }
+    if enrolled {
+        WaitPlan::Probe {
+            every: probe_every,
+            within: delay,
+        }
+    } else {
+        WaitPlan::Sleep(probe_every)
+    }
+}
+
+/// `base` ±20 %, from any number (the clock's nanoseconds): phones that lost
+/// the network together do not probe in lockstep.
+#[must_use]
+pub fn jittered(base: Duration, seed: u64) -> Duration {
+    let permille = 800 + seed % 401; // 800..=1200
+    base.saturating_mul(u32::try_from(permille).unwrap_or(1000)) / 1000
+}
+
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()))
 }
 
 /// What one step of the loop did, and so how long the loop waits next.
@@ -202,6 +425,10 @@ pub struct SyncLoop {
     shared: Arc<SyncShared>,
     /// The token was refused: wait for a new join instead of retrying.
     auth_refused: bool,
+    /// Why the last round failed (`None` after a success).
+    last_failure: Option<SyncErrorKind>,
+    /// The probe interval while offline, before jitter ([`PROBE_EVERY`]).
+    probe_every: Duration,
 }
 
 impl SyncLoop {
@@ -217,6 +444,8 @@ impl SyncLoop {
             backoff: RetryBackoff::default(),
             shared,
             auth_refused: false,
+            last_failure: None,
+            probe_every: PROBE_EVERY,
         };
         this.refresh_enrolment();
         Ok(this)
@@ -226,6 +455,13 @@ impl SyncLoop {
     #[must_use]
     pub fn with_backoff(mut self, backoff: RetryBackoff) -> Self {
         self.backoff = backoff;
+        self
+    }
+
+    /// Replaces the offline probe interval (tests use a short one).
+    #[must_use]
+    pub fn with_probe_every(mut self, every: Duration) -> Self {
+        self.probe_every = every;
         self
     }
 
@@ -242,6 +478,10 @@ impl SyncLoop {
             s.server = enrolment.as_ref().map(|e| e.server.clone());
             s.unit_code = enrolment.as_ref().map(|e| e.unit.as_str().to_owned());
             s.enrol_pending = pending;
+            s.scope = enrolment
+                .as_ref()
+                .map_or(DeviceScope::OwnRecords, |e| e.scope);
+            s.officer = enrolment.as_ref().and_then(|e| e.officer.clone());
         });
     }
 
@@ -292,6 +532,7 @@ impl SyncLoop {
         match result {
             Ok(report) => {
                 self.backoff.record_success();
+                self.last_failure = None;
                 let done = SyncDone::from_report(&report, now_ms());
                 self.shared.update(|s| {
                     s.last_done = Some(done.clone());
@@ -316,6 +557,7 @@ impl SyncLoop {
 
     fn failed(&mut self, err: &SyncError, emit: &mut impl FnMut(SyncEvent)) -> RoundOutcome {
         self.backoff.record_failure(err);
+        self.last_failure = Some(err.kind());
         let view = SyncErrorView::from_error(err, now_ms());
         self.shared.update(|s| {
             s.last_error = Some(view.clone());
@@ -325,24 +567,126 @@ impl SyncLoop {
         RoundOutcome::Failed(view)
     }
 
-    /// Waits for the next round: a nudge, or the backoff's delay when there
-    /// is work to retry. Returns whether a nudge woke it.
+    /// Waits for the next round: a nudge, the backoff's delay when there is
+    /// work to retry, or, while offline, the first probe the server answers
+    /// ([`plan_wait`]). Requests from the commands (officer login, photo
+    /// download) are carried out while waiting. Returns whether a nudge (or
+    /// the network coming back) woke it.
     pub async fn wait(&mut self) -> bool {
-        if !self.has_work() {
-            self.shared.nudge.notified().await;
-            self.backoff.connection_back();
-            let _ = self.backoff.next_delay();
-            return true;
-        }
-        let delay = self.backoff.next_delay();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => false,
-            () = self.shared.nudge.notified() => {
-                self.backoff.connection_back();
-                let _ = self.backoff.next_delay();
-                true
+        let plan = if self.has_work() {
+            let delay = self.backoff.next_delay();
+            plan_wait(
+                true,
+                self.engine.enrolment().is_some(),
+                self.last_failure,
+                delay,
+                jittered(self.probe_every, clock_seed()),
+            )
+        } else {
+            WaitPlan::UntilNudged
+        };
+        let started = Instant::now();
+        let (deadline, probe_every) = match plan {
+            WaitPlan::UntilNudged => (None, None),
+            WaitPlan::Sleep(delay) => (Some(started + delay), None),
+            WaitPlan::Probe { every, within } => (Some(started + within), Some(every)),
+        };
+        loop {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return false;
+            }
+            // The next moment to act: the deadline, or the next probe before it.
+            let wake = match (deadline, probe_every) {
+                (Some(d), Some(every)) => Some(d.min(now + every)),
+                (d, _) => d,
+            };
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = self.shared.nudge.notified() => {
+                    self.backoff.connection_back();
+                    let _ = self.backoff.next_delay();
+                    return true;
+                }
+                () = self.shared.request_ready.notified() => {
+                    if self.serve_requests().await {
+                        return true;
+                    }
+                }
+                () = sleep => {
+                    if probe_every.is_some() && deadline.is_some_and(|d| Instant::now() < d)
+                        && self.engine.probe().await.is_ok()
+                    {
+                        // The network is back: a fresh round at once.
+                        self.backoff.connection_back();
+                        let _ = self.backoff.next_delay();
+                        return true;
+                    }
+                }
             }
         }
+    }
+
+    /// Carries out the queued requests; true when one wants a round at once
+    /// (an officer just logged in: pull the unit's records now).
+    async fn serve_requests(&mut self) -> bool {
+        let mut round_now = false;
+        while let Some(request) = self.shared.take_request() {
+            match request {
+                SyncRequest::BindOfficer {
+                    username,
+                    password,
+                    reply,
+                } => {
+                    let result = self
+                        .engine
+                        .bind_officer(&username, &password)
+                        .await
+                        .map(|response| OfficerBinding {
+                            username: response.username.unwrap_or(username),
+                            scope: response.scope,
+                        })
+                        .map_err(|err| officer_error(&err));
+                    round_now |= result.is_ok();
+                    // The state is current before the command gets its answer.
+                    self.refresh_enrolment();
+                    let _ = reply.send(result);
+                }
+                SyncRequest::UnbindOfficer { reply } => {
+                    let result = self
+                        .engine
+                        .unbind_officer()
+                        .await
+                        .map(|_| ())
+                        .map_err(|err| officer_error(&err));
+                    // The state is current before the command gets its answer.
+                    self.refresh_enrolment();
+                    let _ = reply.send(result);
+                }
+                SyncRequest::FetchPhoto { sha256, reply } => {
+                    let result = self
+                        .engine
+                        .fetch_evidence_photo(&sha256)
+                        .await
+                        .map(|_| ())
+                        .map_err(|err| fetch_photo_error(&err));
+                    // The state is current before the command gets its answer.
+                    self.refresh_enrolment();
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        if round_now {
+            self.auth_refused = false;
+            self.backoff.connection_back();
+            let _ = self.backoff.next_delay();
+        }
+        round_now
     }
 
     /// The loop, forever: a first round at once (when there is work), then
@@ -402,8 +746,122 @@ pub async fn run_sync_loop(
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(60)) => {}
                     () = shared.nudge.notified() => {}
+                    () = shared.request_ready.notified() => {
+                        // Without an engine nothing can be done: say so at once.
+                        while let Some(request) = shared.take_request() {
+                            let err = SyncErrorView::from_error(&err, now_ms());
+                            let refused = AppError::new(
+                                "sync_unavailable",
+                                "Phần đồng bộ chưa mở được dữ liệu trên máy. \
+                                 Bác tắt ứng dụng đi mở lại rồi thử lại.",
+                                err.detail,
+                            );
+                            match request {
+                                SyncRequest::BindOfficer { reply, .. } => {
+                                    let _ = reply.send(Err(refused));
+                                }
+                                SyncRequest::UnbindOfficer { reply }
+                                | SyncRequest::FetchPhoto { reply, .. } => {
+                                    let _ = reply.send(Err(refused));
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROBE: Duration = Duration::from_secs(30);
+    const LONG: Duration = Duration::from_secs(15 * 60);
+
+    #[test]
+    fn offline_with_a_long_backoff_probes_instead_of_sleeping_it_out() {
+        assert_eq!(
+            plan_wait(true, true, Some(SyncErrorKind::Offline), LONG, PROBE),
+            WaitPlan::Probe {
+                every: PROBE,
+                within: LONG
+            }
+        );
+        // A backoff shorter than a probe: just sleep it.
+        let short = Duration::from_secs(10);
+        assert_eq!(
+            plan_wait(true, true, Some(SyncErrorKind::Offline), short, PROBE),
+            WaitPlan::Sleep(short)
+        );
+        // Joined offline, never enrolled: no token to probe with, so the
+        // enrolment itself is tried every probe interval.
+        assert_eq!(
+            plan_wait(true, false, Some(SyncErrorKind::Offline), LONG, PROBE),
+            WaitPlan::Sleep(PROBE)
+        );
+    }
+
+    #[test]
+    fn other_failures_and_successes_wait_their_delay_and_no_work_waits_for_a_nudge() {
+        for kind in [
+            SyncErrorKind::RetryLater,
+            SyncErrorKind::CertificateUntrusted,
+            SyncErrorKind::Rejected,
+            SyncErrorKind::Store,
+            SyncErrorKind::AuthExpired,
+        ] {
+            assert_eq!(
+                plan_wait(true, true, Some(kind), LONG, PROBE),
+                WaitPlan::Sleep(LONG),
+                "{kind:?}"
+            );
+        }
+        // After a success: the idle period, no probing.
+        assert_eq!(
+            plan_wait(true, true, None, LONG, PROBE),
+            WaitPlan::Sleep(LONG)
+        );
+        assert_eq!(
+            plan_wait(false, true, Some(SyncErrorKind::Offline), LONG, PROBE),
+            WaitPlan::UntilNudged
+        );
+    }
+
+    #[test]
+    fn the_probe_interval_is_jittered_within_twenty_percent() {
+        let all: Vec<Duration> = (0..2000).map(|seed| jittered(PROBE, seed)).collect();
+        assert!(all
+            .iter()
+            .all(|d| (Duration::from_secs(24)..=Duration::from_secs(36)).contains(d)));
+        assert_eq!(all.iter().min(), Some(&Duration::from_secs(24)));
+        assert_eq!(all.iter().max(), Some(&Duration::from_secs(36)));
+        let distinct: std::collections::HashSet<_> = all.iter().collect();
+        assert!(distinct.len() > 100);
+    }
+
+    #[test]
+    fn officer_login_failures_are_plain_vietnamese_with_a_kind() {
+        let wrong = officer_error(&SyncError::BadCredentials {
+            code: "bad_credentials".into(),
+            message: "x".into(),
+        });
+        assert_eq!(wrong.kind, "officer_bad_credentials");
+        assert!(wrong.message.contains("Sai tên đăng nhập hoặc mật khẩu"));
+        let role = officer_error(&SyncError::ForbiddenRole {
+            code: "forbidden_role".into(),
+            message: "x".into(),
+        });
+        assert_eq!(role.kind, "officer_no_role");
+        assert!(role.message.contains("quyền"));
+        let offline = officer_error(&SyncError::Offline("connection refused".into()));
+        assert_eq!(offline.kind, "officer_offline");
+        assert!(offline
+            .message
+            .starts_with("Cần có mạng để đăng nhập cán bộ"));
+        let photo = fetch_photo_error(&SyncError::Offline("timeout".into()));
+        assert_eq!(photo.kind, "photo_fetch_offline");
+        assert!(photo.message.contains("Tải ảnh"));
     }
 }

@@ -59,6 +59,23 @@ pub struct App {
     catalogs: Vec<Catalog>,
 }
 
+/// A person's line in the officer's list, with the unit that owns a pulled
+/// person on the server when it is not the unit joined on this device.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeopleListItem {
+    #[serde(flatten)]
+    pub item: PersonListItem,
+    pub owner_unit: Option<String>,
+}
+
+impl std::ops::Deref for PeopleListItem {
+    type Target = PersonListItem;
+
+    fn deref(&self) -> &PersonListItem {
+        &self.item
+    }
+}
+
 /// The first screen's data: where the person is in the app's flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
@@ -68,6 +85,10 @@ pub struct Overview {
     pub catalog: CatalogSummary,
     pub sync: SyncStatus,
     pub broken_photos: usize,
+    /// The officer logged in on this device (it receives the whole unit's records).
+    pub device_officer: Option<String>,
+    /// The device holds a token for a server (joined and enrolled).
+    pub enrolled: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +117,23 @@ pub struct SyncStatus {
     pub rejected: Vec<RejectedRecord>,
     /// The first waiting records, oldest first, named for people to recognise.
     pub waiting: Vec<WaitingRecord>,
+    /// Photos the server refused whole: the person must take them again.
+    pub refused_photos: Vec<RefusedPhoto>,
+}
+
+/// A photo the server refused (`invalid_evidence`, `hash_mismatch`): listed
+/// with its reason and the next step, "Chụp lại ảnh này".
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusedPhoto {
+    pub evidence_id: EvidenceId,
+    pub assessment_id: AssessmentId,
+    pub person_id: PersonId,
+    pub person_name: Option<String>,
+    pub year: i32,
+    pub indicator_id: IndicatorId,
+    pub code: String,
+    /// The server's sentence (Vietnamese).
+    pub reason: String,
 }
 
 /// One record waiting in the outbox, as the sync area lists it.
@@ -324,6 +362,8 @@ impl App {
             },
             sync: self.sync_status()?,
             broken_photos: self.startup_check.broken_evidence.len(),
+            device_officer: self.device_officer()?,
+            enrolled: self.store.sync_credentials()?.is_some(),
         })
     }
 
@@ -374,6 +414,15 @@ impl App {
 
     fn active_unit(&self) -> AppResult<Option<Unit>> {
         Ok(self.store.units()?.into_iter().find(|u| u.active))
+    }
+
+    /// The officer logged in on this device (it then receives every record
+    /// of its unit), if any; written by the sync loop's officer login.
+    pub fn device_officer(&self) -> AppResult<Option<String>> {
+        Ok(self
+            .store
+            .sync_credentials()?
+            .and_then(|c| c.officer_username))
     }
 
     // ---- People ---------------------------------------------------------
@@ -451,13 +500,32 @@ impl App {
     /// People on this device grouped by household (the officer's list: own
     /// profile first, households by label, members by name), each with this
     /// year's assessment.
-    pub fn list_people(&self, limit: usize, offset: usize) -> AppResult<Vec<PersonListItem>> {
-        Ok(self.store.list_people_by_household(
+    pub fn list_people(&self, limit: usize, offset: usize) -> AppResult<Vec<PeopleListItem>> {
+        let people = self.store.list_people_by_household(
             Self::current_year(),
             None,
             limit.min(MAX_PAGE),
             offset,
-        )?)
+        )?;
+        Ok(self.with_owner_units(people))
+    }
+
+    /// Names the owning unit of pulled people from another unit of the subtree.
+    fn with_owner_units(&self, people: Vec<PersonListItem>) -> Vec<PeopleListItem> {
+        people
+            .into_iter()
+            .map(|item| {
+                // A courtesy: a row that cannot be read is listed without it.
+                let owner_unit = self
+                    .store
+                    .person(item.person_id)
+                    .ok()
+                    .and_then(|p| p.server_unit_code)
+                    .filter(|owner| item.unit_code.as_ref() != Some(owner))
+                    .map(|owner| owner.as_str().to_owned());
+                PeopleListItem { item, owner_unit }
+            })
+            .collect()
     }
 
     /// Name search with or without diacritics ("nguyen" finds "Nguyễn"), then
@@ -466,7 +534,7 @@ impl App {
     ///
     /// The household part scans the people list here (the store's search index
     /// covers names only); a few thousand people take milliseconds.
-    pub fn search_people(&self, query: &str, limit: usize) -> AppResult<Vec<PersonListItem>> {
+    pub fn search_people(&self, query: &str, limit: usize) -> AppResult<Vec<PeopleListItem>> {
         if query.trim().is_empty() {
             return self.list_people(limit, 0);
         }
@@ -478,7 +546,7 @@ impl App {
             .map(str::to_owned)
             .collect();
         if found.len() >= limit || words.is_empty() {
-            return Ok(found);
+            return Ok(self.with_owner_units(found));
         }
         let everyone =
             self.store
@@ -495,7 +563,7 @@ impl App {
                 found.push(person);
             }
         }
-        Ok(found)
+        Ok(self.with_owner_units(found))
     }
 
     // ---- Self-assessment ------------------------------------------------
@@ -689,6 +757,13 @@ impl App {
         if !is_hash {
             return Err(AppError::invalid("Ảnh này không có trên máy."));
         }
+        if !self.store.evidence_on_device(sha256).unwrap_or(true) {
+            return Err(AppError::new(
+                "photo_on_server",
+                "Ảnh này đang ở máy chủ. Bác bấm “Tải ảnh” để tải về máy.",
+                "pulled photo not fetched yet",
+            ));
+        }
         let path = self.store.evidence_path(sha256);
         let jpeg = std::fs::read(&path).map_err(|err| {
             AppError::new(
@@ -701,6 +776,11 @@ impl App {
             "data:image/jpeg;base64,{}",
             base64::engine::general_purpose::STANDARD.encode(jpeg)
         ))
+    }
+
+    /// One evidence line with its thumbnail (after a photo was fetched).
+    pub fn evidence_view_by_id(&self, evidence_id: EvidenceId) -> AppResult<EvidenceView> {
+        Ok(self.evidence_view(self.store.evidence(evidence_id)?))
     }
 
     pub fn remove_evidence(&mut self, evidence_id: EvidenceId) -> AppResult<Saved> {
@@ -789,11 +869,27 @@ impl App {
             .into_iter()
             .map(|e| self.waiting_record(e))
             .collect();
+        let refused_photos = self
+            .store
+            .parked_uploads()?
+            .into_iter()
+            .map(|p| RefusedPhoto {
+                person_name: self.store.person(p.person_id).ok().map(|x| x.full_name),
+                evidence_id: p.evidence_id,
+                assessment_id: p.assessment_id,
+                person_id: p.person_id,
+                year: p.year,
+                indicator_id: p.indicator_id,
+                code: p.code,
+                reason: p.reason,
+            })
+            .collect();
         Ok(SyncStatus {
             waiting_records: count_usize(waiting_records),
             waiting_photos: count_usize(self.store.pending_upload_count()?),
             rejected,
             waiting,
+            refused_photos,
         })
     }
 }

@@ -78,6 +78,21 @@ fn submit_own_assessment(app: &mut App, name: &str) {
     app.submit_assessment(id).unwrap();
 }
 
+/// A small JPEG, like a phone photo after the pipeline.
+fn photo_jpeg() -> Vec<u8> {
+    let image = image::ImageBuffer::from_fn(320, 240, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    out
+}
+
 async fn wait_until(shared: &SyncShared, what: &str, done: impl Fn(&SyncState) -> bool) {
     for _ in 0..300 {
         if done(&shared.snapshot()) {
@@ -190,4 +205,229 @@ async fn offline_join_waits_for_the_network_then_enrols_on_a_later_round() {
     // The join is kept: the unit is still there and the loop will try again.
     assert_eq!(app.overview().unwrap().units.len(), 1);
     assert!(sync_loop.has_work());
+}
+
+/// Offline after a failed round, the loop does not sleep out a long backoff:
+/// it probes the server every (short, for the test) interval and runs a round
+/// as soon as the server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_loop_probes_and_syncs_as_soon_as_the_server_answers() {
+    use cdht_core::ids::UnitCode;
+    use cdht_core::sync::DeviceScope;
+    use cdht_store::{Store, SyncCredentials};
+    let dir = tempfile::tempdir().unwrap();
+    // An enrolled device whose server is down (nothing listens on the port).
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    Store::open(dir.path())
+        .unwrap()
+        .save_sync_credentials(&SyncCredentials {
+            server_url: format!("http://{addr}"),
+            unit_code: UnitCode::new(UNIT),
+            device_id: "0190f6a0-0000-7000-8000-000000000001".into(),
+            device_token: "not-a-real-token".into(),
+            scope: DeviceScope::OwnRecords,
+            officer_username: None,
+            updated_at_ms: 0,
+        })
+        .unwrap();
+    let shared = SyncShared::new();
+    let mut config = ServerConfig::default();
+    config.request_retry.max_attempts = 1;
+    let hour = Duration::from_secs(3600);
+    let mut sync_loop = SyncLoop::open(dir.path(), config, Arc::clone(&shared))
+        .unwrap()
+        .with_backoff(RetryBackoff::new(hour, hour))
+        .with_probe_every(Duration::from_millis(200));
+    let outcome = sync_loop.round(&mut |_| {}).await;
+    let cdht_app::background::RoundOutcome::Failed(err) = outcome else {
+        panic!("expected an offline failure, got {outcome:?}");
+    };
+    assert_eq!(err.kind, SyncErrorKind::Offline);
+
+    // Still offline: the probes fail quietly and the loop keeps waiting.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), sync_loop.wait())
+            .await
+            .is_err(),
+        "no round while the server is down"
+    );
+
+    // The server comes back on its address: the next probe answers and the
+    // loop wakes for a round well before its hour of backoff.
+    let server_dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config::new(server_dir.path().to_path_buf())).unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(cdht_server::serve(state, listener));
+    let started = std::time::Instant::now();
+    let woke = tokio::time::timeout(Duration::from_secs(10), sync_loop.wait())
+        .await
+        .expect("a probe reached the server");
+    assert!(woke, "woken by the probe, not by the backoff running out");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The round reaches the server this time (its answer: this made-up
+    // token is unknown, so the person is asked to join again).
+    let outcome = sync_loop.round(&mut |_| {}).await;
+    let cdht_app::background::RoundOutcome::Failed(err) = outcome else {
+        panic!("expected the server's refusal, got {outcome:?}");
+    };
+    assert_eq!(err.kind, SyncErrorKind::AuthExpired);
+}
+
+/// An officer logs in on the device through the loop (the engine lives on its
+/// thread): a wrong password, a reviewer without the collector role, then the
+/// collector; the device then pulls what another phone of the unit pushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
+    let dir_server = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config::new(dir_server.path().to_path_buf())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let storage = Arc::clone(&state.storage);
+    let demo = tokio::task::spawn_blocking(move || {
+        cdht_server::init::init_demo(storage.as_ref(), &url).unwrap()
+    })
+    .await
+    .unwrap();
+    tokio::spawn(cdht_server::serve(state.clone(), listener));
+    let qr = demo
+        .units
+        .iter()
+        .find(|u| u.code == UNIT)
+        .unwrap()
+        .qr_url
+        .clone();
+    let password_of = |name: &str| {
+        demo.officers
+            .iter()
+            .find(|o| o.username == name)
+            .unwrap()
+            .password
+            .clone()
+    };
+
+    // Another phone of the unit: a citizen submits their own assessment with
+    // a photo for indicator 1.1.
+    let other_dir = tempfile::tempdir().unwrap();
+    let photo_sha = {
+        let mut other = App::open(other_dir.path()).unwrap();
+        other.join_unit_from_qr_text(&qr).unwrap();
+        let group = other.current_catalog().unwrap().groups[0].id.clone();
+        let me = other
+            .save_profile(&ProfileForm {
+                full_name: "Đỗ Thị Hương".into(),
+                birth_year: Some(1975),
+                target_group: Some(group),
+                ..ProfileForm::default()
+            })
+            .unwrap();
+        let id = other
+            .open_assessment(me.person_id, App::current_year())
+            .unwrap()
+            .assessment
+            .assessment_id;
+        for indicator in INDICATORS {
+            other
+                .set_answer(id, &IndicatorId::new(indicator), Answer::Level("a".into()))
+                .unwrap();
+        }
+        let added = other
+            .add_evidence(id, &IndicatorId::new("1.1"), &photo_jpeg())
+            .unwrap();
+        other.submit_assessment(id).unwrap();
+        added.evidence.evidence.sha256
+    };
+    let other_shared = SyncShared::new();
+    let _other_thread = spawn_sync_thread(
+        other_dir.path().to_path_buf(),
+        ServerConfig::default(),
+        Arc::clone(&other_shared),
+        |_| {},
+    )
+    .unwrap();
+    wait_until(&other_shared, "the other phone's round", |s| {
+        s.last_done.is_some()
+    })
+    .await;
+
+    // The officer's device joins the same unit.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    app.join_unit_from_qr_text(&qr).unwrap();
+    let shared = SyncShared::new();
+    let _thread = spawn_sync_thread(
+        dir.path().to_path_buf(),
+        ServerConfig::default(),
+        Arc::clone(&shared),
+        |_| {},
+    )
+    .unwrap();
+    shared.nudge();
+    wait_until(&shared, "enrolment", |s| s.last_done.is_some()).await;
+    // Own records only: nobody else's people.
+    assert!(app.search_people("", 50).unwrap().is_empty());
+    assert_eq!(app.device_officer().unwrap(), None);
+
+    let wrong = shared
+        .bind_officer("nhaplieu-x1-c1", "not-the-password")
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.kind, "officer_bad_credentials", "{wrong:?}");
+    let reviewer = shared
+        .bind_officer("kiemtra-x1", &password_of("kiemtra-x1"))
+        .await
+        .unwrap_err();
+    assert_eq!(reviewer.kind, "officer_no_role", "{reviewer:?}");
+
+    let rounds = shared.snapshot().rounds;
+    let bound = shared
+        .bind_officer("nhaplieu-x1-c1", &password_of("nhaplieu-x1-c1"))
+        .await
+        .unwrap();
+    assert_eq!(bound.username, "nhaplieu-x1-c1");
+    assert_eq!(shared.snapshot().officer.as_deref(), Some("nhaplieu-x1-c1"));
+    assert_eq!(
+        app.device_officer().unwrap().as_deref(),
+        Some("nhaplieu-x1-c1")
+    );
+    // A round starts at once and brings the unit's people.
+    wait_until(&shared, "the round after the login", |s| {
+        s.rounds > rounds && s.last_done.is_some() && !s.running
+    })
+    .await;
+    let people = app.search_people("", 50).unwrap();
+    let huong = people
+        .iter()
+        .find(|p| p.full_name == "Đỗ Thị Hương")
+        .unwrap_or_else(|| panic!("pulled person not listed: {people:?}"));
+    let assessment = huong.assessment.as_ref().expect("their assessment pulled");
+    assert_eq!(assessment.year, App::current_year());
+    assert_eq!(app.search_people("huong", 50).unwrap().len(), 1);
+
+    // Its photo stays on the server until opened: a placeholder, then "Tải ảnh".
+    let view = app
+        .open_assessment(huong.person_id, App::current_year())
+        .unwrap();
+    let photo = &view.evidence[0];
+    assert_eq!(photo.evidence.sha256, photo_sha);
+    assert!(!photo.evidence.on_device);
+    assert!(photo.thumbnail.is_none());
+    assert_eq!(
+        app.evidence_photo(&photo_sha).unwrap_err().kind,
+        "photo_on_server"
+    );
+    shared.fetch_evidence_photo(&photo_sha).await.unwrap();
+    let fetched = app.evidence_view_by_id(photo.evidence.evidence_id).unwrap();
+    assert!(fetched.evidence.on_device);
+    assert!(fetched
+        .thumbnail
+        .unwrap()
+        .starts_with("data:image/jpeg;base64,"));
+    assert!(app.evidence_photo(&photo_sha).is_ok());
+
+    // Logging out: the device is a citizen's phone again; what was pulled stays.
+    shared.unbind_officer().await.unwrap();
+    assert_eq!(shared.snapshot().officer, None);
+    assert_eq!(app.device_officer().unwrap(), None);
 }

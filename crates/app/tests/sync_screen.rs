@@ -107,3 +107,59 @@ fn a_refused_record_is_listed_once_named_with_its_code_and_reason() {
     assert_eq!(sync.waiting_records, 0);
     assert!(sync.waiting.is_empty());
 }
+
+#[test]
+fn a_photo_the_server_refused_is_listed_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = App::current_year();
+    let mut app = App::open(dir.path()).unwrap();
+    let group = app.current_catalog().unwrap().groups[0].id.clone();
+    let me = app
+        .save_profile(&ProfileForm {
+            full_name: "Vũ Văn Lâm".into(),
+            target_group: Some(group),
+            ..ProfileForm::default()
+        })
+        .unwrap();
+    let id = app
+        .open_assessment(me.person_id, year)
+        .unwrap()
+        .assessment
+        .assessment_id;
+    let image = image::ImageBuffer::from_fn(200, 150, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, 7u8])
+    });
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let added = app
+        .add_evidence(id, &IndicatorId::new("2.3"), &jpeg)
+        .unwrap();
+    assert!(app.sync_status().unwrap().refused_photos.is_empty());
+
+    // What the engine does on a 422 for this photo.
+    Store::open(dir.path())
+        .unwrap()
+        .park_upload(
+            &added.evidence.evidence.sha256,
+            "invalid_evidence",
+            "Tệp gửi lên không phải ảnh JPEG.",
+        )
+        .unwrap();
+    let sync = app.sync_status().unwrap();
+    assert_eq!(sync.refused_photos.len(), 1);
+    let refused = &sync.refused_photos[0];
+    assert_eq!(refused.code, "invalid_evidence");
+    assert_eq!(refused.indicator_id.as_str(), "2.3");
+    assert_eq!(refused.year, year);
+    assert_eq!(refused.person_id, me.person_id);
+    assert_eq!(refused.person_name.as_deref(), Some("Vũ Văn Lâm"));
+    assert_eq!(refused.assessment_id, id);
+    assert_eq!(refused.evidence_id, added.evidence.evidence.evidence_id);
+    // It is not counted as waiting any more.
+    assert_eq!(sync.waiting_photos, 0);
+}
