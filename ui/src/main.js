@@ -466,7 +466,25 @@ function assessmentForm(view) {
           e.thumbnail
             ? h("button", { type: "button", class: "thumb-open", "aria-label": t("assess.view_photo"), onclick: () => showPhoto(e) },
               h("img", { src: e.thumbnail, alt: t("assess.view_photo") }))
-            : h("div", { class: "thumb-missing" }, "?"),
+            : e.on_device === false
+              // A pulled record's photo stays on the server until someone opens it.
+              ? h("div", { class: "thumb-server", "data-sha256": e.sha256 },
+                h("span", {}, t("assess.photo_on_server")),
+                h("button", { type: "button", class: "secondary fetch-photo", onclick: async (ev) => {
+                  ev.target.disabled = true;
+                  ev.target.textContent = t("assess.photo_fetching");
+                  try {
+                    const fresh = await call("fetch_evidence_photo", { evidence_id: e.evidence_id, sha256: e.sha256 });
+                    view.evidence = view.evidence.map((x) => (x.evidence_id === fresh.evidence_id ? fresh : x));
+                    mount(photoMsg);
+                    renderPhotos();
+                  } catch (err) {
+                    ev.target.disabled = false;
+                    ev.target.textContent = t("assess.photo_fetch");
+                    mount(photoMsg, errorBox(err, `photo-error-${id}`));
+                  }
+                } }, t("assess.photo_fetch")))
+              : h("div", { class: "thumb-missing" }, "?"),
           editable ? h("button", { class: "remove", type: "button", "aria-label": t("assess.remove_photo"),
             onclick: () => save(async () => {
               try {
@@ -718,7 +736,8 @@ async function officerScreen() {
       h("div", { class: "person-main" },
         h("strong", { class: "person-name" }, p.full_name), p.is_self ? ` ${t("officer.self")}` : "",
         p.birth_year ? ` · ${p.birth_year}` : "",
-        p.cccd_masked ? h("div", { class: "hint person-cccd" }, t("officer.person_cccd", { masked: p.cccd_masked })) : null),
+        p.cccd_masked ? h("div", { class: "hint person-cccd" }, t("officer.person_cccd", { masked: p.cccd_masked })) : null,
+        p.owner_unit ? h("div", { class: "hint person-unit" }, t("officer.person_unit", { unit: p.owner_unit })) : null),
       h("span", { class: `badge status-${p.assessment?.status ?? "none"}` },
         p.assessment ? t(`status.${p.assessment.status}`) : t("officer.no_assessment"),
         p.assessment?.score ? ` · ${p.assessment.score.total_points}` : ""),
@@ -851,8 +870,12 @@ async function officerScreen() {
     }
   };
   await load();
+  // A round after the officer logs in brings the unit's people: the list
+  // reloads when it ends (the form keeps what is being typed).
+  live.reloadPeople = () => load().catch(() => {});
   return [
     h("h2", {}, t("officer.title")),
+    officerLoginCard(o),
     h("div", { class: "officer-layout" },
     h("section", { class: "card" }, field(t("officer.search"), search), count, list),
     h("form", { class: "card", onsubmit: add, id: "officer-add" },
@@ -875,6 +898,63 @@ async function officerScreen() {
   ];
 }
 
+/**
+ * "Cán bộ đăng nhập trên máy này": with an officer logged in, the device
+ * receives every record of its unit. Needs the network; the loop does it.
+ */
+function officerLoginCard(o) {
+  const result = h("div", { id: "officer-login-result" });
+  if (o.device_officer) {
+    const logout = async (e) => {
+      e.target.disabled = true;
+      try {
+        await call("officer_logout");
+        await refreshOverview();
+        go("officer", { flash: t("officer.logged_out") });
+      } catch (err) {
+        e.target.disabled = false;
+        mount(result, errorBox(err, "officer-login-error"));
+      }
+    };
+    const flash = state.flash;
+    state.flash = null;
+    return h("section", { class: "card", id: "officer-login" },
+      h("h3", {}, t("officer.login_title")),
+      flash ? okBox(flash, "officer-login-ok") : null,
+      h("p", { id: "officer-bound", class: "notice ok" }, t("officer.bound", { name: o.device_officer })),
+      h("p", { class: "hint" }, t("officer.logout_hint")),
+      h("button", { class: "secondary", id: "officer-logout", onclick: logout }, t("officer.logout")),
+      result);
+  }
+  const flash = state.flash;
+  state.flash = null;
+  const username = h("input", { id: "officer-username", autocomplete: "username", autocapitalize: "none" });
+  const password = h("input", { id: "officer-password", type: "password", autocomplete: "current-password" });
+  const submit = h("button", { class: "primary big", id: "officer-login-submit", type: "submit" }, t("officer.login"));
+  const login = async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    mount(result, h("p", { class: "hint" }, t("officer.logging_in")));
+    try {
+      const bound = await call("officer_login", { username: username.value, password: password.value });
+      password.value = "";
+      await refreshOverview();
+      go("officer", { flash: t("officer.logged_in", { name: bound.username }) });
+    } catch (err) {
+      submit.disabled = false;
+      mount(result, errorBox(err, "officer-login-error"));
+    }
+  };
+  return h("form", { class: "card", id: "officer-login", onsubmit: login },
+    h("h3", {}, t("officer.login_title")),
+    flash ? okBox(flash, "officer-login-ok") : null,
+    h("p", { class: "hint" }, o.enrolled ? t("officer.login_why") : t("officer.login_need_join")),
+    field(t("officer.username"), username),
+    field(t("officer.password"), password),
+    submit,
+    result);
+}
+
 // ---- Sync ------------------------------------------------------------------
 
 function syncSummary(sync) {
@@ -885,9 +965,9 @@ function syncSummary(sync) {
       : [h("p", { id: "sync-records" }, t("sync.waiting_records", { count: sync.waiting_records })),
         h("p", { id: "sync-photos" }, t("sync.waiting_photos", { count: sync.waiting_photos }))],
     // The parked records themselves are listed once, on the sync screen ("Cần sửa").
-    sync.rejected.length && state.screen !== "sync"
+    sync.rejected.length + (sync.refused_photos?.length ?? 0) && state.screen !== "sync"
       ? h("div", { class: "notice error", id: "sync-parked-count" },
-        h("p", {}, t("sync.parked_count", { count: sync.rejected.length })),
+        h("p", {}, t("sync.parked_count", { count: sync.rejected.length + (sync.refused_photos?.length ?? 0) })),
         h("button", { class: "secondary", id: "sync-parked-open", onclick: () => go("sync") }, t("sync.parked_open")))
       : null,
     sync.waiting.length
@@ -906,7 +986,7 @@ function syncSummary(sync) {
 
 // The background loop (src-tauri → cdht_app::background) reports by events;
 // the sync screen redraws its live card from them, without waiting on the network.
-const live = { progress: null };
+const live = { progress: null, reloadPeople: null };
 
 function kb(bytes) {
   return Math.ceil((bytes ?? 0) / 1024);
@@ -983,7 +1063,8 @@ function parkedName(r) {
 
 /** The one list of what the server refused, each with its reason and a way to fix it. */
 function parkedList(sync) {
-  if (!sync.rejected.length) return null;
+  const photos = sync.refused_photos ?? [];
+  if (!sync.rejected.length && !photos.length) return null;
   const fix = (r) => {
     if (!r.person_id) return null;
     const own = r.person_id === selfId();
@@ -998,7 +1079,13 @@ function parkedList(sync) {
     h("ul", { class: "parked" }, sync.rejected.map((r) => h("li", { class: "notice error", "data-code": r.code ?? "" },
       h("strong", {}, parkedName(r)),
       h("p", { class: "parked-reason" }, refusalText(r.code, r.reason)),
-      fix(r)))));
+      fix(r))),
+    // A refused photo: its reason, and the next step is always to take it again.
+    photos.map((p) => h("li", { class: "notice error refused-photo", "data-code": p.code },
+      h("strong", {}, t("sync.refused_photo", { indicator: p.indicator_id, year: p.year, name: p.person_name ?? "?" })),
+      h("p", { class: "parked-reason" }, refusalText(p.code, p.reason)),
+      h("button", { class: "primary parked-fix", onclick: () => go("assess", { personId: p.person_id, year: p.year }) },
+        t("sync.retake_photo"))))));
 }
 
 async function syncScreen() {
@@ -1036,6 +1123,9 @@ function onSyncEvent(name, payload) {
       else if (old) old.remove();
       else if (parked) document.getElementById("sync-summary")?.after(parked);
     }).catch(() => {});
+  } else if (state.screen === "officer" && name === "sync-done") {
+    // Records pulled by the round (the unit's people, for an officer's device).
+    live.reloadPeople?.();
   } else if (state.screen === "home" && name !== "sync-error") {
     // The unit's real name and the waiting counts came with the round.
     refreshOverview().then(() => { if (state.screen === "home") render(); }).catch(() => {});
