@@ -462,7 +462,7 @@ function assessmentForm(view) {
     const renderPhotos = () => {
       updateEvidenceSummary();
       mount(photos, view.evidence.filter((e) => e.indicator_id === ind.id).map((e) =>
-        h("figure", { class: "thumb" },
+        h("figure", { class: e.thumbnail || e.on_device !== false ? "thumb" : "thumb on-server" },
           e.thumbnail
             ? h("button", { type: "button", class: "thumb-open", "aria-label": t("assess.view_photo"), onclick: () => showPhoto(e) },
               h("img", { src: e.thumbnail, alt: t("assess.view_photo") }))
