@@ -488,3 +488,115 @@ test("with a real sync server: join by its QR, save a profile, 'Đồng bộ nga
     server.stop();
   }
 });
+
+/** A UUIDv7 (time-ordered), as devices make batch and record ids. */
+function uuidv7() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const ms = BigInt(Date.now());
+  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Another phone of the unit, over the protocol itself: enrols with the unit's
+ * join key and pushes a person and their submitted assessment. Each record's
+ * hash is the sha256 of the body's canonical JSON (compact, fields in the
+ * declaration order of cdht_core::sync, which JSON.stringify keeps).
+ */
+async function pushFromAnotherPhone(server, unit, fullName, photo) {
+  const post = async (route, body, token, method = "POST") => {
+    const binary = body instanceof Uint8Array;
+    const res = await fetch(`${server.url}/api/v1/${route}`, {
+      method,
+      headers: { "content-type": binary ? "application/octet-stream" : "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: binary ? body : JSON.stringify(body),
+    });
+    const json = await res.json();
+    assert.equal(res.status, 200, `${route}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  const enrolled = await post("enrol", { unit: unit.code, join_key: unit.join_key, device_id: uuidv7(), device_label: "Điện thoại khác" });
+  const person = uuidv7();
+  const answers = {};
+  for (const id of ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2"]) answers[id] = "a";
+  const { createHash } = await import("node:crypto");
+  const assessment = uuidv7();
+  const sha256 = createHash("sha256").update(photo).digest("hex");
+  const bodies = [
+    { kind: "person", id: person, full_name: fullName, birth_year: 1972, cccd: null, phone: null, address: null },
+    { kind: "assessment", id: assessment, person, year: new Date().getFullYear(), catalog: "324-2023", group: "residents",
+      answers, state: "submitted", device_total: 100 },
+    { kind: "evidence", id: uuidv7(), assessment, indicator: "1.1", sha256, size: photo.length, content_type: "image/jpeg" },
+  ];
+  const records = bodies.map((body) => ({
+    version: 1,
+    hash: createHash("sha256").update(JSON.stringify(body), "utf8").digest("hex"),
+    body,
+  }));
+  const pushed = await post("push", { batch_id: uuidv7(), seq: 1, records }, enrolled.token);
+  assert.deepEqual(pushed.acks.map((a) => a.outcome), ["accepted", "accepted", "accepted"], JSON.stringify(pushed.acks));
+  // The photo's bytes, in one chunk (under 256 KiB).
+  const status = await post(`evidence/${sha256}?offset=0`, photo, enrolled.token, "PUT");
+  assert.equal(status.complete, true, JSON.stringify(status));
+}
+
+test("with a real sync server: an officer logs in on the device and sees a person another phone pushed", { timeout: 300_000 }, async () => {
+  const server = await startSyncServer();
+  try {
+    const unit = server.demo.units.find((u) => u.code === "DEMO-X1-C1");
+    const officer = server.demo.officers.find((o) => o.username === "nhaplieu-x1-c1");
+    assert.ok(officer?.password, "the demo has a collector of DEMO-X1-C1");
+    const files = freshDir(WORK_DIR, "officer-files");
+    const photo = readFileSync(photoJpeg(path.join(files, "bang-khen.jpg"), { width: 640, height: 480, label: "Bằng khen" }));
+    await pushFromAnotherPhone(server, unit, "Hoàng Thị Nguyệt", photo);
+    const dir = freshDir(WORK_DIR, "officer-device");
+    const qr = await qrPng(path.join(files, "qr.png"), unit.qr_url);
+    const s = await start(dir);
+    await step(s, "officer-login", async () => {
+      await nav(s, "join");
+      await s.upload("#join-qr-input", [qr]);
+      await s.waitFor("#join-ok", { text: "DEMO-X1-C1" });
+      await nav(s, "sync");
+      await s.click("#sync-now");
+      await s.waitFor("#sync-state", { text: "Đã đồng bộ", timeout: 60_000 });
+      // A citizen's phone: nobody else's people.
+      await nav(s, "officer");
+      await s.waitFor("#officer-login", { text: "Cán bộ đăng nhập trên máy này" });
+      await s.waitFor("#people-empty");
+      await s.type("#officer-username", officer.username);
+      await s.type("#officer-password", "sai-mat-khau");
+      await s.click("#officer-login-submit");
+      await s.waitFor("#officer-login-error", { text: "Sai tên đăng nhập hoặc mật khẩu" });
+      await s.type("#officer-password", officer.password);
+      await s.click("#officer-login-submit");
+      await s.waitFor("#officer-bound", { text: `Máy của cán bộ ${officer.username}: nhận hồ sơ của cả đơn vị` });
+      // The round the login started brings the unit's records into the list.
+      await s.waitFor("#people-list", { text: "Hoàng Thị Nguyệt", timeout: 60_000 });
+      await s.waitFor("#people-list", { text: "Đã gửi" });
+      const page = await s.text("#screen-officer");
+      assert.ok(page.includes("Hoàng Thị Nguyệt") && page.includes("Cán bộ đăng nhập trên máy này"), page);
+      assert.ok(!/Ã|Æ|á»|\uFFFD/.test(page), `mojibake in: ${page}`);
+      await s.screenshot("14-officer-unit-records");
+      // Its photo stays on the server until opened: a placeholder, "Tải ảnh", the photo.
+      await s.execute(`[...document.querySelectorAll("#people-list .person")].find((li) => li.textContent.includes("Hoàng Thị Nguyệt")).querySelector(".person-actions button").click()`);
+      await s.waitFor("#thumbs-1-1 .thumb-server", { text: "Ảnh đang ở máy chủ" });
+      await s.execute(`document.getElementById("thumbs-1-1").scrollIntoView({ block: "center" })`);
+      await sleep(300); // the screenshot shows the page as last painted
+      await s.screenshot("15-photo-on-server");
+      await s.click("#thumbs-1-1 .fetch-photo");
+      await s.waitFor("#thumbs-1-1 img");
+      await s.execute(`document.getElementById("thumbs-1-1").scrollIntoView({ block: "center" })`);
+      await sleep(300);
+      await s.screenshot("16-photo-fetched");
+      await nav(s, "officer");
+      await s.click("#officer-logout");
+      await s.waitFor("#officer-login-ok", { text: "Đã đăng xuất cán bộ" });
+    });
+    await stop(s);
+  } finally {
+    server.stop();
+  }
+});

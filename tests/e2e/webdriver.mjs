@@ -112,7 +112,16 @@ export class Session {
   }
 
   async text(css) {
-    return this.textOf(await this.find(css));
+    // A live card redrawn by a sync event can replace the element between
+    // finding it and reading it (stale element reference): find it again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.textOf(await this.find(css));
+      } catch (err) {
+        if (err.webdriverError !== "stale element reference" || attempt >= 5) throw err;
+        await sleep(150);
+      }
+    }
   }
 
   async click(css) {
