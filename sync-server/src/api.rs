@@ -3,60 +3,137 @@
 use crate::blobs;
 use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::storage::{
-    BatchKey, CccdUpdate, DeviceRef, EvidenceAccess, PreparedRecord, PushOutcome, Reader,
-    Recognition, RecordCheck, ReviewAction, Subject,
+    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicateFlag, EvidenceAccess,
+    PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction, Stats, Subject,
 };
 use crate::AppState;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use cdht_core::ids::AssessmentId;
 use cdht_core::sync::{
-    DeviceOfficerResponse, DeviceScope, EnrolRequest, EnrolResponse, EvidenceQuery,
-    EvidenceQueryResponse, EvidenceStatus, LoginRequest, LoginResponse, PushBatch, RecordBody,
-    Role, RoleGrant, ServerScore, UnitInfo, MAX_CHUNK_BYTES, MAX_RECORDS_PER_BATCH,
+    DeviceOfficerResponse, DeviceScope, EnrolRequest, EnrolResponse, ErrorBody, EvidenceQuery,
+    EvidenceQueryResponse, EvidenceStatus, LoginRequest, LoginResponse, PullResponse, PushBatch,
+    PushResponse, RecordBody, Role, RoleGrant, ServerScore, UnitInfo, MAX_CHUNK_BYTES,
+    MAX_RECORDS_PER_BATCH,
 };
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest request body: a full push batch. Evidence chunks are smaller.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The document's fixed parts; every path and schema comes from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CDHT sync server",
+        version = "1",
+        description = "The sync protocol of docs/sync-protocol.md (JSON types: cdht_core::sync). \
+            Every error answer is an ErrorBody: a stable `code` and a `message` for people."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "public", description = "No token"),
+        (name = "device", description = "A device's token (from enrol)"),
+        (name = "officer", description = "An officer's token (from login)")
+    )
+)]
+struct ApiDoc;
+
+/// The `bearer` scheme the `security` of the paths names.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(utoipa::openapi::Components::new)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+    }
+}
+
+/// Every route of the server with its documentation: the router and the
+/// OpenAPI document are both built from these `routes!` calls, so a route
+/// cannot be served without being documented (or the reverse).
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(enrol))
+        .routes(routes!(login))
+        .routes(routes!(push))
+        .routes(routes!(pull))
+        .routes(routes!(evidence_status))
+        .routes(routes!(download_evidence, upload_chunk))
+        .routes(routes!(bind_officer, unbind_officer))
+        .routes(routes!(get_unit))
+        .routes(routes!(list_assessments))
+        .routes(routes!(duplicates))
+        .routes(routes!(audit_log))
+        .routes(routes!(recognise))
+        .routes(routes!(rotate_join_key))
+        .routes(routes!(approve))
+        .routes(routes!(return_assessment))
+        .routes(routes!(stats));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(crate::page::join_page))
+        .routes(routes!(openapi))
+        .nest("/api/v1", v1)
+}
+
+/// The OpenAPI document `GET /api/openapi.json` serves.
+#[must_use]
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// Raw bytes in a request or answer (an evidence chunk, a JPEG): a binary
+/// string, not the array of integers `[u8]` would be documented as.
+struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
+/// The served document, serialised once when the router is built.
+#[derive(Clone)]
+struct OpenApiJson(Option<bytes::Bytes>);
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/enrol", post(enrol))
-        .route("/login", post(login))
-        .route("/push", post(push))
-        .route("/pull", get(pull))
-        .route("/evidence/status", post(evidence_status))
-        .route(
-            "/evidence/{sha256}",
-            get(download_evidence).put(upload_chunk),
-        )
-        .route("/device/officer", post(bind_officer).delete(unbind_officer))
-        .route("/units/{code}", get(get_unit))
-        .route("/units/{code}/assessments", get(list_assessments))
-        .route("/units/{code}/duplicates", get(duplicates))
-        .route("/units/{code}/audit", get(audit_log))
-        .route("/units/{code}/recognitions", post(recognise))
-        .route("/units/{code}/join-key", post(rotate_join_key))
-        .route("/assessments/{id}/approve", post(approve))
-        .route("/assessments/{id}/return", post(return_assessment))
-        .route("/stats", get(stats));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/j/{unit}", get(crate::page::join_page))
-        .route("/api/openapi.json", get(openapi))
-        .nest("/api/v1", api)
+    let (routes, document) = api_routes().split_for_parts();
+    let document = match document.to_pretty_json() {
+        Ok(json) => Some(bytes::Bytes::from(json)),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise the OpenAPI document");
+            None
+        }
+    };
+    routes
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(OpenApiJson(document)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Refuses an oversized body by its Content-Length before reading it.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -97,17 +174,44 @@ async fn json_for_bare_errors(response: Response) -> Response {
     ApiError::new(status, "bad_request", "Yêu cầu không hợp lệ.").into_response()
 }
 
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    state.db(|s| s.stats().map(|_| ())).await?;
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+/// `GET /healthz`: `{"status":"ok"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` (a failing database answers 500).
+    #[schema(example = "ok")]
+    pub status: &'static str,
 }
 
-async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        crate::page::OPENAPI_JSON,
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "public",
+    summary = "Liveness and database check",
+    responses(
+        (status = 200, description = "The server and its database answer", body = Health),
+        (status = 500, description = "`internal`: the database does not answer", body = ErrorBody)
     )
-        .into_response()
+)]
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.db(|s| s.stats().map(|_| ())).await?;
+    Ok(Json(Health { status: "ok" }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "public",
+    summary = "This document (OpenAPI 3.1), generated from the handlers and types",
+    responses(
+        (status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json"),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
+async fn openapi(Extension(doc): Extension<OpenApiJson>) -> Response {
+    match doc.0 {
+        Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        None => ApiError::internal().into_response(),
+    }
 }
 
 // ------------------------------------------------------------ auth
@@ -186,6 +290,22 @@ fn unit_info(row: &crate::storage::UnitRow) -> UnitInfo {
 
 // ------------------------------------------------------------ enrol, login
 
+#[utoipa::path(
+    post,
+    path = "/enrol",
+    tag = "device",
+    summary = "Enrol a device with a unit code and its join key",
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled; the token is shown once", body = EnrolResponse),
+        (status = 400, description = "`bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
+        (status = 401, description = "`bad_join_key`: the unit code or join key is wrong", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn enrol(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -279,6 +399,22 @@ async fn check_password(
 const DUMMY_PASSWORD_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$S2GQG6TBNM/EzqtuhXxn2g$THGDu1xlglOMMUZ31m+hKoRB82aWh8GCmsaP+zVLNK0";
 
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "officer",
+    summary = "Officer password login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the token lasts until `expires_at`", body = LoginResponse),
+        (status = 400, description = "`bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
+        (status = 401, description = "`bad_credentials`: unknown username or wrong password", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -341,6 +477,24 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/push",
+    tag = "device",
+    summary = "Push one atomic, idempotent batch",
+    request_body = PushBatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Applied, or replayed: one ack per record, in batch order", body = PushResponse),
+        (status = 400, description = "`batch_too_large`, `bad_seq`, `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
+        (status = 409, description = "`batch_conflict` (this batch id with other content) or `seq_out_of_order`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn push(
     State(state): State<AppState>,
     subject: Subject,
@@ -518,19 +672,40 @@ fn check_record(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullQuery {
+    /// The cursor of the last pull (0, the default, for the first).
     #[serde(default)]
     since: u64,
+    /// The most changes in one answer: 1 to 500, 200 when left out.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/pull",
+    tag = "device",
+    summary = "What changed for this device since its cursor",
+    params(
+        PullQuery
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changes after `since`; repeat with `cursor` while `more`", body = PullResponse),
+        (status = 400, description = "`bad_query`: `since` or `limit` is not a number", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn pull(
     State(state): State<AppState>,
     subject: Subject,
     ApiQuery(q): ApiQuery<PullQuery>,
-) -> Result<Json<cdht_core::sync::PullResponse>, ApiError> {
+) -> Result<Json<PullResponse>, ApiError> {
     let device = device(subject)?;
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;
@@ -541,6 +716,23 @@ async fn pull(
 
 // ------------------------------------------------------------ evidence
 
+#[utoipa::path(
+    post,
+    path = "/evidence/status",
+    tag = "device",
+    summary = "How much of these photos the server holds",
+    request_body = EvidenceQuery,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One status per sha256 asked", body = EvidenceQueryResponse),
+        (status = 400, description = "`invalid_evidence` (over 500 hashes, or one is not 64 lower-case hex), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn evidence_status(
     State(state): State<AppState>,
     subject: Subject,
@@ -559,11 +751,36 @@ async fn evidence_status(
     Ok(Json(EvidenceQueryResponse { items }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChunkQuery {
+    /// Where this chunk starts: the `received` of the photo's status.
     offset: u64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/evidence/{sha256}",
+    tag = "device",
+    summary = "Upload the next chunk of a photo (resumable)",
+    params(
+        ("sha256" = String, Path, description = "Lower-case hex sha256 of the photo (64 characters)"),
+        ChunkQuery
+    ),
+    request_body(content = inline(Binary), content_type = "application/octet-stream", description = "The photo's bytes from `offset` (at most 256 KiB)"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Where the upload stands (`complete` once the whole photo is in and checked)", body = EvidenceStatus),
+        (status = 400, description = "`invalid_evidence` (bad sha256), `bad_query` (no `offset`), `bad_body` or `chunk_out_of_range`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
+        (status = 404, description = "`unknown_evidence`: no evidence record of this device's unit names this photo", body = ErrorBody),
+        (status = 409, description = "`offset_mismatch`: `offset` is not what the server has received; continue from it", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the chunk is over 256 KiB", body = ErrorBody),
+        (status = 422, description = "`hash_mismatch` or `invalid_evidence`: the assembled photo is not the announced JPEG; start again", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn upload_chunk(
     State(state): State<AppState>,
     subject: Subject,
@@ -672,6 +889,24 @@ fn offset_mismatch(received: u64) -> ApiError {
 /// `GET /api/v1/evidence/{sha256}`: a complete photo, to an officer whose
 /// grants cover a unit owning an evidence record naming it, or to a device
 /// whose scope covers such a record.
+#[utoipa::path(
+    get,
+    path = "/evidence/{sha256}",
+    tag = "device",
+    summary = "Download a complete photo (device or officer token)",
+    params(
+        ("sha256" = String, Path, description = "Lower-case hex sha256 of the photo (64 characters)")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The JPEG bytes", body = inline(Binary), content_type = "image/jpeg"),
+        (status = 400, description = "`invalid_evidence`: bad sha256", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`out_of_scope`: no evidence record the token may read names this photo", body = ErrorBody),
+        (status = 404, description = "`not_found`: the server does not hold the whole photo", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn download_evidence(
     State(state): State<AppState>,
     subject: Subject,
@@ -739,6 +974,24 @@ async fn download_evidence(
 /// token + the officer's username and password), which becomes a collector
 /// device of its unit (`unit_records`). The officer must hold collector or
 /// admin over the device's unit or an ancestor of it.
+#[utoipa::path(
+    post,
+    path = "/device/officer",
+    tag = "device",
+    summary = "Bind an officer to this device (it becomes a collector device)",
+    request_body = LoginRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Bound: the device pulls `unit_records`", body = DeviceOfficerResponse),
+        (status = 400, description = "`bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` (device token) or `bad_credentials` (officer)", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: an officer's token, or the officer is no collector or admin over the device's unit", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn bind_officer(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -773,6 +1026,19 @@ async fn bind_officer(
 
 /// `DELETE /api/v1/device/officer`: the device is a citizen's device again
 /// (`own_records`), e.g. before the tablet is handed on.
+#[utoipa::path(
+    delete,
+    path = "/device/officer",
+    tag = "device",
+    summary = "Unbind the officer (the device pulls `own_records` again)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Unbound", body = DeviceOfficerResponse),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn unbind_officer(
     State(state): State<AppState>,
     subject: Subject,
@@ -819,6 +1085,23 @@ async fn unit_info_handler_inner(
     Ok(Json(unit_info_of(&state, &code).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/units/{code}",
+    tag = "officer",
+    summary = "A unit (officer, or a device of that unit)",
+    params(
+        ("code" = String, Path, description = "The unit's code")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The unit", body = UnitInfo),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`out_of_scope` (another unit, or outside the officer's subtrees) or `forbidden_role`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn get_unit(
     State(state): State<AppState>,
     subject: Subject,
@@ -827,29 +1110,77 @@ async fn get_unit(
     unit_info_handler_inner(state, subject, code).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/units/{code}/assessments",
+    tag = "officer",
+    summary = "Assessments of a unit's subtree",
+    params(
+        ("code" = String, Path, description = "The unit's code")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The assessments", body = Vec<AssessmentSummary>),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn list_assessments(
     State(state): State<AppState>,
     subject: Subject,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<Vec<crate::storage::AssessmentSummary>>, ApiError> {
+) -> Result<Json<Vec<AssessmentSummary>>, ApiError> {
     require_officer(&state, &subject, READERS, &code).await?;
     Ok(Json(state.db(move |s| s.list_assessments(&code)).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/units/{code}/duplicates",
+    tag = "officer",
+    summary = "Possible duplicates (same keyed CCCD, same year) in a unit's subtree",
+    params(
+        ("code" = String, Path, description = "The unit's code")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pairs flagged", body = Vec<DuplicateFlag>),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn duplicates(
     State(state): State<AppState>,
     subject: Subject,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<Vec<crate::storage::DuplicateFlag>>, ApiError> {
+) -> Result<Json<Vec<DuplicateFlag>>, ApiError> {
     require_officer(&state, &subject, READERS, &code).await?;
     Ok(Json(state.db(move |s| s.duplicates(&code)).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/units/{code}/audit",
+    tag = "officer",
+    summary = "The audit log of a unit's subtree",
+    params(
+        ("code" = String, Path, description = "The unit's code")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The entries", body = Vec<AuditEntry>),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn audit_log(
     State(state): State<AppState>,
     subject: Subject,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<Vec<crate::storage::AuditEntry>>, ApiError> {
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     require_officer(&state, &subject, READERS, &code).await?;
     Ok(Json(state.db(move |s| s.audit(&code)).await?))
 }
@@ -875,6 +1206,25 @@ fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
         .map_err(|_| ApiError::bad_request("bad_path", "Mã bản đánh giá không đúng."))
 }
 
+#[utoipa::path(
+    post,
+    path = "/assessments/{id}/approve",
+    tag = "officer",
+    summary = "Approve a submitted assessment (reviewer)",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The assessment's id")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Approved"),
+        (status = 400, description = "`bad_path`: the id is not a UUID", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: only a submitted assessment can be approved", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn approve(
     State(state): State<AppState>,
     subject: Subject,
@@ -888,12 +1238,35 @@ async fn approve(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
+    /// Shown to the person; 1 to 1000 characters.
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/assessments/{id}/return",
+    tag = "officer",
+    summary = "Return an assessment to the person with a reason (reviewer)",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The assessment's id")
+    ),
+    request_body = ReturnBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Returned"),
+        (status = 400, description = "`bad_path`, `reason_required`, `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`wrong_state`: only a submitted or approved assessment can be returned", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn return_assessment(
     State(state): State<AppState>,
     subject: Subject,
@@ -915,14 +1288,37 @@ async fn return_assessment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecogniseBody {
     decision_no: String,
     decision_date: chrono::NaiveDate,
+    /// 1 to 5000 approved assessments of the unit's subtree.
     assessments: Vec<AssessmentId>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/units/{code}/recognitions",
+    tag = "officer",
+    summary = "Recognise approved assessments (recogniser)",
+    params(
+        ("code" = String, Path, description = "The unit's code")
+    ),
+    request_body = RecogniseBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Recognised"),
+        (status = 400, description = "`invalid_recognition` (no decision number, or 0 or over 5000 assessments), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
+        (status = 404, description = "`not_found`: an assessment is not in the unit's subtree", body = ErrorBody),
+        (status = 409, description = "`wrong_state` (not approved) or `already_recognised_elsewhere`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn recognise(
     State(state): State<AppState>,
     subject: Subject,
@@ -946,22 +1342,61 @@ async fn recognise(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/units/{code}/join-key",
+    tag = "officer",
+    summary = "A new join key for the unit (admin); the old one stops working",
+    params(
+        ("code" = String, Path, description = "The unit's code")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new key", body = JoinKeyResponse),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
+        (status = 404, description = "`unknown_unit`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
 async fn rotate_join_key(
     State(state): State<AppState>,
     subject: Subject,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JoinKeyResponse>, ApiError> {
     require_officer(&state, &subject, &[Role::Admin], &code).await?;
     let key = crate::random_code(10).map_err(|_| ApiError::internal())?;
     let (c, k) = (code.clone(), key.clone());
     state.db(move |s| s.set_join_key(&c, &k)).await?;
-    Ok(Json(serde_json::json!({ "unit": code, "join_key": key })))
+    Ok(Json(JoinKeyResponse {
+        join_key: key,
+        unit: code,
+    }))
 }
 
-async fn stats(
-    State(state): State<AppState>,
-    subject: Subject,
-) -> Result<Json<crate::storage::Stats>, ApiError> {
+/// `POST /api/v1/units/{code}/join-key`. Fields in this order, as the answer
+/// has always been written (sorted keys).
+#[derive(Serialize, ToSchema)]
+pub struct JoinKeyResponse {
+    /// The new key, to print under the unit's QR.
+    pub join_key: String,
+    pub unit: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "officer",
+    summary = "Counters (admin)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The counters", body = Stats),
+        (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
+        (status = 403, description = "`forbidden_role`: not an admin", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody)
+    )
+)]
+async fn stats(State(state): State<AppState>, subject: Subject) -> Result<Json<Stats>, ApiError> {
     let Subject::Officer { grants, .. } = &subject else {
         return Err(ApiError::forbidden_role());
     };

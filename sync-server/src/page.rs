@@ -6,6 +6,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+#[utoipa::path(
+    get,
+    path = "/j/{unit}",
+    tag = "public",
+    summary = "The page a phone camera without the app opens for a unit's QR",
+    params(("unit" = String, Path, description = "The unit's code (the join key stays in the URL fragment)")),
+    responses(
+        (status = 200, description = "The unit's page: how to join", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 404, description = "A page saying the unit is not found", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 500, description = "`internal`", body = cdht_core::sync::ErrorBody)
+    )
+)]
 pub async fn join_page(
     State(state): State<AppState>,
     unit: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -96,7 +108,3 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
-
-/// The OpenAPI document, written by hand and checked by a test to list every
-/// route of [`crate::api::router`].
-pub const OPENAPI_JSON: &str = include_str!("openapi.json");

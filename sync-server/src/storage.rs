@@ -184,7 +184,7 @@ pub struct BatchKey {
     pub content_hash: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AssessmentSummary {
     pub id: AssessmentId,
     pub unit: UnitCode,
@@ -205,7 +205,7 @@ pub struct AssessmentSummary {
     pub possible_duplicates: Vec<AssessmentId>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DuplicateFlag {
     pub year: u16,
     pub assessment: AssessmentId,
@@ -214,7 +214,7 @@ pub struct DuplicateFlag {
     pub other_unit: UnitCode,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub at: String,
     pub actor: String,
@@ -241,7 +241,7 @@ pub struct Recognition {
 }
 
 /// Counters for operators and tests.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Stats {
     pub persons: u64,
     pub assessments: u64,

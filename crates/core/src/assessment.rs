@@ -8,6 +8,7 @@ use std::fmt;
 
 /// Where a person lives decides the pass threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AreaType {
     #[default]
@@ -129,6 +130,64 @@ impl<'de> Deserialize<'de> for Answers {
             }
         }
         d.deserialize_map(AnswersVisitor)
+    }
+}
+
+// Answer and Answers have hand-written serde, which a derived schema would not
+// follow, so their schemas are written to match it: a number or a level id, in
+// an object keyed by indicator id.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Answer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .description(Some("Points given directly (whole points).")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("An answer level id of the indicator, e.g. `a`.")),
+            )
+            .description(Some(
+                "One indicator's answer: points (a number) or an answer level id (a string).",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Answer {}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Answers {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(utoipa::openapi::Ref::from_schema_name("Answer")))
+            .description(Some(
+                "Indicator id to answer, in the order given, e.g. `{\"1.1\": 8, \"1.2\": \"a\"}`.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Answers {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("Answer".to_owned(), Answer::schema()));
     }
 }
 
