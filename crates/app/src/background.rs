@@ -315,6 +315,21 @@ pub fn officer_error(err: &SyncError) -> AppError {
     AppError::new(kind, message, err.to_string())
 }
 
+/// The officer logout's failure: the server must hear it, so it needs the
+/// network too; anything else is worded as for the login.
+#[must_use]
+pub fn officer_logout_error(err: &SyncError) -> AppError {
+    match err.kind() {
+        SyncErrorKind::Offline => AppError::new(
+            "officer_logout_offline",
+            "Cần có mạng để đăng xuất cán bộ. Bác bật Wi-Fi hoặc 4G rồi bấm lại; \
+             trong lúc chờ, máy vẫn là máy của cán bộ.",
+            err.to_string(),
+        ),
+        _ => officer_error(err),
+    }
+}
+
 /// A photo download's failure, for the screen.
 #[must_use]
 pub fn fetch_photo_error(err: &SyncError) -> AppError {
@@ -663,7 +678,7 @@ impl SyncLoop {
                         .unbind_officer()
                         .await
                         .map(|_| ())
-                        .map_err(|err| officer_error(&err));
+                        .map_err(|err| officer_logout_error(&err));
                     // The state is current before the command gets its answer.
                     self.refresh_enrolment();
                     let _ = reply.send(result);
@@ -860,6 +875,11 @@ mod tests {
         assert!(offline
             .message
             .starts_with("Cần có mạng để đăng nhập cán bộ"));
+        let logout = officer_logout_error(&SyncError::Offline("timeout".into()));
+        assert_eq!(logout.kind, "officer_logout_offline");
+        assert!(logout
+            .message
+            .starts_with("Cần có mạng để đăng xuất cán bộ"));
         let photo = fetch_photo_error(&SyncError::Offline("timeout".into()));
         assert_eq!(photo.kind, "photo_fetch_offline");
         assert!(photo.message.contains("Tải ảnh"));
