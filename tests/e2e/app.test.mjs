@@ -502,7 +502,7 @@ function uuidv7() {
 
 /**
  * Another phone of the unit, over the protocol itself: enrols with the unit's
- * join key and pushes a person and their submitted assessment. Each record's
+ * join key and pushes a person, their draft assessment and a photo. Each record's
  * hash is the sha256 of the body's canonical JSON (compact, fields in the
  * declaration order of cdht_core::sync, which JSON.stringify keeps).
  */
@@ -528,7 +528,7 @@ async function pushFromAnotherPhone(server, unit, fullName, photo) {
   const bodies = [
     { kind: "person", id: person, full_name: fullName, birth_year: 1972, cccd: null, phone: null, address: null },
     { kind: "assessment", id: assessment, person, year: new Date().getFullYear(), catalog: "324-2023", group: "residents",
-      answers, state: "submitted", device_total: 100 },
+      answers, state: "draft", device_total: 100 },
     { kind: "evidence", id: uuidv7(), assessment, indicator: "1.1", sha256, size: photo.length, content_type: "image/jpeg" },
   ];
   const records = bodies.map((body) => ({
@@ -541,6 +541,13 @@ async function pushFromAnotherPhone(server, unit, fullName, photo) {
   // The photo's bytes, in one chunk (under 256 KiB).
   const status = await post(`evidence/${sha256}?offset=0`, photo, enrolled.token, "PUT");
   assert.equal(status.complete, true, JSON.stringify(status));
+  // Later, this phone submits the draft (version 2 of the assessment).
+  return async () => {
+    const body = { ...bodies[1], state: "submitted" };
+    const hash = createHash("sha256").update(JSON.stringify(body), "utf8").digest("hex");
+    const again = await post("push", { batch_id: uuidv7(), seq: 2, records: [{ version: 2, hash, body }] }, enrolled.token);
+    assert.equal(again.acks[0].outcome, "accepted", JSON.stringify(again.acks));
+  };
 }
 
 test("with a real sync server: an officer logs in on the device and sees a person another phone pushed", { timeout: 300_000 }, async () => {
@@ -551,7 +558,7 @@ test("with a real sync server: an officer logs in on the device and sees a perso
     assert.ok(officer?.password, "the demo has a collector of DEMO-X1-C1");
     const files = freshDir(WORK_DIR, "officer-files");
     const photo = readFileSync(photoJpeg(path.join(files, "bang-khen.jpg"), { width: 640, height: 480, label: "Bằng khen" }));
-    await pushFromAnotherPhone(server, unit, "Hoàng Thị Nguyệt", photo);
+    const editOnOtherPhone = await pushFromAnotherPhone(server, unit, "Hoàng Thị Nguyệt", photo);
     const dir = freshDir(WORK_DIR, "officer-device");
     const qr = await qrPng(path.join(files, "qr.png"), unit.qr_url);
     const s = await start(dir);
@@ -575,7 +582,7 @@ test("with a real sync server: an officer logs in on the device and sees a perso
       await s.waitFor("#officer-bound", { text: `Máy của cán bộ ${officer.username}: nhận hồ sơ của cả đơn vị` });
       // The round the login started brings the unit's records into the list.
       await s.waitFor("#people-list", { text: "Hoàng Thị Nguyệt", timeout: 60_000 });
-      await s.waitFor("#people-list", { text: "Đã gửi" });
+      await s.waitFor("#people-list", { text: "Đang làm" });
       const page = await s.text("#screen-officer");
       assert.ok(page.includes("Hoàng Thị Nguyệt") && page.includes("Cán bộ đăng nhập trên máy này"), page);
       assert.ok(!/Ã|Æ|á»|\uFFFD/.test(page), `mojibake in: ${page}`);
@@ -591,6 +598,32 @@ test("with a real sync server: an officer logs in on the device and sees a perso
       await s.execute(`document.getElementById("thumbs-1-1").scrollIntoView({ block: "center" })`);
       await sleep(300);
       await s.screenshot("16-photo-fetched");
+      // Both phones edit the same version of her draft; the other phone's
+      // submission reaches the server first, so this device's is refused,
+      // listed once under "Cần sửa" with the reason in the chosen language.
+      await editOnOtherPhone();
+      await s.click("#lvl-1-1-b");
+      await s.waitFor("#saved-text", { text: "Đã lưu" });
+      await s.click("#submit-assessment");
+      await s.waitFor("#assess-flash", { text: "Đã gửi" });
+      await nav(s, "sync");
+      await s.click("#sync-now");
+      await s.waitFor("#sync-parked", { text: "Bài tự đánh giá năm", timeout: 60_000 });
+      await s.waitFor("#sync-parked", { text: "của Hoàng Thị Nguyệt" });
+      await s.waitFor("#sync-parked", { text: "vừa được sửa trên máy khác" });
+      assert.equal((await s.findAll("#sync-parked li")).length, 1, "one line per refused record");
+      assert.equal((await s.findAll("#sync-summary .notice")).length, 0, "not listed twice");
+      // "Đồng bộ ngay" redraws the screen shortly after the click: let it settle.
+      await sleep(800);
+      await s.execute(`document.getElementById("sync-parked").scrollIntoView({ block: "center" })`);
+      await sleep(300);
+      await s.screenshot("17-sync-refused-vi");
+      await s.selectValue("#lang-select", "en");
+      await s.waitFor("#sync-parked", { text: "This was just changed on another device" });
+      await s.execute(`document.getElementById("sync-parked").scrollIntoView({ block: "center" })`);
+      await sleep(300);
+      await s.screenshot("18-sync-refused-en");
+      await s.selectValue("#lang-select", "vi");
       await nav(s, "officer");
       await s.click("#officer-logout");
       await s.waitFor("#officer-login-ok", { text: "Đã đăng xuất cán bộ" });
