@@ -959,7 +959,8 @@ function officerLoginCard(o) {
 
 function syncSummary(sync) {
   return h("section", { class: "card", id: "sync-summary" },
-    h("h3", {}, t("sync.title")),
+    // On the sync screen itself the card is what waits (the page is "Đồng bộ").
+    h("h3", {}, state.screen === "sync" ? t("sync.waiting_title") : t("sync.title")),
     sync.waiting_records === 0 && sync.waiting_photos === 0
       ? h("p", { id: "sync-nothing" }, t("sync.nothing"))
       : [h("p", { id: "sync-records" }, t("sync.waiting_records", { count: sync.waiting_records })),
