@@ -431,3 +431,86 @@ async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
     assert_eq!(shared.snapshot().officer, None);
     assert_eq!(app.device_officer().unwrap(), None);
 }
+
+/// An officer's device joined at the commune pulls the people of its
+/// branches too; the list names a pulled person's own unit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pulled_person_of_a_branch_is_listed_with_their_unit() {
+    let dir_server = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config::new(dir_server.path().to_path_buf())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let storage = Arc::clone(&state.storage);
+    let demo = tokio::task::spawn_blocking(move || {
+        cdht_server::init::init_demo(storage.as_ref(), &url).unwrap()
+    })
+    .await
+    .unwrap();
+    tokio::spawn(cdht_server::serve(state.clone(), listener));
+    let qr_of = |code: &str| {
+        demo.units
+            .iter()
+            .find(|u| u.code == code)
+            .unwrap()
+            .qr_url
+            .clone()
+    };
+
+    // A citizen of the branch DEMO-X1-C1 submits from their phone.
+    let phone_dir = tempfile::tempdir().unwrap();
+    {
+        let mut phone = App::open(phone_dir.path()).unwrap();
+        phone.join_unit_from_qr_text(&qr_of(UNIT)).unwrap();
+        submit_own_assessment(&mut phone, "Ngô Thị Thu");
+    }
+    let phone_shared = SyncShared::new();
+    let _phone = spawn_sync_thread(
+        phone_dir.path().to_path_buf(),
+        ServerConfig::default(),
+        Arc::clone(&phone_shared),
+        |_| {},
+    )
+    .unwrap();
+    wait_until(&phone_shared, "the phone's round", |s| {
+        s.last_done.is_some()
+    })
+    .await;
+
+    // The commune's device; the province admin logs in on it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(dir.path()).unwrap();
+    app.join_unit_from_qr_text(&qr_of("DEMO-X1")).unwrap();
+    let shared = SyncShared::new();
+    let _thread = spawn_sync_thread(
+        dir.path().to_path_buf(),
+        ServerConfig::default(),
+        Arc::clone(&shared),
+        |_| {},
+    )
+    .unwrap();
+    shared.nudge();
+    wait_until(&shared, "enrolment", |s| s.last_done.is_some()).await;
+    let admin = demo
+        .officers
+        .iter()
+        .find(|o| o.username == "admin-tinh")
+        .unwrap();
+    let rounds = shared.snapshot().rounds;
+    shared
+        .bind_officer(&admin.username, &admin.password)
+        .await
+        .unwrap();
+    wait_until(&shared, "the round after the login", |s| {
+        s.rounds > rounds && !s.running
+    })
+    .await;
+    let people = app.search_people("thu", 50).unwrap();
+    assert_eq!(people.len(), 1, "{people:?}");
+    assert_eq!(people[0].full_name, "Ngô Thị Thu");
+    assert_eq!(people[0].owner_unit.as_deref(), Some(UNIT));
+    assert!(people[0].assessment.is_some());
+    // The JSON the list sends the window carries it next to the person's fields.
+    let json = serde_json::to_value(&people[0]).unwrap();
+    assert_eq!(json["owner_unit"], UNIT);
+    assert_eq!(json["full_name"], "Ngô Thị Thu");
+}
