@@ -848,7 +848,7 @@ impl App {
             + self.store.outbox_count(OutboxState::Sent)?;
         let rejected = self
             .store
-            .outbox_in_state(OutboxState::Rejected, 100)?
+            .open_refusals(100)?
             .into_iter()
             .map(|e| {
                 let owner = self.record_owner(e.record_kind, &e.record_id);

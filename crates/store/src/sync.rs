@@ -119,16 +119,9 @@ fn enqueue(conn: &Connection, body: &RecordBody, version: u32, now: UnixMs) -> R
     load_outbox(conn, conn.last_insert_rowid())
 }
 
-/// Queues what a submission sends, in an order whose references resolve on the
-/// server: the person's profile if it changed since last queued, the assessment
-/// (a new version), then evidence records not queued before. Returns the
-/// assessment's row.
-pub(crate) fn enqueue_submission(
-    conn: &Connection,
-    assessment: &Assessment,
-    now: UnixMs,
-) -> Result<OutboxEntry> {
-    let person_id = assessment.person_id;
+/// Queues the person's profile as a new version if it changed since it was
+/// last queued (or pulled).
+fn queue_profile_if_changed(conn: &Connection, person_id: PersonId, now: UnixMs) -> Result<()> {
     let (revision, synced_revision, sync_version): (i64, i64, i64) = conn.query_row(
         "SELECT revision, synced_revision, sync_version FROM people WHERE person_id = ?1",
         [person_id.to_string()],
@@ -142,6 +135,39 @@ pub(crate) fn enqueue_submission(
             (person_id.to_string(), version),
         )?;
     }
+    Ok(())
+}
+
+/// Profiles the server already holds (sent with a submission, or pulled)
+/// and edited here since: queued when a new batch is frozen, so a profile
+/// correction reaches the server without waiting for a submission, and a
+/// day of autosaves travels as one version. People the server never had
+/// still go first with their first submission.
+fn queue_edited_profiles(conn: &Connection, now: UnixMs) -> Result<()> {
+    let ids: Vec<PersonId> = conn
+        .prepare(
+            "SELECT person_id FROM people
+             WHERE sync_version > 0 AND revision <> synced_revision
+             ORDER BY updated_at_ms",
+        )?
+        .query_map([], |row| parsed(row, 0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for person_id in ids {
+        queue_profile_if_changed(conn, person_id, now)?;
+    }
+    Ok(())
+}
+
+/// Queues what a submission sends, in an order whose references resolve on the
+/// server: the person's profile if it changed since last queued, the assessment
+/// (a new version), then evidence records not queued before. Returns the
+/// assessment's row.
+pub(crate) fn enqueue_submission(
+    conn: &Connection,
+    assessment: &Assessment,
+    now: UnixMs,
+) -> Result<OutboxEntry> {
+    queue_profile_if_changed(conn, assessment.person_id, now)?;
 
     let version: i64 = conn.query_row(
         "UPDATE assessments SET sync_version = sync_version + 1 WHERE assessment_id = ?1
@@ -280,6 +306,25 @@ impl Store {
         Ok(rows)
     }
 
+    /// Refused rows that still need a person: not settled by pulling the
+    /// version that won (`resolved_by_pull_at_ms`), and not followed by a
+    /// newer version of the same record (the person already fixed and
+    /// resubmitted it). Oldest first. What the "Cần sửa" list shows.
+    pub fn open_refusals(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox o
+             WHERE o.state = 'rejected' AND o.resolved_by_pull_at_ms IS NULL
+               AND NOT EXISTS (SELECT 1 FROM outbox later
+                   WHERE later.record_kind = o.record_kind AND later.record_id = o.record_id
+                     AND later.version > o.version AND later.state <> 'rejected')
+             ORDER BY o.outbox_id LIMIT ?1"
+        ))?;
+        let rows = stmt
+            .query_map(rusqlite::params![usize_to_i64(limit)], outbox_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// How many outbox rows are in `state`, counted without loading them
     /// (the `outbox_by_state` index answers it).
     pub fn outbox_count(&self, state: OutboxState) -> Result<u64> {
@@ -310,6 +355,7 @@ impl Store {
                 entries,
             }));
         }
+        queue_edited_profiles(&tx, now)?;
         let limit = max_records.clamp(1, MAX_RECORDS_PER_BATCH);
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare(

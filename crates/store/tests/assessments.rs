@@ -413,6 +413,7 @@ fn a_rejected_submission_is_parked_and_the_assessment_returned() {
     let parked = store.outbox_in_state(OutboxState::Rejected, 10).unwrap();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].reject_code.as_deref(), Some("missing_indicators"));
+    assert_eq!(store.open_refusals(10).unwrap(), parked);
     let assessment = store.assessment(id).unwrap();
     assert_eq!(assessment.status, AssessmentStatus::Returned);
     assert_eq!(
@@ -424,6 +425,18 @@ fn a_rejected_submission_is_parked_and_the_assessment_returned() {
         .set_answer(id, &ind("1.1"), &Answer::Points(9), None)
         .unwrap();
     assert_eq!(store.submit_assessment(id).unwrap().version, 2);
+    assert!(
+        store.open_refusals(10).unwrap().is_empty(),
+        "resubmitted: the refusal no longer asks for a fix"
+    );
+    assert_eq!(
+        store
+            .outbox_in_state(OutboxState::Rejected, 10)
+            .unwrap()
+            .len(),
+        1,
+        "the refused row itself is kept"
+    );
     assert!(store.open_push_batch(200).unwrap().unwrap().seq > batch.seq);
 }
 

@@ -408,6 +408,32 @@ fn a_pulled_person_edited_here_keeps_the_servers_cccd() {
     input.cccd = CccdUpdate::Erase;
     store.upsert_person(&input).unwrap();
     assert!(!store.person(p).unwrap().server_has_cccd);
+
+    // A profile-only edit (no submission) still reaches the server: the next
+    // batch carries it as one new version, however many saves it took.
+    input.full_name = "Lò Thị Mai Anh".to_owned();
+    store.upsert_person(&input).unwrap();
+    let batch = store
+        .open_push_batch(200)
+        .unwrap()
+        .expect("the edit is queued");
+    let versions: Vec<_> = batch
+        .entries
+        .iter()
+        .map(|e| (e.record_kind.as_str(), e.version))
+        .collect();
+    assert_eq!(versions, vec![("person", 3)]);
+    let RecordBody::Person(sent) = serde_json::from_str(&batch.entries[0].payload_json).unwrap()
+    else {
+        panic!("not a person")
+    };
+    assert_eq!(sent.full_name, "Lò Thị Mai Anh");
+    assert!(!sent.keep_cccd, "erased: the server must drop its CCCD too");
+    ack_all(&mut store);
+    assert!(
+        store.open_push_batch(200).unwrap().is_none(),
+        "nothing new to send"
+    );
 }
 
 #[test]
@@ -617,6 +643,11 @@ fn the_winner_of_a_version_conflict_replaces_the_refused_edit() {
                 .collect(),
         })
         .unwrap();
+    assert_eq!(
+        store.open_refusals(10).unwrap().len(),
+        1,
+        "the refusal needs a person until the winner arrives"
+    );
 
     // The winner arrives by pull and replaces the refused edit.
     let outcome = store
@@ -632,6 +663,10 @@ fn the_winner_of_a_version_conflict_replaces_the_refused_edit() {
     let detail = store.assessment_detail(a).unwrap();
     assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
     assert_eq!(detail.answers, answers(9));
+    assert!(
+        store.open_refusals(10).unwrap().is_empty(),
+        "settled by the winner: nothing left to fix"
+    );
     // Replaying it changes nothing more.
     let again = store
         .apply_pull(

@@ -7,7 +7,7 @@ use cdht_core::qr::JoinPayload;
 use cdht_core::sync::{
     AckOutcome, DeviceOfficerResponse, DeviceScope, EvidenceStatus, MAX_RECORDS_PER_BATCH,
 };
-use cdht_store::{CheckDepth, JoinUnit, OutboxState, Store, StoreError, SyncCredentials, Unit};
+use cdht_store::{CheckDepth, JoinUnit, Store, StoreError, SyncCredentials, Unit};
 use cdht_sync_client::{Counters, RetryPolicy, SyncClient, SyncError as ClientError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -79,7 +79,7 @@ pub struct SyncProgress {
 }
 
 /// Something the server refused; records are parked in the store
-/// (`Store::outbox_in_state(OutboxState::Rejected, ..)`) with the reason.
+/// (`Store::open_refusals`) with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectedItem {
     /// `person`, `assessment`, `evidence`, or `photo` (an upload).
@@ -614,10 +614,10 @@ impl SyncEngine {
             })
     }
 
-    /// Records the server refused, parked with their reasons (for the screen
-    /// that lists what needs fixing).
+    /// Records the server refused that still need fixing, with their reasons
+    /// (for the screen that lists them; see `Store::open_refusals`).
     pub fn parked(&self, limit: usize) -> Result<Vec<cdht_store::OutboxEntry>, SyncError> {
-        Ok(self.store.outbox_in_state(OutboxState::Rejected, limit)?)
+        Ok(self.store.open_refusals(limit)?)
     }
 }
 
