@@ -21,7 +21,6 @@ use cdht_core::sync::{
 };
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -278,16 +277,6 @@ async fn require_officer(
     }
 }
 
-fn unit_info(row: &crate::storage::UnitRow) -> UnitInfo {
-    UnitInfo {
-        code: row.code.clone(),
-        name: row.name.clone(),
-        kind: row.kind.clone(),
-        parent: row.parent.clone(),
-        area: row.area,
-    }
-}
-
 // ------------------------------------------------------------ enrol, login
 
 #[utoipa::path(
@@ -338,7 +327,7 @@ async fn enrol(
     Ok(Json(EnrolResponse {
         device_id,
         token,
-        unit: unit_info(&row),
+        unit: row.info(),
         last_push_seq,
         scope: DeviceScope::OwnRecords,
     }))
@@ -460,10 +449,6 @@ fn verify_password(hash: &str, password: &str) -> bool {
 
 // ------------------------------------------------------------ push, pull
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 fn valid_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
@@ -520,7 +505,8 @@ async fn push(
         .ok_or_else(ApiError::unauthenticated)?;
     // The batch key covers everything the device sent, re-serialised from the
     // parsed value so that whitespace or key order cannot fake a change.
-    let content_hash = sha256_hex(&serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?);
+    let content_hash =
+        crate::sha256_hex(&serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?);
     let max_evidence = state.config.max_evidence_bytes;
     let catalogs = state.scoring_catalogs().await?;
     // An edit of a known assessment is scored with its owning unit's area
@@ -597,7 +583,7 @@ fn check_record(
     if envelope.version == 0 {
         return reject("bad_version", "Phiên bản bản ghi bắt đầu từ 1.");
     }
-    if sha256_hex(&envelope.body.canonical_json()) != envelope.hash {
+    if crate::sha256_hex(&envelope.body.canonical_json()) != envelope.hash {
         return reject(
             "hash_mismatch",
             "Bản ghi bị hỏng trên đường truyền (mã kiểm tra không khớp).",
@@ -1067,7 +1053,7 @@ async fn unit_info_of(state: &AppState, code: &str) -> Result<UnitInfo, ApiError
         .db(move |s| s.unit(&code))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok(unit_info(&row))
+    Ok(row.info())
 }
 
 async fn unit_info_handler_inner(

@@ -7,7 +7,6 @@
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn ObjectStore>> {
@@ -63,7 +62,7 @@ pub async fn assemble(
         offset += part.len() as u64;
         data.extend_from_slice(&part);
     }
-    let verdict = if data.len() as u64 != size || hex::encode(Sha256::digest(&data)) != sha256 {
+    let verdict = if data.len() as u64 != size || crate::sha256_hex(&data) != sha256 {
         Verdict::HashMismatch
     } else if !data.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Verdict::NotJpeg

@@ -208,7 +208,13 @@ pub fn new_token() -> anyhow::Result<(String, String)> {
 
 #[must_use]
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    sha256_hex(token.as_bytes())
+}
+
+/// Lower-case hex sha256: record hashes, photo addresses, token hashes.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A code people type from a poster: no 0/O, 1/I/L.

@@ -191,6 +191,9 @@ impl CliError {
                 return error;
             }
         }
+        if let Some(e) = e.downcast_ref::<UnreadableInput>() {
+            return Self::new("unreadable_input", e.message.clone());
+        }
         if let Some(e) = e.downcast_ref::<cdht_server::poster::PosterError>() {
             return Self::new(e.code, e.message.clone());
         }
@@ -207,6 +210,25 @@ impl CliError {
         }
         Self::new("failed", format!("{e:#}"))
     }
+}
+
+/// An input file (CSV, catalog JSON) that cannot be read: `unreadable_input`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct UnreadableInput {
+    message: String,
+}
+
+/// The file's name (for messages that point into it) and its bytes.
+fn read_input_file(file: &std::path::Path) -> Result<(String, Vec<u8>), UnreadableInput> {
+    let bytes = std::fs::read(file).map_err(|e| UnreadableInput {
+        message: format!("cannot read {}: {e}", file.display()),
+    })?;
+    let name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    Ok((name, bytes))
 }
 
 fn main() -> ExitCode {
@@ -335,17 +357,11 @@ fn run_catalogs_command(command: CatalogsCommand) -> anyhow::Result<String> {
     let open = |data: PathBuf| cdht_server::AppState::open(cdht_server::Config::new(data));
     match command {
         CatalogsCommand::Add { file, data } => {
-            let json = std::fs::read_to_string(&file).map_err(|e| {
-                cdht_server::catalogs::CatalogFileError {
-                    code: "unreadable_input",
-                    message: format!("cannot read {}: {e}", file.display()),
-                }
+            let (name, bytes) = read_input_file(&file)?;
+            let json = String::from_utf8(bytes).map_err(|_| UnreadableInput {
+                message: format!("{name} is not UTF-8 text"),
             })?;
             let state = open(data)?;
-            let name = file.file_name().map_or_else(
-                || file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
             let added = cdht_server::catalogs::add(state.storage.as_ref(), &name, &json)?;
             Ok(serde_json::to_string_pretty(&added)?)
         }
@@ -489,15 +505,8 @@ fn run_units(command: UnitsCommand) -> anyhow::Result<String> {
     let open = |data: PathBuf| cdht_server::AppState::open(cdht_server::Config::new(data));
     match command {
         UnitsCommand::Import { file, data } => {
-            let bytes = std::fs::read(&file).map_err(|e| cdht_server::poster::PosterError {
-                code: "unreadable_input",
-                message: format!("cannot read {}: {e}", file.display()),
-            })?;
+            let (name, bytes) = read_input_file(&file)?;
             let state = open(data)?;
-            let name = file.file_name().map_or_else(
-                || file.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
             let units = cdht_server::units::import(state.storage.as_ref(), &name, &bytes)?;
             Ok(serde_json::to_string_pretty(&units)?)
         }

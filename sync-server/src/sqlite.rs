@@ -12,12 +12,11 @@ use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{
     AckOutcome, Change, DeviceScope, DeviceState, EvidenceStatus, PersonRecord, PullResponse,
     PushResponse, RecordAck, RecordBody, RecordEnvelope, ReviewState, Role, RoleGrant,
-    ServerChange, UnitInfo,
+    ServerChange,
 };
 use cdht_core::{AreaType, Catalog};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use uuid::Uuid;
@@ -252,20 +251,6 @@ fn may_write(
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-fn unit_info(row: &UnitRow) -> UnitInfo {
-    UnitInfo {
-        code: row.code.clone(),
-        name: row.name.clone(),
-        kind: row.kind.clone(),
-        parent: row.parent.clone(),
-        area: row.area,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn audit(
     tx: &Transaction<'_>,
@@ -440,7 +425,7 @@ fn apply_record(
                 keep_cccd: cccd_hmac.is_some(),
                 ..p.clone()
             });
-            pulled.hash = sha256_hex(&pulled.body.canonical_json());
+            pulled.hash = crate::sha256_hex(&pulled.body.canonical_json());
             tx.execute(
                 "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
                     cccd_hmac, phone, address, updated_at, sent_hash)
@@ -1550,9 +1535,7 @@ impl Storage for SqliteStorage {
                     Some(code),
                     None,
                     None,
-                    &Change::Unit {
-                        unit: unit_info(&row),
-                    },
+                    &Change::Unit { unit: row.info() },
                 )?;
             }
             if was_changed {

@@ -8,7 +8,7 @@
 
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{
-    DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore,
+    DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore, UnitInfo,
 };
 use cdht_core::{AreaType, Catalog};
 use serde::Serialize;
@@ -65,6 +65,20 @@ pub struct UnitRow {
     pub area: AreaType,
     #[serde(skip)]
     pub join_key: String,
+}
+
+impl UnitRow {
+    /// What devices are told about the unit (never the join key).
+    #[must_use]
+    pub fn info(&self) -> UnitInfo {
+        UnitInfo {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            parent: self.parent.clone(),
+            area: self.area,
+        }
+    }
 }
 
 /// A new unit.
