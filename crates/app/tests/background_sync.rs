@@ -9,52 +9,12 @@ use cdht_core::ids::IndicatorId;
 use cdht_core::Answer;
 use cdht_server::{AppState, Config};
 use cdht_sync_engine::{RetryBackoff, ServerConfig, SyncErrorKind, SyncPhase};
+use cdht_test_support::server::{start, stats};
+use cdht_test_support::INDICATORS;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const UNIT: &str = "DEMO-X1-C1";
-const INDICATORS: [&str; 10] = [
-    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
-];
-
-struct Server {
-    qr: String,
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config::new(dir.path().to_path_buf())).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let storage = Arc::clone(&state.storage);
-    let demo = tokio::task::spawn_blocking(move || {
-        cdht_server::init::init_demo(storage.as_ref(), &url).unwrap()
-    })
-    .await
-    .unwrap();
-    tokio::spawn(cdht_server::serve(state.clone(), listener));
-    let qr = demo
-        .units
-        .iter()
-        .find(|u| u.code == UNIT)
-        .unwrap()
-        .qr_url
-        .clone();
-    Server {
-        qr,
-        state,
-        _dir: dir,
-    }
-}
-
-async fn stats(state: &AppState) -> cdht_server::storage::Stats {
-    let storage = Arc::clone(&state.storage);
-    tokio::task::spawn_blocking(move || storage.stats().unwrap())
-        .await
-        .unwrap()
-}
 
 fn submit_own_assessment(app: &mut App, name: &str) {
     let group = app.current_catalog().unwrap().groups[0].id.clone();
@@ -106,7 +66,7 @@ async fn wait_until(shared: &SyncShared, what: &str, done: impl Fn(&SyncState) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_in_the_app_is_enrolled_by_the_loop_and_the_submitted_assessment_reaches_the_server()
 {
-    let server = start_server().await;
+    let server = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::open(dir.path()).unwrap();
 
@@ -129,7 +89,7 @@ async fn a_join_in_the_app_is_enrolled_by_the_loop_and_the_submitted_assessment_
 
     // The join command stores the unit offline (the UI does not wait), the
     // person submits an assessment, and the shell nudges the loop.
-    let unit = app.join_unit_from_qr_text(&server.qr).unwrap();
+    let unit = app.join_unit_from_qr_text(&server.qr_url(UNIT)).unwrap();
     assert!(!unit.name_known);
     submit_own_assessment(&mut app, "Nguyễn Thị Hoà");
     assert!(app.sync_status().unwrap().waiting_records >= 2);
@@ -280,32 +240,9 @@ async fn offline_the_loop_probes_and_syncs_as_soon_as_the_server_answers() {
 /// collector; the device then pulls what another phone of the unit pushed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
-    let dir_server = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config::new(dir_server.path().to_path_buf())).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let storage = Arc::clone(&state.storage);
-    let demo = tokio::task::spawn_blocking(move || {
-        cdht_server::init::init_demo(storage.as_ref(), &url).unwrap()
-    })
-    .await
-    .unwrap();
-    tokio::spawn(cdht_server::serve(state.clone(), listener));
-    let qr = demo
-        .units
-        .iter()
-        .find(|u| u.code == UNIT)
-        .unwrap()
-        .qr_url
-        .clone();
-    let password_of = |name: &str| {
-        demo.officers
-            .iter()
-            .find(|o| o.username == name)
-            .unwrap()
-            .password
-            .clone()
-    };
+    let server = start().await;
+    let qr = server.qr_url(UNIT);
+    let password_of = |name: &str| server.password(name);
 
     // Another phone of the unit: a citizen submits their own assessment with
     // a photo for indicator 1.1.
@@ -436,25 +373,8 @@ async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
 /// branches too; the list names a pulled person's own unit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pulled_person_of_a_branch_is_listed_with_their_unit() {
-    let dir_server = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config::new(dir_server.path().to_path_buf())).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let storage = Arc::clone(&state.storage);
-    let demo = tokio::task::spawn_blocking(move || {
-        cdht_server::init::init_demo(storage.as_ref(), &url).unwrap()
-    })
-    .await
-    .unwrap();
-    tokio::spawn(cdht_server::serve(state.clone(), listener));
-    let qr_of = |code: &str| {
-        demo.units
-            .iter()
-            .find(|u| u.code == code)
-            .unwrap()
-            .qr_url
-            .clone()
-    };
+    let server = start().await;
+    let qr_of = |code: &str| server.qr_url(code);
 
     // A citizen of the branch DEMO-X1-C1 submits from their phone.
     let phone_dir = tempfile::tempdir().unwrap();
@@ -490,7 +410,8 @@ async fn a_pulled_person_of_a_branch_is_listed_with_their_unit() {
     .unwrap();
     shared.nudge();
     wait_until(&shared, "enrolment", |s| s.last_done.is_some()).await;
-    let admin = demo
+    let admin = server
+        .demo
         .officers
         .iter()
         .find(|o| o.username == "admin-tinh")

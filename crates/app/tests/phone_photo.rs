@@ -4,53 +4,20 @@
 //! from the evidence file in the data folder.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../photo/tests/support/mod.rs"]
-mod support;
-
 use base64::Engine as _;
 use cdht_app::{App, ProfileForm};
 use cdht_core::ids::IndicatorId;
-
-/// Every EXIF field of a JPEG, or none if it has no EXIF.
-fn exif_fields(jpeg: &[u8]) -> Vec<exif::Field> {
-    match exif::Reader::new().read_from_container(&mut std::io::Cursor::new(jpeg)) {
-        Ok(e) => e.fields().cloned().collect(),
-        Err(exif::Error::NotFound(_)) => Vec::new(),
-        Err(e) => panic!("unreadable EXIF: {e}"),
-    }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn mean_rgb(img: &image::RgbImage, x0: u32, y0: u32, side: u32) -> [u32; 3] {
-    let mut sum = [0u32; 3];
-    for y in y0..y0 + side {
-        for x in x0..x0 + side {
-            for (s, v) in sum.iter_mut().zip(img.get_pixel(x, y).0) {
-                *s += u32::from(v);
-            }
-        }
-    }
-    sum.map(|s| s / (side * side))
-}
-
-fn is_near(c: [u32; 3], want: [u8; 3]) -> bool {
-    c.iter()
-        .zip(want)
-        .all(|(&a, b)| a.abs_diff(u32::from(b)) < 40)
-}
+use cdht_test_support::photos::{self, contains, exif_fields, is_near, mean_rgb};
 
 #[test]
 fn twelve_megapixel_phone_photo_is_stored_small_upright_and_without_location() {
-    let input = support::phone_photo(11);
+    let input = photos::phone_photo(11);
     // The fixture really is a big landscape sensor image that carries what
     // must be removed, and is to be shown rotated (Orientation 6).
     let source = image::load_from_memory(&input).unwrap();
     assert_eq!(
         (source.width(), source.height()),
-        (support::SENSOR_W, support::SENSOR_H)
+        (photos::SENSOR_W, photos::SENSOR_H)
     );
     let fields = exif_fields(&input);
     for t in [
@@ -122,13 +89,13 @@ fn twelve_megapixel_phone_photo_is_stored_small_upright_and_without_location() {
     // marker is now top-right, the bottom-left blue one top-left).
     let img = image::load_from_memory(&stored).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (1200, 1600));
-    let m = support::MARKER * 1600 / support::SENSOR_W;
+    let m = photos::MARKER * 1600 / photos::SENSOR_W;
     let probe = m / 2;
     let right = 1200 - m + m / 4;
     let top_right = mean_rgb(&img, right, m / 4, probe);
     let top_left = mean_rgb(&img, m / 4, m / 4, probe);
-    assert!(is_near(top_right, support::RED), "top-right {top_right:?}");
-    assert!(is_near(top_left, support::BLUE), "top-left {top_left:?}");
+    assert!(is_near(top_right, photos::RED), "top-right {top_right:?}");
+    assert!(is_near(top_left, photos::BLUE), "top-left {top_left:?}");
 
     // No location, no device, no orientation left to re-apply.
     let tags: Vec<exif::Tag> = exif_fields(&stored).iter().map(|f| f.tag).collect();
@@ -145,11 +112,7 @@ fn twelve_megapixel_phone_photo_is_stored_small_upright_and_without_location() {
     ] {
         assert!(!tags.contains(&t), "stored evidence still has {t}");
     }
-    for needle in [
-        support::MAKE.as_bytes(),
-        support::MODEL.as_bytes(),
-        b"A125F",
-    ] {
+    for needle in [photos::MAKE.as_bytes(), photos::MODEL.as_bytes(), b"A125F"] {
         assert!(!contains(&stored, needle), "stored file holds {needle:?}");
     }
 

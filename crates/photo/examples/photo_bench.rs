@@ -17,9 +17,7 @@
 //! the temp directory for inspection.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
+use cdht_test_support::photos;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -66,8 +64,8 @@ fn main() {
 
     println!(
         "photo_bench: {n} photos of {}x{} (EXIF orientation 6), best of {runs} runs, {} CPUs",
-        support::SENSOR_W,
-        support::SENSOR_H,
+        photos::SENSOR_W,
+        photos::SENSOR_H,
         std::thread::available_parallelism().map_or(1, |p| p.get())
     );
     match &convert {
@@ -98,7 +96,7 @@ fn main() {
     let (mut sum_ours_ms, mut sum_ours_b, mut sum_im_ms, mut sum_im_b) = (0.0, 0usize, 0.0, 0usize);
     let mut sum_im_same_q_b = 0usize;
     for i in 0..n {
-        let input = support::phone_photo(i as u32 + 1);
+        let input = photos::phone_photo(i as u32 + 1);
         let in_path = dir.join(format!("photo{i}.jpg"));
         std::fs::write(&in_path, &input).unwrap();
 

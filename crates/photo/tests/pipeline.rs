@@ -2,53 +2,21 @@
 //! EXIF, and the inputs it must refuse.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use cdht_photo::{process_photo, PhotoError, PhotoErrorKind, PhotoOptions};
+use cdht_test_support::photos::{self, contains, exif_fields, is_near, mean_rgb};
 use sha2::{Digest, Sha256};
 
 fn opts() -> PhotoOptions {
     PhotoOptions::default()
 }
 
-/// Every EXIF field of a JPEG, or none if it has no EXIF.
-fn exif_fields(jpeg: &[u8]) -> Vec<exif::Field> {
-    match exif::Reader::new().read_from_container(&mut std::io::Cursor::new(jpeg)) {
-        Ok(e) => e.fields().cloned().collect(),
-        Err(exif::Error::NotFound(_)) => Vec::new(),
-        Err(e) => panic!("unreadable EXIF: {e}"),
-    }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn mean_rgb(img: &image::RgbImage, x0: u32, y0: u32, side: u32) -> [u32; 3] {
-    let mut sum = [0u32; 3];
-    for y in y0..y0 + side {
-        for x in x0..x0 + side {
-            for (s, v) in sum.iter_mut().zip(img.get_pixel(x, y).0) {
-                *s += u32::from(v);
-            }
-        }
-    }
-    sum.map(|s| s / (side * side))
-}
-
-fn is_near(c: [u32; 3], want: [u8; 3]) -> bool {
-    c.iter()
-        .zip(want)
-        .all(|(&a, b)| a.abs_diff(u32::from(b)) < 40)
-}
-
 fn small_jpeg(w: u32, h: u32, exif: Option<Vec<u8>>) -> Vec<u8> {
-    support::camera_jpeg(&support::photo_like(w, h, 7), exif)
+    photos::camera_jpeg(&photos::photo_like(w, h, 7), exif)
 }
 
 #[test]
 fn phone_photo_comes_out_small_upright_and_without_location_or_device() {
-    let input = support::phone_photo(1);
+    let input = photos::phone_photo(1);
     // The fixture really carries what must be removed.
     let tags: Vec<exif::Tag> = exif_fields(&input).iter().map(|f| f.tag).collect();
     for t in [
@@ -77,7 +45,7 @@ fn phone_photo_comes_out_small_upright_and_without_location_or_device() {
     );
     assert_eq!(out.mime, "image/jpeg");
     assert_eq!(out.source_bytes, input.len());
-    assert_eq!(out.taken_at.as_deref(), Some(support::DATE_ISO));
+    assert_eq!(out.taken_at.as_deref(), Some(photos::DATE_ISO));
     assert_eq!(out.sha256_hex, format!("{:x}", Sha256::digest(&out.jpeg)));
     assert_eq!(out.sha256_hex.len(), 64);
 
@@ -85,24 +53,24 @@ fn phone_photo_comes_out_small_upright_and_without_location_or_device() {
     // top-right, the stored bottom-left (blue) one top-left.
     let img = image::load_from_memory(&out.jpeg).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (1200, 1600));
-    let m = support::MARKER * 1600 / support::SENSOR_W; // marker side in the output
+    let m = photos::MARKER * 1600 / photos::SENSOR_W; // marker side in the output
     let probe = m / 2;
     let at = |x, y| mean_rgb(&img, x, y, probe);
     let (right, bottom) = (1200 - m + m / 4, 1600 - m + m / 4);
     assert!(
-        is_near(at(right, m / 4), support::RED),
+        is_near(at(right, m / 4), photos::RED),
         "top-right {:?}",
         at(right, m / 4)
     );
     assert!(
-        is_near(at(m / 4, m / 4), support::BLUE),
+        is_near(at(m / 4, m / 4), photos::BLUE),
         "top-left {:?}",
         at(m / 4, m / 4)
     );
     for (x, y) in [(m / 4, bottom), (right, bottom)] {
         let c = at(x, y);
         assert!(
-            !is_near(c, support::RED) && !is_near(c, support::BLUE),
+            !is_near(c, photos::RED) && !is_near(c, photos::BLUE),
             "bottom corner {c:?}"
         );
     }
@@ -120,11 +88,7 @@ fn phone_photo_comes_out_small_upright_and_without_location_or_device() {
         .find(|f| f.tag == exif::Tag::DateTimeOriginal)
         .unwrap();
     assert_eq!(dto.display_value().to_string(), "2024-11-05 08:30:15");
-    for needle in [
-        support::MAKE.as_bytes(),
-        support::MODEL.as_bytes(),
-        b"A125F",
-    ] {
+    for needle in [photos::MAKE.as_bytes(), photos::MODEL.as_bytes(), b"A125F"] {
         assert!(
             !contains(&out.jpeg, needle),
             "output still holds {needle:?}"
@@ -134,13 +98,13 @@ fn phone_photo_comes_out_small_upright_and_without_location_or_device() {
 
 #[test]
 fn capture_time_exif_can_be_left_out() {
-    let input = small_jpeg(800, 600, Some(support::camera_exif(1)));
+    let input = small_jpeg(800, 600, Some(photos::camera_exif(1)));
     let o = PhotoOptions {
         keep_capture_time_exif: false,
         ..opts()
     };
     let out = process_photo(&input, &o).unwrap();
-    assert_eq!(out.taken_at.as_deref(), Some(support::DATE_ISO));
+    assert_eq!(out.taken_at.as_deref(), Some(photos::DATE_ISO));
     assert!(exif_fields(&out.jpeg).is_empty());
     assert!(!contains(&out.jpeg, b"Exif\0\0"));
 }
@@ -158,7 +122,7 @@ fn small_image_is_not_upscaled() {
 
 #[test]
 fn long_edge_is_configurable() {
-    let input = small_jpeg(900, 700, Some(support::camera_exif(6)));
+    let input = small_jpeg(900, 700, Some(photos::camera_exif(6)));
     let o = PhotoOptions {
         long_edge: 300,
         ..opts()
@@ -208,7 +172,7 @@ fn text_file_renamed_jpg_is_not_an_image() {
 
 #[test]
 fn truncated_jpeg_is_refused_as_corrupt() {
-    let input = small_jpeg(800, 600, Some(support::camera_exif(1)));
+    let input = small_jpeg(800, 600, Some(photos::camera_exif(1)));
     for keep in [input.len() * 6 / 10, input.len() - 2, 600] {
         let err = process_photo(&input[..keep], &opts()).unwrap_err();
         assert_eq!(err.kind(), PhotoErrorKind::Corrupt, "cut at {keep}: {err}");
@@ -219,7 +183,7 @@ fn truncated_jpeg_is_refused_as_corrupt() {
 #[test]
 fn truncated_png_is_refused_as_corrupt() {
     let mut png = Vec::new();
-    support::photo_like(300, 200, 3)
+    photos::photo_like(300, 200, 3)
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     let err = process_photo(&png[..png.len() / 2], &opts()).unwrap_err();
@@ -393,7 +357,7 @@ fn png_and_webp_are_accepted_and_transparency_becomes_white() {
 
 #[test]
 fn same_input_gives_the_same_file_name() {
-    let input = small_jpeg(640, 480, Some(support::camera_exif(3)));
+    let input = small_jpeg(640, 480, Some(photos::camera_exif(3)));
     let a = process_photo(&input, &opts()).unwrap();
     let b = process_photo(&input, &opts()).unwrap();
     assert_eq!(a.sha256_hex, b.sha256_hex);
@@ -429,7 +393,7 @@ fn every_error_has_a_vietnamese_message_and_english_display() {
 #[test]
 fn data_after_the_end_marker_is_accepted() {
     // Motion photos append a video after the JPEG's end-of-image marker.
-    let mut input = small_jpeg(640, 480, Some(support::camera_exif(1)));
+    let mut input = small_jpeg(640, 480, Some(photos::camera_exif(1)));
     input.extend_from_slice(&[0x00, 0x00, 0x00, 0x18, b'f', b't', b'y', b'p']);
     input.extend(std::iter::repeat_n(0x5Au8, 10_000));
     let out = process_photo(&input, &opts()).unwrap();
@@ -438,7 +402,7 @@ fn data_after_the_end_marker_is_accepted() {
 
 #[test]
 fn progressive_jpeg_is_accepted() {
-    let img = support::photo_like(640, 480, 5);
+    let img = photos::photo_like(640, 480, 5);
     let mut input = Vec::new();
     let mut enc = jpeg_encoder::Encoder::new(&mut input, 90);
     enc.set_progressive(true);
@@ -447,5 +411,5 @@ fn progressive_jpeg_is_accepted() {
     let out = process_photo(&input, &opts()).unwrap();
     assert_eq!((out.width, out.height), (640, 480));
     let decoded = image::load_from_memory(&out.jpeg).unwrap().to_rgb8();
-    assert!(is_near(mean_rgb(&decoded, 10, 10, 20), support::RED));
+    assert!(is_near(mean_rgb(&decoded, 10, 10, 20), photos::RED));
 }

@@ -55,7 +55,7 @@ async fn killed_mid_upload_a_fresh_engine_finishes_without_resending_or_duplicat
     let total = (PHOTOS * PHOTO_BYTES) as u64;
     {
         let mut engine = SyncEngine::open(dir.path(), slow_config()).unwrap();
-        engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+        engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
         for household in 0..4 {
             let photos: Vec<Vec<u8>> = (0..PHOTOS / 4)
                 .map(|p| photo((household * 100 + p) as u64, PHOTO_BYTES))

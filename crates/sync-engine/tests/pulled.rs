@@ -17,17 +17,6 @@ use support::*;
 
 const COLLECTOR: &str = "nhaplieu-x1-c1";
 
-fn password(server: &TestServer, username: &str) -> String {
-    server
-        .demo
-        .officers
-        .iter()
-        .find(|o| o.username == username)
-        .unwrap()
-        .password
-        .clone()
-}
-
 fn jpeg_meta() -> EvidenceMeta {
     EvidenceMeta {
         mime: "image/jpeg".to_owned(),
@@ -45,7 +34,7 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     // her assessment and one photo.
     let dir_a = tempfile::tempdir().unwrap();
     let mut a = SyncEngine::open(dir_a.path(), config()).unwrap();
-    a.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    a.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     assert_eq!(a.scope(), DeviceScope::OwnRecords);
     let person = a
         .store_mut()
@@ -96,7 +85,7 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     // Device B: the branch's tablet. Enrolled, it sees nobody else's records.
     let dir_b = tempfile::tempdir().unwrap();
     let mut b = SyncEngine::open(dir_b.path(), config()).unwrap();
-    b.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    b.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     b.sync_once(|_| {}).await.unwrap();
     assert!(b.store().person(person).is_err());
 
@@ -106,7 +95,7 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     assert_eq!(err.kind(), SyncErrorKind::BadCredentials, "{err}");
     assert_eq!(err.message_vi(), "Sai tên đăng nhập hoặc mật khẩu.");
     let err = b
-        .bind_officer(REVIEWER, &password(&server, REVIEWER))
+        .bind_officer(REVIEWER, &server.password(REVIEWER))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::ForbiddenRole, "{err}");
@@ -114,7 +103,7 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     assert_eq!(b.scope(), DeviceScope::OwnRecords);
 
     let bound = b
-        .bind_officer(COLLECTOR, &password(&server, COLLECTOR))
+        .bind_officer(COLLECTOR, &server.password(COLLECTOR))
         .await
         .unwrap();
     assert_eq!(bound.scope, DeviceScope::UnitRecords);
@@ -209,7 +198,7 @@ async fn a_catalog_added_on_the_server_reaches_the_store() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     engine.sync_once(|_| {}).await.unwrap();
     assert!(engine.store().catalogs().unwrap().is_empty());
 
@@ -240,7 +229,7 @@ async fn a_refused_photo_is_parked_and_not_sent_again() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     let good = photo(1, 20_000);
     let bad = photo(2, 20_000);
     let (_, assessment) = collect(
@@ -301,9 +290,9 @@ async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_s
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     engine
-        .bind_officer(COLLECTOR, &password(&server, COLLECTOR))
+        .bind_officer(COLLECTOR, &server.password(COLLECTOR))
         .await
         .unwrap();
     let enrolment = engine.enrolment().unwrap();
@@ -350,7 +339,7 @@ async fn probe_tells_a_reachable_server_from_a_dead_one_quickly() {
     let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
     let err = engine.probe().await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::AuthExpired);
-    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     engine.probe().await.unwrap();
 
     let dead = {
@@ -369,14 +358,14 @@ async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
     let server = start().await;
     let dir_a = tempfile::tempdir().unwrap();
     let mut a = SyncEngine::open(dir_a.path(), config()).unwrap();
-    a.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    a.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     let (_, assessment) = collect(a.store_mut(), "Đinh Văn Tư", "244-2022", &[]);
     a.sync_once(|_| {}).await.unwrap();
 
     let dir_b = tempfile::tempdir().unwrap();
     let mut b = SyncEngine::open(dir_b.path(), config()).unwrap();
-    b.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
-    b.bind_officer(COLLECTOR, &password(&server, COLLECTOR))
+    b.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
+    b.bind_officer(COLLECTOR, &server.password(COLLECTOR))
         .await
         .unwrap();
     b.sync_once(|_| {}).await.unwrap();

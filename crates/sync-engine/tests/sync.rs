@@ -13,7 +13,7 @@ async fn offline_collection_reaches_the_server_exactly_once_and_a_second_sync_se
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    let unit = engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    let unit = engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     assert_eq!(unit.unit_code.as_str(), UNIT);
 
     // The token is in the store's credentials, never in the unit's stored
@@ -95,7 +95,7 @@ async fn a_returned_decision_reaches_the_device_and_a_rejected_record_is_parked(
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
 
     let (_, good) = collect(
         engine.store_mut(),
@@ -183,7 +183,7 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
     assert_eq!(err.kind(), SyncErrorKind::Rejected);
     assert!(!err.message_vi().is_empty());
 
-    engine.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     collect(
         engine.store_mut(),
         "Đỗ Thị Hoa",
@@ -227,7 +227,7 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
     assert_eq!(stale.store().outbox_pending(100).unwrap().len(), 3);
 
     // Re-enrol by QR: the same store continues and sends everything once.
-    stale.enrol_from_qr(&server.qr(UNIT)).await.unwrap();
+    stale.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     let report = stale.sync_once(|_| {}).await.unwrap();
     assert_eq!((report.acked, report.photos_uploaded), (3, 1));
     let stats = server.stats().await;

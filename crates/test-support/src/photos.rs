@@ -1,9 +1,9 @@
-//! Test photos, made here: a 12-megapixel "phone photo" with camera EXIF.
+//! Test photos, made here: a 12-megapixel "phone photo" with camera EXIF
+//! (orientation, GPS, Make/Model, capture time), and the helpers that look
+//! into a processed one (its EXIF fields, its pixels).
 //!
-//! Shared by the integration tests (`mod support;`) and the benchmark example
-//! (`#[path = "../tests/support/mod.rs"] mod support;`). Not every user calls
-//! every function.
-#![allow(dead_code)]
+//! Used by the photo pipeline's tests and benchmark example and by the app's
+//! add-photo test.
 
 use std::io::Cursor;
 
@@ -241,4 +241,38 @@ pub fn camera_jpeg(img: &RgbImage, exif: Option<Vec<u8>>) -> Vec<u8> {
 /// (the phone was held upright), with GPS, Make, Model and DateTimeOriginal.
 pub fn phone_photo(seed: u32) -> Vec<u8> {
     camera_jpeg(&photo_like(SENSOR_W, SENSOR_H, seed), Some(camera_exif(6)))
+}
+
+/// Every EXIF field of a JPEG, or none if it has no EXIF.
+pub fn exif_fields(jpeg: &[u8]) -> Vec<exif::Field> {
+    match exif::Reader::new().read_from_container(&mut std::io::Cursor::new(jpeg)) {
+        Ok(e) => e.fields().cloned().collect(),
+        Err(exif::Error::NotFound(_)) => Vec::new(),
+        Err(e) => panic!("unreadable EXIF: {e}"),
+    }
+}
+
+/// Whether `needle` occurs in `hay` (e.g. a camera model left in the bytes).
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The mean colour of the `side`-pixel square at (`x0`, `y0`).
+pub fn mean_rgb(img: &image::RgbImage, x0: u32, y0: u32, side: u32) -> [u32; 3] {
+    let mut sum = [0u32; 3];
+    for y in y0..y0 + side {
+        for x in x0..x0 + side {
+            for (s, v) in sum.iter_mut().zip(img.get_pixel(x, y).0) {
+                *s += u32::from(v);
+            }
+        }
+    }
+    sum.map(|s| s / (side * side))
+}
+
+/// Whether a mean colour is near a marker colour (JPEG shifts it a little).
+pub fn is_near(c: [u32; 3], want: [u8; 3]) -> bool {
+    c.iter()
+        .zip(want)
+        .all(|(&a, b)| a.abs_diff(u32::from(b)) < 40)
 }

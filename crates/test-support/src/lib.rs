@@ -1,0 +1,38 @@
+//! Helpers shared by the workspace's tests; a dev-dependency only, never
+//! shipped. Each helper was moved here from the tests that carried a copy of
+//! it, unchanged.
+//!
+//! - [`server`] (feature `server`): the real sync server in-process on
+//!   127.0.0.1:0 with a temporary data dir and the demo tree, and clients of it.
+//! - [`records`] (feature `server`): protocol record bodies and envelopes.
+//! - [`photos`] (feature `photos`): a 12-megapixel phone-like JPEG with
+//!   camera EXIF (orientation, GPS, Make/Model), and EXIF/pixel checks.
+//! - [`photo`]: a fake JPEG of a given size.
+// Test helpers: a failed setup step should panic the test that called it.
+#![allow(clippy::unwrap_used)]
+
+#[cfg(feature = "photos")]
+pub mod photos;
+#[cfg(feature = "server")]
+pub mod records;
+#[cfg(feature = "server")]
+pub mod server;
+
+/// The ten indicators of the demo catalogs (244-2022), in order.
+pub const INDICATORS: [&str; 10] = [
+    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
+];
+
+/// A fake JPEG: the magic bytes, then bytes that differ per seed.
+pub fn photo(seed: u64, len: usize) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}

@@ -1,0 +1,75 @@
+//! Protocol records as a device pushes them: bodies, envelopes with the
+//! canonical hash (the sync client's `envelope`), batches.
+
+use crate::INDICATORS;
+use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId, PersonId};
+use cdht_core::sync::{
+    AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, PushBatch, RecordBody,
+    RecordEnvelope,
+};
+use cdht_core::{Answer, Answers};
+use cdht_sync_client::envelope;
+
+pub fn person(name: &str, cccd: Option<&str>) -> (PersonId, RecordBody) {
+    let id = PersonId::new_v7();
+    (
+        id,
+        RecordBody::Person(PersonRecord {
+            id,
+            full_name: name.to_owned(),
+            birth_year: Some(1960),
+            cccd: cccd.map(str::to_owned),
+            phone: None,
+            address: Some("Thôn Đông".to_owned()),
+            keep_cccd: false,
+        }),
+    )
+}
+
+pub fn assessment(
+    id: AssessmentId,
+    person: PersonId,
+    state: DeviceState,
+    points: [i64; 10],
+) -> RecordBody {
+    RecordBody::Assessment(AssessmentRecord {
+        id,
+        person,
+        year: 2025,
+        catalog: "244-2022".into(),
+        group: "farmers".into(),
+        answers: Answers(
+            INDICATORS
+                .iter()
+                .zip(points)
+                .map(|(i, p)| (IndicatorId::new(*i), Answer::Points(p)))
+                .collect(),
+        ),
+        state,
+        // A lie: the server must ignore it and score itself.
+        device_total: Some(100),
+    })
+}
+
+pub fn evidence(assessment: AssessmentId, photo: &[u8]) -> RecordBody {
+    RecordBody::Evidence(EvidenceRecord {
+        id: EvidenceId::new_v7(),
+        assessment,
+        indicator: IndicatorId::new("1.1"),
+        sha256: cdht_sync_client::sha256_hex(photo),
+        size: photo.len() as u64,
+        content_type: "image/jpeg".into(),
+    })
+}
+
+pub fn batch(seq: u64, records: Vec<RecordEnvelope>) -> PushBatch {
+    PushBatch {
+        batch_id: uuid::Uuid::now_v7(),
+        seq,
+        records,
+    }
+}
+
+pub fn v1(body: RecordBody) -> RecordEnvelope {
+    envelope(body, 1)
+}
