@@ -4,13 +4,11 @@
 use cdht_app::{App, PersonForm, ProfileForm};
 use cdht_core::ids::{GroupId, IndicatorId};
 use cdht_core::Answer;
+use cdht_test_support::INDICATORS;
 use image::{ImageBuffer, Luma, Rgb};
 use std::io::Cursor;
 
 const UNIT_URL: &str = "https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA";
-const INDICATORS: [&str; 10] = [
-    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
-];
 
 fn qr_png(text: &str) -> Vec<u8> {
     let code = qrcode::QrCode::new(text.as_bytes()).unwrap();

@@ -9,10 +9,7 @@ use cdht_core::ids::IndicatorId;
 use cdht_core::sync::{AckOutcome, PushResponse, RecordAck, RecordKind};
 use cdht_core::Answer;
 use cdht_store::Store;
-
-const INDICATORS: [&str; 10] = [
-    "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
-];
+use cdht_test_support::INDICATORS;
 
 fn kind_of(text: cdht_store::RecordKind) -> RecordKind {
     match text {

@@ -218,29 +218,10 @@ fn edits_are_refused_after_submit() {
     );
 }
 
-fn accept_all(store: &mut Store) -> cdht_store::FrozenBatch {
-    let batch = store.open_push_batch(200).unwrap().unwrap();
-    store.mark_batch_sent(batch.batch_id).unwrap();
-    let request = batch.to_push_batch().unwrap();
-    let response = PushResponse {
-        batch_id: request.batch_id,
-        seq: request.seq,
-        acks: request
-            .records
-            .iter()
-            .map(|r| RecordAck {
-                id: r.body.id(),
-                kind: r.body.kind(),
-                version: r.version,
-                outcome: AckOutcome::Accepted,
-                code: None,
-                message: None,
-                score: None,
-            })
-            .collect(),
-    };
-    let outcome = store.apply_push_response(&response).unwrap();
-    assert_eq!(outcome.acked, batch.entries.len());
+/// Everything waiting is accepted by the server, all of it acked.
+fn accept_all_acked(store: &mut Store) -> cdht_store::FrozenBatch {
+    let (batch, acked) = accept_all(store);
+    assert_eq!(acked, batch.entries.len());
     batch
 }
 
@@ -277,7 +258,7 @@ fn submit_freezes_an_outbox_row_and_a_later_edit_is_a_new_version() {
     assert_eq!(queued[1], first);
 
     // Pushed, accepted, then returned by the officer.
-    let batch = accept_all(&mut store);
+    let batch = accept_all_acked(&mut store);
     assert_eq!(batch.seq, 1);
     let returned = store
         .apply_review(
@@ -445,7 +426,7 @@ fn pull_applies_reviews_and_moves_the_cursor_together() {
     let (dir, mut store, a) = store_with_draft();
     let id = a.assessment_id;
     store.submit_assessment(id).unwrap();
-    accept_all(&mut store);
+    accept_all_acked(&mut store);
     assert_eq!(store.pull_cursor(&unit_code()).unwrap(), 0);
     let change = |seq: u64, change: Change| ServerChange {
         seq,

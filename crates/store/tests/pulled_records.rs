@@ -101,27 +101,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn ack_all(store: &mut Store) -> usize {
-    let batch = store.open_push_batch(200).unwrap().unwrap();
-    store.mark_batch_sent(batch.batch_id).unwrap();
-    let request = batch.to_push_batch().unwrap();
-    let response = PushResponse {
-        batch_id: request.batch_id,
-        seq: request.seq,
-        acks: request
-            .records
-            .iter()
-            .map(|r| RecordAck {
-                id: r.body.id(),
-                kind: r.body.kind(),
-                version: r.version,
-                outcome: AckOutcome::Accepted,
-                code: None,
-                message: None,
-                score: None,
-            })
-            .collect(),
-    };
-    store.apply_push_response(&response).unwrap().acked
+    accept_all(store).1
 }
 
 fn joined_store() -> (tempfile::TempDir, Store) {
