@@ -192,6 +192,25 @@ fn submit_assessment(
     state.with(|app| app.submit_assessment(assessment_id))
 }
 
+/// "Đã xem" on the answers another device's version replaced.
+#[tauri::command(async, rename_all = "snake_case")]
+fn dismiss_replaced_answers(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+) -> CmdResult<AssessmentView> {
+    state.with(|app| app.dismiss_replaced_answers(assessment_id))
+}
+
+/// "Dùng lại câu trả lời của tôi": the kept answers become the answers again.
+#[tauri::command(async, rename_all = "snake_case")]
+fn restore_replaced_answers(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+    replaced_id: i64,
+) -> CmdResult<AssessmentView> {
+    state.with(|app| app.restore_replaced_answers(assessment_id, replaced_id))
+}
+
 #[tauri::command(async, rename_all = "snake_case")]
 fn history(state: State<'_, AppState>, person_id: PersonId) -> CmdResult<HistoryView> {
     state.with(|app| app.history(person_id))
@@ -329,6 +348,8 @@ pub fn run() {
             evidence_photo,
             remove_evidence,
             submit_assessment,
+            dismiss_replaced_answers,
+            restore_replaced_answers,
             history,
             sync_status,
             sync_now,

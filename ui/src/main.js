@@ -597,6 +597,7 @@ function assessmentForm(view) {
     a.status === "returned" && a.return_reason
       ? h("div", { class: "notice warn", id: "assess-returned" }, t("history.returned_reason", { reason: a.return_reason }))
       : null,
+    replacedNotice(view, () => queue),
     !editable ? h("div", { class: "notice info", id: "assess-locked" }, t("assess.locked"),
       h("div", {}, h("button", { class: "secondary", onclick: () => go("history", { personId: a.person_id }) }, t("assess.next_history")))) : null,
     h("div", { class: "assess-layout" },
@@ -610,6 +611,57 @@ function assessmentForm(view) {
       h("aside", { class: "assess-side" }, savedEl, scoreEl, evidenceSummary)),
     miniScore,
   ];
+}
+
+/**
+ * Answers the person changed on this device and had not sent, replaced by a
+ * version another device sent first: kept and shown until "Đã xem", and used
+ * again while the assessment can be edited here. `saved()` waits for the
+ * form's autosaves.
+ */
+function replacedNotice(view, saved) {
+  const kept = view.replaced_answers ?? [];
+  if (!kept.length) return null;
+  const a = view.assessment;
+  const msg = h("div", { id: "replaced-messages" });
+  const indicators = view.group.competencies.flatMap((c) => c.indicators);
+  const answerText = (indicatorId, answer) => {
+    if (answer === null || answer === undefined) return t("assess.replaced_unanswered");
+    const level = indicators.find((i) => i.id === indicatorId)?.levels.find((l) => l.id === answer || l.points === answer);
+    if (level) return `${tx(level.label)} (${t("assess.points", { points: level.points })})`;
+    return typeof answer === "number" ? t("assess.points", { points: answer }) : String(answer);
+  };
+  const keptText = (row) =>
+    row.level_label && row.points !== null ? `${tx(row.level_label)} (${t("assess.points", { points: row.points })})` : answerText(row.indicator_id, row.answer);
+  const act = (command, args, flash) => async (ev) => {
+    ev.target.disabled = true;
+    try {
+      await saved(); // every change made so far is stored first
+      state.view = await call(command, { assessment_id: a.assessment_id, ...args });
+      go("assess", { flash, year: a.year, personId: a.person_id });
+    } catch (err) {
+      ev.target.disabled = false;
+      mount(msg, errorBox(err, "replaced-error"));
+    }
+  };
+  const when = (ms) => new Date(ms).toLocaleString(lang() === "vi" ? "vi-VN" : "en-GB", { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "2-digit", year: "numeric" });
+  return h("div", { class: "notice warn", id: "assess-replaced", role: "status" },
+    h("p", {}, h("strong", {}, t("assess.replaced_notice"))),
+    kept.map((k) => h("div", { class: "replaced-set", "data-replaced-id": k.replaced_id },
+      h("p", { class: "hint" }, t("assess.replaced_at", { time: when(k.replaced_at_ms) })),
+      h("ul", { class: "replaced-rows" }, k.rows.map((row) =>
+        h("li", { "data-indicator": row.indicator_id },
+          h("strong", {}, t("assess.indicator", { id: row.indicator_id }), row.indicator_title ? ` · ${tx(row.indicator_title)}` : "", ": "),
+          keptText(row),
+          h("div", { class: "hint" }, t("assess.replaced_now", { answer: answerText(row.indicator_id, row.current) }))))),
+      h("p", { class: "hint" }, k.can_restore ? t("assess.replaced_restore_hint") : t("assess.replaced_locked_hint")),
+      k.can_restore
+        ? h("button", { class: "primary", type: "button", id: `replaced-restore-${k.replaced_id}`,
+          onclick: act("restore_replaced_answers", { replaced_id: k.replaced_id }, t("assess.replaced_restored")) }, t("assess.replaced_restore"))
+        : null)),
+    h("div", {}, h("button", { class: "secondary", type: "button", id: "replaced-seen",
+      onclick: act("dismiss_replaced_answers", {}, null) }, t("assess.replaced_seen"))),
+    msg);
 }
 
 /** The whole photo over the page, to check that a certificate reads well. */

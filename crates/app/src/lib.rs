@@ -218,6 +218,38 @@ pub struct AssessmentView {
     pub evidence: Vec<EvidenceView>,
     pub score: ScoreResult,
     pub editable: bool,
+    /// Answers edited here and not sent that another device's version
+    /// replaced (the first to reach the server wins), newest first: shown
+    /// until the person says "Đã xem". Only kept sets that differ from the
+    /// answers now are listed.
+    pub replaced_answers: Vec<ReplacedAnswersView>,
+}
+
+/// One kept set of answers, for the notice on the assessment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplacedAnswersView {
+    pub replaced_id: i64,
+    pub replaced_at_ms: i64,
+    /// The answers that differ from the assessment's answers now, in the
+    /// catalog's order.
+    pub rows: Vec<ReplacedAnswerRow>,
+    /// "Dùng lại câu trả lời của tôi" can be offered: the assessment is
+    /// editable here (the other device's version is a draft or was returned).
+    pub can_restore: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplacedAnswerRow {
+    pub indicator_id: IndicatorId,
+    /// `None` for an indicator the catalog no longer has.
+    pub indicator_title: Option<Text>,
+    /// The person's kept answer.
+    pub answer: Answer,
+    /// Its level's label and points, when the catalog knows them.
+    pub level_label: Option<Text>,
+    pub points: Option<u32>,
+    /// What the assessment holds now for the indicator (`None`: unanswered).
+    pub current: Option<Answer>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -620,7 +652,20 @@ impl App {
             .into_iter()
             .map(|e| self.evidence_view(e))
             .collect();
+        let replaced_answers = self
+            .store
+            .replaced_answers(assessment_id)?
+            .into_iter()
+            .map(|kept| ReplacedAnswersView {
+                replaced_id: kept.replaced_id,
+                replaced_at_ms: kept.replaced_at_ms,
+                rows: replaced_rows(&group, &kept.answers, &detail.answers),
+                can_restore: assessment.status.is_editable(),
+            })
+            .filter(|kept| !kept.rows.is_empty())
+            .collect();
         Ok(AssessmentView {
+            replaced_answers,
             editable: assessment.status.is_editable(),
             person_name: person.full_name,
             catalog_id: catalog.id.clone(),
@@ -633,6 +678,45 @@ impl App {
             score,
             assessment,
         })
+    }
+
+    /// "Đã xem": the person has seen the answers another device's version
+    /// replaced; they go. Returns the assessment as it is now.
+    pub fn dismiss_replaced_answers(
+        &mut self,
+        assessment_id: AssessmentId,
+    ) -> AppResult<AssessmentView> {
+        self.store.dismiss_replaced_answers(assessment_id)?;
+        self.assessment_view(assessment_id)
+    }
+
+    /// "Dùng lại câu trả lời của tôi": the kept answers become the
+    /// assessment's answers again, as one autosave (the person submits when
+    /// ready). Only while the assessment is editable here.
+    pub fn restore_replaced_answers(
+        &mut self,
+        assessment_id: AssessmentId,
+        replaced_id: i64,
+    ) -> AppResult<AssessmentView> {
+        let assessment = self.store.assessment(assessment_id)?;
+        let kept = self
+            .store
+            .replaced_answers(assessment_id)?
+            .into_iter()
+            .find(|k| k.replaced_id == replaced_id)
+            .ok_or_else(|| {
+                AppError::new(
+                    "not_found",
+                    "Không còn câu trả lời cũ này. Bác hãy mở lại bài.",
+                    format!("kept answers {replaced_id} of {assessment_id} are gone"),
+                )
+            })?;
+        // Scoring first: answers the catalog no longer takes are refused
+        // before anything is stored.
+        let score = self.score(&assessment, &kept.answers, Completeness::Draft)?;
+        self.store
+            .restore_replaced_answers(assessment_id, replaced_id, Some(summary(&score)))?;
+        self.assessment_view(assessment_id)
     }
 
     /// Autosave of one answer; returns the saved tick and the new live score.
@@ -1057,6 +1141,45 @@ fn assessment_input(assessment: &Assessment, answers: &Answers) -> AssessmentInp
         area: assessment.area_type,
         answers: answers.clone(),
     }
+}
+
+/// The kept answers that differ from `now`, in the group's order (indicators
+/// the catalog no longer has last), with their labels.
+fn replaced_rows(group: &Group, kept: &Answers, now: &Answers) -> Vec<ReplacedAnswerRow> {
+    let indicators: Vec<_> = group
+        .competencies
+        .iter()
+        .flat_map(|c| c.indicators.iter())
+        .collect();
+    let mut rows: Vec<(usize, ReplacedAnswerRow)> = kept
+        .0
+        .iter()
+        .filter(|(id, answer)| now.get(id.as_str()) != Some(answer))
+        .map(|(id, answer)| {
+            let position = indicators.iter().position(|i| &i.id == id);
+            let indicator = position.map(|p| indicators[p]);
+            let level = indicator.and_then(|i| {
+                i.levels.iter().find(|l| match answer {
+                    Answer::Level(level) => &l.id == level,
+                    Answer::Points(points) => i64::from(l.points) == *points,
+                })
+            });
+            let row = ReplacedAnswerRow {
+                indicator_id: id.clone(),
+                indicator_title: indicator.map(|i| i.title.clone()),
+                answer: answer.clone(),
+                level_label: level.map(|l| l.label.clone()),
+                points: level.map(|l| l.points).or_else(|| match answer {
+                    Answer::Points(points) => u32::try_from(*points).ok(),
+                    Answer::Level(_) => None,
+                }),
+                current: now.get(id.as_str()).cloned(),
+            };
+            (position.unwrap_or(usize::MAX), row)
+        })
+        .collect();
+    rows.sort_by_key(|(position, _)| *position);
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
 fn summary(score: &ScoreResult) -> ScoreSummary {

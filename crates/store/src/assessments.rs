@@ -2,8 +2,8 @@
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    Assessment, AssessmentBrief, AssessmentDetail, AssessmentStatus, OutboxEntry, Review, Saved,
-    ScoreSummary, UnixMs,
+    Assessment, AssessmentBrief, AssessmentDetail, AssessmentStatus, OutboxEntry, ReplacedAnswers,
+    Review, Saved, ScoreSummary, UnixMs,
 };
 use crate::sql::{area_col, check_code, now_ms, parsed};
 use crate::sync::enqueue_submission;
@@ -434,5 +434,104 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(briefs)
+    }
+
+    /// Answers edited on this device and not sent that a newer version from
+    /// another device replaced (pull), newest first. Empty once dismissed.
+    pub fn replaced_answers(&self, id: AssessmentId) -> Result<Vec<ReplacedAnswers>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT replaced_id, replaced_at_ms, by_version, answers_json FROM replaced_answers
+             WHERE assessment_id = ?1 ORDER BY replaced_at_ms DESC, replaced_id DESC",
+        )?;
+        let rows = stmt
+            .query_map([id.to_string()], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, UnixMs>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(replaced_id, replaced_at_ms, by_version, json)| {
+                let answers = serde_json::from_str(&json).map_err(|err| {
+                    StoreError::Corrupt(format!("kept answers {replaced_id}: {err}"))
+                })?;
+                Ok(ReplacedAnswers {
+                    replaced_id,
+                    assessment_id: id,
+                    replaced_at_ms,
+                    by_version,
+                    answers,
+                })
+            })
+            .collect()
+    }
+
+    /// The person has seen the kept answers ("Đã xem"): they go. Returns how
+    /// many were removed (0 when there were none).
+    pub fn dismiss_replaced_answers(&mut self, id: AssessmentId) -> Result<usize> {
+        let tx = self.write_tx()?;
+        let removed = tx.execute(
+            "DELETE FROM replaced_answers WHERE assessment_id = ?1",
+            [id.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// Uses kept answers again ("Dùng lại câu trả lời của tôi"): the
+    /// assessment's answers become exactly those, as one autosave (a new
+    /// revision, not queued: the person submits when ready), and the kept row
+    /// goes. `score` is core's result for them. Refused with `Locked` unless
+    /// the assessment is editable here (draft or returned).
+    pub fn restore_replaced_answers(
+        &mut self,
+        id: AssessmentId,
+        replaced_id: i64,
+        score: Option<ScoreSummary>,
+    ) -> Result<Saved> {
+        let kept = self
+            .replaced_answers(id)?
+            .into_iter()
+            .find(|r| r.replaced_id == replaced_id)
+            .ok_or_else(|| StoreError::not_found("kept answers", replaced_id))?;
+        let now = now_ms();
+        let tx = self.write_tx()?;
+        require_editable(&tx, id)?;
+        tx.execute(
+            "DELETE FROM answers WHERE assessment_id = ?1",
+            [id.to_string()],
+        )?;
+        for (indicator, answer) in &kept.answers.0 {
+            check_code(indicator.as_str(), "indicator id")?;
+            let (points, level) = match answer {
+                Answer::Points(points) if (0..=MAX_POINTS).contains(points) => {
+                    (Some(*points), None)
+                }
+                Answer::Points(points) => {
+                    return Err(StoreError::invalid(format!(
+                        "points {points} for indicator {indicator} are out of range"
+                    )))
+                }
+                Answer::Level(level) => (None, Some(level.as_str())),
+            };
+            tx.execute(
+                "INSERT INTO answers (assessment_id, indicator_id, points, level_id, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (assessment_id, indicator_id) DO UPDATE SET
+                     points = excluded.points, level_id = excluded.level_id,
+                     updated_at_ms = excluded.updated_at_ms",
+                rusqlite::params![id.to_string(), indicator.as_str(), points, level, now],
+            )?;
+        }
+        tx.execute(
+            "DELETE FROM replaced_answers WHERE replaced_id = ?1",
+            [replaced_id],
+        )?;
+        let saved = bump_revision(&tx, id, now, score)?;
+        tx.commit()?;
+        Ok(saved)
     }
 }

@@ -30,6 +30,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_refusal_resolved_by_pull.sql",
         include_str!("../migrations/0005_refusal_resolved_by_pull.sql"),
     ),
+    (
+        "0006_replaced_local_answers.sql",
+        include_str!("../migrations/0006_replaced_local_answers.sql"),
+    ),
 ];
 
 /// `PRAGMA application_id` of a CDHT database ("CDHT" in ASCII).

@@ -372,7 +372,25 @@ pub struct PullOutcome {
     /// newer than what it has, wait for its own unacknowledged edit, or are
     /// invalid (a catalog that does not validate).
     pub skipped: usize,
+    /// Of `applied`: assessments whose answers edited here and not sent (or
+    /// refused) were replaced by another device's newer version. Those answers
+    /// are kept ([`crate::Store::replaced_answers`]) for the person to see.
+    #[serde(default)]
+    pub replaced_local_edits: usize,
     pub cursor: u64,
+}
+
+/// Answers a person saved on this device and had not sent, replaced by a
+/// pulled newer version from another device (the first to reach the server
+/// wins). Photos are not here: they stay with the assessment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplacedAnswers {
+    pub replaced_id: i64,
+    pub assessment_id: AssessmentId,
+    pub replaced_at_ms: UnixMs,
+    /// The pulled version that replaced them.
+    pub by_version: i64,
+    pub answers: Answers,
 }
 
 /// How this device talks to the server: kept in the store (migration 4),

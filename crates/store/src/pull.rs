@@ -8,6 +8,11 @@
 //! decides). Either way the
 //! record ends with `sync_version` = the pulled version and nothing queued, so
 //! a later local edit pushes version + 1.
+//!
+//! The first edit to reach the server wins, but a person's answers are not
+//! lost silently: when a pulled version replaces answers edited here and not
+//! sent (`revision <> synced_revision`), or whose push was refused, they are
+//! kept in `replaced_answers` first ([`crate::Store::replaced_answers`]).
 
 use crate::assessments::MAX_POINTS;
 use crate::error::{Result, StoreError};
@@ -19,7 +24,7 @@ use cdht_core::ids::UnitCode;
 use cdht_core::sync::{
     AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, RecordBody, RecordEnvelope,
 };
-use cdht_core::{Answer, AreaType, AssessmentInput, Completeness};
+use cdht_core::{Answer, Answers, AreaType, AssessmentInput, Completeness};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The owning unit and area type a `record` change came with.
@@ -127,28 +132,95 @@ fn clean_text(text: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Applies one `record` change inside the caller's savepoint. `Ok(false)`:
-/// skipped (not newer, waiting for this device's own push, or naming a person
-/// or assessment this device does not have). An `Err` of kind conflict or
-/// invalid input is also a skip for the caller (the savepoint is rolled back).
+/// What applying one `record` change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordOutcome {
+    /// Not newer, waiting for this device's own push, or naming a person or
+    /// assessment this device does not have.
+    Skipped,
+    Applied,
+    /// Applied over answers edited here and not sent (or refused): they were
+    /// kept in `replaced_answers` for the person to see.
+    KeptLocalAnswers,
+}
+
+impl From<bool> for RecordOutcome {
+    fn from(applied: bool) -> Self {
+        if applied {
+            Self::Applied
+        } else {
+            Self::Skipped
+        }
+    }
+}
+
+/// Applies one `record` change inside the caller's savepoint. An `Err` of
+/// kind conflict or invalid input is a skip for the caller (the savepoint is
+/// rolled back, the kept answers with it).
 pub(crate) fn apply_record(
     conn: &Connection,
     owner: &Owner<'_>,
     envelope: &RecordEnvelope,
     scorer: &mut Scorer,
     now: UnixMs,
-) -> Result<bool> {
+) -> Result<RecordOutcome> {
     let version = envelope.version;
     if version == 0 {
-        return Ok(false);
+        return Ok(RecordOutcome::Skipped);
     }
     match &envelope.body {
-        RecordBody::Person(person) => apply_person(conn, owner, version, person, now),
+        RecordBody::Person(person) => {
+            apply_person(conn, owner, version, person, now).map(Into::into)
+        }
         RecordBody::Assessment(assessment) => {
             apply_assessment(conn, owner, version, assessment, scorer, now)
         }
-        RecordBody::Evidence(evidence) => apply_evidence(conn, evidence, now),
+        RecordBody::Evidence(evidence) => apply_evidence(conn, evidence, now).map(Into::into),
     }
+}
+
+/// Before a pulled record replaces the local copy: keeps the local answers
+/// when the person edited them here and they never reached the server (not
+/// queued since, or refused), and they differ from the pulled ones. The rule
+/// stays "the first to reach the server wins"; this only keeps them for the
+/// person to see (and use again). Returns whether a row was kept.
+fn keep_local_answers(
+    conn: &Connection,
+    id: &str,
+    version: u32,
+    pulled: &Answers,
+    now: UnixMs,
+) -> Result<bool> {
+    let (edited, refused): (bool, bool) = conn.query_row(
+        "SELECT revision <> synced_revision,
+             EXISTS (SELECT 1 FROM outbox
+                 WHERE record_kind = 'assessment' AND record_id = ?1 AND state = 'rejected'
+                   AND resolved_by_pull_at_ms IS NULL)
+         FROM assessments WHERE assessment_id = ?1",
+        [id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if !edited && !refused {
+        return Ok(false);
+    }
+    let assessment_id = id
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("stored assessment id {id}")))?;
+    let local = crate::assessments::load_answers(conn, assessment_id)?;
+    let same = local.0.len() == pulled.0.len()
+        && local
+            .0
+            .iter()
+            .all(|(i, a)| pulled.get(i.as_str()) == Some(a));
+    if local.0.is_empty() || same {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO replaced_answers (assessment_id, replaced_at_ms, by_version, answers_json)
+         VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![id, now, version, serde_json::to_string(&local)?],
+    )?;
+    Ok(true)
 }
 
 fn apply_person(
@@ -244,7 +316,7 @@ fn apply_assessment(
     record: &AssessmentRecord,
     scorer: &mut Scorer,
     now: UnixMs,
-) -> Result<bool> {
+) -> Result<RecordOutcome> {
     let id = record.id.to_string();
     let person_known: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM people WHERE person_id = ?1)",
@@ -252,7 +324,7 @@ fn apply_assessment(
         |row| row.get(0),
     )?;
     if !person_known {
-        return Ok(false);
+        return Ok(RecordOutcome::Skipped);
     }
     check_code(record.catalog.as_str(), "catalog id")?;
     check_code(record.group.as_str(), "group id")?;
@@ -270,15 +342,16 @@ fn apply_assessment(
             |row| row.get(0),
         )
         .optional()?;
+    let mut applied = RecordOutcome::Applied;
     match local {
         None => {
             // Inserted as a draft so the answer triggers (migration 2) let the
             // answers in; the pulled state is set last.
             conn.execute(
                 "INSERT INTO assessments (assessment_id, person_id, year, catalog_id, group_id,
-                     area_type, status, revision, sync_version, total_points, passed,
-                     created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', 1, ?7, ?8, ?9, ?10, ?10)",
+                     area_type, status, revision, synced_revision, sync_version, total_points,
+                     passed, created_at_ms, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', 1, 1, ?7, ?8, ?9, ?10, ?10)",
                 rusqlite::params![
                     id,
                     record.person.to_string(),
@@ -293,9 +366,14 @@ fn apply_assessment(
                 ],
             )?;
         }
-        Some(local) if !is_newer(conn, "assessment", &id, version, local)? => return Ok(false),
-        Some(_) if unacked(conn, "assessment", &id)? => return Ok(false),
+        Some(local) if !is_newer(conn, "assessment", &id, version, local)? => {
+            return Ok(RecordOutcome::Skipped)
+        }
+        Some(_) if unacked(conn, "assessment", &id)? => return Ok(RecordOutcome::Skipped),
         Some(_) => {
+            if keep_local_answers(conn, &id, version, &record.answers, now)? {
+                applied = RecordOutcome::KeptLocalAnswers;
+            }
             // A higher version is the server's current state (draft or
             // submitted: a device push is accepted only before review), so
             // review fields of an older version go.
@@ -303,8 +381,8 @@ fn apply_assessment(
                 "UPDATE assessments SET status = 'draft', person_id = ?2, year = ?3,
                      catalog_id = ?4, group_id = ?5, area_type = ?6, return_reason = NULL,
                      decision_number = NULL, decision_date = NULL, total_points = ?8,
-                     passed = ?9, revision = revision + 1, sync_version = ?7,
-                     updated_at_ms = ?10
+                     passed = ?9, revision = revision + 1, synced_revision = revision + 1,
+                     sync_version = ?7, updated_at_ms = ?10
                  WHERE assessment_id = ?1",
                 rusqlite::params![
                     id,
@@ -355,7 +433,7 @@ fn apply_assessment(
          WHERE assessment_id = ?1",
         rusqlite::params![id, status, now],
     )?;
-    Ok(true)
+    Ok(applied)
 }
 
 fn apply_evidence(conn: &Connection, record: &EvidenceRecord, now: UnixMs) -> Result<bool> {

@@ -12,7 +12,7 @@ use crate::model::{
     Assessment, EvidenceUpload, FrozenBatch, OutboxEntry, OutboxState, PullOutcome, PushOutcome,
     RecordKind, Review, UnixMs,
 };
-use crate::pull::{apply_record, save_catalog, Owner, Scorer};
+use crate::pull::{apply_record, save_catalog, Owner, RecordOutcome, Scorer};
 use crate::sql::{now_ms, parsed, parsed_opt, sha256_hex, usize_to_i64};
 use crate::Store;
 use cdht_core::ids::{AssessmentId, PersonId, UnitCode};
@@ -170,7 +170,8 @@ pub(crate) fn enqueue_submission(
     queue_profile_if_changed(conn, assessment.person_id, now)?;
 
     let version: i64 = conn.query_row(
-        "UPDATE assessments SET sync_version = sync_version + 1 WHERE assessment_id = ?1
+        "UPDATE assessments SET sync_version = sync_version + 1, synced_revision = revision
+         WHERE assessment_id = ?1
          RETURNING sync_version",
         [assessment.assessment_id.to_string()],
         |row| row.get(0),
@@ -646,11 +647,16 @@ impl Store {
                     // leaves nothing half-written and does not stop the page.
                     let sp = tx.savepoint()?;
                     match apply_record(&sp, &owner, record, &mut scorer, now) {
-                        Ok(true) => {
+                        Ok(
+                            applied @ (RecordOutcome::Applied | RecordOutcome::KeptLocalAnswers),
+                        ) => {
                             sp.commit()?;
                             outcome.applied += 1;
+                            if applied == RecordOutcome::KeptLocalAnswers {
+                                outcome.replaced_local_edits += 1;
+                            }
                         }
-                        Ok(false) => outcome.skipped += 1,
+                        Ok(RecordOutcome::Skipped) => outcome.skipped += 1,
                         Err(
                             StoreError::Conflict(_)
                             | StoreError::InvalidInput(_)

@@ -172,3 +172,63 @@ fn a_schema_3_database_keeps_its_photos_on_the_device_after_migration_4() {
     assert!(store.catalogs().unwrap().is_empty());
     assert!(store.parked_uploads().unwrap().is_empty());
 }
+
+#[test]
+fn migration_6_counts_returned_and_pulled_drafts_as_possibly_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_lock_reviewed_answers.sql"),
+            include_str!("../migrations/0003_unit_name_known.sql"),
+            include_str!("../migrations/0004_pulled_records.sql"),
+            include_str!("../migrations/0005_refusal_resolved_by_pull.sql"),
+        ] {
+            raw.execute_batch(sql).unwrap();
+        }
+        raw.execute_batch(&format!(
+            "INSERT INTO device (singleton, device_id, created_at_ms)
+                 VALUES (1, '0190d3c2-7a9b-7cde-8f01-23456789abcd', 1);
+             INSERT INTO units (unit_code, name, server_url, join_payload, joined_at_ms, area_type)
+                 VALUES ('HD-TK-001', 'Chi hội', 'https://x.vn', '{{}}', 1, 'normal');
+             INSERT INTO people (person_id, unit_code, full_name, name_folded, created_at_ms,
+                 updated_at_ms)
+                 VALUES ('0190d3c2-7a9b-7cde-8f01-000000000001', 'HD-TK-001', 'An', 'an', 1, 1);
+             INSERT INTO assessments (assessment_id, person_id, year, catalog_id, group_id,
+                 area_type, status, return_reason, revision, sync_version, created_at_ms,
+                 updated_at_ms)
+                 VALUES
+                 ('{returned}', '0190d3c2-7a9b-7cde-8f01-000000000001', 2023, '324-2023',
+                     'residents', 'normal', 'returned', 'Thiếu ảnh', 6, 1, 1, 1),
+                 ('{pulled}', '0190d3c2-7a9b-7cde-8f01-000000000001', 2024, '324-2023',
+                     'residents', 'normal', 'draft', NULL, 3, 2, 1, 1),
+                 ('{submitted}', '0190d3c2-7a9b-7cde-8f01-000000000001', 2025, '324-2023',
+                     'residents', 'normal', 'submitted', NULL, 7, 1, 1, 1),
+                 ('{local}', '0190d3c2-7a9b-7cde-8f01-000000000001', 2026, '324-2023',
+                     'residents', 'normal', 'draft', NULL, 4, 0, 1, 1);
+             PRAGMA user_version = 5;",
+            returned = "0190d3c2-7a9b-7cde-8f01-0000000000a1",
+            pulled = "0190d3c2-7a9b-7cde-8f01-0000000000a2",
+            submitted = "0190d3c2-7a9b-7cde-8f01-0000000000a3",
+            local = "0190d3c2-7a9b-7cde-8f01-0000000000a4",
+        ))
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+    let edited: Vec<(i32, bool)> = raw
+        .prepare("SELECT year, revision <> synced_revision FROM assessments ORDER BY year")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    // Returned and pulled draft: maybe edited here. Submitted: frozen in the
+    // outbox. Never queued: nothing on the server to replace it.
+    assert_eq!(
+        edited,
+        vec![(2023, true), (2024, true), (2025, false), (2026, false)]
+    );
+}

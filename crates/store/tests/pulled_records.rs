@@ -643,6 +643,11 @@ fn the_winner_of_a_version_conflict_replaces_the_refused_edit() {
     let detail = store.assessment_detail(a).unwrap();
     assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
     assert_eq!(detail.answers, answers(9));
+    // The refused answers never reached the server: kept for the person.
+    assert_eq!(outcome.replaced_local_edits, 1);
+    let kept = store.replaced_answers(a).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].answers.get("1.2"), Some(&Answer::Points(3)));
     assert!(
         store.open_refusals(10).unwrap().is_empty(),
         "settled by the winner: nothing left to fix"
@@ -658,4 +663,173 @@ fn the_winner_of_a_version_conflict_replaces_the_refused_edit() {
         )
         .unwrap();
     assert_eq!((again.applied, again.skipped), (0, 1));
+}
+
+/// A pulled household whose assessment an officer returned (seq 4).
+fn pull_returned_household(store: &mut Store) -> Pulled {
+    let pulled = pull_one_household(store);
+    store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                4,
+                vec![ServerChange {
+                    seq: 4,
+                    at: "2025-11-03T00:00:00Z".to_owned(),
+                    change: Change::Review {
+                        assessment: pulled.assessment,
+                        state: ReviewState::Returned,
+                        reason: Some("Sửa chỉ số 1.2".to_owned()),
+                    },
+                }],
+            ),
+        )
+        .unwrap();
+    pulled
+}
+
+#[test]
+fn unsent_answers_replaced_by_another_devices_version_are_kept() {
+    let (_dir, mut store) = joined_store();
+    let pulled = pull_returned_household(&mut store);
+    let (p, a) = (pulled.person, pulled.assessment);
+    assert!(store.replaced_answers(a).unwrap().is_empty());
+
+    // Edited here, not submitted: nothing in the outbox.
+    store
+        .set_answer(a, &IndicatorId::new("1.2"), &Answer::Points(3), None)
+        .unwrap();
+    assert_eq!(store.outbox_count(OutboxState::Pending).unwrap(), 0);
+    let mine = store.assessment_detail(a).unwrap().answers;
+
+    // An officer corrected and resubmitted it on another device first.
+    let outcome = store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                5,
+                vec![record(5, assessment(a, p, 9, DeviceState::Submitted), 2)],
+            ),
+        )
+        .unwrap();
+    assert_eq!((outcome.applied, outcome.replaced_local_edits), (1, 1));
+    // The first to reach the server wins…
+    let detail = store.assessment_detail(a).unwrap();
+    assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
+    assert_eq!(detail.answers, answers(9));
+    // …and the person's unsent answers are kept, not lost.
+    let kept = store.replaced_answers(a).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].answers, mine);
+    assert_eq!(kept[0].by_version, 2);
+    assert_eq!(kept[0].assessment_id, a);
+
+    // Replaying the page keeps nothing more.
+    let again = store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                5,
+                vec![record(5, assessment(a, p, 9, DeviceState::Submitted), 2)],
+            ),
+        )
+        .unwrap();
+    assert_eq!((again.applied, again.replaced_local_edits), (0, 0));
+    // No edit since the pull: a later version keeps nothing.
+    let later = store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                6,
+                vec![record(6, assessment(a, p, 8, DeviceState::Draft), 3)],
+            ),
+        )
+        .unwrap();
+    assert_eq!((later.applied, later.replaced_local_edits), (1, 0));
+    assert_eq!(store.replaced_answers(a).unwrap().len(), 1);
+    let before = store.assessment(a).unwrap();
+    assert_eq!(before.status, AssessmentStatus::Draft);
+
+    // Used again on the (editable) pulled draft: one autosave, not queued.
+    let replaced_id = store.replaced_answers(a).unwrap()[0].replaced_id;
+    let saved = store
+        .restore_replaced_answers(a, replaced_id, None)
+        .unwrap();
+    assert_eq!(saved.revision, before.revision + 1);
+    assert_eq!(store.assessment_detail(a).unwrap().answers, mine);
+    assert!(store.replaced_answers(a).unwrap().is_empty());
+    assert_eq!(store.outbox_count(OutboxState::Pending).unwrap(), 0);
+    assert!(store
+        .restore_replaced_answers(a, replaced_id, None)
+        .is_err());
+
+    // Those are unsent edits again: a newer version keeps them again.
+    store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                7,
+                vec![record(7, assessment(a, p, 9, DeviceState::Submitted), 4)],
+            ),
+        )
+        .unwrap();
+    assert_eq!(store.replaced_answers(a).unwrap()[0].answers, mine);
+    // Submitted elsewhere: not editable here, so not used again.
+    let replaced_id = store.replaced_answers(a).unwrap()[0].replaced_id;
+    assert_eq!(
+        store
+            .restore_replaced_answers(a, replaced_id, None)
+            .unwrap_err()
+            .kind(),
+        cdht_store::ErrorKind::Locked
+    );
+
+    // Seen: they go.
+    assert_eq!(store.dismiss_replaced_answers(a).unwrap(), 1);
+    assert!(store.replaced_answers(a).unwrap().is_empty());
+    assert_eq!(store.dismiss_replaced_answers(a).unwrap(), 0);
+}
+
+#[test]
+fn without_unsent_edits_a_newer_version_keeps_nothing() {
+    let (_dir, mut store) = joined_store();
+    let pulled = pull_returned_household(&mut store);
+    let (p, a) = (pulled.person, pulled.assessment);
+
+    // Edited, submitted and acknowledged: the server has it.
+    store
+        .set_answer(a, &IndicatorId::new("1.2"), &Answer::Points(3), None)
+        .unwrap();
+    assert_eq!(store.submit_assessment(a).unwrap().version, 2);
+    assert_eq!(ack_all(&mut store), 1);
+    let outcome = store
+        .apply_pull(
+            &unit_code(),
+            &page(
+                5,
+                vec![record(5, assessment(a, p, 9, DeviceState::Submitted), 3)],
+            ),
+        )
+        .unwrap();
+    assert_eq!((outcome.applied, outcome.replaced_local_edits), (1, 0));
+    assert!(store.replaced_answers(a).unwrap().is_empty());
+
+    // An edit that ends where the pulled record is (nothing would be lost).
+    let (_dir2, mut other) = joined_store();
+    let pulled = pull_returned_household(&mut other);
+    let (p, a) = (pulled.person, pulled.assessment);
+    other
+        .set_answer(a, &IndicatorId::new("1.2"), &Answer::Points(7), None)
+        .unwrap();
+    let outcome = other
+        .apply_pull(
+            &unit_code(),
+            &page(
+                5,
+                vec![record(5, assessment(a, p, 7, DeviceState::Submitted), 2)],
+            ),
+        )
+        .unwrap();
+    assert_eq!((outcome.applied, outcome.replaced_local_edits), (1, 0));
+    assert!(other.replaced_answers(a).unwrap().is_empty());
 }
