@@ -599,8 +599,10 @@ test("with a real sync server: an officer logs in on the device and sees a perso
       await sleep(300);
       await s.screenshot("16-photo-fetched");
       // Both phones edit the same version of her draft; the other phone's
-      // submission reaches the server first, so this device's is refused,
-      // listed once under "Cần sửa" with the reason in the chosen language.
+      // submission reaches the server first, so this device's is refused and
+      // the winner pulled in the same round replaces it. Nothing is left to
+      // fix, and the answer this device had chosen is kept and shown when the
+      // assessment is opened, in the chosen language.
       await editOnOtherPhone();
       await s.click("#lvl-1-1-b");
       await s.waitFor("#saved-text", { text: "Đã lưu" });
@@ -608,22 +610,29 @@ test("with a real sync server: an officer logs in on the device and sees a perso
       await s.waitFor("#assess-flash", { text: "Đã gửi" });
       await nav(s, "sync");
       await s.click("#sync-now");
-      await s.waitFor("#sync-parked", { text: "Bài tự đánh giá năm", timeout: 60_000 });
-      await s.waitFor("#sync-parked", { text: "của Hoàng Thị Nguyệt" });
-      await s.waitFor("#sync-parked", { text: "vừa được sửa trên máy khác" });
-      assert.equal((await s.findAll("#sync-parked li")).length, 1, "one line per refused record");
-      assert.equal((await s.findAll("#sync-summary .notice")).length, 0, "not listed twice");
-      // "Đồng bộ ngay" redraws the screen shortly after the click: let it settle.
-      await sleep(800);
-      await s.execute(`document.getElementById("sync-parked").scrollIntoView({ block: "center" })`);
+      await s.waitFor("#sync-nothing", { text: "Không có gì đang chờ gửi", timeout: 60_000 });
+      await s.waitFor("#sync-state", { text: "Đã đồng bộ", timeout: 60_000 });
+      assert.equal((await s.findAll("#sync-parked li")).length, 0, "the refusal is settled by the winner");
+      await nav(s, "officer");
+      await s.waitFor("#people-list", { text: "Hoàng Thị Nguyệt" });
+      await s.execute(`[...document.querySelectorAll("#people-list .person")].find((li) => li.textContent.includes("Hoàng Thị Nguyệt")).querySelector(".person-actions button").click()`);
+      await s.waitFor("#assess-replaced", { text: "đã được sửa và gửi từ máy khác" });
+      const notice = await s.text("#assess-replaced");
+      assert.ok(!/Ã|Æ|á»|\uFFFD/.test(notice), `mojibake in: ${notice}`);
+      await s.execute(`document.getElementById("assess-replaced").scrollIntoView({ block: "center" })`);
       await sleep(300);
-      await s.screenshot("17-sync-refused-vi");
+      await s.screenshot("17-kept-answers-vi");
       await s.selectValue("#lang-select", "en");
-      await s.waitFor("#sync-parked", { text: "This was just changed on another device" });
-      await s.execute(`document.getElementById("sync-parked").scrollIntoView({ block: "center" })`);
+      await s.waitFor("#assess-replaced", { text: "changed and sent from another device" });
+      await s.execute(`document.getElementById("assess-replaced").scrollIntoView({ block: "center" })`);
       await sleep(300);
-      await s.screenshot("18-sync-refused-en");
+      await s.screenshot("18-kept-answers-en");
       await s.selectValue("#lang-select", "vi");
+      await s.click("#replaced-seen");
+      for (let i = 0; (await s.findAll("#assess-replaced")).length > 0; i++) {
+        assert.ok(i < 100, "'Đã xem' hides the kept answers");
+        await sleep(100);
+      }
       await nav(s, "officer");
       await s.click("#officer-logout");
       await s.waitFor("#officer-login-ok", { text: "Đã đăng xuất cán bộ" });
