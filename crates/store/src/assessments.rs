@@ -113,6 +113,45 @@ pub(crate) fn require_editable(conn: &Connection, id: AssessmentId) -> Result<As
     }
 }
 
+/// The `answers` columns of one answer (points or a level, never both),
+/// checked: a known shape of indicator id and level id, points in range.
+pub(crate) fn answer_columns<'a>(
+    indicator: &IndicatorId,
+    answer: &'a Answer,
+) -> Result<(Option<i64>, Option<&'a str>)> {
+    check_code(indicator.as_str(), "indicator id")?;
+    match answer {
+        Answer::Points(points) if (0..=MAX_POINTS).contains(points) => Ok((Some(*points), None)),
+        Answer::Points(points) => Err(StoreError::invalid(format!(
+            "points {points} for indicator {indicator} are out of range"
+        ))),
+        Answer::Level(level) => {
+            check_code(level.as_str(), "answer level")?;
+            Ok((None, Some(level.as_str())))
+        }
+    }
+}
+
+/// Stores one answer of an assessment (autosave, restored answers, a pulled
+/// record): the one place that writes the `answers` table.
+pub(crate) fn upsert_answer(
+    conn: &Connection,
+    assessment_id: &str,
+    indicator: &IndicatorId,
+    (points, level): (Option<i64>, Option<&str>),
+    now: UnixMs,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO answers (assessment_id, indicator_id, points, level_id, updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (assessment_id, indicator_id) DO UPDATE SET
+             points = excluded.points, level_id = excluded.level_id,
+             updated_at_ms = excluded.updated_at_ms",
+        rusqlite::params![assessment_id, indicator.as_str(), points, level, now],
+    )?;
+    Ok(())
+}
+
 /// Every local change is a new revision.
 pub(crate) fn bump_revision(
     conn: &Connection,
@@ -304,32 +343,11 @@ impl Store {
         answer: &Answer,
         score: Option<ScoreSummary>,
     ) -> Result<Saved> {
-        check_code(indicator.as_str(), "indicator id")?;
-        let (points, level) = match answer {
-            Answer::Points(points) => {
-                if !(0..=MAX_POINTS).contains(points) {
-                    return Err(StoreError::invalid(format!(
-                        "points {points} for indicator {indicator} are out of range"
-                    )));
-                }
-                (Some(*points), None)
-            }
-            Answer::Level(level) => {
-                check_code(level.as_str(), "answer level")?;
-                (None, Some(level.as_str()))
-            }
-        };
+        let columns = answer_columns(indicator, answer)?;
         let now = now_ms();
         let tx = self.write_tx()?;
         require_editable(&tx, id)?;
-        tx.execute(
-            "INSERT INTO answers (assessment_id, indicator_id, points, level_id, updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (assessment_id, indicator_id) DO UPDATE SET
-                 points = excluded.points, level_id = excluded.level_id,
-                 updated_at_ms = excluded.updated_at_ms",
-            rusqlite::params![id.to_string(), indicator.as_str(), points, level, now],
-        )?;
+        upsert_answer(&tx, &id.to_string(), indicator, columns, now)?;
         let saved = bump_revision(&tx, id, now, score)?;
         tx.commit()?;
         Ok(saved)
@@ -505,26 +523,8 @@ impl Store {
             [id.to_string()],
         )?;
         for (indicator, answer) in &kept.answers.0 {
-            check_code(indicator.as_str(), "indicator id")?;
-            let (points, level) = match answer {
-                Answer::Points(points) if (0..=MAX_POINTS).contains(points) => {
-                    (Some(*points), None)
-                }
-                Answer::Points(points) => {
-                    return Err(StoreError::invalid(format!(
-                        "points {points} for indicator {indicator} are out of range"
-                    )))
-                }
-                Answer::Level(level) => (None, Some(level.as_str())),
-            };
-            tx.execute(
-                "INSERT INTO answers (assessment_id, indicator_id, points, level_id, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (assessment_id, indicator_id) DO UPDATE SET
-                     points = excluded.points, level_id = excluded.level_id,
-                     updated_at_ms = excluded.updated_at_ms",
-                rusqlite::params![id.to_string(), indicator.as_str(), points, level, now],
-            )?;
+            let columns = answer_columns(indicator, answer)?;
+            upsert_answer(&tx, &id.to_string(), indicator, columns, now)?;
         }
         tx.execute(
             "DELETE FROM replaced_answers WHERE replaced_id = ?1",

@@ -14,7 +14,7 @@
 //! sent (`revision <> synced_revision`), or whose push was refused, they are
 //! kept in `replaced_answers` first ([`crate::Store::replaced_answers`]).
 
-use crate::assessments::MAX_POINTS;
+use crate::assessments::{answer_columns, upsert_answer};
 use crate::error::{Result, StoreError};
 use crate::fold::{clean_display_name, fold_name};
 use crate::model::{AssessmentStatus, UnixMs};
@@ -24,7 +24,7 @@ use cdht_core::ids::UnitCode;
 use cdht_core::sync::{
     AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, RecordBody, RecordEnvelope,
 };
-use cdht_core::{Answer, Answers, AreaType, AssessmentInput, Completeness};
+use cdht_core::{Answers, AreaType, AssessmentInput, Completeness};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The owning unit and area type a `record` change came with.
@@ -402,26 +402,8 @@ fn apply_assessment(
         }
     }
     for (indicator, answer) in &record.answers.0 {
-        check_code(indicator.as_str(), "indicator id")?;
-        let (points, level) = match answer {
-            Answer::Points(points) if (0..=MAX_POINTS).contains(points) => (Some(*points), None),
-            Answer::Points(points) => {
-                return Err(StoreError::invalid(format!(
-                    "points {points} for indicator {indicator} are out of range"
-                )))
-            }
-            Answer::Level(level) => {
-                check_code(level.as_str(), "answer level")?;
-                (None, Some(level.as_str()))
-            }
-        };
-        conn.execute(
-            "INSERT INTO answers (assessment_id, indicator_id, points, level_id, updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (assessment_id, indicator_id) DO UPDATE SET
-                 points = excluded.points, level_id = excluded.level_id",
-            rusqlite::params![id, indicator.as_str(), points, level, now],
-        )?;
+        let columns = answer_columns(indicator, answer)?;
+        upsert_answer(conn, &id, indicator, columns, now)?;
     }
     let status = match record.state {
         DeviceState::Draft => AssessmentStatus::Draft,
