@@ -8,8 +8,7 @@
 use cdht_app::{App, ProfileForm};
 use cdht_core::ids::{AssessmentId, IndicatorId, LevelId, PersonId};
 use cdht_core::sync::{
-    AckOutcome, AssessmentRecord, Change, DeviceState, PullResponse, PushResponse, RecordAck,
-    RecordBody, ServerChange,
+    AssessmentRecord, Change, DeviceState, PullResponse, RecordBody, ServerChange,
 };
 use cdht_core::{Answer, Answers, AreaType};
 use cdht_store::{Review, Store};
@@ -63,24 +62,9 @@ fn pulled(
 fn accept_all(sync: &mut Store) {
     let batch = sync.open_push_batch(200).unwrap().unwrap();
     sync.mark_batch_sent(batch.batch_id).unwrap();
-    let request = batch.to_push_batch().unwrap();
-    sync.apply_push_response(&PushResponse {
-        batch_id: request.batch_id,
-        seq: request.seq,
-        acks: request
-            .records
-            .iter()
-            .map(|r| RecordAck {
-                id: r.body.id(),
-                kind: r.body.kind(),
-                version: r.version,
-                outcome: AckOutcome::Accepted,
-                code: None,
-                message: None,
-                score: None,
-            })
-            .collect(),
-    })
+    sync.apply_push_response(&cdht_test_support::accepted_all(
+        &batch.to_push_batch().unwrap(),
+    ))
     .unwrap();
 }
 

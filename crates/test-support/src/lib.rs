@@ -8,6 +8,7 @@
 //! - [`photos`] (feature `photos`): a 12-megapixel phone-like JPEG with
 //!   camera EXIF (orientation, GPS, Make/Model), and EXIF/pixel checks.
 //! - [`photo`]: a fake JPEG of a given size.
+//! - [`accepted_all`]: the server's answer accepting every record of a batch.
 // Test helpers: a failed setup step should panic the test that called it.
 #![allow(clippy::unwrap_used)]
 
@@ -35,4 +36,27 @@ pub fn photo(seed: u64, len: usize) -> Vec<u8> {
     }
     out.truncate(len);
     out
+}
+
+/// The server's answer to `batch` accepting every record, as a device's
+/// store tests feed it to `Store::apply_push_response`.
+pub fn accepted_all(batch: &cdht_core::sync::PushBatch) -> cdht_core::sync::PushResponse {
+    use cdht_core::sync::{AckOutcome, PushResponse, RecordAck};
+    PushResponse {
+        batch_id: batch.batch_id,
+        seq: batch.seq,
+        acks: batch
+            .records
+            .iter()
+            .map(|r| RecordAck {
+                id: r.body.id(),
+                kind: r.body.kind(),
+                version: r.version,
+                outcome: AckOutcome::Accepted,
+                code: None,
+                message: None,
+                score: None,
+            })
+            .collect(),
+    }
 }

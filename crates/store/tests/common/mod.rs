@@ -84,27 +84,9 @@ pub fn jpeg_meta() -> EvidenceMeta {
 /// Sends what waits in the outbox (one batch of up to 200) and applies the
 /// server's answer accepting every record; the batch and how many were acked.
 pub fn accept_all(store: &mut Store) -> (cdht_store::FrozenBatch, usize) {
-    use cdht_core::sync::{AckOutcome, PushResponse, RecordAck};
     let batch = store.open_push_batch(200).unwrap().unwrap();
     store.mark_batch_sent(batch.batch_id).unwrap();
-    let request = batch.to_push_batch().unwrap();
-    let response = PushResponse {
-        batch_id: request.batch_id,
-        seq: request.seq,
-        acks: request
-            .records
-            .iter()
-            .map(|r| RecordAck {
-                id: r.body.id(),
-                kind: r.body.kind(),
-                version: r.version,
-                outcome: AckOutcome::Accepted,
-                code: None,
-                message: None,
-                score: None,
-            })
-            .collect(),
-    };
+    let response = cdht_test_support::accepted_all(&batch.to_push_batch().unwrap());
     let acked = store.apply_push_response(&response).unwrap().acked;
     (batch, acked)
 }
