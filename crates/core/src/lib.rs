@@ -4,8 +4,10 @@
 
 pub mod assessment;
 pub mod catalog;
+pub mod chunking;
 pub mod exemplary;
 pub mod ids;
+pub mod jcs;
 pub mod qr;
 pub mod score;
 pub mod sync;

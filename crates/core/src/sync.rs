@@ -17,8 +17,15 @@ use crate::ids::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The protocol version this build speaks; the API lives under `/api/v1`.
+/// The protocol version this build's devices speak; the API lives under
+/// `/api/v1`. Versions differ only in how a record's hash is made (see
+/// [`PushBatch::protocol`]); the server accepts both.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The protocol whose record hashes are RFC 8785 of the body as sent
+/// ([`RecordBody::canonical_jcs`]): what a client written from the document
+/// alone sends.
+pub const PROTOCOL_JCS: u32 = 2;
 
 /// The most records one push batch may carry.
 pub const MAX_RECORDS_PER_BATCH: usize = 200;
@@ -34,6 +41,10 @@ pub const MAX_CHUNK_BYTES: usize = 256 * 1024;
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// With `offset_mismatch`: the bytes of the photo the server holds, the
+    /// offset to continue from (absent on every other error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<u64>,
 }
 
 // ---------------------------------------------------------------- enrolment
@@ -217,7 +228,22 @@ pub struct PushBatch {
     /// every retry. The server refuses a new batch whose number is not above
     /// the last it applied (`409 seq_out_of_order`).
     pub seq: u64,
+    /// How the records' hashes are made: absent (or 1), the sha256 of
+    /// [`RecordBody::canonical_json`] (the first devices); 2
+    /// ([`PROTOCOL_JCS`]), the sha256 of RFC 8785 of each body as sent.
+    /// Left out when 1, so a version-1 batch reads and hashes as before.
+    #[serde(default = "protocol_v1", skip_serializing_if = "is_protocol_v1")]
+    pub protocol: u32,
     pub records: Vec<RecordEnvelope>,
+}
+
+const fn protocol_v1() -> u32 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes fields by reference
+const fn is_protocol_v1(protocol: &u32) -> bool {
+    *protocol == 1
 }
 
 /// One record in a batch.
@@ -270,6 +296,16 @@ impl RecordBody {
         // Serialising these plain structs cannot fail (no maps with non-string
         // keys, no custom errors), so the empty fallback is never taken.
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Protocol 2's bytes: RFC 8785 (JCS) of this body as this build sends it
+    /// (optional fields as `null`). The server hashes the body *as received*,
+    /// so another client's body with absent fields hashes its own way.
+    #[must_use]
+    pub fn canonical_jcs(&self) -> Vec<u8> {
+        serde_json::to_value(self)
+            .map(|v| crate::jcs::canonical(&v))
+            .unwrap_or_default()
     }
 }
 

@@ -282,6 +282,8 @@ impl FrozenBatch {
         Ok(PushBatch {
             batch_id: self.batch_id,
             seq: self.seq,
+            // The outbox freezes version-1 hashes (the canonical serde form).
+            protocol: cdht_core::sync::PROTOCOL_VERSION,
             records,
         })
     }

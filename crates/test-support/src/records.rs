@@ -66,6 +66,7 @@ pub fn batch(seq: u64, records: Vec<RecordEnvelope>) -> PushBatch {
     PushBatch {
         batch_id: uuid::Uuid::now_v7(),
         seq,
+        protocol: cdht_core::sync::PROTOCOL_VERSION,
         records,
     }
 }
