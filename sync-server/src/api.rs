@@ -1,11 +1,12 @@
 //! The HTTP API: routes, authentication and scope checks, handlers.
 
 use crate::blobs;
-use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::error::{payload_too_large, ApiError, ApiJson, ApiJsonWithValue, ApiPath, ApiQuery};
 use crate::storage::{
     AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicateFlag, EvidenceAccess,
     PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction, Stats, Subject,
 };
+use crate::upload;
 use crate::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -17,7 +18,7 @@ use cdht_core::sync::{
     DeviceOfficerResponse, DeviceScope, EnrolRequest, EnrolResponse, ErrorBody, EvidenceQuery,
     EvidenceQueryResponse, EvidenceStatus, LoginRequest, LoginResponse, PullResponse, PushBatch,
     PushResponse, RecordBody, Role, RoleGrant, ServerScore, UnitInfo, MAX_CHUNK_BYTES,
-    MAX_RECORDS_PER_BATCH,
+    MAX_RECORDS_PER_BATCH, PROTOCOL_JCS,
 };
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::{Deserialize, Serialize};
@@ -471,11 +472,11 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Applied, or replayed: one ack per record, in batch order", body = PushResponse),
-        (status = 400, description = "`batch_too_large`, `bad_seq`, `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`bad_seq`, `unsupported_protocol`, `bad_json`, `invalid_body` (the message names the place) or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 409, description = "`batch_conflict` (this batch id with other content) or `seq_out_of_order`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
+        (status = 413, description = "`payload_too_large` (the body is over 2 MiB) or `batch_too_large` (over 200 records): split the batch", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
     )
@@ -483,13 +484,21 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
 async fn push(
     State(state): State<AppState>,
     subject: Subject,
-    ApiJson(batch): ApiJson<PushBatch>,
+    ApiJsonWithValue(batch, sent): ApiJsonWithValue<PushBatch>,
 ) -> Result<Response, ApiError> {
     let device = device(subject)?;
-    if batch.records.len() > MAX_RECORDS_PER_BATCH {
+    if !(1..=PROTOCOL_JCS).contains(&batch.protocol) {
         return Err(ApiError::bad_request(
+            "unsupported_protocol",
+            format!("Máy chủ hiểu giao thức 1 đến {PROTOCOL_JCS}."),
+        ));
+    }
+    if batch.records.len() > MAX_RECORDS_PER_BATCH {
+        // 413, not 400: the client splits the batch rather than parking it.
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
             "batch_too_large",
-            format!("Một lần gửi tối đa {MAX_RECORDS_PER_BATCH} bản ghi."),
+            format!("Một lần gửi tối đa {MAX_RECORDS_PER_BATCH} bản ghi; hãy chia nhỏ."),
         ));
     }
     if batch.seq == 0 {
@@ -526,11 +535,24 @@ async fn push(
         owner_areas: &owner_areas,
         max_evidence,
     };
+    let protocol = batch.protocol;
     let records: Vec<PreparedRecord> = batch
         .records
         .into_iter()
-        .map(|envelope| {
-            let check = check_record(&state, &envelope, &scoring);
+        .enumerate()
+        .map(|(i, mut envelope)| {
+            let body_sent = &sent["records"][i]["body"];
+            let check = if record_hash(protocol, &envelope.body, body_sent) == envelope.hash {
+                // Kept and compared (`already_had`) in one form whatever the
+                // protocol: the hash of the canonical serde form.
+                envelope.hash = crate::sha256_hex(&envelope.body.canonical_json());
+                check_record(&state, &envelope, &scoring)
+            } else {
+                reject(
+                    "hash_mismatch",
+                    "Bản ghi bị hỏng trên đường truyền (mã kiểm tra không khớp).",
+                )
+            };
             PreparedRecord { envelope, check }
         })
         .collect();
@@ -564,6 +586,17 @@ async fn push(
     }
 }
 
+/// The hash a record's envelope must carry: protocol 1, the sha256 of the
+/// body's canonical serde form; protocol 2, the sha256 of RFC 8785 of the
+/// body as sent (docs/sync-protocol.md, "Record hashes").
+fn record_hash(protocol: u32, body: &RecordBody, sent: &serde_json::Value) -> String {
+    if protocol >= PROTOCOL_JCS {
+        crate::sha256_hex(&cdht_core::jcs::canonical(sent))
+    } else {
+        crate::sha256_hex(&body.canonical_json())
+    }
+}
+
 /// What a push's records are checked and scored with.
 struct Scoring<'a> {
     catalogs: &'a [Catalog],
@@ -582,12 +615,6 @@ fn check_record(
     let max_evidence = scoring.max_evidence;
     if envelope.version == 0 {
         return reject("bad_version", "Phiên bản bản ghi bắt đầu từ 1.");
-    }
-    if crate::sha256_hex(&envelope.body.canonical_json()) != envelope.hash {
-        return reject(
-            "hash_mismatch",
-            "Bản ghi bị hỏng trên đường truyền (mã kiểm tra không khớp).",
-        );
     }
     match &envelope.body {
         RecordBody::Person(p) => {
@@ -706,14 +733,15 @@ async fn pull(
     post,
     path = "/evidence/status",
     tag = "device",
-    summary = "How much of these photos the server holds",
+    summary = "How much of these photos the server holds (device or officer token)",
+    description = "A device sees the photos named by evidence records of its unit; an officer, \
+        those named by records of units in its roles. Any other photo shows as unknown (size 0).",
     request_body = EvidenceQuery,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One status per sha256 asked", body = EvidenceQueryResponse),
         (status = 400, description = "`invalid_evidence` (over 500 hashes, or one is not 64 lower-case hex), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
-        (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
@@ -724,17 +752,71 @@ async fn evidence_status(
     subject: Subject,
     ApiJson(q): ApiJson<EvidenceQuery>,
 ) -> Result<Json<EvidenceQueryResponse>, ApiError> {
-    let unit = device(subject)?.unit;
     if q.sha256.len() > 500 || !q.sha256.iter().all(|s| valid_sha256(s)) {
         return Err(ApiError::bad_request(
             "invalid_evidence",
             "Tối đa 500 mã sha256 (64 ký tự hex thường) mỗi lần hỏi.",
         ));
     }
-    let items = state
-        .db(move |s| s.evidence_status(unit.as_str(), &q.sha256))
-        .await?;
+    let mut items = match subject {
+        Subject::Device(d) => {
+            let unit = d.unit;
+            state
+                .db(move |s| s.evidence_status(unit.as_str(), &q.sha256))
+                .await?
+        }
+        Subject::Officer { grants, .. } => {
+            state
+                .db(move |s| officer_evidence_status(s, &grants, &q.sha256))
+                .await?
+        }
+    };
+    for item in &mut items {
+        if item.size > 0 && !item.complete && item.received >= item.size {
+            // All bytes in, completion cut short: finish it before answering.
+            match upload::complete(&state, &item.sha256).await {
+                Ok(done) => *item = done,
+                Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => item.received = 0,
+                Err(e) => return Err(e),
+            }
+        }
+    }
     Ok(Json(EvidenceQueryResponse { items }))
+}
+
+/// An officer's view of uploads: a photo counts only through a record of a
+/// unit its roles cover (the same check as a download).
+fn officer_evidence_status(
+    s: &dyn crate::storage::Storage,
+    grants: &[RoleGrant],
+    sha256: &[String],
+) -> crate::storage::StorageResult<Vec<EvidenceStatus>> {
+    let reader = Reader::Officer(grants.to_vec());
+    sha256
+        .iter()
+        .map(|sha| {
+            let unknown = EvidenceStatus {
+                sha256: sha.clone(),
+                size: 0,
+                received: 0,
+                complete: false,
+            };
+            Ok(match s.evidence_access(sha, &reader)? {
+                EvidenceAccess::Absent | EvidenceAccess::OutOfScope => unknown,
+                EvidenceAccess::Ready { .. } | EvidenceAccess::Incomplete => {
+                    match s.blob_state(sha)? {
+                        Some(b) => EvidenceStatus {
+                            sha256: sha.clone(),
+                            size: b.size,
+                            received: b.received,
+                            complete: b.complete,
+                        },
+                        None => unknown,
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -753,7 +835,7 @@ struct ChunkQuery {
         ("sha256" = String, Path, description = "Lower-case hex sha256 of the photo (64 characters)"),
         ChunkQuery
     ),
-    request_body(content = inline(Binary), content_type = "application/octet-stream", description = "The photo's bytes from `offset` (at most 256 KiB)"),
+    request_body(content = inline(Binary), content_type = "application/octet-stream", description = "The photo's bytes from `offset` (at most 256 KiB). A request cut short still counts up to its last byte received."),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Where the upload stands (`complete` once the whole photo is in and checked)", body = EvidenceStatus),
@@ -761,7 +843,7 @@ struct ChunkQuery {
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 404, description = "`unknown_evidence`: no evidence record of this device's unit names this photo", body = ErrorBody),
-        (status = 409, description = "`offset_mismatch`: `offset` is not what the server has received; continue from it", body = ErrorBody),
+        (status = 409, description = "`offset_mismatch`: `offset` is not what the server has received; continue from the body's `received`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the chunk is over 256 KiB", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `invalid_evidence`: the assembled photo is not the announced JPEG; start again", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
@@ -772,7 +854,8 @@ async fn upload_chunk(
     subject: Subject,
     ApiPath(sha256): ApiPath<String>,
     ApiQuery(q): ApiQuery<ChunkQuery>,
-    body: Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> Result<Json<EvidenceStatus>, ApiError> {
     let unit = device(subject)?.unit;
     if !valid_sha256(&sha256) {
@@ -781,15 +864,11 @@ async fn upload_chunk(
             "Mã sha256 của ảnh không hợp lệ.",
         ));
     }
-    // A body cut half-way fails here, and nothing of it is kept.
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            payload_too_large()
-        } else {
-            ApiError::bad_request("bad_body", "Không đọc được dữ liệu gửi lên.")
-        }
-    })?;
-    if body.len() > MAX_CHUNK_BYTES {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_CHUNK_BYTES as u64) {
         return Err(payload_too_large());
     }
     let sha = sha256.clone();
@@ -804,72 +883,25 @@ async fn upload_chunk(
                 "Máy chủ chưa có thông tin ảnh này; hãy gửi bản ghi minh chứng trước.",
             )
         })?;
-    let status = |received: u64, complete: bool| EvidenceStatus {
-        sha256: sha256.clone(),
-        size: progress.size,
-        received,
-        complete,
-    };
     if progress.complete {
-        return Ok(Json(status(progress.size, true)));
+        return Ok(Json(EvidenceStatus {
+            sha256,
+            size: progress.size,
+            received: progress.size,
+            complete: true,
+        }));
     }
-    let len = body.len() as u64;
+    if progress.received >= progress.size {
+        // Every byte is in but the photo is not complete (a completion cut
+        // short by an older version): finish it now.
+        return upload::complete(&state, &sha256).await.map(Json);
+    }
     if q.offset != progress.received {
-        return Err(offset_mismatch(progress.received));
+        return Err(upload::offset_mismatch(progress.received));
     }
-    if len == 0 || q.offset + len > progress.size {
-        return Err(ApiError::bad_request(
-            "chunk_out_of_range",
-            "Phần dữ liệu gửi vượt quá kích thước ảnh đã khai báo.",
-        ));
-    }
-    blobs::put_part(state.blobs.as_ref(), &sha256, q.offset, body)
+    upload::receive_chunk(state, sha256, q.offset, progress, body)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot store an evidence chunk");
-            ApiError::internal()
-        })?;
-    let (sha, offset) = (sha256.clone(), q.offset);
-    if !state
-        .db(move |s| s.blob_add_chunk(&sha, offset, len))
-        .await?
-    {
-        return Err(offset_mismatch(progress.received));
-    }
-    let received = q.offset + len;
-    if received < progress.size {
-        return Ok(Json(status(received, false)));
-    }
-    let verdict = blobs::assemble(state.blobs.as_ref(), &sha256, progress.size)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot assemble an evidence photo");
-            ApiError::internal()
-        })?;
-    let ok = verdict == blobs::Verdict::Ok;
-    let sha = sha256.clone();
-    state.db(move |s| s.blob_finish(&sha, ok)).await?;
-    match verdict {
-        blobs::Verdict::Ok => Ok(Json(status(progress.size, true))),
-        blobs::Verdict::HashMismatch => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "hash_mismatch",
-            "Ảnh nhận được không khớp mã kiểm tra; hãy gửi lại từ đầu.",
-        )),
-        blobs::Verdict::NotJpeg => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_evidence",
-            "Tệp gửi lên không phải ảnh JPEG.",
-        )),
-    }
-}
-
-fn offset_mismatch(received: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "offset_mismatch",
-        format!("Máy chủ đã nhận {received} byte; hãy gửi tiếp từ đó."),
-    )
+        .map(Json)
 }
 
 /// `GET /api/v1/evidence/{sha256}`: a complete photo, to an officer whose

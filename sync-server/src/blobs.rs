@@ -1,9 +1,13 @@
 //! Evidence bytes, through the `object_store` API: the local file system
 //! under `DIR/blobs` today; an S3-compatible store can replace it.
 //!
-//! Chunks of an unfinished upload are objects `parts/{sha256}/{offset}`;
-//! a finished photo is `evidence/{sha256[..2]}/{sha256}.jpg`.
+//! Each piece of an unfinished upload is its own object
+//! `parts/{sha256}/{offset:016}-{len:08}-{nonce}`: a chunk cut half-way is a
+//! shorter piece, and two requests racing for the same offset never write the
+//! same object (the one the database did not count is deleted by its writer).
+//! A finished photo is `evidence/{sha256[..2]}/{sha256}.jpg`.
 
+use futures_util::StreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload};
@@ -15,9 +19,8 @@ pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn ObjectStore>> 
     Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?))
 }
 
-#[must_use]
-pub fn part_path(sha256: &str, offset: u64) -> ObjectPath {
-    ObjectPath::from(format!("parts/{sha256}/{offset:016}"))
+fn parts_prefix(sha256: &str) -> ObjectPath {
+    ObjectPath::from(format!("parts/{sha256}"))
 }
 
 #[must_use]
@@ -25,16 +28,28 @@ pub fn final_path(sha256: &str) -> ObjectPath {
     ObjectPath::from(format!("evidence/{}/{sha256}.jpg", &sha256[..2]))
 }
 
+/// Stores the bytes of one piece starting at `offset`; returns its object,
+/// for [`delete_part`] when the database does not count it.
 pub async fn put_part(
     store: &dyn ObjectStore,
     sha256: &str,
     offset: u64,
     bytes: bytes::Bytes,
-) -> object_store::Result<()> {
+) -> anyhow::Result<ObjectPath> {
+    let nonce = hex::encode(crate::random_bytes::<8>()?);
+    let path = ObjectPath::from(format!(
+        "parts/{sha256}/{offset:016}-{:08}-{nonce}",
+        bytes.len()
+    ));
     store
-        .put(&part_path(sha256, offset), PutPayload::from_bytes(bytes))
+        .put(&path, PutPayload::from_bytes(bytes))
         .await
-        .map(|_| ())
+        .map(|_| ())?;
+    Ok(path)
+}
+
+pub async fn delete_part(store: &dyn ObjectStore, path: &ObjectPath) {
+    let _ = store.delete(path).await;
 }
 
 /// Why assembled bytes were refused.
@@ -45,50 +60,96 @@ pub enum Verdict {
     NotJpeg,
 }
 
-/// Joins the chain of parts from offset 0 to `size`, checks it, and keeps it
-/// as the final object. The parts are deleted either way.
-pub async fn assemble(
-    store: &dyn ObjectStore,
-    sha256: &str,
-    size: u64,
-) -> object_store::Result<Verdict> {
-    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    let mut offset = 0u64;
-    while offset < size {
-        let part = store.get(&part_path(sha256, offset)).await?.bytes().await?;
-        if part.is_empty() {
-            break;
-        }
-        offset += part.len() as u64;
-        data.extend_from_slice(&part);
-    }
-    let verdict = if data.len() as u64 != size || crate::sha256_hex(&data) != sha256 {
+/// Checks bytes against the announced photo.
+fn verdict(data: &[u8], sha256: &str, size: u64) -> Verdict {
+    if data.len() as u64 != size || crate::sha256_hex(data) != sha256 {
         Verdict::HashMismatch
     } else if !data.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Verdict::NotJpeg
     } else {
         Verdict::Ok
-    };
+    }
+}
+
+/// Whether the final object is already there and right (an earlier
+/// completion stored it and stopped before the database said so).
+async fn final_is_stored(store: &dyn ObjectStore, sha256: &str, size: u64) -> bool {
+    match store.get(&final_path(sha256)).await {
+        Ok(found) => match found.bytes().await {
+            Ok(data) => verdict(&data, sha256, size) == Verdict::Ok,
+            Err(_) => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// The pieces of an upload as (offset, object), read from their names.
+/// Pieces of older versions are named by their offset alone.
+async fn list_parts(
+    store: &dyn ObjectStore,
+    sha256: &str,
+) -> object_store::Result<Vec<(u64, u64, ObjectPath)>> {
+    let mut list = store.list(Some(&parts_prefix(sha256)));
+    let mut parts = Vec::new();
+    while let Some(meta) = list.next().await {
+        let meta = meta?;
+        let Some(name) = meta.location.filename() else {
+            continue;
+        };
+        let Some(offset) = name.split('-').next().and_then(|o| o.parse::<u64>().ok()) else {
+            continue;
+        };
+        parts.push((offset, meta.size, meta.location));
+    }
+    // Longest first at an offset: fewer reads to cover the photo.
+    parts.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    Ok(parts)
+}
+
+/// Puts the photo together from its pieces, checks it, and keeps it as the
+/// final object. Pieces may overlap (a cut piece and its resend, two racing
+/// requests): each adds only the bytes past what is already joined, and the
+/// sha256 of the whole decides. The pieces are left for the caller to
+/// delete once the database agrees ([`delete_parts`]).
+pub async fn assemble(
+    store: &dyn ObjectStore,
+    sha256: &str,
+    size: u64,
+) -> object_store::Result<Verdict> {
+    if final_is_stored(store, sha256, size).await {
+        return Ok(Verdict::Ok);
+    }
+    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    for (offset, len, path) in list_parts(store, sha256).await? {
+        let have = data.len() as u64;
+        if have >= size || offset > have {
+            break;
+        }
+        if offset + len <= have {
+            continue;
+        }
+        let part = store.get(&path).await?.bytes().await?;
+        let skip = usize::try_from(have - offset).unwrap_or(usize::MAX);
+        if let Some(tail) = part.get(skip..) {
+            data.extend_from_slice(tail);
+        }
+    }
+    let verdict = verdict(&data, sha256, size);
     if verdict == Verdict::Ok {
         store
             .put(&final_path(sha256), PutPayload::from(data))
             .await?;
     }
-    delete_parts(store, sha256).await;
     Ok(verdict)
 }
 
 /// Best effort: a left-over part wastes disk, nothing else.
 pub async fn delete_parts(store: &dyn ObjectStore, sha256: &str) {
-    use futures_util::StreamExt;
-    let prefix = ObjectPath::from(format!("parts/{sha256}"));
-    let mut list = store.list(Some(&prefix));
-    let mut paths = Vec::new();
-    while let Some(Ok(meta)) = list.next().await {
-        paths.push(meta.location);
-    }
-    for p in paths {
-        let _ = store.delete(&p).await;
+    let Ok(parts) = list_parts(store, sha256).await else {
+        return;
+    };
+    for (_, _, path) in parts {
+        let _ = store.delete(&path).await;
     }
 }
 

@@ -2,7 +2,7 @@
 //! text is logged, never sent.
 
 use crate::storage::{Refusal, StorageError};
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -15,6 +15,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `offset_mismatch` only: where the upload stands, as a number.
+    pub received: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            received: None,
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -66,6 +69,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code.to_owned(),
             message: self.message,
+            received: self.received,
         };
         (self.status, axum::Json(body)).into_response()
     }
@@ -100,34 +104,76 @@ pub struct ApiJson<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_rejection(&rejection)),
-        }
+        let value = json_value(req, state).await?;
+        decode_json(value).map(Self)
     }
 }
 
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    let status = rejection.status();
-    let detail = rejection.body_text();
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+/// A JSON body both as `T` and as the JSON value sent, for what is checked
+/// against the body as sent (protocol 2's record hashes).
+pub struct ApiJsonWithValue<T>(pub T, pub serde_json::Value);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJsonWithValue<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let value = json_value(req, state).await?;
+        let typed = decode_json(value.clone())?;
+        Ok(Self(typed, value))
+    }
+}
+
+async fn json_value<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<serde_json::Value, ApiError> {
+    let bytes = json_bytes(req, state).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| ApiError::bad_request("bad_json", "Nội dung không phải JSON hợp lệ."))
+}
+
+/// The body of a request that says it is JSON.
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<bytes::Bytes, ApiError> {
+    let is_json = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "Nội dung phải là JSON (Content-Type: application/json).",
-        ),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
-        JsonRejection::JsonSyntaxError(_) => {
-            ApiError::bad_request("bad_json", "Nội dung không phải JSON hợp lệ.")
-        }
-        // serde's message names the field and the expected type; it is about
-        // the client's own input, so it is safe and useful to send back.
-        JsonRejection::JsonDataError(_) => ApiError::bad_request(
-            "invalid_body",
-            format!("Dữ liệu gửi lên không đúng mẫu: {}", short(&detail)),
-        ),
-        _ => ApiError::bad_request("bad_request", "Yêu cầu không đọc được."),
+        ));
     }
+    bytes::Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                payload_too_large()
+            } else {
+                ApiError::bad_request("bad_request", "Yêu cầu không đọc được.")
+            }
+        })
+}
+
+/// Reads a JSON value as `T`. A value of the wrong shape is `invalid_body`,
+/// whose message names the place (a JSON path such as
+/// `records[0].body.year`) in Vietnamese and never carries serde's English.
+pub fn decode_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let place = e.path().to_string();
+        let message = if place.is_empty() || place == "." {
+            "Dữ liệu gửi lên không đúng mẫu.".to_owned()
+        } else {
+            format!("Dữ liệu gửi lên không đúng mẫu tại `{}`.", short(&place))
+        };
+        ApiError::bad_request("invalid_body", message)
+    })
 }
 
 pub fn payload_too_large() -> ApiError {

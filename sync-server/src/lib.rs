@@ -14,6 +14,7 @@ pub mod sqlite;
 pub mod storage;
 pub mod tls;
 pub mod units;
+pub mod upload;
 
 use crate::error::ApiError;
 use crate::storage::{Storage, StorageResult};
@@ -70,6 +71,7 @@ pub struct AppState {
     /// The catalogs pushes are scored with, and the installed revisions they
     /// were merged from (`catalogs add` may run while the server does).
     catalogs: Arc<Mutex<CatalogCache>>,
+    completions: Arc<upload::Completions>,
 }
 
 /// The installed (id, revision) pairs, and the merged catalogs made from them.
@@ -92,6 +94,7 @@ impl AppState {
             config: Arc::new(config),
             secret: Arc::new(secret),
             catalogs: Arc::new(Mutex::new((Vec::new(), Arc::new(Vec::new())))),
+            completions: Arc::new(upload::Completions::default()),
         })
     }
 
@@ -271,6 +274,7 @@ impl FailureLimiter {
 
 /// Serves on an already bound listener until the future is dropped or fails.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    tokio::spawn(repair(state.clone()));
     let app = api::router(state);
     axum::serve(
         listener,
@@ -287,6 +291,7 @@ pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
 ) -> std::io::Result<()> {
+    tokio::spawn(repair(state.clone()));
     let app = api::router(state);
     let listener = listener.into_std()?;
     let handle = axum_server::Handle::new();
@@ -302,6 +307,11 @@ pub async fn serve_tls(
     .handle(handle)
     .serve(app.into_make_service_with_connect_info::<SocketAddr>())
     .await
+}
+
+/// What a start-up repairs, in the background while requests are served.
+async fn repair(state: AppState) {
+    upload::repair_stuck(&state).await;
 }
 
 async fn shutdown_signal() {

@@ -1355,10 +1355,38 @@ impl Storage for SqliteStorage {
         let sql = if ok {
             "UPDATE blobs SET complete = 1 WHERE sha256 = ?1"
         } else {
-            "UPDATE blobs SET received = 0, complete = 0 WHERE sha256 = ?1"
+            "UPDATE blobs SET received = 0 WHERE sha256 = ?1 AND complete = 0"
         };
         self.conn()?.execute(sql, [sha256])?;
         Ok(())
+    }
+
+    fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT size, received, complete FROM blobs WHERE sha256 = ?1",
+                [sha256],
+                |r| {
+                    Ok(BlobProgress {
+                        size: r.get(0)?,
+                        received: r.get(1)?,
+                        complete: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn stuck_blobs(&self) -> StorageResult<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(
+            "SELECT sha256 FROM blobs WHERE complete = 0 AND size > 0 AND received >= size",
+        )?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess> {

@@ -342,7 +342,14 @@ pub trait Storage: Send + Sync + 'static {
     fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>>;
     /// Counts a stored chunk, only if `offset` is still the received count.
     fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool>;
+    /// Marks a photo complete (`ok`), or, when its bytes failed their check,
+    /// open again from offset 0. Never touches a photo already complete.
     fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()>;
+    /// The upload state of a blob, whoever asks.
+    fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>>;
+    /// Photos with every byte received but not complete (a completion cut
+    /// short), for the start-up repair.
+    fn stuck_blobs(&self) -> StorageResult<Vec<String>>;
     /// Whether `reader` may download the photo, and whether it is complete.
     fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess>;
 

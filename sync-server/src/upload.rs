@@ -1,0 +1,267 @@
+//! Resumable evidence uploads, made so that a dropped connection cancels
+//! nothing the server has received.
+//!
+//! A request's bytes are read on a task of their own ([`receive_chunk`]):
+//! when the link cuts, hyper drops the handler, but the task keeps the bytes
+//! that arrived (a cut chunk counts up to its last byte received; the
+//! photo's sha256 checks everything at the end) and, once the last byte of a
+//! photo is in, completes it. Completion ([`complete`]) is one step that any
+//! later status or upload request, or the server's start, runs again for a
+//! photo left with `received == size` but not complete, so no state is stuck.
+
+use crate::blobs::{self, Verdict};
+use crate::error::{payload_too_large, ApiError};
+use crate::storage::BlobProgress;
+use crate::AppState;
+use axum::body::Body;
+use axum::http::StatusCode;
+use cdht_core::sync::{EvidenceStatus, MAX_CHUNK_BYTES};
+use futures_util::StreamExt;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Photos whose completion is running on this instance: a second request
+/// for the same photo waits for the first instead of racing it.
+#[derive(Default)]
+pub struct Completions {
+    running: Mutex<HashSet<String>>,
+    done: tokio::sync::Notify,
+}
+
+/// Holds a photo's slot in [`Completions`]; frees it when dropped.
+struct Slot {
+    completions: Arc<Completions>,
+    sha256: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = self
+            .completions
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        running.remove(&self.sha256);
+        self.completions.done.notify_waiters();
+    }
+}
+
+impl Completions {
+    async fn slot(self: &Arc<Self>, sha256: &str) -> Slot {
+        loop {
+            let notified = self.done.notified();
+            {
+                let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+                if running.insert(sha256.to_owned()) {
+                    return Slot {
+                        completions: Arc::clone(self),
+                        sha256: sha256.to_owned(),
+                    };
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
+pub fn offset_mismatch(received: u64) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::CONFLICT,
+        "offset_mismatch",
+        format!("Máy chủ đã nhận {received} byte; hãy gửi tiếp từ đó."),
+    );
+    e.received = Some(received);
+    e
+}
+
+fn refused(verdict: Verdict) -> ApiError {
+    match verdict {
+        Verdict::Ok => ApiError::internal(),
+        Verdict::HashMismatch => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hash_mismatch",
+            "Ảnh nhận được không khớp mã kiểm tra; hãy gửi lại từ đầu.",
+        ),
+        Verdict::NotJpeg => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_evidence",
+            "Tệp gửi lên không phải ảnh JPEG.",
+        ),
+    }
+}
+
+fn status(sha256: &str, size: u64, received: u64, complete: bool) -> EvidenceStatus {
+    EvidenceStatus {
+        sha256: sha256.to_owned(),
+        size,
+        received,
+        complete,
+    }
+}
+
+/// Completes a photo whose bytes are all in: joins and checks them, keeps
+/// the photo, marks it complete, drops the pieces. Runs on its own task, so
+/// the caller going away (a cut connection) does not stop it half-way.
+/// Safe to run again at any point: it starts from what is stored.
+pub async fn complete(state: &AppState, sha256: &str) -> Result<EvidenceStatus, ApiError> {
+    let state = state.clone();
+    let sha = sha256.to_owned();
+    tokio::spawn(async move { complete_now(&state, &sha).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "evidence completion task failed");
+            ApiError::internal()
+        })?
+}
+
+async fn complete_now(state: &AppState, sha256: &str) -> Result<EvidenceStatus, ApiError> {
+    let _slot = state.completions.slot(sha256).await;
+    let sha = sha256.to_owned();
+    let Some(BlobProgress {
+        size,
+        received,
+        complete,
+    }) = state.db(move |s| s.blob_state(&sha)).await?
+    else {
+        return Err(ApiError::not_found());
+    };
+    if complete || received < size {
+        return Ok(status(sha256, size, received, complete));
+    }
+    let verdict = blobs::assemble(state.blobs.as_ref(), sha256, size)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot assemble an evidence photo");
+            ApiError::internal()
+        })?;
+    let ok = verdict == Verdict::Ok;
+    let sha = sha256.to_owned();
+    state.db(move |s| s.blob_finish(&sha, ok)).await?;
+    // Only once the database agrees: a crash before this leaves pieces that
+    // the next completion can use again.
+    blobs::delete_parts(state.blobs.as_ref(), sha256).await;
+    if ok {
+        tracing::info!(sha256, size, "evidence photo complete");
+        Ok(status(sha256, size, size, true))
+    } else {
+        tracing::warn!(
+            sha256,
+            ?verdict,
+            "evidence photo refused; its upload starts again"
+        );
+        Err(refused(verdict))
+    }
+}
+
+/// Reads one chunk's bytes and stores them from `offset`; completes the
+/// photo when they are its last. Runs on its own task (see the module doc):
+/// the answer is lost with a cut connection, the bytes are not.
+pub async fn receive_chunk(
+    state: AppState,
+    sha256: String,
+    offset: u64,
+    progress: BlobProgress,
+    body: Body,
+) -> Result<EvidenceStatus, ApiError> {
+    tokio::spawn(async move { receive_now(&state, &sha256, offset, &progress, body).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "evidence upload task failed");
+            ApiError::internal()
+        })?
+}
+
+async fn receive_now(
+    state: &AppState,
+    sha256: &str,
+    offset: u64,
+    progress: &BlobProgress,
+    body: Body,
+) -> Result<EvidenceStatus, ApiError> {
+    let room = progress.size.saturating_sub(offset);
+    let mut data = Vec::new();
+    let mut cut = false;
+    let mut stream = body.into_data_stream();
+    while let Some(frame) = stream.next().await {
+        match frame {
+            Ok(bytes) => {
+                if data.len() + bytes.len() > MAX_CHUNK_BYTES {
+                    return Err(payload_too_large());
+                }
+                data.extend_from_slice(&bytes);
+            }
+            // The connection closed (or timed out) mid-body: keep what came.
+            Err(_) => {
+                cut = true;
+                break;
+            }
+        }
+    }
+    let len = data.len() as u64;
+    if len == 0 {
+        return Err(if cut {
+            ApiError::bad_request("bad_body", "Không đọc được dữ liệu gửi lên.")
+        } else {
+            out_of_range()
+        });
+    }
+    if len > room {
+        return Err(out_of_range());
+    }
+    let part = blobs::put_part(state.blobs.as_ref(), sha256, offset, data.into())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot store an evidence chunk");
+            ApiError::internal()
+        })?;
+    let sha = sha256.to_owned();
+    let counted = state
+        .db(move |s| s.blob_add_chunk(&sha, offset, len))
+        .await?;
+    if !counted {
+        // Another request stored this offset first: this piece is surplus.
+        blobs::delete_part(state.blobs.as_ref(), &part).await;
+        let sha = sha256.to_owned();
+        let now = state.db(move |s| s.blob_state(&sha)).await?;
+        return Err(offset_mismatch(now.map_or(0, |p| p.received)));
+    }
+    if cut {
+        tracing::info!(
+            sha256,
+            offset,
+            len,
+            "kept the bytes of a cut evidence chunk"
+        );
+    }
+    let received = offset + len;
+    if received < progress.size {
+        return Ok(status(sha256, progress.size, received, false));
+    }
+    complete_now(state, sha256).await
+}
+
+fn out_of_range() -> ApiError {
+    ApiError::bad_request(
+        "chunk_out_of_range",
+        "Phần dữ liệu gửi vượt quá kích thước ảnh đã khai báo.",
+    )
+}
+
+/// Completes every photo a crash or an older version left with all its
+/// bytes but not complete. Run at start-up; errors are logged, each photo is
+/// tried again by its next status or upload request anyway.
+pub async fn repair_stuck(state: &AppState) {
+    let stuck = match state.db(|s| s.stuck_blobs()).await {
+        Ok(stuck) => stuck,
+        Err(e) => {
+            tracing::error!(code = e.code, "cannot list unfinished evidence photos");
+            return;
+        }
+    };
+    for sha256 in stuck {
+        match complete_now(state, &sha256).await {
+            Ok(s) => tracing::info!(sha256, complete = s.complete, "repaired an evidence upload"),
+            Err(e) => tracing::warn!(sha256, code = e.code, "an evidence upload starts again"),
+        }
+    }
+}
