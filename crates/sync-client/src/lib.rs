@@ -7,6 +7,7 @@
 //! (park the item with its reason) versus an auth failure (ask the person to
 //! enrol or log in again; never because the network is down).
 
+use cdht_core::chunking::ChunkSizer;
 use cdht_core::ids::DeviceId;
 use cdht_core::qr::{JoinPayload, QrError};
 use cdht_core::sync::{
@@ -109,11 +110,13 @@ pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The error of a non-2xx answer, from its status and `{code, message}` body.
 fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
-    let ErrorBody { code, message } = serde_json::from_slice(bytes).unwrap_or_else(|_| ErrorBody {
-        // A proxy's HTML error page, for instance.
-        code: "unknown".to_owned(),
-        message: String::from_utf8_lossy(bytes).chars().take(200).collect(),
-    });
+    let ErrorBody { code, message, .. } =
+        serde_json::from_slice(bytes).unwrap_or_else(|_| ErrorBody {
+            // A proxy's HTML error page, for instance.
+            code: "unknown".to_owned(),
+            message: String::from_utf8_lossy(bytes).chars().take(200).collect(),
+            received: None,
+        });
     match status {
         401 => SyncError::Unauthenticated { code, message },
         403 => SyncError::Forbidden { code, message },
@@ -232,9 +235,14 @@ pub struct SyncClient {
     server: String,
     token: Option<String>,
     retry: RetryPolicy,
-    chunk_size: usize,
+    /// Evidence chunk sizes, adapted to the link as chunks go through;
+    /// shared by the clones of this client (one link).
+    chunks: Arc<std::sync::Mutex<ChunkSizer>>,
     counters: Arc<Counters>,
 }
+
+/// The first chunk of a fresh client: 64 KiB takes ~5 s at 100 kbit/s.
+const FIRST_CHUNK_BYTES: usize = 64 * 1024;
 
 /// Whether plain HTTP is acceptable for this server URL.
 fn plain_http_allowed(server: &str, allowed_lan_hosts: &[String]) -> bool {
@@ -302,7 +310,10 @@ impl SyncClient {
             server,
             token: None,
             retry: RetryPolicy::default(),
-            chunk_size: 64 * 1024,
+            chunks: Arc::new(std::sync::Mutex::new(ChunkSizer::new(
+                FIRST_CHUNK_BYTES,
+                MAX_CHUNK_BYTES,
+            ))),
             counters: Arc::new(Counters::default()),
         })
     }
@@ -319,11 +330,21 @@ impl SyncClient {
         self
     }
 
-    /// Evidence chunk size in bytes (at most the protocol's limit).
+    /// The largest evidence chunk this client sends (at most the protocol's
+    /// 256 KiB, the default). Chunks start at 64 KiB (or this, if smaller)
+    /// and follow the link: about four seconds of its rate, halved on a cut
+    /// (`cdht_core::chunking`).
     #[must_use]
-    pub fn with_chunk_size(mut self, bytes: usize) -> Self {
-        self.chunk_size = bytes.clamp(1, MAX_CHUNK_BYTES);
+    pub fn with_chunk_size(mut self, max_bytes: usize) -> Self {
+        self.chunks = Arc::new(std::sync::Mutex::new(ChunkSizer::new(
+            FIRST_CHUNK_BYTES.min(max_bytes),
+            max_bytes,
+        )));
         self
+    }
+
+    fn sizer(&self) -> std::sync::MutexGuard<'_, ChunkSizer> {
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     #[must_use]
@@ -654,13 +675,23 @@ impl SyncClient {
         self.counters
             .evidence_bytes_sent
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        self.send(request).await
+        let started = std::time::Instant::now();
+        let answer = self.send(request).await;
+        match &answer {
+            Ok(_) => {
+                let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                self.sizer().sent(chunk.len(), elapsed);
+            }
+            Err(e) if e.is_retry_later() => self.sizer().cut(),
+            Err(_) => {}
+        }
+        answer
     }
 
-    /// The evidence chunk size this client sends.
+    /// The size of the next evidence chunk: it follows the link.
     #[must_use]
-    pub const fn chunk_size(&self) -> usize {
-        self.chunk_size
+    pub fn chunk_size(&self) -> usize {
+        self.sizer().size()
     }
 
     /// The retry policy this client uses.
@@ -679,19 +710,11 @@ impl SyncClient {
         let total = bytes.len();
         loop {
             let start = usize::try_from(*offset).unwrap_or(total).min(total);
-            let end = (start + self.chunk_size).min(total);
-            let chunk = bytes[start..end].to_vec();
-            let len = chunk.len() as u64;
-            let request = self
-                .http
-                .put(self.url(&format!("/api/v1/evidence/{sha}?offset={start}")))
-                .header("content-type", "application/octet-stream")
-                .body(chunk);
-            self.counters
-                .evidence_bytes_sent
-                .fetch_add(len, Ordering::Relaxed);
-            report.bytes_sent += len;
-            let status: EvidenceStatus = self.send(request).await?;
+            let end = (start + self.chunk_size()).min(total);
+            report.bytes_sent += (end - start) as u64;
+            let status = self
+                .put_evidence_chunk(sha, start as u64, &bytes[start..end])
+                .await?;
             *offset = status.received;
             if status.complete {
                 return Ok(());

@@ -25,7 +25,8 @@ pub struct ServerConfig {
     pub device_label: Option<String>,
     /// Retries of one request inside a round (network cuts, 5xx).
     pub request_retry: RetryPolicy,
-    /// Evidence chunk size in bytes (at most 256 KiB).
+    /// The largest evidence chunk in bytes (at most 256 KiB); chunks follow
+    /// the link below it (`cdht_core::chunking`).
     pub chunk_size: usize,
     /// Records per push batch (at most 200).
     pub max_batch_records: usize,
@@ -38,7 +39,7 @@ impl Default for ServerConfig {
             extra_roots_pem: Vec::new(),
             device_label: None,
             request_retry: RetryPolicy::default(),
-            chunk_size: 64 * 1024,
+            chunk_size: cdht_core::sync::MAX_CHUNK_BYTES,
             max_batch_records: MAX_RECORDS_PER_BATCH,
         }
     }
@@ -537,7 +538,6 @@ impl SyncEngine {
         };
         let total = to_u64(bytes.len());
         let policy = client.retry_policy();
-        let chunk_size = to_u64(client.chunk_size());
         let mut local_acked = upload.bytes_acked;
         let mut failures = 0u32;
         loop {
@@ -558,7 +558,7 @@ impl SyncEngine {
                 local_acked = status.received;
             }
             let start = status.received;
-            let end = (start + chunk_size).min(total);
+            let end = (start + to_u64(client.chunk_size())).min(total);
             let chunk =
                 &bytes[usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0)];
             match client.put_evidence_chunk(sha, start, chunk).await {
