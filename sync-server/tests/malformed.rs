@@ -51,7 +51,7 @@ async fn malformed_requests_get_typed_4xx_answers_never_5xx() {
             r#"{"batch_id":"0190d3c2-7a9b-7cde-8f01-23456789abcd","seq":0,"records":[]}"#.into(), 400),
         (Method::POST, "/api/v1/push".into(), d, Some("application/json"),
             r#"{"batch_id":"0190d3c2-7a9b-7cde-8f01-23456789abcd","seq":1,"records":[{"version":1,"hash":"x","body":{"kind":"spaceship"}}]}"#.into(), 400),
-        (Method::POST, "/api/v1/push".into(), d, Some("application/json"), too_many_records, 400),
+        (Method::POST, "/api/v1/push".into(), d, Some("application/json"), too_many_records, 413),
         (Method::POST, "/api/v1/push".into(), d, Some("application/json"), huge_json, 413),
         (Method::POST, "/api/v1/push".into(), o, Some("application/json"),
             r#"{"batch_id":"0190d3c2-7a9b-7cde-8f01-23456789abcd","seq":1,"records":[]}"#.into(), 403),
