@@ -23,6 +23,8 @@ apt_packages=(build-essential pkg-config
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb webkit2gtk-driver imagemagick)
 need_cmd npm || apt_packages+=(nodejs npm)
+# The third-party protocol client in sync-server/tests is a Python script.
+need_cmd python3 || apt_packages+=(python3)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,9 +4,7 @@ use crate::credentials;
 use crate::error::SyncError;
 use cdht_core::ids::UnitCode;
 use cdht_core::qr::JoinPayload;
-use cdht_core::sync::{
-    AckOutcome, DeviceOfficerResponse, DeviceScope, EvidenceStatus, MAX_RECORDS_PER_BATCH,
-};
+use cdht_core::sync::{AckOutcome, DeviceOfficerResponse, DeviceScope, MAX_RECORDS_PER_BATCH};
 use cdht_store::{CheckDepth, JoinUnit, Store, StoreError, SyncCredentials, Unit};
 use cdht_sync_client::{Counters, RetryPolicy, SyncClient, SyncError as ClientError};
 use serde::{Deserialize, Serialize};
@@ -130,7 +128,7 @@ impl std::fmt::Debug for SyncEngine {
     }
 }
 
-fn to_u64(n: usize) -> u64 {
+pub(crate) fn to_u64(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
@@ -141,13 +139,13 @@ fn last_number(text: &str) -> Option<u64> {
         .and_then(|s| s.parse().ok())
 }
 
-struct Tracker<F: FnMut(SyncProgress)> {
-    progress: SyncProgress,
+pub(crate) struct Tracker<F: FnMut(SyncProgress)> {
+    pub(crate) progress: SyncProgress,
     notify: F,
 }
 
 impl<F: FnMut(SyncProgress)> Tracker<F> {
-    fn emit(&mut self) {
+    pub(crate) fn emit(&mut self) {
         (self.notify)(self.progress);
     }
     fn phase(&mut self, phase: SyncPhase) {
@@ -407,7 +405,7 @@ impl SyncEngine {
         self.push_all(&client, &mut report, &mut tracker).await?;
 
         tracker.phase(SyncPhase::Uploading);
-        self.upload_all(&client, &mut report, &mut tracker).await?;
+        crate::uploads::upload_all(&mut self.store, &client, &mut report, &mut tracker).await?;
 
         tracker.phase(SyncPhase::Pulling);
         let mut cursor = self.store.pull_cursor(&unit)?;
@@ -493,125 +491,6 @@ impl SyncEngine {
             tracker.emit();
         }
         Ok(())
-    }
-
-    async fn upload_all<F: FnMut(SyncProgress)>(
-        &mut self,
-        client: &SyncClient,
-        report: &mut SyncReport,
-        tracker: &mut Tracker<F>,
-    ) -> Result<(), SyncError> {
-        let uploads = self.store.pending_uploads(usize::MAX >> 1)?;
-        for group in uploads.chunks(50) {
-            let shas: Vec<String> = group.iter().map(|u| u.sha256.clone()).collect();
-            let statuses = client.evidence_status(&shas).await?;
-            for upload in group {
-                let Some(status) = statuses.iter().find(|s| s.sha256 == upload.sha256) else {
-                    report.photos_skipped += 1;
-                    continue;
-                };
-                self.upload_one(client, upload, status.clone(), report, tracker)
-                    .await?;
-                tracker.progress.items_done += 1;
-                tracker.emit();
-            }
-        }
-        Ok(())
-    }
-
-    async fn upload_one<F: FnMut(SyncProgress)>(
-        &mut self,
-        client: &SyncClient,
-        upload: &cdht_store::EvidenceUpload,
-        mut status: EvidenceStatus,
-        report: &mut SyncReport,
-        tracker: &mut Tracker<F>,
-    ) -> Result<(), SyncError> {
-        let sha = upload.sha256.as_str();
-        let bytes = match std::fs::read(self.store.evidence_path(sha)) {
-            Ok(bytes) if to_u64(bytes.len()) == upload.byte_size => bytes,
-            // Missing or damaged: the self-check reports it for the person to retake.
-            _ => {
-                report.photos_skipped += 1;
-                return Ok(());
-            }
-        };
-        let total = to_u64(bytes.len());
-        let policy = client.retry_policy();
-        let mut local_acked = upload.bytes_acked;
-        let mut failures = 0u32;
-        loop {
-            if status.complete {
-                self.store.mark_upload_complete(sha)?;
-                tracker.progress.bytes_done += total.saturating_sub(local_acked);
-                report.photos_uploaded += 1;
-                return Ok(());
-            }
-            if status.size != total || status.received > total {
-                // No accepted evidence record names this photo (it was rejected).
-                report.photos_skipped += 1;
-                return Ok(());
-            }
-            if status.received > local_acked {
-                self.store.record_upload_progress(sha, status.received)?;
-                tracker.progress.bytes_done += status.received - local_acked;
-                local_acked = status.received;
-            }
-            let start = status.received;
-            let end = (start + to_u64(client.chunk_size())).min(total);
-            let chunk =
-                &bytes[usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(0)];
-            match client.put_evidence_chunk(sha, start, chunk).await {
-                Ok(next) => {
-                    report.uploaded_bytes += end - start;
-                    failures = 0;
-                    status = next;
-                    if !status.complete && status.received > local_acked {
-                        // Recorded after every chunk: a kill loses at most one.
-                        self.store.record_upload_progress(sha, status.received)?;
-                        tracker.progress.bytes_done += status.received - local_acked;
-                        local_acked = status.received;
-                    }
-                    tracker.emit();
-                }
-                Err(ClientError::Conflict { code, .. }) if code == "offset_mismatch" => {
-                    status = self.status_of(client, sha).await?;
-                }
-                Err(err) if err.is_retry_later() && failures + 1 < policy.max_attempts => {
-                    report.uploaded_bytes += end - start;
-                    tokio::time::sleep(policy.delay(failures)).await;
-                    failures += 1;
-                    status = self.status_of(client, sha).await?;
-                }
-                Err(ClientError::Rejected { code, message, .. }) => {
-                    // hash_mismatch / invalid_evidence: the server dropped the
-                    // parts. Parked, so it is not sent again every round until
-                    // the person replaces it; carry on with the other photos.
-                    self.store.park_upload(sha, &code, &message)?;
-                    report.rejected.push(RejectedItem {
-                        kind: "photo".to_owned(),
-                        id: sha.to_owned(),
-                        version: 1,
-                        code: Some(code),
-                        reason: message,
-                    });
-                    return Ok(());
-                }
-                Err(err) => return Err(err.into()),
-            }
-        }
-    }
-
-    async fn status_of(&self, client: &SyncClient, sha: &str) -> Result<EvidenceStatus, SyncError> {
-        client
-            .evidence_status(&[sha.to_owned()])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| SyncError::Rejected {
-                code: "protocol".to_owned(),
-                message: "empty evidence status".to_owned(),
-            })
     }
 
     /// Records the server refused that still need fixing, with their reasons

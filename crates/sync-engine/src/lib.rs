@@ -52,6 +52,7 @@ mod credentials;
 mod engine;
 mod error;
 mod retry;
+mod uploads;
 
 pub use credentials::CREDENTIALS_FILE;
 pub use engine::{
