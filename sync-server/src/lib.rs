@@ -84,6 +84,7 @@ impl AppState {
         let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
         let blobs = blobs::open(&config.data_dir)?;
         let secret = load_or_create_secret(&config.data_dir)?;
+        announce_shipped_catalogs(&storage)?;
         Ok(Self {
             storage: Arc::new(storage),
             blobs,
@@ -307,6 +308,22 @@ pub async fn serve_tls(
     .handle(handle)
     .serve(app.into_make_service_with_connect_info::<SocketAddr>())
     .await
+}
+
+/// Tells devices of catalogs built into this server at a revision above the
+/// one they shipped with (1) or were last told of: a corrected wording
+/// reaches phones in the field through the usual catalog change.
+fn announce_shipped_catalogs(storage: &dyn Storage) -> anyhow::Result<()> {
+    for catalog in cdht_core::embedded_catalogs()? {
+        if storage.announce_shipped_catalog(catalog)? {
+            tracing::info!(
+                catalog = %catalog.id,
+                revision = catalog.revision,
+                "devices will pull this catalog revision"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What a start-up repairs, in the background while requests are served.

@@ -1495,6 +1495,56 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    fn announce_shipped_catalog(&self, catalog: &Catalog) -> StorageResult<bool> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let id = catalog.id.as_str();
+        let key = format!("catalog_announced:{id}");
+        let announced: u32 = tx
+            .query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let installed: u32 = tx
+            .query_row("SELECT revision FROM catalogs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        // Only devices enrolled before this start can hold an older
+        // revision; later ones run a build that ships this one or newer.
+        let devices: i64 = tx.query_row("SELECT count(*) FROM devices", [], |r| r.get(0))?;
+        if catalog.revision <= announced.max(installed) || devices == 0 {
+            if devices == 0 && catalog.revision > announced {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![key, catalog.revision.to_string()],
+                )?;
+                tx.commit()?;
+            }
+            return Ok(false);
+        }
+        add_change(
+            &tx,
+            None,
+            None,
+            None,
+            &Change::Catalog {
+                catalog: catalog.clone(),
+            },
+        )?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, catalog.revision.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     fn import_units(
         &self,
         new: &[NewUnit],

@@ -360,6 +360,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Installs a catalog and appends a catalog change for every device.
     /// Refused (`stale_revision`) unless its revision is above the installed one.
     fn add_catalog(&self, catalog: &Catalog) -> StorageResult<()>;
+    /// Appends a catalog change for a catalog built into this server whose
+    /// revision no device has been told of yet (above the revision already
+    /// announced and above any installed one), so devices that shipped an
+    /// older revision replace it. With no device enrolled yet it is only
+    /// recorded as announced (devices that enrol later run a build that
+    /// ships it). Returns whether a change was appended.
+    fn announce_shipped_catalog(&self, catalog: &Catalog) -> StorageResult<bool>;
 
     // `units import`: new units and updates of existing ones
     /// Adds `new` and applies `updates` in one transaction: all or none.

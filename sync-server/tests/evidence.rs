@@ -73,8 +73,11 @@ async fn an_upload_cut_half_way_resumes_without_resending_what_arrived() {
         .with_chunk_size(chunk)
         .with_retry(fast_retry());
     let report = resumed.upload_evidence(&photo_bytes).await.unwrap();
-    assert_eq!(report.first_offset, Some(received));
-    assert_eq!(report.bytes_sent, photo_bytes.len() as u64 - received);
+    // The cut request's bytes may still have been landing when the status
+    // was asked: the resume starts there or later, never earlier.
+    let first = report.first_offset.unwrap();
+    assert!(first >= received, "{first} < {received}");
+    assert_eq!(report.bytes_sent, photo_bytes.len() as u64 - first);
     let stats = server.stats().await;
     assert_eq!(stats.blobs_complete, 1);
     assert_eq!(stats.evidence_bytes_accepted, photo_bytes.len() as u64);

@@ -141,8 +141,8 @@ fn validator_rejects_broken_catalogs_with_a_place() {
 fn a_higher_revision_replaces_the_embedded_catalog_and_a_lower_one_does_not() {
     let embedded = cdht_core::embedded_catalogs().expect("embedded catalogs");
     let mut corrected = embedded[0].clone();
-    assert_eq!(corrected.revision, 1, "shipped catalogs are revision 1");
-    corrected.revision = 2;
+    assert_eq!(corrected.revision, 2, "shipped catalogs are revision 2");
+    corrected.revision = 3;
     corrected.notes.vi = "Đã sửa mức điểm chỉ số 2.1".into();
     let mut older = embedded[0].clone();
     older.notes.vi = "bản cũ".into();
@@ -161,4 +161,69 @@ fn a_higher_revision_replaces_the_embedded_catalog_and_a_lower_one_does_not() {
     let mut zero = embedded[0].clone();
     zero.revision = 0;
     assert!(zero.validate().is_err());
+}
+
+/// Revision 2's corrections (issue: names checked against published sources).
+#[test]
+fn revision_2_carries_the_names_the_sources_give() {
+    let catalogs = cdht_core::embedded_catalogs().expect("embedded catalogs");
+    let get = |id: &str| catalogs.iter().find(|c| c.id.as_str() == id).unwrap();
+    let c244 = get("244-2022");
+    let c324 = get("324-2023");
+    for c in [c244, c324] {
+        assert_eq!(c.revision, 2, "{}", c.id);
+        assert!(c.draft, "{} stays a draft", c.id);
+        assert!(c.notes.vi.contains("Báo Tây Ninh, 02/03/2023"), "{}", c.id);
+        assert!(c.notes.en.contains("Circular 24/2023/TT-BGDĐT"), "{}", c.id);
+        for g in &c.groups {
+            let competency = g
+                .competencies
+                .iter()
+                .find(|k| k.id.as_str() == "2")
+                .unwrap();
+            assert_eq!(competency.name.vi, "Năng lực sử dụng các công cụ tương tác");
+            assert_eq!(competency.name.en, "Using interactive tools");
+            let i24 = competency
+                .indicators
+                .iter()
+                .find(|i| i.id.as_str() == "2.4")
+                .unwrap();
+            if ["workers", "officials", "students"].contains(&g.id.as_str()) {
+                assert!(
+                    i24.title
+                        .vi
+                        .starts_with("Tư duy biện chứng, tư duy phản biện"),
+                    "{} {}: {}",
+                    c.id,
+                    g.id,
+                    i24.title.vi
+                );
+            }
+        }
+    }
+    let group = |c: &cdht_core::Catalog, id: &str| {
+        c.groups
+            .iter()
+            .find(|g| g.id.as_str() == id)
+            .unwrap()
+            .name
+            .clone()
+    };
+    assert_eq!(
+        group(c244, "workers").vi,
+        "Công nhân, lao động tiểu thủ công, thợ sửa chữa thiết bị gia dụng"
+    );
+    assert_eq!(
+        group(c244, "workers").en,
+        "Industrial and handicraft workers, household-appliance repairers"
+    );
+    assert_eq!(
+        group(c244, "officials").vi,
+        "Cán bộ quản lý, công chức, viên chức, nhân viên từ cấp xã trở lên, doanh nhân, quản lý doanh nghiệp"
+    );
+    assert_eq!(
+        c324.title.vi,
+        "Bộ tiêu chí đánh giá, công nhận danh hiệu “Công dân học tập” giai đoạn 2021–2030"
+    );
+    assert!(!c244.notes.vi.contains("lao động tự do"));
 }

@@ -415,3 +415,73 @@ async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
         .contains(&(IndicatorId::new("3.1"), Answer::Points(5))));
     assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
 }
+
+/// A server upgraded to a build that ships revision 2 of the catalogs tells
+/// the devices already enrolled (which shipped revision 1): they pull it as
+/// a catalog change and score and show with its corrected names.
+#[tokio::test]
+async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
+    engine.sync_once(|_| {}).await.unwrap();
+    assert!(engine.store().catalogs().unwrap().is_empty());
+
+    // The database as a build of revision 1 left it: nothing announced.
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    tokio::task::spawn_blocking(move || {
+        for id in ["244-2022", "324-2023"] {
+            storage
+                .set_setting(&format!("catalog_announced:{id}"), "1")
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    // The upgraded server starts on the same data folder.
+    let data_dir = server.state.config.data_dir.clone();
+    drop(cdht_server::AppState::open(cdht_server::Config::new(data_dir.clone())).unwrap());
+    // A second start announces nothing more.
+    drop(cdht_server::AppState::open(cdht_server::Config::new(data_dir)).unwrap());
+
+    let report = engine.sync_once(|_| {}).await.unwrap();
+    assert_eq!(report.applied_changes, 2, "{report:?}");
+    let pulled = engine.store().catalogs().unwrap();
+    let shipped = cdht_core::embedded_catalogs().unwrap();
+    assert_eq!(pulled.len(), 2);
+    for catalog in &pulled {
+        assert_eq!(catalog.revision, 2);
+        assert!(shipped.contains(catalog));
+    }
+    // What the device scores and shows with: the corrected names.
+    let merged = cdht_core::merge_catalogs(&[], &pulled);
+    let c244 = merged.iter().find(|c| c.id.as_str() == "244-2022").unwrap();
+    let workers = c244
+        .groups
+        .iter()
+        .find(|g| g.id.as_str() == "workers")
+        .unwrap();
+    assert_eq!(
+        workers.name.vi,
+        "Công nhân, lao động tiểu thủ công, thợ sửa chữa thiết bị gia dụng"
+    );
+    let input = cdht_core::AssessmentInput {
+        catalog: "244-2022".into(),
+        group: "workers".into(),
+        area: cdht_core::AreaType::Normal,
+        answers: cdht_core::Answers(
+            INDICATORS
+                .iter()
+                .map(|i| {
+                    (
+                        cdht_core::ids::IndicatorId::new(*i),
+                        cdht_core::Answer::Points(8),
+                    )
+                })
+                .collect(),
+        ),
+    };
+    let result = cdht_core::score_with(&merged, &input, cdht_core::Completeness::Complete).unwrap();
+    assert_eq!((result.total, result.passed), (80, true));
+}
