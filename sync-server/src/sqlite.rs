@@ -1,7 +1,7 @@
 //! The SQLite backend of [`Storage`]: one file in the data directory, WAL
 //! mode, numbered migrations embedded in the binary.
 
-use crate::rules::{decide, Decision, Existing};
+use crate::rules::{decide, Decision, Existing, Pushed};
 use crate::storage::{
     AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateFlag,
     EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck,
@@ -212,22 +212,31 @@ fn assessment_person(conn: &Connection, assessment: &str) -> StorageResult<Optio
         .optional()?)
 }
 
-/// Push rule 2: may this device write a record owned by `owner` (`None`: a
-/// new record) about `subject`?
+/// Push rule 2: may this device write the record `id`, stored and owned by
+/// `owner` (`None`: a new record), about `subject` (for a stored record, its
+/// stored person)?
 fn may_write(
     conn: &Connection,
     device: &DeviceRef,
     device_id: &str,
     owner: Option<&str>,
     subject: Option<&str>,
+    id: &str,
 ) -> StorageResult<bool> {
     let unit = device.unit.as_str();
     match owner {
         Some(owner) => match (device.scope, subject) {
             (DeviceScope::UnitRecords, _) => in_subtree(conn, unit, owner),
             (DeviceScope::OwnRecords, Some(person)) => is_device_person(conn, device_id, person),
-            // An evidence record whose assessment the server never got.
-            (DeviceScope::OwnRecords, None) => Ok(owner == unit),
+            // An evidence record whose assessment the server never got: only
+            // the phone that sent it.
+            (DeviceScope::OwnRecords, None) => Ok(owner == unit
+                && conn
+                    .query_row("SELECT device_id FROM evidence WHERE id = ?1", [id], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()?
+                    .is_some_and(|pusher| pusher == device_id)),
         },
         None => {
             // A new record must not attach itself to somebody else's person:
@@ -298,7 +307,15 @@ fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> 
     Ok(())
 }
 
-type ExistingRow = (u32, String, String, Option<String>, Option<String>);
+/// (version, hash, unit, state, sent_hash, link) of a stored record.
+type ExistingRow = (
+    u32,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn existing<'a>(
     tx: &Transaction<'_>,
@@ -316,24 +333,61 @@ fn existing<'a>(
     } else {
         "NULL"
     };
+    let link_col = match table {
+        "assessments" => "person",
+        "evidence" => "assessment",
+        _ => "NULL",
+    };
     *buf = tx
         .query_row(
             &format!(
-                "SELECT version, hash, unit, {state_col}, {sent_col} FROM {table} WHERE id = ?1"
+                "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}
+                 FROM {table} WHERE id = ?1"
             ),
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?;
     Ok(buf
         .as_ref()
-        .map(|(version, hash, unit, state, sent_hash)| Existing {
+        .map(|(version, hash, unit, state, sent_hash, link)| Existing {
             version: *version,
             hash,
             sent_hash: sent_hash.as_deref(),
             unit,
             state: state.as_deref().and_then(ReviewState::parse),
+            link: link.as_deref(),
         }))
+}
+
+/// What a pushed body hangs on: an assessment's person, an evidence's
+/// assessment.
+fn pushed_link(body: &RecordBody) -> Option<String> {
+    match body {
+        RecordBody::Person(_) => None,
+        RecordBody::Assessment(a) => Some(a.person.to_string()),
+        RecordBody::Evidence(e) => Some(e.assessment.to_string()),
+    }
+}
+
+fn assessment_state(conn: &Connection, assessment: &str) -> StorageResult<Option<ReviewState>> {
+    let state: Option<String> = conn
+        .query_row(
+            "SELECT state FROM assessments WHERE id = ?1",
+            [assessment],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(state.as_deref().and_then(ReviewState::parse))
 }
 
 #[allow(clippy::too_many_lines)] // one record's whole rule, in order; splitting hides it
@@ -373,15 +427,45 @@ fn apply_record(
     let mut buf = None;
     let found = existing(tx, table, &id_text, &mut buf)?;
     let old_state = found.as_ref().and_then(|e| e.state);
-    let subject = record_subject(tx, &env.body)?;
+    // The scope is judged on the stored record (its unit, its person, its
+    // assessment's person), never on what the pushed body names.
+    let subject = match (&found, &env.body) {
+        (Some(old), RecordBody::Assessment(_)) => old.link.map(str::to_owned),
+        (Some(old), RecordBody::Evidence(_)) => match old.link {
+            Some(a) => assessment_person(tx, a)?,
+            None => None,
+        },
+        _ => record_subject(tx, &env.body)?,
+    };
     let in_scope = may_write(
         tx,
         device,
         device_id,
         found.as_ref().map(|e| e.unit),
         subject.as_deref(),
+        &id_text,
     )?;
-    let decision = decide(found.as_ref(), in_scope, env.version, &env.hash);
+    let link = pushed_link(&env.body);
+    // Evidence follows the stored assessment's review state.
+    let parent_state = match (&found, &env.body) {
+        (Some(old), RecordBody::Evidence(_)) => match old.link {
+            Some(a) => assessment_state(tx, a)?,
+            None => None,
+        },
+        (None, RecordBody::Evidence(e)) => assessment_state(tx, &e.assessment.to_string())?,
+        _ => None,
+    };
+    let stored_hash = env.hash.as_str();
+    let decision = decide(
+        found.as_ref(),
+        in_scope,
+        &Pushed {
+            version: env.version,
+            hash: stored_hash,
+            link: link.as_deref(),
+            parent_state,
+        },
+    );
     // A record keeps the unit that first got it, whoever edits it later.
     let owner = found
         .as_ref()
@@ -407,7 +491,7 @@ fn apply_record(
     // What devices pull: the stored version, a person without the CCCD.
     let mut pulled = env.clone();
     match (&env.body, &record.check) {
-        (RecordBody::Person(p), RecordCheck::Person { cccd }) => {
+        (RecordBody::Person(p), RecordCheck::Person { cccd, .. }) => {
             let cccd_hmac: Option<String> = match cccd {
                 CccdUpdate::Set(hmac) => Some(hmac.clone()),
                 CccdUpdate::Erase => None,
@@ -438,7 +522,7 @@ fn apply_record(
                     unit,
                     device_id,
                     env.version,
-                    env.hash,
+                    stored_hash,
                     p.full_name,
                     p.birth_year,
                     cccd_hmac,
