@@ -505,8 +505,10 @@ async fn push(
         .ok_or_else(ApiError::unauthenticated)?;
     // The batch key covers everything the device sent, re-serialised from the
     // parsed value so that whitespace or key order cannot fake a change.
-    let content_hash =
-        crate::sha256_hex(&serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?);
+    // Keyed: a batch may hold a CCCD.
+    let content_hash = state.keyed_hash(&crate::sha256_hex(
+        &serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?,
+    ));
     let max_evidence = state.config.max_evidence_bytes;
     let catalogs = state.scoring_catalogs().await?;
     // An edit of a known assessment is scored with its owning unit's area
@@ -606,7 +608,10 @@ fn check_record(
                 }
                 Some(_) => return reject("invalid_cccd", "Số CCCD phải gồm đúng 12 chữ số."),
             };
-            RecordCheck::Person { cccd }
+            RecordCheck::Person {
+                cccd,
+                stored_hash: state.keyed_hash(&envelope.hash),
+            }
         }
         RecordBody::Assessment(a) => {
             if !(2021..=2100).contains(&a.year) {

@@ -79,9 +79,11 @@ impl AppState {
     /// Opens the data directory: database (migrated), blob store, secret.
     pub fn open(config: Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
-        let blobs = blobs::open(&config.data_dir)?;
         let secret = load_or_create_secret(&config.data_dir)?;
+        let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
+        // Rows written before hashes were keyed (issue 9): key them once.
+        storage.key_plain_hashes(&|plain| keyed_hash(&secret, plain))?;
+        let blobs = blobs::open(&config.data_dir)?;
         Ok(Self {
             storage: Arc::new(storage),
             blobs,
@@ -162,12 +164,32 @@ impl AppState {
     /// HMAC-SHA256 of a CCCD under the server secret, hex.
     #[must_use]
     pub fn cccd_hmac(&self, cccd: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret.as_slice())
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(cccd.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        hmac_hex(&self.secret, &[cccd.as_bytes()])
     }
+
+    /// What the server stores instead of a plain sha256 (hex) of something
+    /// that may hold a CCCD (a person record, a push batch): an HMAC of it
+    /// under the server secret, so the number cannot be brute-forced back.
+    #[must_use]
+    pub fn keyed_hash(&self, plain_sha256: &str) -> String {
+        keyed_hash(&self.secret, plain_sha256)
+    }
+}
+
+fn hmac_hex(secret: &[u8; 32], parts: &[&[u8]]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_slice())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    for part in parts {
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// See [`AppState::keyed_hash`]; the prefix keeps it apart from the CCCD's
+/// HMAC (12 digits) under the same key.
+fn keyed_hash(secret: &[u8; 32], plain_sha256: &str) -> String {
+    hmac_hex(secret, &[b"cdht-stored-hash:", plain_sha256.as_bytes()])
 }
 
 fn load_or_create_secret(dir: &Path) -> anyhow::Result<[u8; 32]> {

@@ -24,7 +24,11 @@ pub struct Existing<'a> {
 #[derive(Debug, Clone)]
 pub struct Pushed<'a> {
     pub version: u32,
+    /// The hash as the server stores it (for a person, keyed under the
+    /// server secret, since the pushed body holds the CCCD).
     pub hash: &'a str,
+    /// The hash as the device sent it, compared with [`Existing::sent_hash`].
+    pub wire_hash: &'a str,
     /// The pushed body's link (see [`Existing::link`]).
     pub link: Option<&'a str>,
     /// For evidence: the server's review state of the assessment it belongs
@@ -65,7 +69,7 @@ pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'
             message: "Bản ghi này thuộc người hoặc đơn vị khác; thiết bị không được sửa.",
         };
     }
-    let (version, hash) = (pushed.version, pushed.hash);
+    let version = pushed.version;
     let parent_locked = pushed.parent_state.is_some_and(|s| !s.device_may_edit());
     let Some(old) = existing else {
         return if parent_locked {
@@ -75,7 +79,7 @@ pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'
         };
     };
     if version == old.version {
-        return if hash == old.hash || old.sent_hash == Some(hash) {
+        return if pushed.hash == old.hash || old.sent_hash == Some(pushed.wire_hash) {
             Decision::AlreadyHad
         } else {
             Decision::Reject {
@@ -122,6 +126,7 @@ mod tests {
         Pushed {
             version,
             hash,
+            wire_hash: hash,
             link: Some("P"),
             parent_state: None,
         }

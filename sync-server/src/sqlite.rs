@@ -64,6 +64,50 @@ impl SqliteStorage {
         Ok(Self { pool })
     }
 
+    /// Replaces the plain sha256 hashes older versions stored of pushed
+    /// person records and batches (both may hold a CCCD) by `key(hash)`,
+    /// once (the setting `plain_hashes_keyed` records it); then rewrites
+    /// the file and empties the WAL, so no old value stays in a free page.
+    /// Needs the server secret, hence not a SQL migration.
+    pub fn key_plain_hashes(&self, key: &dyn Fn(&str) -> String) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM settings WHERE key = 'plain_hashes_keyed')",
+            [],
+            |r| r.get(0),
+        )?;
+        if done {
+            return Ok(());
+        }
+        let mut changed = 0;
+        for (table, id_col, hash_col) in [
+            ("persons", "id", "hash"),
+            ("batches", "batch_id", "content_hash"),
+        ] {
+            let rows: Vec<(String, String)> = tx
+                .prepare(&format!("SELECT {id_col}, {hash_col} FROM {table}"))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, plain) in rows {
+                changed += tx.execute(
+                    &format!("UPDATE {table} SET {hash_col} = ?2 WHERE {id_col} = ?1"),
+                    params![id, key(&plain)],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('plain_hashes_keyed', ?1)",
+            [now()],
+        )?;
+        tx.commit()?;
+        if changed > 0 {
+            conn.execute_batch("VACUUM")?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
     fn conn(&self) -> StorageResult<r2d2::PooledConnection<SqliteConnectionManager>> {
         Ok(self.pool.get()?)
     }
@@ -455,13 +499,17 @@ fn apply_record(
         (None, RecordBody::Evidence(e)) => assessment_state(tx, &e.assessment.to_string())?,
         _ => None,
     };
-    let stored_hash = env.hash.as_str();
+    let stored_hash = match &record.check {
+        RecordCheck::Person { stored_hash, .. } => stored_hash.as_str(),
+        _ => env.hash.as_str(),
+    };
     let decision = decide(
         found.as_ref(),
         in_scope,
         &Pushed {
             version: env.version,
             hash: stored_hash,
+            wire_hash: &env.hash,
             link: link.as_deref(),
             parent_state,
         },

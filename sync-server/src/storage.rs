@@ -170,6 +170,10 @@ pub enum RecordCheck {
     },
     Person {
         cccd: CccdUpdate,
+        /// The record hash as stored: keyed under the server secret, since
+        /// the pushed body holds the CCCD (a plain sha256 of it would give
+        /// the number back by brute force).
+        stored_hash: String,
     },
     Assessment {
         score: ServerScore,
@@ -190,7 +194,8 @@ pub enum PushOutcome {
     SeqOutOfOrder { last: u64 },
 }
 
-/// The key of a batch: its id and the sha256 of its canonical content.
+/// The key of a batch: its id and the keyed hash of its canonical content
+/// (keyed, since a batch may hold a CCCD).
 #[derive(Debug, Clone)]
 pub struct BatchKey {
     pub batch_id: Uuid,
