@@ -3,8 +3,9 @@
 use crate::blobs;
 use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicateFlag, EvidenceAccess,
-    PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction, Stats, Subject,
+    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicateFlag, EnrolDevice,
+    EvidenceAccess, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction,
+    Stats, Subject,
 };
 use crate::AppState;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, FromRequestParts, State};
@@ -218,14 +219,7 @@ async fn openapi(Extension(doc): Extension<OpenApiJson>) -> Response {
 impl FromRequestParts<AppState> for Subject {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(ApiError::unauthenticated)?;
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let hash = crate::token_hash(token);
         let now = crate::sqlite::now();
         state
@@ -233,6 +227,16 @@ impl FromRequestParts<AppState> for Subject {
             .await?
             .ok_or_else(ApiError::unauthenticated)
     }
+}
+
+/// The bearer token of a request, if it carries a plausible one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
 }
 
 fn device(subject: Subject) -> Result<DeviceRef, ApiError> {
@@ -286,7 +290,7 @@ async fn require_officer(
     summary = "Enrol a device with a unit code and its join key",
     request_body = EnrolRequest,
     responses(
-        (status = 200, description = "Enrolled; the token is shown once", body = EnrolResponse),
+        (status = 200, description = "Enrolled; the token is shown once. `device_id` is the id asked for, or a new one when that id is enrolled already and the request does not carry its current token (`Authorization: Bearer`)", body = EnrolResponse),
         (status = 400, description = "`bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
         (status = 401, description = "`bad_join_key`: the unit code or join key is wrong", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
@@ -312,11 +316,20 @@ async fn enrol(
         .map(|l| l.chars().take(100).collect::<String>());
     let unit = req.unit.as_str().trim().to_ascii_uppercase();
     let join_key = req.join_key.trim().to_ascii_uppercase();
-    let device_id = req.device_id;
+    // A phone re-enrolling proves it is itself with its current token.
+    let current = bearer(&headers).map(crate::token_hash);
+    let requested = req.device_id;
     let enrolled = state
-        .db(move |s| s.enrol_device(&unit, &join_key, device_id, label.as_deref(), &hash))
+        .db(move |s| {
+            let device = EnrolDevice {
+                device_id: requested,
+                label: label.as_deref(),
+                current_token_hash: current.as_deref(),
+            };
+            s.enrol_device(&unit, &join_key, device, &hash)
+        })
         .await?;
-    let Some((row, last_push_seq)) = enrolled else {
+    let Some((row, last_push_seq, device_id)) = enrolled else {
         state.limiter.fail(&key);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

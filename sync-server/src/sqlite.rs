@@ -4,9 +4,9 @@
 use crate::rules::{decide, Decision, Existing, Pushed};
 use crate::storage::{
     AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateFlag,
-    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck,
-    Refusal, ReviewAction, Stats, Storage, StorageError, StorageResult, Subject, UnitRow,
-    UnitUpdate,
+    EnrolDevice, EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition,
+    RecordCheck, Refusal, ReviewAction, Stats, Storage, StorageError, StorageResult, Subject,
+    UnitRow, UnitUpdate,
 };
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{
@@ -803,10 +803,10 @@ impl Storage for SqliteStorage {
         &self,
         unit: &str,
         join_key: &str,
-        device_id: DeviceId,
-        label: Option<&str>,
+        device: EnrolDevice<'_>,
         token_hash: &str,
-    ) -> StorageResult<Option<(UnitRow, u64)>> {
+    ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>> {
+        let label = device.label;
         let mut conn = self.conn()?;
         let Some(row) = unit_row(&conn, unit)? else {
             return Ok(None);
@@ -814,14 +814,32 @@ impl Storage for SqliteStorage {
         if !constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
             return Ok(None);
         }
-        let tx = conn.transaction()?;
-        let known: Option<(String, u64)> = tx
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let mut device_id = device.device_id;
+        let held: Option<(String, u64, String)> = tx
             .query_row(
-                "SELECT unit, last_push_seq FROM devices WHERE id = ?1",
+                "SELECT unit, last_push_seq, token_hash FROM devices WHERE id = ?1",
                 [device_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        // A known id is bound to its first enrolment: only its own token
+        // re-enrols it. Anybody else (the join key is on a public poster)
+        // gets a new id and never the phone's token, seq or people.
+        let known = match held {
+            Some((old_unit, seq, held_token)) => {
+                let own = device
+                    .current_token_hash
+                    .is_some_and(|t| constant_time_eq(t.as_bytes(), held_token.as_bytes()));
+                if own {
+                    Some((old_unit, seq))
+                } else {
+                    device_id = DeviceId::new_v7();
+                    None
+                }
+            }
+            None => None,
+        };
         // A device moving to another unit starts a new push sequence there,
         // and leaves the people of its old unit behind.
         let last_seq = match known {
@@ -853,7 +871,7 @@ impl Storage for SqliteStorage {
             ],
         )?;
         tx.commit()?;
-        Ok(Some((row, last_seq)))
+        Ok(Some((row, last_seq, device_id)))
     }
 
     fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {

@@ -92,6 +92,15 @@ pub struct NewUnit {
     pub join_key: String,
 }
 
+/// The device asking to enrol.
+#[derive(Debug, Clone, Copy)]
+pub struct EnrolDevice<'a> {
+    pub device_id: DeviceId,
+    pub label: Option<&'a str>,
+    /// The sha256 of the bearer token sent with the request, if any.
+    pub current_token_hash: Option<&'a str>,
+}
+
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone)]
 pub enum Subject {
@@ -295,14 +304,17 @@ pub trait Storage: Send + Sync + 'static {
 
     // devices and officers
     /// Enrols (or re-enrols) a device; `None` when the unit or key is wrong.
+    /// A known `device_id` is re-enrolled only when `current_token_hash` is
+    /// that device's token; otherwise the device gets a new id, so nobody
+    /// holding the public join key can take over another phone. Returns the
+    /// unit, the device's last applied push seq and its id.
     fn enrol_device(
         &self,
         unit: &str,
         join_key: &str,
-        device_id: DeviceId,
-        label: Option<&str>,
+        device: EnrolDevice<'_>,
         token_hash: &str,
-    ) -> StorageResult<Option<(UnitRow, u64)>>;
+    ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>>;
     fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>>;
     fn add_officer(
         &self,
