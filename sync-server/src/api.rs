@@ -306,7 +306,7 @@ async fn enrol(
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let key = format!("join:{}", state.client_ip(peer, &headers));
-    if state.limiter.blocked(&key) {
+    if !state.limiter.attempt(&[&key]) {
         return Err(rate_limited());
     }
     let (token, hash) = crate::new_token().map_err(|_| ApiError::internal())?;
@@ -330,13 +330,13 @@ async fn enrol(
         })
         .await?;
     let Some((row, last_push_seq, device_id)) = enrolled else {
-        state.limiter.fail(&key);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_join_key",
             "Mã đơn vị hoặc mã tham gia không đúng. Bác xem lại mã in dưới mã QR.",
         ));
     };
+    state.limiter.succeeded(&[&key]);
     Ok(Json(EnrolResponse {
         device_id,
         token,
@@ -365,7 +365,9 @@ async fn check_password(
 ) -> Result<(i64, Vec<RoleGrant>), ApiError> {
     let ip_key = format!("login:{}", state.client_ip(peer, headers));
     let user_key = format!("login-user:{}", req.username);
-    if state.limiter.blocked(&ip_key) || state.limiter.blocked(&user_key) {
+    // Counted before the slow check, so parallel guesses cannot all get one.
+    let keys = [ip_key.as_str(), user_key.as_str()];
+    if !state.limiter.attempt(&keys) {
         return Err(rate_limited());
     }
     let username = req.username.clone();
@@ -382,16 +384,15 @@ async fn check_password(
         .await
         .unwrap_or(false);
     match officer {
-        Some(found) if ok => Ok(found),
-        _ => {
-            state.limiter.fail(&ip_key);
-            state.limiter.fail(&user_key);
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "Tên đăng nhập hoặc mật khẩu không đúng.",
-            ))
+        Some(found) if ok => {
+            state.limiter.succeeded(&keys);
+            Ok(found)
         }
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "Tên đăng nhập hoặc mật khẩu không đúng.",
+        )),
     }
 }
 

@@ -270,24 +270,47 @@ impl FailureLimiter {
         }
     }
 
-    pub fn blocked(&self, key: &str) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .is_some_and(|(n, since)| *n >= self.max && since.elapsed() < self.window)
-    }
-
-    pub fn fail(&self, key: &str) {
+    /// Counts an attempt on every key *before* it is checked, in one step
+    /// under the lock, so parallel guesses cannot all pass the limit while
+    /// the slow check (argon2) runs. `false` (nothing counted) when a key
+    /// has used up its attempts in the window. A success gives its attempt
+    /// back with [`FailureLimiter::succeeded`].
+    pub fn attempt(&self, keys: &[&str]) -> bool {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let window = self.window;
         if map.len() > 100_000 {
             // Bounded memory under a flood: forget old entries.
-            let window = self.window;
             map.retain(|_, (_, since)| since.elapsed() < window);
         }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now());
+        for key in keys {
+            if let Some(entry) = map.get_mut(*key) {
+                if entry.1.elapsed() >= window {
+                    *entry = (0, Instant::now());
+                }
+            }
         }
-        entry.0 += 1;
+        if keys
+            .iter()
+            .any(|k| map.get(*k).is_some_and(|(n, _)| *n >= self.max))
+        {
+            return false;
+        }
+        for key in keys {
+            map.entry((*key).to_owned())
+                .or_insert((0, Instant::now()))
+                .0 += 1;
+        }
+        true
+    }
+
+    /// Gives back the attempts a success counted: successes are never limited.
+    pub fn succeeded(&self, keys: &[&str]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(entry) = map.get_mut(*key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        }
     }
 }
 
