@@ -463,6 +463,9 @@ fn verify_password(hash: &str, password: &str) -> bool {
 
 // ------------------------------------------------------------ push, pull
 
+/// The largest push `seq` and pull cursor: SQLite integers are signed 64-bit.
+const MAX_SEQ: u64 = i64::MAX as u64;
+
 fn valid_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
@@ -485,7 +488,7 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Applied, or replayed: one ack per record, in batch order", body = PushResponse),
-        (status = 400, description = "`batch_too_large`, `bad_seq`, `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`batch_too_large`, `bad_seq` (`seq` 0 or above 2^63 − 1), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 409, description = "`batch_conflict` (this batch id with other content) or `seq_out_of_order`", body = ErrorBody),
@@ -506,10 +509,11 @@ async fn push(
             format!("Một lần gửi tối đa {MAX_RECORDS_PER_BATCH} bản ghi."),
         ));
     }
-    if batch.seq == 0 {
+    // The database keeps seq as a signed 64-bit integer.
+    if batch.seq == 0 || batch.seq > MAX_SEQ {
         return Err(ApiError::bad_request(
             "bad_seq",
-            "Số thứ tự gửi bắt đầu từ 1.",
+            format!("Số thứ tự gửi phải từ 1 đến {MAX_SEQ}."),
         ));
     }
     let unit_code = device.unit.as_str().to_owned();
@@ -700,7 +704,7 @@ struct PullQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Changes after `since`; repeat with `cursor` while `more`", body = PullResponse),
-        (status = 400, description = "`bad_query`: `since` or `limit` is not a number", body = ErrorBody),
+        (status = 400, description = "`bad_query`: `since` or `limit` is not a number, or `since` is above 2^63 − 1", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
@@ -712,6 +716,12 @@ async fn pull(
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let device = device(subject)?;
+    if q.since > MAX_SEQ {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("Tham số không đúng: `since` tối đa {MAX_SEQ}."),
+        ));
+    }
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;
     Ok(Json(
