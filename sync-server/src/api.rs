@@ -155,14 +155,17 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Layers below the handlers (the body limit) answer in plain text; every
-/// error answer of this server is JSON.
+/// error answer of this server is JSON, except the pages people open from a
+/// QR (`/j/{unit}`), which are HTML on purpose.
 async fn json_for_bare_errors(response: Response) -> Response {
-    let is_json = response
+    let kept = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
     let status = response.status();
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
+    if kept || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
