@@ -78,12 +78,15 @@ type CatalogCache = (Vec<(String, u32)>, Arc<Vec<Catalog>>);
 impl AppState {
     /// Opens the data directory: database (migrated), blob store, secret.
     pub fn open(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        create_private_dir(&config.data_dir)?;
         let secret = load_or_create_secret(&config.data_dir)?;
         let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
         // Rows written before hashes were keyed (issue 9): key them once.
         storage.key_plain_hashes(&|plain| keyed_hash(&secret, plain))?;
         let blobs = blobs::open(&config.data_dir)?;
+        // The database, its WAL, photos: owner-only, like secret.key, also
+        // in a folder an older version left world-readable.
+        make_owner_only(&config.data_dir)?;
         Ok(Self {
             storage: Arc::new(storage),
             blobs,
@@ -190,6 +193,52 @@ fn hmac_hex(secret: &[u8; 32], parts: &[&[u8]]) -> String {
 /// HMAC (12 digits) under the same key.
 fn keyed_hash(secret: &[u8; 32], plain_sha256: &str) -> String {
     hmac_hex(secret, &[b"cdht-stored-hash:", plain_sha256.as_bytes()])
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Directories 0700 and files 0600 under `dir` (symlinks left alone).
+fn make_owner_only(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(path) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&path)?;
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let want = if meta.is_dir() { 0o700 } else { 0o600 };
+            if meta.permissions().mode() & 0o777 != want {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(want))?;
+            }
+            if meta.is_dir() {
+                for entry in std::fs::read_dir(&path)? {
+                    stack.push(entry?.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// What the serving process creates from now on (photos, chunks, a new WAL
+/// or shared-memory file) is owner-only; the serve commands write nothing
+/// meant for others.
+fn private_umask() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
 fn load_or_create_secret(dir: &Path) -> anyhow::Result<[u8; 32]> {
@@ -316,6 +365,7 @@ impl FailureLimiter {
 
 /// Serves on an already bound listener until the future is dropped or fails.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    private_umask();
     let app = api::router(state);
     axum::serve(
         listener,
@@ -332,6 +382,7 @@ pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
 ) -> std::io::Result<()> {
+    private_umask();
     let app = api::router(state);
     let listener = listener.into_std()?;
     let handle = axum_server::Handle::new();
