@@ -20,6 +20,7 @@ use cdht_core::sync::{
     PushResponse, RecordBody, Role, RoleGrant, ServerScore, UnitInfo, MAX_CHUNK_BYTES,
     MAX_RECORDS_PER_BATCH,
 };
+use cdht_core::text::{has_forbidden_char, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -294,7 +295,7 @@ async fn require_officer(
     request_body = EnrolRequest,
     responses(
         (status = 200, description = "Enrolled; the token is shown once. `device_id` is the id asked for, or a new one when that id is enrolled already and the request does not carry its current token (`Authorization: Bearer`)", body = EnrolResponse),
-        (status = 400, description = "`bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
+        (status = 400, description = "`invalid_text` (a control or bidi character in `device_label`), `bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
         (status = 401, description = "`bad_join_key`: the unit code or join key is wrong", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
@@ -308,6 +309,13 @@ async fn enrol(
     headers: HeaderMap,
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
+    if req
+        .device_label
+        .as_deref()
+        .is_some_and(|l| has_forbidden_char(l, false))
+    {
+        return Err(invalid_text("Tên thiết bị"));
+    }
     let key = format!("join:{}", state.client_ip(peer, &headers));
     if !state.limiter.attempt(&[&key]) {
         return Err(rate_limited());
@@ -475,6 +483,18 @@ fn valid_sha256(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The message of `invalid_text`: a control or bidi character in `field`.
+fn invalid_text_message(field: &str) -> String {
+    format!(
+        "{field} có ký tự điều khiển hoặc ký tự đảo chiều chữ (không nhìn thấy được). \
+         Hãy xoá và gõ lại."
+    )
+}
+
+fn invalid_text(field: &str) -> ApiError {
+    ApiError::bad_request("invalid_text", invalid_text_message(field))
+}
+
 fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
     RecordCheck::Rejected {
         code,
@@ -614,11 +634,38 @@ fn check_record(
     }
     match &envelope.body {
         RecordBody::Person(p) => {
+            for (field, value) in [
+                ("Họ tên", Some(&p.full_name)),
+                ("Số điện thoại", p.phone.as_ref()),
+                ("Địa chỉ", p.address.as_ref()),
+            ] {
+                if value.is_some_and(|v| has_forbidden_char(v, false)) {
+                    return reject("invalid_text", invalid_text_message(field));
+                }
+            }
             let name = p.full_name.trim();
-            if name.is_empty() || name.chars().count() > 200 {
+            if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
                 return reject(
                     "invalid_name",
-                    "Họ tên không được để trống (tối đa 200 ký tự).",
+                    format!("Họ tên không được để trống (tối đa {MAX_NAME_CHARS} ký tự)."),
+                );
+            }
+            if p.phone
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_PHONE_CHARS)
+            {
+                return reject(
+                    "invalid_phone",
+                    format!("Số điện thoại tối đa {MAX_PHONE_CHARS} ký tự."),
+                );
+            }
+            if p.address
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_ADDRESS_CHARS)
+            {
+                return reject(
+                    "invalid_address",
+                    format!("Địa chỉ tối đa {MAX_ADDRESS_CHARS} ký tự."),
                 );
             }
             let cccd = match p.cccd.as_deref().map(str::trim) {
@@ -667,6 +714,9 @@ fn check_record(
             }
         }
         RecordBody::Evidence(e) => {
+            if has_forbidden_char(e.indicator.as_str(), false) {
+                return reject("invalid_text", invalid_text_message("Mã chỉ số"));
+            }
             if !valid_sha256(&e.sha256) {
                 return reject("invalid_evidence", "Mã sha256 của ảnh không hợp lệ.");
             }
@@ -1275,7 +1325,7 @@ struct ReturnBody {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Returned"),
-        (status = 400, description = "`bad_path`, `reason_required`, `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`bad_path`, `reason_required`, `invalid_text` (a control or bidi character), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
@@ -1293,6 +1343,9 @@ async fn return_assessment(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_assessment(&id)?;
     let reason = body.reason.trim().to_owned();
+    if has_forbidden_char(&reason, true) {
+        return Err(invalid_text("Lý do"));
+    }
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(ApiError::bad_request(
             "reason_required",
@@ -1327,7 +1380,7 @@ struct RecogniseBody {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Recognised"),
-        (status = 400, description = "`invalid_recognition` (no decision number, or 0 or over 5000 assessments), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`invalid_recognition` (no decision number, or 0 or over 5000 assessments), `invalid_text` (a control or bidi character in the decision number), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
         (status = 404, description = "`not_found`: an assessment is not in the unit's subtree", body = ErrorBody),
@@ -1345,6 +1398,9 @@ async fn recognise(
 ) -> Result<StatusCode, ApiError> {
     let actor = require_officer(&state, &subject, &[Role::Recogniser], &code).await?;
     let decision_no = body.decision_no.trim().to_owned();
+    if has_forbidden_char(&decision_no, false) {
+        return Err(invalid_text("Số quyết định"));
+    }
     if decision_no.is_empty() || body.assessments.is_empty() || body.assessments.len() > 5000 {
         return Err(ApiError::bad_request(
             "invalid_recognition",
