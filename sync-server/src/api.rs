@@ -3,7 +3,7 @@
 use crate::blobs;
 use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicateFlag, EnrolDevice,
+    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicatePage, EnrolDevice,
     EvidenceAccess, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction,
     Stats, Subject,
 };
@@ -1209,11 +1209,13 @@ async fn list_assessments(
     tag = "officer",
     summary = "Possible duplicates (same keyed CCCD, same year) in a unit's subtree",
     params(
-        ("code" = String, Path, description = "The unit's code")
+        ("code" = String, Path, description = "The unit's code"),
+        DuplicatesQuery
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The pairs flagged", body = Vec<DuplicateFlag>),
+        (status = 200, description = "One group per person (keyed CCCD) and year with several assessments, one of them in the subtree; repeat with `after = next` while `next` is set", body = DuplicatePage),
+        (status = 400, description = "`bad_query`: `after` is not an assessment id, or `limit` not a number", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
@@ -1223,9 +1225,25 @@ async fn duplicates(
     State(state): State<AppState>,
     subject: Subject,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<Vec<DuplicateFlag>>, ApiError> {
+    ApiQuery(q): ApiQuery<DuplicatesQuery>,
+) -> Result<Json<DuplicatePage>, ApiError> {
     require_officer(&state, &subject, READERS, &code).await?;
-    Ok(Json(state.db(move |s| s.duplicates(&code)).await?))
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    Ok(Json(
+        state
+            .db(move |s| s.duplicates(&code, q.after, limit))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DuplicatesQuery {
+    /// The `next` of the previous page (left out for the first).
+    after: Option<AssessmentId>,
+    /// The most groups in one answer: 1 to 500, 100 when left out.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
 }
 
 #[utoipa::path(

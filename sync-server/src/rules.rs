@@ -37,6 +37,22 @@ pub struct Pushed<'a> {
     pub parent_state: Option<ReviewState>,
 }
 
+/// The most person records one device may hold with the same keyed CCCD: a
+/// person registered twice by mistake is flagged, but one phone cannot grow
+/// a duplicate group without bound.
+pub const MAX_SAME_CCCD_PER_DEVICE: u64 = 3;
+
+/// Whether a device may write a person with a CCCD it already gave to
+/// `others` of its other person records.
+#[must_use]
+pub fn same_cccd(others: u64) -> Option<Decision> {
+    (others >= MAX_SAME_CCCD_PER_DEVICE).then_some(Decision::Reject {
+        code: "duplicate_limit",
+        message: "Máy này đã ghi số CCCD này cho nhiều người. Có thể người này đã có hồ sơ: \
+                  hãy kiểm tra lại danh sách trước khi thêm.",
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Insert,
@@ -174,6 +190,19 @@ mod tests {
             decide(Some(&old(Some(ReviewState::Returned))), true, &p(3, "h3")),
             Decision::Update
         );
+    }
+
+    #[test]
+    fn a_device_holds_few_persons_with_one_cccd() {
+        assert_eq!(same_cccd(0), None);
+        assert_eq!(same_cccd(MAX_SAME_CCCD_PER_DEVICE - 1), None);
+        assert!(matches!(
+            same_cccd(MAX_SAME_CCCD_PER_DEVICE),
+            Some(Decision::Reject {
+                code: "duplicate_limit",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The SQLite backend of [`Storage`]: one file in the data directory, WAL
 //! mode, numbered migrations embedded in the binary.
 
-use crate::rules::{decide, Decision, Existing, Pushed};
+use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateFlag,
-    EnrolDevice, EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition,
-    RecordCheck, Refusal, ReviewAction, Stats, Storage, StorageError, StorageResult, Subject,
-    UnitRow, UnitUpdate,
+    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateGroup,
+    DuplicateMember, DuplicatePage, EnrolDevice, EvidenceAccess, NewUnit, PreparedRecord,
+    PushOutcome, Reader, Recognition, RecordCheck, Refusal, ReviewAction, Stats, Storage,
+    StorageError, StorageResult, Subject, UnitRow, UnitUpdate, DUPLICATE_MEMBERS_SHOWN,
 };
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{
@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_settings.sql"),
     include_str!("../migrations/0003_pull_records.sql"),
+    // 0004 is another change's; this branch lists 0005 fourth until they merge.
+    include_str!("../migrations/0005_duplicate_groups.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -323,33 +325,13 @@ fn audit(
     Ok(())
 }
 
-/// Flags every other assessment of the same person (same keyed CCCD) in the
-/// same year as a likely duplicate of `assessment`. Never merges anything.
-fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> {
-    let mut stmt = tx.prepare(
-        "SELECT other.id, a.year FROM assessments a
-         JOIN persons p ON p.id = a.person
-         JOIN persons op ON op.cccd_hmac = p.cccd_hmac
-         JOIN assessments other ON other.person = op.id AND other.year = a.year
-         WHERE a.id = ?1 AND p.cccd_hmac IS NOT NULL AND other.id <> a.id",
-    )?;
-    let others: Vec<(String, i64)> = stmt
-        .query_map([assessment], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (other, year) in others {
-        let (a, b) = if assessment < other.as_str() {
-            (assessment, other.as_str())
-        } else {
-            (other.as_str(), assessment)
-        };
-        tx.execute(
-            "INSERT OR IGNORE INTO duplicate_flags (assessment_a, assessment_b, year, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![a, b, year, now()],
-        )?;
-    }
-    Ok(())
-}
+/// Other assessments of the same person (same keyed CCCD) in the same year
+/// as `assessment`: likely duplicates, grouped at read time, never merged.
+const SAME_PERSON_YEAR: &str = "SELECT o.id FROM assessments a
+     JOIN persons p ON p.id = a.person
+     JOIN persons op ON op.cccd_hmac = p.cccd_hmac
+     JOIN assessments o ON o.person = op.id AND o.year = a.year
+     WHERE a.id = ?1 AND p.cccd_hmac IS NOT NULL AND o.id <> a.id";
 
 /// (version, hash, unit, state, sent_hash, link) of a stored record.
 type ExistingRow = (
@@ -536,6 +518,22 @@ fn apply_record(
         Decision::Reject { code, message } => return Ok(reject(ack, code, message.to_owned())),
         Decision::Insert | Decision::Update => {}
     }
+    // One phone may not grow a duplicate group without bound.
+    if let RecordCheck::Person {
+        cccd: CccdUpdate::Set(hmac),
+        ..
+    } = &record.check
+    {
+        let others: u64 = tx.query_row(
+            "SELECT COUNT(*) FROM device_people dp JOIN persons p ON p.id = dp.person
+             WHERE dp.device_id = ?1 AND p.cccd_hmac = ?2 AND p.id <> ?3",
+            params![device_id, hmac, id_text],
+            |r| r.get(0),
+        )?;
+        if let Some(Decision::Reject { code, message }) = same_cccd(others) {
+            return Ok(reject(ack, code, message.to_owned()));
+        }
+    }
     // What devices pull: the stored version, a person without the CCCD.
     let mut pulled = env.clone();
     match (&env.body, &record.check) {
@@ -580,13 +578,6 @@ fn apply_record(
                     pulled.hash
                 ],
             )?;
-            let ids: Vec<String> = tx
-                .prepare("SELECT id FROM assessments WHERE person = ?1")?
-                .query_map([&id_text], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for a in ids {
-                flag_duplicates(tx, &a)?;
-            }
         }
         (RecordBody::Assessment(a), RecordCheck::Assessment { score }) => {
             let state = match a.state {
@@ -632,7 +623,6 @@ fn apply_record(
                     None,
                 )?;
             }
-            flag_duplicates(tx, &id_text)?;
             ack.score = Some(*score);
         }
         (RecordBody::Evidence(e), RecordCheck::Evidence) => {
@@ -1213,10 +1203,9 @@ impl Storage for SqliteStorage {
             ))
         })?;
         let mut out = Vec::new();
-        let mut dup = conn.prepare(
-            "SELECT assessment_b FROM duplicate_flags WHERE assessment_a = ?1
-             UNION SELECT assessment_a FROM duplicate_flags WHERE assessment_b = ?1",
-        )?;
+        let mut dup = conn.prepare(&format!(
+            "{SAME_PERSON_YEAR} ORDER BY o.id LIMIT {DUPLICATE_MEMBERS_SHOWN}"
+        ))?;
         for row in rows {
             let (id, mut summary) = row?;
             summary.id = parse_assessment_id(&id)?;
@@ -1329,9 +1318,10 @@ impl Storage for SqliteStorage {
             }
             // Counted once: the same person recognised elsewhere this year blocks it.
             let elsewhere: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM duplicate_flags f JOIN assessments o
-                    ON o.id = CASE WHEN f.assessment_a = ?1 THEN f.assessment_b ELSE f.assessment_a END
-                 WHERE (f.assessment_a = ?1 OR f.assessment_b = ?1) AND o.state = 'recognised')",
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM assessments r WHERE r.state = 'recognised'
+                        AND r.id IN ({SAME_PERSON_YEAR}))"
+                ),
                 [&id_text],
                 |r| r.get(0),
             )?;
@@ -1375,40 +1365,63 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn duplicates(&self, unit: &str) -> StorageResult<Vec<DuplicateFlag>> {
+    fn duplicates(
+        &self,
+        unit: &str,
+        after: Option<AssessmentId>,
+        limit: u32,
+    ) -> StorageResult<DuplicatePage> {
+        let limit = limit.max(1);
         let conn = self.conn()?;
+        // One group per keyed CCCD and year with more than one assessment,
+        // one of them in the subtree; named by its first assessment id.
         let mut stmt = conn.prepare(&format!(
-            "{SUBTREE} SELECT f.year, a.id, a.unit, b.id, b.unit FROM duplicate_flags f
-             JOIN assessments a ON a.id = f.assessment_a
-             JOIN assessments b ON b.id = f.assessment_b
-             WHERE a.unit IN (SELECT code FROM sub) OR b.unit IN (SELECT code FROM sub)"
+            "{SUBTREE} SELECT p.cccd_hmac, a.year, MIN(a.id) AS first, COUNT(*)
+             FROM assessments a JOIN persons p ON p.id = a.person
+             WHERE p.cccd_hmac IS NOT NULL
+             GROUP BY p.cccd_hmac, a.year
+             HAVING COUNT(*) > 1 AND MAX(a.unit IN (SELECT code FROM sub)) = 1
+                AND first > ?2
+             ORDER BY first LIMIT ?3"
         ))?;
-        let rows: Vec<(u16, String, String, String, String)> = stmt
-            .query_map([unit], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        let after = after.map_or_else(String::new, |a| a.to_string());
+        let rows: Vec<(String, u16, String, u64)> = stmt
+            .query_map(params![unit, after, i64::from(limit) + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
-        let mut subtree = conn.prepare(&format!(
-            "{SUBTREE} SELECT EXISTS (SELECT 1 FROM sub WHERE code = ?2)"
+        let more = rows.len() > limit as usize;
+        let mut members = conn.prepare(&format!(
+            "{SUBTREE} SELECT a.id, a.unit FROM assessments a JOIN persons p ON p.id = a.person
+             WHERE p.cccd_hmac = ?2 AND a.year = ?3
+             ORDER BY a.unit IN (SELECT code FROM sub) DESC, a.id
+             LIMIT {DUPLICATE_MEMBERS_SHOWN}"
         ))?;
-        let mut out = Vec::new();
-        for (year, a, a_unit, b, b_unit) in rows {
-            // Show the unit's own assessment first.
-            let a_is_ours: bool = subtree.query_row(params![unit, a_unit], |r| r.get(0))?;
-            let (mine, mine_unit, other, other_unit) = if a_is_ours {
-                (a, a_unit, b, b_unit)
-            } else {
-                (b, b_unit, a, a_unit)
-            };
-            out.push(DuplicateFlag {
-                year,
-                assessment: parse_assessment_id(&mine)?,
-                unit: UnitCode::new(mine_unit),
-                other_assessment: parse_assessment_id(&other)?,
-                other_unit: UnitCode::new(other_unit),
+        let mut groups = Vec::new();
+        for (hmac, year, _, count) in rows.iter().take(limit as usize) {
+            let assessments = members
+                .query_map(params![unit, hmac, year], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .map(|row| {
+                    let (id, unit) = row?;
+                    Ok(DuplicateMember {
+                        assessment: parse_assessment_id(&id)?,
+                        unit: UnitCode::new(unit),
+                    })
+                })
+                .collect::<StorageResult<_>>()?;
+            groups.push(DuplicateGroup {
+                year: *year,
+                count: *count,
+                assessments,
             });
         }
-        Ok(out)
+        let next = match (more, rows.get(limit as usize - 1)) {
+            (true, Some((_, _, first, _))) => Some(parse_assessment_id(first)?),
+            _ => None,
+        };
+        Ok(DuplicatePage { groups, next })
     }
 
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>> {

@@ -229,18 +229,39 @@ pub struct AssessmentSummary {
     pub return_reason: Option<String>,
     pub decision_no: Option<String>,
     pub decision_date: Option<String>,
-    /// Other assessments of the same person (by keyed CCCD) in the same year.
+    /// Other assessments of the same person (by keyed CCCD) in the same year
+    /// (at most [`DUPLICATE_MEMBERS_SHOWN`]).
     pub possible_duplicates: Vec<AssessmentId>,
 }
 
+/// The assessments of one person (same keyed CCCD) in one year, when there
+/// are several: likely duplicates, shown, never merged.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DuplicateFlag {
+pub struct DuplicateGroup {
     pub year: u16,
+    /// How many assessments the group has.
+    pub count: u64,
+    /// Its assessments, those of the unit asked about first; at most
+    /// [`DUPLICATE_MEMBERS_SHOWN`].
+    pub assessments: Vec<DuplicateMember>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicateMember {
     pub assessment: AssessmentId,
     pub unit: UnitCode,
-    pub other_assessment: AssessmentId,
-    pub other_unit: UnitCode,
 }
+
+/// One page of duplicate groups; ask again with `after = next` while set.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicatePage {
+    pub groups: Vec<DuplicateGroup>,
+    pub next: Option<AssessmentId>,
+}
+
+/// The most members listed per duplicate group, and the most other
+/// assessments an assessment's `possible_duplicates` lists.
+pub const DUPLICATE_MEMBERS_SHOWN: usize = 50;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
@@ -349,7 +370,14 @@ pub trait Storage: Send + Sync + 'static {
     fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>>;
     fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()>;
     fn recognise(&self, unit: &str, actor: &str, recognition: &Recognition) -> StorageResult<()>;
-    fn duplicates(&self, unit: &str) -> StorageResult<Vec<DuplicateFlag>>;
+    /// The duplicate groups with an assessment in the unit's subtree, by
+    /// their first assessment id, after `after`, at most `limit`.
+    fn duplicates(
+        &self,
+        unit: &str,
+        after: Option<AssessmentId>,
+        limit: u32,
+    ) -> StorageResult<DuplicatePage>;
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>>;
 
     // evidence

@@ -513,3 +513,112 @@ async fn control_and_bidi_characters_and_overlong_fields_are_refused() {
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["code"], "invalid_text");
 }
+
+#[tokio::test]
+async fn duplicates_are_grouped_per_person_and_year_capped_per_phone_and_paged() {
+    let server = start().await;
+    let phone = server.device("DEMO-X1-C1").await;
+    let other_phone = server.device("DEMO-X1-C2").await;
+    let cccd = "034085009999";
+    // One phone registers the same CCCD again and again: the fourth is refused.
+    let mut records = Vec::new();
+    let mut assessments = Vec::new();
+    for i in 0..6 {
+        let (pid, body) = person(&format!("Người {i}"), Some(cccd));
+        let aid = AssessmentId::new_v7();
+        records.push(v1(body));
+        records.push(v1(assessment(aid, pid, DeviceState::Submitted, PASSING)));
+        assessments.push(aid);
+    }
+    let acks = phone.push(&batch(1, records)).await.unwrap().acks;
+    let persons: Vec<&RecordAck> = acks.iter().step_by(2).collect();
+    for ack in &persons[..3] {
+        assert_eq!(ack.outcome, AckOutcome::Accepted, "{ack:?}");
+    }
+    for ack in &persons[3..] {
+        assert_refused(ack, "duplicate_limit");
+    }
+    // Another phone, the same person: the same group.
+    let (pid, body) = person("Người khác", Some(cccd));
+    let aid = AssessmentId::new_v7();
+    let acks = other_phone
+        .push(&batch(
+            1,
+            vec![
+                v1(body),
+                v1(assessment(aid, pid, DeviceState::Submitted, PASSING)),
+            ],
+        ))
+        .await
+        .unwrap()
+        .acks;
+    assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    // Two more people, each with a duplicate: three groups in all.
+    for (seq, number) in [(2, "034085000001"), (3, "034085000002")] {
+        let mut records = Vec::new();
+        for i in 0..2 {
+            let (pid, body) = person(&format!("Người {number} {i}"), Some(number));
+            records.push(v1(body));
+            records.push(v1(assessment(
+                AssessmentId::new_v7(),
+                pid,
+                DeviceState::Draft,
+                PASSING,
+            )));
+        }
+        let acks = phone.push(&batch(seq, records)).await.unwrap().acks;
+        assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    }
+
+    let reviewer = server.officer("kiemtra-x1").await;
+    let first: Value = reviewer
+        .get_json("/api/v1/units/DEMO-X1/duplicates?limit=2")
+        .await
+        .unwrap();
+    let groups = first["groups"].as_array().unwrap().clone();
+    assert_eq!(groups.len(), 2);
+    let next = first["next"].as_str().unwrap().to_owned();
+    let second: Value = reviewer
+        .get_json(&format!(
+            "/api/v1/units/DEMO-X1/duplicates?limit=2&after={next}"
+        ))
+        .await
+        .unwrap();
+    let rest = second["groups"].as_array().unwrap().clone();
+    assert_eq!(rest.len(), 1);
+    assert!(second["next"].is_null());
+    let all: Vec<Value> = groups.into_iter().chain(rest).collect();
+    let counts: Vec<u64> = all.iter().map(|g| g["count"].as_u64().unwrap()).collect();
+    // One group of four (three from the first phone, one from the other), two of two.
+    let mut sorted = counts.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [2, 2, 4], "{all:?}");
+    let big = all.iter().find(|g| g["count"] == 4).unwrap();
+    let mut members: Vec<String> = big["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["assessment"].as_str().unwrap().to_owned())
+        .collect();
+    members.sort();
+    let mut expected: Vec<String> = assessments[..3]
+        .iter()
+        .chain([&aid])
+        .map(ToString::to_string)
+        .collect();
+    expected.sort();
+    assert_eq!(members, expected);
+    // Each listed assessment names the other three.
+    let list: Vec<Value> = reviewer
+        .get_json("/api/v1/units/DEMO-X1/assessments")
+        .await
+        .unwrap();
+    let of_aid = list.iter().find(|a| a["id"] == aid.to_string()).unwrap();
+    assert_eq!(of_aid["possible_duplicates"].as_array().unwrap().len(), 3);
+    // A bad cursor is a bad query.
+    let err = reviewer
+        .get_json::<Value>("/api/v1/units/DEMO-X1/duplicates?after=nope")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("bad_query"), "{err}");
+}
