@@ -3,8 +3,9 @@
 use crate::blobs;
 use crate::error::{payload_too_large, ApiError, ApiJson, ApiJsonWithValue, ApiPath, ApiQuery};
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicateFlag, EvidenceAccess,
-    PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction, Stats, Subject,
+    AssessmentSummary, AuditEntry, BatchKey, CccdUpdate, DeviceRef, DuplicatePage, EnrolDevice,
+    EvidenceAccess, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck, ReviewAction,
+    Stats, Subject,
 };
 use crate::upload;
 use crate::AppState;
@@ -20,6 +21,7 @@ use cdht_core::sync::{
     PushResponse, RecordBody, Role, RoleGrant, ServerScore, UnitInfo, MAX_CHUNK_BYTES,
     MAX_RECORDS_PER_BATCH, PROTOCOL_JCS,
 };
+use cdht_core::text::{has_forbidden_char, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -155,14 +157,17 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Layers below the handlers (the body limit) answer in plain text; every
-/// error answer of this server is JSON.
+/// error answer of this server is JSON, except the pages people open from a
+/// QR (`/j/{unit}`), which are HTML on purpose.
 async fn json_for_bare_errors(response: Response) -> Response {
-    let is_json = response
+    let kept = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
     let status = response.status();
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
+    if kept || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -219,14 +224,7 @@ async fn openapi(Extension(doc): Extension<OpenApiJson>) -> Response {
 impl FromRequestParts<AppState> for Subject {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(ApiError::unauthenticated)?;
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let hash = crate::token_hash(token);
         let now = crate::sqlite::now();
         state
@@ -234,6 +232,16 @@ impl FromRequestParts<AppState> for Subject {
             .await?
             .ok_or_else(ApiError::unauthenticated)
     }
+}
+
+/// The bearer token of a request, if it carries a plausible one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
 }
 
 fn device(subject: Subject) -> Result<DeviceRef, ApiError> {
@@ -287,8 +295,8 @@ async fn require_officer(
     summary = "Enrol a device with a unit code and its join key",
     request_body = EnrolRequest,
     responses(
-        (status = 200, description = "Enrolled; the token is shown once", body = EnrolResponse),
-        (status = 400, description = "`bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
+        (status = 200, description = "Enrolled; the token is shown once. `device_id` is the id asked for, or a new one when that id is enrolled already and the request does not carry its current token (`Authorization: Bearer`)", body = EnrolResponse),
+        (status = 400, description = "`invalid_text` (a control or bidi character in `device_label`), `bad_json`, `invalid_body` or `bad_request`: the body is not the JSON expected", body = ErrorBody),
         (status = 401, description = "`bad_join_key`: the unit code or join key is wrong", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
@@ -302,8 +310,15 @@ async fn enrol(
     headers: HeaderMap,
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
+    if req
+        .device_label
+        .as_deref()
+        .is_some_and(|l| has_forbidden_char(l, false))
+    {
+        return Err(invalid_text("Tên thiết bị"));
+    }
     let key = format!("join:{}", state.client_ip(peer, &headers));
-    if state.limiter.blocked(&key) {
+    if !state.limiter.attempt(&[&key]) {
         return Err(rate_limited());
     }
     let (token, hash) = crate::new_token().map_err(|_| ApiError::internal())?;
@@ -313,18 +328,27 @@ async fn enrol(
         .map(|l| l.chars().take(100).collect::<String>());
     let unit = req.unit.as_str().trim().to_ascii_uppercase();
     let join_key = req.join_key.trim().to_ascii_uppercase();
-    let device_id = req.device_id;
+    // A phone re-enrolling proves it is itself with its current token.
+    let current = bearer(&headers).map(crate::token_hash);
+    let requested = req.device_id;
     let enrolled = state
-        .db(move |s| s.enrol_device(&unit, &join_key, device_id, label.as_deref(), &hash))
+        .db(move |s| {
+            let device = EnrolDevice {
+                device_id: requested,
+                label: label.as_deref(),
+                current_token_hash: current.as_deref(),
+            };
+            s.enrol_device(&unit, &join_key, device, &hash)
+        })
         .await?;
-    let Some((row, last_push_seq)) = enrolled else {
-        state.limiter.fail(&key);
+    let Some((row, last_push_seq, device_id)) = enrolled else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_join_key",
             "Mã đơn vị hoặc mã tham gia không đúng. Bác xem lại mã in dưới mã QR.",
         ));
     };
+    state.limiter.succeeded(&[&key]);
     Ok(Json(EnrolResponse {
         device_id,
         token,
@@ -353,7 +377,9 @@ async fn check_password(
 ) -> Result<(i64, Vec<RoleGrant>), ApiError> {
     let ip_key = format!("login:{}", state.client_ip(peer, headers));
     let user_key = format!("login-user:{}", req.username);
-    if state.limiter.blocked(&ip_key) || state.limiter.blocked(&user_key) {
+    // Counted before the slow check, so parallel guesses cannot all get one.
+    let keys = [ip_key.as_str(), user_key.as_str()];
+    if !state.limiter.attempt(&keys) {
         return Err(rate_limited());
     }
     let username = req.username.clone();
@@ -370,16 +396,15 @@ async fn check_password(
         .await
         .unwrap_or(false);
     match officer {
-        Some(found) if ok => Ok(found),
-        _ => {
-            state.limiter.fail(&ip_key);
-            state.limiter.fail(&user_key);
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "Tên đăng nhập hoặc mật khẩu không đúng.",
-            ))
+        Some(found) if ok => {
+            state.limiter.succeeded(&keys);
+            Ok(found)
         }
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "Tên đăng nhập hoặc mật khẩu không đúng.",
+        )),
     }
 }
 
@@ -450,10 +475,25 @@ fn verify_password(hash: &str, password: &str) -> bool {
 
 // ------------------------------------------------------------ push, pull
 
+/// The largest push `seq` and pull cursor: SQLite integers are signed 64-bit.
+const MAX_SEQ: u64 = i64::MAX as u64;
+
 fn valid_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The message of `invalid_text`: a control or bidi character in `field`.
+fn invalid_text_message(field: &str) -> String {
+    format!(
+        "{field} có ký tự điều khiển hoặc ký tự đảo chiều chữ (không nhìn thấy được). \
+         Hãy xoá và gõ lại."
+    )
+}
+
+fn invalid_text(field: &str) -> ApiError {
+    ApiError::bad_request("invalid_text", invalid_text_message(field))
 }
 
 fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
@@ -472,7 +512,7 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Applied, or replayed: one ack per record, in batch order", body = PushResponse),
-        (status = 400, description = "`bad_seq`, `unsupported_protocol`, `bad_json`, `invalid_body` (the message names the place) or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`bad_seq` (`seq` 0 or above 2^63 − 1), `unsupported_protocol`, `bad_json`, `invalid_body` (the message names the place) or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 409, description = "`batch_conflict` (this batch id with other content) or `seq_out_of_order`", body = ErrorBody),
@@ -501,10 +541,11 @@ async fn push(
             format!("Một lần gửi tối đa {MAX_RECORDS_PER_BATCH} bản ghi; hãy chia nhỏ."),
         ));
     }
-    if batch.seq == 0 {
+    // The database keeps seq as a signed 64-bit integer.
+    if batch.seq == 0 || batch.seq > MAX_SEQ {
         return Err(ApiError::bad_request(
             "bad_seq",
-            "Số thứ tự gửi bắt đầu từ 1.",
+            format!("Số thứ tự gửi phải từ 1 đến {MAX_SEQ}."),
         ));
     }
     let unit_code = device.unit.as_str().to_owned();
@@ -514,8 +555,10 @@ async fn push(
         .ok_or_else(ApiError::unauthenticated)?;
     // The batch key covers everything the device sent, re-serialised from the
     // parsed value so that whitespace or key order cannot fake a change.
-    let content_hash =
-        crate::sha256_hex(&serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?);
+    // Keyed: a batch may hold a CCCD.
+    let content_hash = state.keyed_hash(&crate::sha256_hex(
+        &serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?,
+    ));
     let max_evidence = state.config.max_evidence_bytes;
     let catalogs = state.scoring_catalogs().await?;
     // An edit of a known assessment is scored with its owning unit's area
@@ -618,11 +661,38 @@ fn check_record(
     }
     match &envelope.body {
         RecordBody::Person(p) => {
+            for (field, value) in [
+                ("Họ tên", Some(&p.full_name)),
+                ("Số điện thoại", p.phone.as_ref()),
+                ("Địa chỉ", p.address.as_ref()),
+            ] {
+                if value.is_some_and(|v| has_forbidden_char(v, false)) {
+                    return reject("invalid_text", invalid_text_message(field));
+                }
+            }
             let name = p.full_name.trim();
-            if name.is_empty() || name.chars().count() > 200 {
+            if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
                 return reject(
                     "invalid_name",
-                    "Họ tên không được để trống (tối đa 200 ký tự).",
+                    format!("Họ tên không được để trống (tối đa {MAX_NAME_CHARS} ký tự)."),
+                );
+            }
+            if p.phone
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_PHONE_CHARS)
+            {
+                return reject(
+                    "invalid_phone",
+                    format!("Số điện thoại tối đa {MAX_PHONE_CHARS} ký tự."),
+                );
+            }
+            if p.address
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_ADDRESS_CHARS)
+            {
+                return reject(
+                    "invalid_address",
+                    format!("Địa chỉ tối đa {MAX_ADDRESS_CHARS} ký tự."),
                 );
             }
             let cccd = match p.cccd.as_deref().map(str::trim) {
@@ -633,7 +703,10 @@ fn check_record(
                 }
                 Some(_) => return reject("invalid_cccd", "Số CCCD phải gồm đúng 12 chữ số."),
             };
-            RecordCheck::Person { cccd }
+            RecordCheck::Person {
+                cccd,
+                stored_hash: state.keyed_hash(&envelope.hash),
+            }
         }
         RecordBody::Assessment(a) => {
             if !(2021..=2100).contains(&a.year) {
@@ -668,6 +741,9 @@ fn check_record(
             }
         }
         RecordBody::Evidence(e) => {
+            if has_forbidden_char(e.indicator.as_str(), false) {
+                return reject("invalid_text", invalid_text_message("Mã chỉ số"));
+            }
             if !valid_sha256(&e.sha256) {
                 return reject("invalid_evidence", "Mã sha256 của ảnh không hợp lệ.");
             }
@@ -708,7 +784,7 @@ struct PullQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Changes after `since`; repeat with `cursor` while `more`", body = PullResponse),
-        (status = 400, description = "`bad_query`: `since` or `limit` is not a number", body = ErrorBody),
+        (status = 400, description = "`bad_query`: `since` or `limit` is not a number, or `since` is above 2^63 − 1", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
@@ -720,6 +796,12 @@ async fn pull(
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let device = device(subject)?;
+    if q.since > MAX_SEQ {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("Tham số không đúng: `since` tối đa {MAX_SEQ}."),
+        ));
+    }
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;
     Ok(Json(
@@ -1159,11 +1241,13 @@ async fn list_assessments(
     tag = "officer",
     summary = "Possible duplicates (same keyed CCCD, same year) in a unit's subtree",
     params(
-        ("code" = String, Path, description = "The unit's code")
+        ("code" = String, Path, description = "The unit's code"),
+        DuplicatesQuery
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The pairs flagged", body = Vec<DuplicateFlag>),
+        (status = 200, description = "One group per person (keyed CCCD) and year with several assessments, one of them in the subtree; repeat with `after = next` while `next` is set", body = DuplicatePage),
+        (status = 400, description = "`bad_query`: `after` is not an assessment id, or `limit` not a number", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody)
@@ -1173,9 +1257,25 @@ async fn duplicates(
     State(state): State<AppState>,
     subject: Subject,
     ApiPath(code): ApiPath<String>,
-) -> Result<Json<Vec<DuplicateFlag>>, ApiError> {
+    ApiQuery(q): ApiQuery<DuplicatesQuery>,
+) -> Result<Json<DuplicatePage>, ApiError> {
     require_officer(&state, &subject, READERS, &code).await?;
-    Ok(Json(state.db(move |s| s.duplicates(&code)).await?))
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    Ok(Json(
+        state
+            .db(move |s| s.duplicates(&code, q.after, limit))
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DuplicatesQuery {
+    /// The `next` of the previous page (left out for the first).
+    after: Option<AssessmentId>,
+    /// The most groups in one answer: 1 to 500, 100 when left out.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
 }
 
 #[utoipa::path(
@@ -1275,7 +1375,7 @@ struct ReturnBody {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Returned"),
-        (status = 400, description = "`bad_path`, `reason_required`, `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`bad_path`, `reason_required`, `invalid_text` (a control or bidi character), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
@@ -1293,6 +1393,9 @@ async fn return_assessment(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_assessment(&id)?;
     let reason = body.reason.trim().to_owned();
+    if has_forbidden_char(&reason, true) {
+        return Err(invalid_text("Lý do"));
+    }
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(ApiError::bad_request(
             "reason_required",
@@ -1327,7 +1430,7 @@ struct RecogniseBody {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Recognised"),
-        (status = 400, description = "`invalid_recognition` (no decision number, or 0 or over 5000 assessments), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
+        (status = 400, description = "`invalid_recognition` (no decision number, or 0 or over 5000 assessments), `invalid_text` (a control or bidi character in the decision number), `bad_json`, `invalid_body` or `bad_request`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
         (status = 404, description = "`not_found`: an assessment is not in the unit's subtree", body = ErrorBody),
@@ -1345,6 +1448,9 @@ async fn recognise(
 ) -> Result<StatusCode, ApiError> {
     let actor = require_officer(&state, &subject, &[Role::Recogniser], &code).await?;
     let decision_no = body.decision_no.trim().to_owned();
+    if has_forbidden_char(&decision_no, false) {
+        return Err(invalid_text("Số quyết định"));
+    }
     if decision_no.is_empty() || body.assessments.is_empty() || body.assessments.len() > 5000 {
         return Err(ApiError::bad_request(
             "invalid_recognition",

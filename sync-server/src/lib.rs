@@ -80,11 +80,16 @@ type CatalogCache = (Vec<(String, u32)>, Arc<Vec<Catalog>>);
 impl AppState {
     /// Opens the data directory: database (migrated), blob store, secret.
     pub fn open(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)?;
-        let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
-        let blobs = blobs::open(&config.data_dir)?;
+        create_private_dir(&config.data_dir)?;
         let secret = load_or_create_secret(&config.data_dir)?;
+        let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
+        // Rows written before hashes were keyed (issue 9): key them once.
+        storage.key_plain_hashes(&|plain| keyed_hash(&secret, plain))?;
         announce_shipped_catalogs(&storage)?;
+        let blobs = blobs::open(&config.data_dir)?;
+        // The database, its WAL, photos: owner-only, like secret.key, also
+        // in a folder an older version left world-readable.
+        make_owner_only(&config.data_dir)?;
         Ok(Self {
             storage: Arc::new(storage),
             blobs,
@@ -166,12 +171,78 @@ impl AppState {
     /// HMAC-SHA256 of a CCCD under the server secret, hex.
     #[must_use]
     pub fn cccd_hmac(&self, cccd: &str) -> String {
-        use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret.as_slice())
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(cccd.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        hmac_hex(&self.secret, &[cccd.as_bytes()])
     }
+
+    /// What the server stores instead of a plain sha256 (hex) of something
+    /// that may hold a CCCD (a person record, a push batch): an HMAC of it
+    /// under the server secret, so the number cannot be brute-forced back.
+    #[must_use]
+    pub fn keyed_hash(&self, plain_sha256: &str) -> String {
+        keyed_hash(&self.secret, plain_sha256)
+    }
+}
+
+fn hmac_hex(secret: &[u8; 32], parts: &[&[u8]]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_slice())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    for part in parts {
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// See [`AppState::keyed_hash`]; the prefix keeps it apart from the CCCD's
+/// HMAC (12 digits) under the same key.
+fn keyed_hash(secret: &[u8; 32], plain_sha256: &str) -> String {
+    hmac_hex(secret, &[b"cdht-stored-hash:", plain_sha256.as_bytes()])
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Directories 0700 and files 0600 under `dir` (symlinks left alone).
+fn make_owner_only(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(path) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&path)?;
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let want = if meta.is_dir() { 0o700 } else { 0o600 };
+            if meta.permissions().mode() & 0o777 != want {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(want))?;
+            }
+            if meta.is_dir() {
+                for entry in std::fs::read_dir(&path)? {
+                    stack.push(entry?.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// What the serving process creates from now on (photos, chunks, a new WAL
+/// or shared-memory file) is owner-only; the serve commands write nothing
+/// meant for others.
+fn private_umask() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
 fn load_or_create_secret(dir: &Path) -> anyhow::Result<[u8; 32]> {
@@ -252,29 +323,53 @@ impl FailureLimiter {
         }
     }
 
-    pub fn blocked(&self, key: &str) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .is_some_and(|(n, since)| *n >= self.max && since.elapsed() < self.window)
-    }
-
-    pub fn fail(&self, key: &str) {
+    /// Counts an attempt on every key *before* it is checked, in one step
+    /// under the lock, so parallel guesses cannot all pass the limit while
+    /// the slow check (argon2) runs. `false` (nothing counted) when a key
+    /// has used up its attempts in the window. A success gives its attempt
+    /// back with [`FailureLimiter::succeeded`].
+    pub fn attempt(&self, keys: &[&str]) -> bool {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let window = self.window;
         if map.len() > 100_000 {
             // Bounded memory under a flood: forget old entries.
-            let window = self.window;
             map.retain(|_, (_, since)| since.elapsed() < window);
         }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now());
+        for key in keys {
+            if let Some(entry) = map.get_mut(*key) {
+                if entry.1.elapsed() >= window {
+                    *entry = (0, Instant::now());
+                }
+            }
         }
-        entry.0 += 1;
+        if keys
+            .iter()
+            .any(|k| map.get(*k).is_some_and(|(n, _)| *n >= self.max))
+        {
+            return false;
+        }
+        for key in keys {
+            map.entry((*key).to_owned())
+                .or_insert((0, Instant::now()))
+                .0 += 1;
+        }
+        true
+    }
+
+    /// Gives back the attempts a success counted: successes are never limited.
+    pub fn succeeded(&self, keys: &[&str]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(entry) = map.get_mut(*key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        }
     }
 }
 
 /// Serves on an already bound listener until the future is dropped or fails.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    private_umask();
     tokio::spawn(repair(state.clone()));
     let app = api::router(state);
     axum::serve(
@@ -292,6 +387,7 @@ pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
 ) -> std::io::Result<()> {
+    private_umask();
     tokio::spawn(repair(state.clone()));
     let app = api::router(state);
     let listener = listener.into_std()?;

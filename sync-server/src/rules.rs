@@ -15,6 +15,42 @@ pub struct Existing<'a> {
     pub unit: &'a str,
     /// For assessments: the server's review state.
     pub state: Option<ReviewState>,
+    /// What the record hangs on: an assessment's person, an evidence's
+    /// assessment (`None` for a person). An edit may never change it.
+    pub link: Option<&'a str>,
+}
+
+/// What a device pushes of one record.
+#[derive(Debug, Clone)]
+pub struct Pushed<'a> {
+    pub version: u32,
+    /// The hash as the server stores it (for a person, keyed under the
+    /// server secret, since the pushed body holds the CCCD).
+    pub hash: &'a str,
+    /// The hash as the device sent it, compared with [`Existing::sent_hash`].
+    pub wire_hash: &'a str,
+    /// The pushed body's link (see [`Existing::link`]).
+    pub link: Option<&'a str>,
+    /// For evidence: the server's review state of the assessment it belongs
+    /// to (the stored one), when the server has it. Evidence of an assessment
+    /// past `submitted` is frozen like its answers.
+    pub parent_state: Option<ReviewState>,
+}
+
+/// The most person records one device may hold with the same keyed CCCD: a
+/// person registered twice by mistake is flagged, but one phone cannot grow
+/// a duplicate group without bound.
+pub const MAX_SAME_CCCD_PER_DEVICE: u64 = 3;
+
+/// Whether a device may write a person with a CCCD it already gave to
+/// `others` of its other person records.
+#[must_use]
+pub fn same_cccd(others: u64) -> Option<Decision> {
+    (others >= MAX_SAME_CCCD_PER_DEVICE).then_some(Decision::Reject {
+        code: "duplicate_limit",
+        message: "Máy này đã ghi số CCCD này cho nhiều người. Có thể người này đã có hồ sơ: \
+                  hãy kiểm tra lại danh sách trước khi thêm.",
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,29 +65,37 @@ pub enum Decision {
     },
 }
 
+const LOCKED: Decision = Decision::Reject {
+    code: "locked_after_review",
+    message: "Bản đánh giá đã được cán bộ duyệt hoặc công nhận nên không sửa được \
+              nữa. Nếu cần sửa, hãy đề nghị cán bộ trả lại.",
+};
+
 /// Decides one record, given what the server has and whether the pushing
-/// device's scope covers it (rule 2: the owning unit inside the device's
-/// subtree for a collector device; one of the people it pushed itself for an
-/// `own_records` device; for a new record, that its person, if the server
-/// knows them, is such a person).
+/// device's scope covers it. The scope is judged on the *stored* record when
+/// there is one (rule 2: its owning unit inside the device's subtree for a
+/// collector device; its stored person one of the people the device pushed
+/// for an `own_records` device), never on what the pushed body claims; for a
+/// new record, on its person, if the server knows them.
 #[must_use]
-pub fn decide(
-    existing: Option<&Existing<'_>>,
-    in_scope: bool,
-    version: u32,
-    hash: &str,
-) -> Decision {
+pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'_>) -> Decision {
     if !in_scope {
         return Decision::Reject {
             code: "out_of_scope",
             message: "Bản ghi này thuộc người hoặc đơn vị khác; thiết bị không được sửa.",
         };
     }
+    let version = pushed.version;
+    let parent_locked = pushed.parent_state.is_some_and(|s| !s.device_may_edit());
     let Some(old) = existing else {
-        return Decision::Insert;
+        return if parent_locked {
+            LOCKED
+        } else {
+            Decision::Insert
+        };
     };
     if version == old.version {
-        return if hash == old.hash || old.sent_hash == Some(hash) {
+        return if pushed.hash == old.hash || old.sent_hash == Some(pushed.wire_hash) {
             Decision::AlreadyHad
         } else {
             Decision::Reject {
@@ -64,14 +108,17 @@ pub fn decide(
     if version < old.version {
         return Decision::Superseded;
     }
-    if let Some(state) = old.state {
-        if !state.device_may_edit() {
-            return Decision::Reject {
-                code: "locked_after_review",
-                message: "Bản đánh giá đã được cán bộ duyệt hoặc công nhận nên không sửa được \
-                          nữa. Nếu cần sửa, hãy đề nghị cán bộ trả lại.",
-            };
-        }
+    // Re-pointing an assessment at another person (or a photo at another
+    // assessment) would move it out of its owner's hands.
+    if old.link != pushed.link {
+        return Decision::Reject {
+            code: "record_reassigned",
+            message: "Không được chuyển bản ghi sang người hoặc bản đánh giá khác. \
+                      Hãy tạo bản ghi mới.",
+        };
+    }
+    if parent_locked || old.state.is_some_and(|s| !s.device_may_edit()) {
+        return LOCKED;
     }
     Decision::Update
 }
@@ -87,33 +134,44 @@ mod tests {
             sent_hash: Some("s2"),
             unit: "U",
             state,
+            link: Some("P"),
+        }
+    }
+
+    fn p(version: u32, hash: &str) -> Pushed<'_> {
+        Pushed {
+            version,
+            hash,
+            wire_hash: hash,
+            link: Some("P"),
+            parent_state: None,
         }
     }
 
     #[test]
     fn the_rule_table() {
-        assert_eq!(decide(None, true, 1, "h"), Decision::Insert);
+        assert_eq!(decide(None, true, &p(1, "h")), Decision::Insert);
         assert!(matches!(
-            decide(None, false, 1, "h"),
+            decide(None, false, &p(1, "h")),
             Decision::Reject {
                 code: "out_of_scope",
                 ..
             }
         ));
         let o = old(Some(ReviewState::Submitted));
-        assert_eq!(decide(Some(&o), true, 2, "h2"), Decision::AlreadyHad);
-        assert_eq!(decide(Some(&o), true, 2, "s2"), Decision::AlreadyHad);
+        assert_eq!(decide(Some(&o), true, &p(2, "h2")), Decision::AlreadyHad);
+        assert_eq!(decide(Some(&o), true, &p(2, "s2")), Decision::AlreadyHad);
         assert!(matches!(
-            decide(Some(&o), true, 2, "other"),
+            decide(Some(&o), true, &p(2, "other")),
             Decision::Reject {
                 code: "version_conflict",
                 ..
             }
         ));
-        assert_eq!(decide(Some(&o), true, 1, "h1"), Decision::Superseded);
-        assert_eq!(decide(Some(&o), true, 3, "h3"), Decision::Update);
+        assert_eq!(decide(Some(&o), true, &p(1, "h1")), Decision::Superseded);
+        assert_eq!(decide(Some(&o), true, &p(3, "h3")), Decision::Update);
         assert!(matches!(
-            decide(Some(&o), false, 3, "h3"),
+            decide(Some(&o), false, &p(3, "h3")),
             Decision::Reject {
                 code: "out_of_scope",
                 ..
@@ -121,7 +179,7 @@ mod tests {
         ));
         for locked in [ReviewState::Approved, ReviewState::Recognised] {
             assert!(matches!(
-                decide(Some(&old(Some(locked))), true, 3, "h3"),
+                decide(Some(&old(Some(locked))), true, &p(3, "h3")),
                 Decision::Reject {
                     code: "locked_after_review",
                     ..
@@ -129,8 +187,62 @@ mod tests {
             ));
         }
         assert_eq!(
-            decide(Some(&old(Some(ReviewState::Returned))), true, 3, "h3"),
+            decide(Some(&old(Some(ReviewState::Returned))), true, &p(3, "h3")),
             Decision::Update
         );
+    }
+
+    #[test]
+    fn a_device_holds_few_persons_with_one_cccd() {
+        assert_eq!(same_cccd(0), None);
+        assert_eq!(same_cccd(MAX_SAME_CCCD_PER_DEVICE - 1), None);
+        assert!(matches!(
+            same_cccd(MAX_SAME_CCCD_PER_DEVICE),
+            Some(Decision::Reject {
+                code: "duplicate_limit",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_edit_never_moves_a_record_and_evidence_freezes_with_its_assessment() {
+        let o = old(Some(ReviewState::Draft));
+        let moved = Pushed {
+            link: Some("Q"),
+            ..p(3, "h3")
+        };
+        assert!(matches!(
+            decide(Some(&o), true, &moved),
+            Decision::Reject {
+                code: "record_reassigned",
+                ..
+            }
+        ));
+        for (parent, locked) in [
+            (ReviewState::Submitted, false),
+            (ReviewState::Returned, false),
+            (ReviewState::Approved, true),
+            (ReviewState::Recognised, true),
+        ] {
+            let pushed = Pushed {
+                parent_state: Some(parent),
+                ..p(3, "h3")
+            };
+            for existing in [None, Some(&old(None))] {
+                let d = decide(existing, true, &pushed);
+                assert_eq!(
+                    matches!(
+                        d,
+                        Decision::Reject {
+                            code: "locked_after_review",
+                            ..
+                        }
+                    ),
+                    locked,
+                    "{parent:?} {d:?}"
+                );
+            }
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! The SQLite backend of [`Storage`]: one file in the data directory, WAL
 //! mode, numbered migrations embedded in the binary.
 
-use crate::rules::{decide, Decision, Existing};
+use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateFlag,
-    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, RecordCheck,
-    Refusal, ReviewAction, Stats, Storage, StorageError, StorageResult, Subject, UnitRow,
-    UnitUpdate,
+    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, CccdUpdate, DeviceRef, DuplicateGroup,
+    DuplicateMember, DuplicatePage, EnrolDevice, EvidenceAccess, NewUnit, PreparedRecord,
+    PushOutcome, Reader, Recognition, RecordCheck, Refusal, ReviewAction, Stats, Storage,
+    StorageError, StorageResult, Subject, UnitRow, UnitUpdate, DUPLICATE_MEMBERS_SHOWN,
 };
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{
@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_settings.sql"),
     include_str!("../migrations/0003_pull_records.sql"),
+    // 0004 is another change's; this branch lists 0005 fourth until they merge.
+    include_str!("../migrations/0005_duplicate_groups.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -62,6 +64,50 @@ impl SqliteStorage {
         }
         drop(conn);
         Ok(Self { pool })
+    }
+
+    /// Replaces the plain sha256 hashes older versions stored of pushed
+    /// person records and batches (both may hold a CCCD) by `key(hash)`,
+    /// once (the setting `plain_hashes_keyed` records it); then rewrites
+    /// the file and empties the WAL, so no old value stays in a free page.
+    /// Needs the server secret, hence not a SQL migration.
+    pub fn key_plain_hashes(&self, key: &dyn Fn(&str) -> String) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM settings WHERE key = 'plain_hashes_keyed')",
+            [],
+            |r| r.get(0),
+        )?;
+        if done {
+            return Ok(());
+        }
+        let mut changed = 0;
+        for (table, id_col, hash_col) in [
+            ("persons", "id", "hash"),
+            ("batches", "batch_id", "content_hash"),
+        ] {
+            let rows: Vec<(String, String)> = tx
+                .prepare(&format!("SELECT {id_col}, {hash_col} FROM {table}"))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, plain) in rows {
+                changed += tx.execute(
+                    &format!("UPDATE {table} SET {hash_col} = ?2 WHERE {id_col} = ?1"),
+                    params![id, key(&plain)],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('plain_hashes_keyed', ?1)",
+            [now()],
+        )?;
+        tx.commit()?;
+        if changed > 0 {
+            conn.execute_batch("VACUUM")?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(())
     }
 
     fn conn(&self) -> StorageResult<r2d2::PooledConnection<SqliteConnectionManager>> {
@@ -212,22 +258,31 @@ fn assessment_person(conn: &Connection, assessment: &str) -> StorageResult<Optio
         .optional()?)
 }
 
-/// Push rule 2: may this device write a record owned by `owner` (`None`: a
-/// new record) about `subject`?
+/// Push rule 2: may this device write the record `id`, stored and owned by
+/// `owner` (`None`: a new record), about `subject` (for a stored record, its
+/// stored person)?
 fn may_write(
     conn: &Connection,
     device: &DeviceRef,
     device_id: &str,
     owner: Option<&str>,
     subject: Option<&str>,
+    id: &str,
 ) -> StorageResult<bool> {
     let unit = device.unit.as_str();
     match owner {
         Some(owner) => match (device.scope, subject) {
             (DeviceScope::UnitRecords, _) => in_subtree(conn, unit, owner),
             (DeviceScope::OwnRecords, Some(person)) => is_device_person(conn, device_id, person),
-            // An evidence record whose assessment the server never got.
-            (DeviceScope::OwnRecords, None) => Ok(owner == unit),
+            // An evidence record whose assessment the server never got: only
+            // the phone that sent it.
+            (DeviceScope::OwnRecords, None) => Ok(owner == unit
+                && conn
+                    .query_row("SELECT device_id FROM evidence WHERE id = ?1", [id], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()?
+                    .is_some_and(|pusher| pusher == device_id)),
         },
         None => {
             // A new record must not attach itself to somebody else's person:
@@ -270,35 +325,23 @@ fn audit(
     Ok(())
 }
 
-/// Flags every other assessment of the same person (same keyed CCCD) in the
-/// same year as a likely duplicate of `assessment`. Never merges anything.
-fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> {
-    let mut stmt = tx.prepare(
-        "SELECT other.id, a.year FROM assessments a
-         JOIN persons p ON p.id = a.person
-         JOIN persons op ON op.cccd_hmac = p.cccd_hmac
-         JOIN assessments other ON other.person = op.id AND other.year = a.year
-         WHERE a.id = ?1 AND p.cccd_hmac IS NOT NULL AND other.id <> a.id",
-    )?;
-    let others: Vec<(String, i64)> = stmt
-        .query_map([assessment], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (other, year) in others {
-        let (a, b) = if assessment < other.as_str() {
-            (assessment, other.as_str())
-        } else {
-            (other.as_str(), assessment)
-        };
-        tx.execute(
-            "INSERT OR IGNORE INTO duplicate_flags (assessment_a, assessment_b, year, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![a, b, year, now()],
-        )?;
-    }
-    Ok(())
-}
+/// Other assessments of the same person (same keyed CCCD) in the same year
+/// as `assessment`: likely duplicates, grouped at read time, never merged.
+const SAME_PERSON_YEAR: &str = "SELECT o.id FROM assessments a
+     JOIN persons p ON p.id = a.person
+     JOIN persons op ON op.cccd_hmac = p.cccd_hmac
+     JOIN assessments o ON o.person = op.id AND o.year = a.year
+     WHERE a.id = ?1 AND p.cccd_hmac IS NOT NULL AND o.id <> a.id";
 
-type ExistingRow = (u32, String, String, Option<String>, Option<String>);
+/// (version, hash, unit, state, sent_hash, link) of a stored record.
+type ExistingRow = (
+    u32,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn existing<'a>(
     tx: &Transaction<'_>,
@@ -316,24 +359,61 @@ fn existing<'a>(
     } else {
         "NULL"
     };
+    let link_col = match table {
+        "assessments" => "person",
+        "evidence" => "assessment",
+        _ => "NULL",
+    };
     *buf = tx
         .query_row(
             &format!(
-                "SELECT version, hash, unit, {state_col}, {sent_col} FROM {table} WHERE id = ?1"
+                "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}
+                 FROM {table} WHERE id = ?1"
             ),
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?;
     Ok(buf
         .as_ref()
-        .map(|(version, hash, unit, state, sent_hash)| Existing {
+        .map(|(version, hash, unit, state, sent_hash, link)| Existing {
             version: *version,
             hash,
             sent_hash: sent_hash.as_deref(),
             unit,
             state: state.as_deref().and_then(ReviewState::parse),
+            link: link.as_deref(),
         }))
+}
+
+/// What a pushed body hangs on: an assessment's person, an evidence's
+/// assessment.
+fn pushed_link(body: &RecordBody) -> Option<String> {
+    match body {
+        RecordBody::Person(_) => None,
+        RecordBody::Assessment(a) => Some(a.person.to_string()),
+        RecordBody::Evidence(e) => Some(e.assessment.to_string()),
+    }
+}
+
+fn assessment_state(conn: &Connection, assessment: &str) -> StorageResult<Option<ReviewState>> {
+    let state: Option<String> = conn
+        .query_row(
+            "SELECT state FROM assessments WHERE id = ?1",
+            [assessment],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(state.as_deref().and_then(ReviewState::parse))
 }
 
 #[allow(clippy::too_many_lines)] // one record's whole rule, in order; splitting hides it
@@ -373,15 +453,49 @@ fn apply_record(
     let mut buf = None;
     let found = existing(tx, table, &id_text, &mut buf)?;
     let old_state = found.as_ref().and_then(|e| e.state);
-    let subject = record_subject(tx, &env.body)?;
+    // The scope is judged on the stored record (its unit, its person, its
+    // assessment's person), never on what the pushed body names.
+    let subject = match (&found, &env.body) {
+        (Some(old), RecordBody::Assessment(_)) => old.link.map(str::to_owned),
+        (Some(old), RecordBody::Evidence(_)) => match old.link {
+            Some(a) => assessment_person(tx, a)?,
+            None => None,
+        },
+        _ => record_subject(tx, &env.body)?,
+    };
     let in_scope = may_write(
         tx,
         device,
         device_id,
         found.as_ref().map(|e| e.unit),
         subject.as_deref(),
+        &id_text,
     )?;
-    let decision = decide(found.as_ref(), in_scope, env.version, &env.hash);
+    let link = pushed_link(&env.body);
+    // Evidence follows the stored assessment's review state.
+    let parent_state = match (&found, &env.body) {
+        (Some(old), RecordBody::Evidence(_)) => match old.link {
+            Some(a) => assessment_state(tx, a)?,
+            None => None,
+        },
+        (None, RecordBody::Evidence(e)) => assessment_state(tx, &e.assessment.to_string())?,
+        _ => None,
+    };
+    let stored_hash = match &record.check {
+        RecordCheck::Person { stored_hash, .. } => stored_hash.as_str(),
+        _ => env.hash.as_str(),
+    };
+    let decision = decide(
+        found.as_ref(),
+        in_scope,
+        &Pushed {
+            version: env.version,
+            hash: stored_hash,
+            wire_hash: &env.hash,
+            link: link.as_deref(),
+            parent_state,
+        },
+    );
     // A record keeps the unit that first got it, whoever edits it later.
     let owner = found
         .as_ref()
@@ -404,10 +518,26 @@ fn apply_record(
         Decision::Reject { code, message } => return Ok(reject(ack, code, message.to_owned())),
         Decision::Insert | Decision::Update => {}
     }
+    // One phone may not grow a duplicate group without bound.
+    if let RecordCheck::Person {
+        cccd: CccdUpdate::Set(hmac),
+        ..
+    } = &record.check
+    {
+        let others: u64 = tx.query_row(
+            "SELECT COUNT(*) FROM device_people dp JOIN persons p ON p.id = dp.person
+             WHERE dp.device_id = ?1 AND p.cccd_hmac = ?2 AND p.id <> ?3",
+            params![device_id, hmac, id_text],
+            |r| r.get(0),
+        )?;
+        if let Some(Decision::Reject { code, message }) = same_cccd(others) {
+            return Ok(reject(ack, code, message.to_owned()));
+        }
+    }
     // What devices pull: the stored version, a person without the CCCD.
     let mut pulled = env.clone();
     match (&env.body, &record.check) {
-        (RecordBody::Person(p), RecordCheck::Person { cccd }) => {
+        (RecordBody::Person(p), RecordCheck::Person { cccd, .. }) => {
             let cccd_hmac: Option<String> = match cccd {
                 CccdUpdate::Set(hmac) => Some(hmac.clone()),
                 CccdUpdate::Erase => None,
@@ -438,7 +568,7 @@ fn apply_record(
                     unit,
                     device_id,
                     env.version,
-                    env.hash,
+                    stored_hash,
                     p.full_name,
                     p.birth_year,
                     cccd_hmac,
@@ -448,13 +578,6 @@ fn apply_record(
                     pulled.hash
                 ],
             )?;
-            let ids: Vec<String> = tx
-                .prepare("SELECT id FROM assessments WHERE person = ?1")?
-                .query_map([&id_text], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for a in ids {
-                flag_duplicates(tx, &a)?;
-            }
         }
         (RecordBody::Assessment(a), RecordCheck::Assessment { score }) => {
             let state = match a.state {
@@ -500,7 +623,6 @@ fn apply_record(
                     None,
                 )?;
             }
-            flag_duplicates(tx, &id_text)?;
             ack.score = Some(*score);
         }
         (RecordBody::Evidence(e), RecordCheck::Evidence) => {
@@ -671,10 +793,10 @@ impl Storage for SqliteStorage {
         &self,
         unit: &str,
         join_key: &str,
-        device_id: DeviceId,
-        label: Option<&str>,
+        device: EnrolDevice<'_>,
         token_hash: &str,
-    ) -> StorageResult<Option<(UnitRow, u64)>> {
+    ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>> {
+        let label = device.label;
         let mut conn = self.conn()?;
         let Some(row) = unit_row(&conn, unit)? else {
             return Ok(None);
@@ -682,14 +804,32 @@ impl Storage for SqliteStorage {
         if !constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
             return Ok(None);
         }
-        let tx = conn.transaction()?;
-        let known: Option<(String, u64)> = tx
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let mut device_id = device.device_id;
+        let held: Option<(String, u64, String)> = tx
             .query_row(
-                "SELECT unit, last_push_seq FROM devices WHERE id = ?1",
+                "SELECT unit, last_push_seq, token_hash FROM devices WHERE id = ?1",
                 [device_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        // A known id is bound to its first enrolment: only its own token
+        // re-enrols it. Anybody else (the join key is on a public poster)
+        // gets a new id and never the phone's token, seq or people.
+        let known = match held {
+            Some((old_unit, seq, held_token)) => {
+                let own = device
+                    .current_token_hash
+                    .is_some_and(|t| constant_time_eq(t.as_bytes(), held_token.as_bytes()));
+                if own {
+                    Some((old_unit, seq))
+                } else {
+                    device_id = DeviceId::new_v7();
+                    None
+                }
+            }
+            None => None,
+        };
         // A device moving to another unit starts a new push sequence there,
         // and leaves the people of its old unit behind.
         let last_seq = match known {
@@ -721,7 +861,7 @@ impl Storage for SqliteStorage {
             ],
         )?;
         tx.commit()?;
-        Ok(Some((row, last_seq)))
+        Ok(Some((row, last_seq, device_id)))
     }
 
     fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
@@ -1063,10 +1203,9 @@ impl Storage for SqliteStorage {
             ))
         })?;
         let mut out = Vec::new();
-        let mut dup = conn.prepare(
-            "SELECT assessment_b FROM duplicate_flags WHERE assessment_a = ?1
-             UNION SELECT assessment_a FROM duplicate_flags WHERE assessment_b = ?1",
-        )?;
+        let mut dup = conn.prepare(&format!(
+            "{SAME_PERSON_YEAR} ORDER BY o.id LIMIT {DUPLICATE_MEMBERS_SHOWN}"
+        ))?;
         for row in rows {
             let (id, mut summary) = row?;
             summary.id = parse_assessment_id(&id)?;
@@ -1179,9 +1318,10 @@ impl Storage for SqliteStorage {
             }
             // Counted once: the same person recognised elsewhere this year blocks it.
             let elsewhere: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM duplicate_flags f JOIN assessments o
-                    ON o.id = CASE WHEN f.assessment_a = ?1 THEN f.assessment_b ELSE f.assessment_a END
-                 WHERE (f.assessment_a = ?1 OR f.assessment_b = ?1) AND o.state = 'recognised')",
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM assessments r WHERE r.state = 'recognised'
+                        AND r.id IN ({SAME_PERSON_YEAR}))"
+                ),
                 [&id_text],
                 |r| r.get(0),
             )?;
@@ -1225,40 +1365,63 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
-    fn duplicates(&self, unit: &str) -> StorageResult<Vec<DuplicateFlag>> {
+    fn duplicates(
+        &self,
+        unit: &str,
+        after: Option<AssessmentId>,
+        limit: u32,
+    ) -> StorageResult<DuplicatePage> {
+        let limit = limit.max(1);
         let conn = self.conn()?;
+        // One group per keyed CCCD and year with more than one assessment,
+        // one of them in the subtree; named by its first assessment id.
         let mut stmt = conn.prepare(&format!(
-            "{SUBTREE} SELECT f.year, a.id, a.unit, b.id, b.unit FROM duplicate_flags f
-             JOIN assessments a ON a.id = f.assessment_a
-             JOIN assessments b ON b.id = f.assessment_b
-             WHERE a.unit IN (SELECT code FROM sub) OR b.unit IN (SELECT code FROM sub)"
+            "{SUBTREE} SELECT p.cccd_hmac, a.year, MIN(a.id) AS first, COUNT(*)
+             FROM assessments a JOIN persons p ON p.id = a.person
+             WHERE p.cccd_hmac IS NOT NULL
+             GROUP BY p.cccd_hmac, a.year
+             HAVING COUNT(*) > 1 AND MAX(a.unit IN (SELECT code FROM sub)) = 1
+                AND first > ?2
+             ORDER BY first LIMIT ?3"
         ))?;
-        let rows: Vec<(u16, String, String, String, String)> = stmt
-            .query_map([unit], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        let after = after.map_or_else(String::new, |a| a.to_string());
+        let rows: Vec<(String, u16, String, u64)> = stmt
+            .query_map(params![unit, after, i64::from(limit) + 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
-        let mut subtree = conn.prepare(&format!(
-            "{SUBTREE} SELECT EXISTS (SELECT 1 FROM sub WHERE code = ?2)"
+        let more = rows.len() > limit as usize;
+        let mut members = conn.prepare(&format!(
+            "{SUBTREE} SELECT a.id, a.unit FROM assessments a JOIN persons p ON p.id = a.person
+             WHERE p.cccd_hmac = ?2 AND a.year = ?3
+             ORDER BY a.unit IN (SELECT code FROM sub) DESC, a.id
+             LIMIT {DUPLICATE_MEMBERS_SHOWN}"
         ))?;
-        let mut out = Vec::new();
-        for (year, a, a_unit, b, b_unit) in rows {
-            // Show the unit's own assessment first.
-            let a_is_ours: bool = subtree.query_row(params![unit, a_unit], |r| r.get(0))?;
-            let (mine, mine_unit, other, other_unit) = if a_is_ours {
-                (a, a_unit, b, b_unit)
-            } else {
-                (b, b_unit, a, a_unit)
-            };
-            out.push(DuplicateFlag {
-                year,
-                assessment: parse_assessment_id(&mine)?,
-                unit: UnitCode::new(mine_unit),
-                other_assessment: parse_assessment_id(&other)?,
-                other_unit: UnitCode::new(other_unit),
+        let mut groups = Vec::new();
+        for (hmac, year, _, count) in rows.iter().take(limit as usize) {
+            let assessments = members
+                .query_map(params![unit, hmac, year], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .map(|row| {
+                    let (id, unit) = row?;
+                    Ok(DuplicateMember {
+                        assessment: parse_assessment_id(&id)?,
+                        unit: UnitCode::new(unit),
+                    })
+                })
+                .collect::<StorageResult<_>>()?;
+            groups.push(DuplicateGroup {
+                year: *year,
+                count: *count,
+                assessments,
             });
         }
-        Ok(out)
+        let next = match (more, rows.get(limit as usize - 1)) {
+            (true, Some((_, _, first, _))) => Some(parse_assessment_id(first)?),
+            _ => None,
+        };
+        Ok(DuplicatePage { groups, next })
     }
 
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>> {

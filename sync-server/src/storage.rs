@@ -92,6 +92,15 @@ pub struct NewUnit {
     pub join_key: String,
 }
 
+/// The device asking to enrol.
+#[derive(Debug, Clone, Copy)]
+pub struct EnrolDevice<'a> {
+    pub device_id: DeviceId,
+    pub label: Option<&'a str>,
+    /// The sha256 of the bearer token sent with the request, if any.
+    pub current_token_hash: Option<&'a str>,
+}
+
 /// Who a bearer token belongs to.
 #[derive(Debug, Clone)]
 pub enum Subject {
@@ -170,6 +179,10 @@ pub enum RecordCheck {
     },
     Person {
         cccd: CccdUpdate,
+        /// The record hash as stored: keyed under the server secret, since
+        /// the pushed body holds the CCCD (a plain sha256 of it would give
+        /// the number back by brute force).
+        stored_hash: String,
     },
     Assessment {
         score: ServerScore,
@@ -190,7 +203,8 @@ pub enum PushOutcome {
     SeqOutOfOrder { last: u64 },
 }
 
-/// The key of a batch: its id and the sha256 of its canonical content.
+/// The key of a batch: its id and the keyed hash of its canonical content
+/// (keyed, since a batch may hold a CCCD).
 #[derive(Debug, Clone)]
 pub struct BatchKey {
     pub batch_id: Uuid,
@@ -215,18 +229,39 @@ pub struct AssessmentSummary {
     pub return_reason: Option<String>,
     pub decision_no: Option<String>,
     pub decision_date: Option<String>,
-    /// Other assessments of the same person (by keyed CCCD) in the same year.
+    /// Other assessments of the same person (by keyed CCCD) in the same year
+    /// (at most [`DUPLICATE_MEMBERS_SHOWN`]).
     pub possible_duplicates: Vec<AssessmentId>,
 }
 
+/// The assessments of one person (same keyed CCCD) in one year, when there
+/// are several: likely duplicates, shown, never merged.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DuplicateFlag {
+pub struct DuplicateGroup {
     pub year: u16,
+    /// How many assessments the group has.
+    pub count: u64,
+    /// Its assessments, those of the unit asked about first; at most
+    /// [`DUPLICATE_MEMBERS_SHOWN`].
+    pub assessments: Vec<DuplicateMember>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicateMember {
     pub assessment: AssessmentId,
     pub unit: UnitCode,
-    pub other_assessment: AssessmentId,
-    pub other_unit: UnitCode,
 }
+
+/// One page of duplicate groups; ask again with `after = next` while set.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicatePage {
+    pub groups: Vec<DuplicateGroup>,
+    pub next: Option<AssessmentId>,
+}
+
+/// The most members listed per duplicate group, and the most other
+/// assessments an assessment's `possible_duplicates` lists.
+pub const DUPLICATE_MEMBERS_SHOWN: usize = 50;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
@@ -290,14 +325,17 @@ pub trait Storage: Send + Sync + 'static {
 
     // devices and officers
     /// Enrols (or re-enrols) a device; `None` when the unit or key is wrong.
+    /// A known `device_id` is re-enrolled only when `current_token_hash` is
+    /// that device's token; otherwise the device gets a new id, so nobody
+    /// holding the public join key can take over another phone. Returns the
+    /// unit, the device's last applied push seq and its id.
     fn enrol_device(
         &self,
         unit: &str,
         join_key: &str,
-        device_id: DeviceId,
-        label: Option<&str>,
+        device: EnrolDevice<'_>,
         token_hash: &str,
-    ) -> StorageResult<Option<(UnitRow, u64)>>;
+    ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>>;
     fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>>;
     fn add_officer(
         &self,
@@ -332,7 +370,14 @@ pub trait Storage: Send + Sync + 'static {
     fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>>;
     fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()>;
     fn recognise(&self, unit: &str, actor: &str, recognition: &Recognition) -> StorageResult<()>;
-    fn duplicates(&self, unit: &str) -> StorageResult<Vec<DuplicateFlag>>;
+    /// The duplicate groups with an assessment in the unit's subtree, by
+    /// their first assessment id, after `after`, at most `limit`.
+    fn duplicates(
+        &self,
+        unit: &str,
+        after: Option<AssessmentId>,
+        limit: u32,
+    ) -> StorageResult<DuplicatePage>;
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>>;
 
     // evidence

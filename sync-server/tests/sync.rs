@@ -272,13 +272,17 @@ async fn the_same_person_in_two_units_is_flagged_to_both_and_counted_once() {
         ("kiemtra-x2", "DEMO-X2", b, a),
     ] {
         let reviewer = server.officer(officer).await;
-        let flags: Vec<Value> = reviewer
+        let page: Value = reviewer
             .get_json(&format!("/api/v1/units/{unit}/duplicates"))
             .await
             .unwrap();
-        assert_eq!(flags.len(), 1, "{officer}");
-        assert_eq!(flags[0]["assessment"], mine.to_string());
-        assert_eq!(flags[0]["other_assessment"], other.to_string());
+        let groups = page["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 1, "{officer}");
+        assert_eq!(groups[0]["count"], 2);
+        // The unit's own assessment first.
+        assert_eq!(groups[0]["assessments"][0]["assessment"], mine.to_string());
+        assert_eq!(groups[0]["assessments"][1]["assessment"], other.to_string());
+        assert!(page["next"].is_null());
         reviewer
             .post_json::<_, Value>(&format!("/api/v1/assessments/{mine}/approve"), &json!({}))
             .await

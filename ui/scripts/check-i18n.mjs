@@ -36,7 +36,7 @@ const dynamic = {
   "profile.gender_": ["female", "male", "other"],
   "home.text_size_": ["normal", "large", "larger"],
   // The server's stable refusal codes (docs/sync-protocol.md); an unknown code shows the server's message.
-  "refusal.": ["version_conflict", "locked_after_review", "out_of_scope", "hash_mismatch", "invalid_evidence", "evidence_too_large", "unsupported_type", "unknown_evidence", "unknown_catalog", "unknown_group", "unknown_indicator", "unknown_level", "duplicate_indicator", "points_out_of_range", "missing_indicators", "invalid_name", "invalid_cccd", "invalid_year", "bad_version"],
+  "refusal.": ["version_conflict", "locked_after_review", "out_of_scope", "hash_mismatch", "invalid_evidence", "evidence_too_large", "unsupported_type", "unknown_evidence", "unknown_catalog", "unknown_group", "unknown_indicator", "unknown_level", "duplicate_indicator", "points_out_of_range", "missing_indicators", "invalid_name", "invalid_cccd", "invalid_year", "bad_version", "record_reassigned", "invalid_text", "invalid_phone", "invalid_address", "duplicate_limit"],
 };
 const used = new Set();
 for (const file of readdirSync("src").filter((f) => f.endsWith(".js"))) {

@@ -474,7 +474,7 @@ impl App {
             full_name: check_name(&form.full_name)?,
             birth_year: check_birth_year(form.birth_year)?,
             gender: form.gender,
-            ethnicity: form.ethnicity.clone(),
+            ethnicity: check_optional("Dân tộc", form.ethnicity.as_ref(), 100)?,
             target_group: self.check_group(form.target_group.as_ref())?,
             household_label: existing.as_ref().and_then(|p| p.household_label.clone()),
             household_address: existing.as_ref().and_then(|p| p.household_address.clone()),
@@ -501,10 +501,14 @@ impl App {
             full_name: check_name(&form.full_name)?,
             birth_year: check_birth_year(form.birth_year)?,
             gender: form.gender,
-            ethnicity: form.ethnicity.clone(),
+            ethnicity: check_optional("Dân tộc", form.ethnicity.as_ref(), 100)?,
             target_group: self.check_group(form.target_group.as_ref())?,
-            household_label: form.household_label.clone(),
-            household_address: form.household_address.clone(),
+            household_label: check_optional("Tên hộ", form.household_label.as_ref(), 200)?,
+            household_address: check_optional(
+                "Địa chỉ",
+                form.household_address.as_ref(),
+                cdht_core::text::MAX_ADDRESS_CHARS,
+            )?,
             cccd,
         };
         Ok(self.store.upsert_person(&input)?)
@@ -1090,7 +1094,40 @@ fn check_name(name: &str) -> AppResult<String> {
             "full name is empty",
         ));
     }
+    check_text("Họ tên", name, cdht_core::text::MAX_NAME_CHARS)?;
     Ok(name.to_owned())
+}
+
+/// The server's text rule (`cdht_core::text`), checked when the form is
+/// saved, so a record is never parked later with `invalid_text`.
+fn check_text(field: &str, text: &str, max_chars: usize) -> AppResult<()> {
+    if cdht_core::text::has_forbidden_char(text, false) {
+        return Err(AppError::new(
+            "text_invalid",
+            format!("{field} có ký tự lạ (không nhìn thấy được). Bác xoá ô này và gõ lại."),
+            format!("{field}: a control or bidi character"),
+        ));
+    }
+    if text.chars().count() > max_chars {
+        return Err(AppError::new(
+            "text_too_long",
+            format!("{field} dài quá, tối đa {max_chars} ký tự."),
+            format!("{field}: over {max_chars} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An optional free-text field, checked like [`check_text`], kept as typed.
+fn check_optional(
+    field: &str,
+    text: Option<&String>,
+    max_chars: usize,
+) -> AppResult<Option<String>> {
+    if let Some(t) = text {
+        check_text(field, t.trim(), max_chars)?;
+    }
+    Ok(text.cloned())
 }
 
 fn check_birth_year(year: Option<i32>) -> AppResult<Option<i32>> {

@@ -217,6 +217,31 @@ fn cccd_needs_consent_and_twelve_digits_and_is_only_shown_masked() {
         app.save_profile(&profile("  ")).unwrap_err().kind,
         "name_required"
     );
+    // The server's text rule, checked in the form: no control or bidi
+    // characters, no overlong fields.
+    for name in ["Trần\u{202E}Văn Ba", "Trần\u{7}Văn Ba"] {
+        assert_eq!(
+            app.save_profile(&profile(name)).unwrap_err().kind,
+            "text_invalid"
+        );
+    }
+    assert_eq!(
+        app.save_profile(&profile(&"Ba".repeat(101)))
+            .unwrap_err()
+            .kind,
+        "text_too_long"
+    );
+    let mut far = PersonForm {
+        full_name: "Lò Thị Hoa".into(),
+        household_address: Some("Bản Nậm Pồ ".repeat(30)),
+        target_group: Some(first_group()),
+        ..PersonForm::default()
+    };
+    assert_eq!(app.save_person(&far).unwrap_err().kind, "text_too_long");
+    far.household_address = Some("Bản\u{2066}Nậm Pồ".into());
+    assert_eq!(app.save_person(&far).unwrap_err().kind, "text_invalid");
+    let me = app.overview().unwrap().self_person.unwrap();
+    assert_eq!(me.full_name, "Trần Văn Ba");
 }
 
 #[test]

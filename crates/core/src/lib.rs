@@ -11,6 +11,7 @@ pub mod jcs;
 pub mod qr;
 pub mod score;
 pub mod sync;
+pub mod text;
 
 pub use assessment::{Answer, Answers, AreaType, AssessmentInput};
 pub use catalog::{embedded_catalog, embedded_catalogs, merge_catalogs, Catalog, CatalogError};

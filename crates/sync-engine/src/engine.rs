@@ -323,12 +323,22 @@ impl SyncEngine {
 
     pub async fn enrol(&mut self, payload: &JoinPayload) -> Result<Unit, SyncError> {
         let mut client = self.make_client(&payload.server, None)?;
+        // Enrolled on this server already: the server re-enrols a known device
+        // id only with its current token (otherwise it answers a new id), so
+        // send both and keep the people this device pushed.
+        let mut device_id = self.store.device_id();
+        if let Some(creds) = self
+            .creds
+            .as_ref()
+            .filter(|c| c.server_url == client.server())
+        {
+            if let Ok(id) = creds.device_id.parse() {
+                device_id = id;
+                client = client.with_token(creds.device_token.clone());
+            }
+        }
         let response = client
-            .enrol(
-                payload,
-                self.store.device_id(),
-                self.config.device_label.as_deref(),
-            )
+            .enrol(payload, device_id, self.config.device_label.as_deref())
             .await?;
         self.store.note_server_push_seq(response.last_push_seq)?;
         let unit = self.store.join_unit(&JoinUnit {

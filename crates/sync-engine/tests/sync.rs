@@ -236,3 +236,26 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
         (1, 1, 1)
     );
 }
+
+#[tokio::test]
+async fn scanning_the_poster_again_keeps_the_device_id_and_its_token_proves_it() {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
+    let first = engine.store().sync_credentials().unwrap().unwrap();
+    // The server re-enrols a known device id only with its current token
+    // (the join key is public); the engine sends it, so the id stays.
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
+    let again = engine.store().sync_credentials().unwrap().unwrap();
+    assert_eq!(again.device_id, first.device_id);
+    assert_ne!(again.device_token, first.device_token);
+    // Another device claiming that id over the same poster gets a new one.
+    let mut thief = cdht_sync_client::SyncClient::new(&server.url, &[]).unwrap();
+    let qr = cdht_core::qr::JoinPayload::parse(&server.qr_url(UNIT)).unwrap();
+    let stolen = thief
+        .enrol(&qr, first.device_id.parse().unwrap(), None)
+        .await
+        .unwrap();
+    assert_ne!(stolen.device_id.to_string(), first.device_id);
+}
