@@ -26,9 +26,32 @@ pub struct CatalogOut {
     /// `embedded` (built into this binary) or `installed` (`catalogs add`).
     pub source: &'static str,
     pub groups: Vec<String>,
+    /// The title and each group's name as people read them (Vietnamese).
+    pub title: String,
+    pub group_names: Vec<String>,
+    /// Each rule's value and where it comes from (`cdht_core::provenance`).
+    pub rules: Vec<RuleOut>,
+}
+
+/// A rule as `catalogs list` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOut {
+    pub rule: &'static str,
+    pub value: u32,
+    pub status: cdht_core::provenance::RuleStatus,
+    pub sources: &'static [&'static str],
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub how_to_switch_off: &'static str,
 }
 
 fn out(c: &Catalog, source: &'static str) -> CatalogOut {
+    let r = &c.rules;
+    let value = |rule: &str| match rule {
+        "pass_threshold" => r.pass_threshold,
+        "difficult_area_threshold" => r.difficult_area_threshold,
+        "min_indicator_points" => r.min_indicator_points,
+        _ => r.exemplary_consecutive_years,
+    };
     CatalogOut {
         id: c.id.to_string(),
         revision: c.revision,
@@ -36,6 +59,18 @@ fn out(c: &Catalog, source: &'static str) -> CatalogOut {
         draft: c.draft,
         source,
         groups: c.groups.iter().map(|g| g.id.to_string()).collect(),
+        title: c.title.vi.clone(),
+        group_names: c.groups.iter().map(|g| g.name.vi.clone()).collect(),
+        rules: cdht_core::provenance::RULES
+            .iter()
+            .map(|p| RuleOut {
+                rule: p.rule,
+                value: value(p.rule),
+                status: p.status,
+                sources: p.sources,
+                how_to_switch_off: p.how_to_switch_off,
+            })
+            .collect(),
     }
 }
 

@@ -332,7 +332,11 @@ struct CatalogSummary<'a> {
     issued_on: &'a str,
     title: &'a Text,
     draft: bool,
+    revision: u32,
     rules: &'a Rules,
+    /// Where each rule comes from: confirmed, or provisional and how to
+    /// switch it off.
+    rule_provenance: &'static [cdht_core::provenance::RuleProvenance],
     groups: Vec<GroupSummary<'a>>,
 }
 
@@ -381,7 +385,9 @@ fn summary(c: &Catalog) -> CatalogSummary<'_> {
         issued_on: &c.issued_on,
         title: &c.title,
         draft: c.draft,
+        revision: c.revision,
         rules: &c.rules,
+        rule_provenance: &cdht_core::provenance::RULES,
         groups: c
             .groups
             .iter()

@@ -196,6 +196,28 @@ fn catalogs_lists_both_decisions_with_their_groups() {
     assert_eq!(v[0]["groups"][0]["id"], "farmers");
     assert!(v[0]["groups"][0]["name"]["vi"].is_string());
     assert_eq!(v[0]["rules"]["pass_threshold"], 80);
+    // Revision 2's corrected names, and each rule's provenance.
+    assert_eq!(v[0]["revision"], 2);
+    assert_eq!(
+        v[0]["groups"][1]["name"]["vi"],
+        "Công nhân, lao động tiểu thủ công, thợ sửa chữa thiết bị gia dụng"
+    );
+    assert_eq!(
+        v[1]["title"]["vi"],
+        "Bộ tiêu chí đánh giá, công nhận danh hiệu “Công dân học tập” giai đoạn 2021–2030"
+    );
+    let provenance = v[0]["rule_provenance"].as_array().unwrap();
+    let status = |rule: &str| {
+        provenance
+            .iter()
+            .find(|p| p["rule"] == rule)
+            .map(|p| p["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(status("pass_threshold"), "confirmed");
+    assert_eq!(status("min_indicator_points"), "confirmed");
+    assert_eq!(status("difficult_area_threshold"), "provisional");
+    assert_eq!(status("exemplary_consecutive_years"), "provisional");
 
     let full = cdht(&["catalogs", "--full"], None);
     let v: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
@@ -203,4 +225,31 @@ fn catalogs_lists_both_decisions_with_their_groups() {
         v[1]["groups"][3]["competencies"][2]["indicators"][1]["id"],
         "3.2"
     );
+}
+
+/// A pass that rests only on the provisional 70-point rule says so in the
+/// score output; a pass at 80 or more, or a fail, does not.
+#[test]
+fn a_pass_by_the_provisional_difficult_area_rule_is_marked() {
+    let parse = |out: &Output| -> serde_json::Value {
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let by_70 = parse(&score_file(&assessment("difficult", [7; 10])));
+    assert_eq!(by_70["passed"], true);
+    let marks = by_70["provisional"].as_array().unwrap();
+    assert_eq!(marks.len(), 1, "{by_70}");
+    assert_eq!(marks[0]["rule"], "difficult_area_threshold");
+    assert_eq!(
+        marks[0]["message"]["vi"],
+        "Đạt theo ngưỡng 70 điểm vùng khó khăn — quy định đang chờ xác nhận."
+    );
+    for settled in [
+        assessment("difficult", [8; 10]),
+        assessment("normal", [8; 10]),
+        assessment("difficult", [7, 7, 7, 7, 7, 7, 7, 7, 7, 6]),
+    ] {
+        let v = parse(&score_file(&settled));
+        assert_eq!(v["provisional"], serde_json::json!([]), "{v}");
+    }
 }

@@ -489,6 +489,45 @@ test("with a real sync server: join by its QR, save a profile, 'Đồng bộ nga
   }
 });
 
+test("with a real sync server: a pass in a difficult area by the 70-point rule is marked provisional", { timeout: 300_000 }, async () => {
+  const server = await startSyncServer();
+  try {
+    const dir = freshDir(WORK_DIR, "difficult");
+    const files = freshDir(WORK_DIR, "difficult-files");
+    // Bản Na Cô Sa, under xã Nậm Pồ: a difficult area (threshold 70).
+    const unit = server.demo.units.find((u) => u.code === "DEMO-X2-C1");
+    const qr = await qrPng(path.join(files, "difficult-qr.png"), unit.qr_url);
+    const s = await start(dir);
+    await step(s, "provisional-verdict", async () => {
+      await nav(s, "join");
+      await s.upload("#join-qr-input", [qr]);
+      await s.waitFor("#join-ok", { text: "DEMO-X2-C1" });
+      await fillProfile(s, "Lò Thị Ánh");
+      // The enrolment brings the unit's area type; the assessment takes it.
+      await nav(s, "sync");
+      await s.click("#sync-now");
+      await s.waitFor("#sync-state", { text: "Đã đồng bộ", timeout: 60_000 });
+      await nav(s, "home");
+      await s.waitFor("#app", { text: unit.name });
+      await nav(s, "assess");
+      await s.waitFor("#indicator-3-2");
+      // Every indicator at its second level (7 points): 70 of 100.
+      for (const id of ["1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2"]) {
+        await s.click(`#lvl-${id.replace(".", "-")}-b`);
+        await s.waitFor("#saved-text", { text: "Đã lưu" });
+      }
+      await s.waitFor("#verdict", { text: "Đạt" });
+      assert.equal(await s.text("#score-total"), "Điểm: 70/100");
+      await s.waitFor("#score-provisional", { text: "Đạt theo ngưỡng 70 điểm vùng khó khăn — quy định đang chờ xác nhận." });
+      await s.execute(`document.getElementById("verdict").scrollIntoView({ block: "start" })`);
+      await s.screenshot("19-provisional-verdict");
+    });
+    await stop(s);
+  } finally {
+    server.stop();
+  }
+});
+
 /** A UUIDv7 (time-ordered), as devices make batch and record ids. */
 function uuidv7() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

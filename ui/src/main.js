@@ -707,6 +707,9 @@ function scorePanel(score, view) {
   return [
     h("p", { class: "total", id: "score-total" }, t("assess.score", { total: score.total, max: score.max_total })),
     h("p", { class: `verdict ${cls}`, id: "verdict", "data-verdict": cls }, verdict),
+    score.provisional.length && unanswered === 0
+      ? h("div", { class: "provisional", id: "score-provisional" }, score.provisional.map((p) => h("p", {}, t(`provisional.${p.rule}`, { threshold: score.threshold }))))
+      : null,
     unanswered > 0
       ? h("div", { class: "unanswered", id: "score-unanswered" }, h("span", { class: "hint" }, t("assess.go_unanswered")),
         score.unanswered.map((id) => h("button", { class: "secondary small", type: "button", onclick: () => jump(id) }, id)))
@@ -735,7 +738,8 @@ async function historyScreen() {
     h("p", {}, hist.person.full_name),
     h("section", { class: "card", id: "history-exemplary" },
       h("p", {}, t("history.streak", { streak: ex.streak, required: ex.required })),
-      ex.exemplary ? h("p", { class: "verdict pass" }, t("history.exemplary")) : h("p", { class: "hint" }, t("history.to_go", { years: ex.years_to_go }))),
+      ex.eligible ? h("p", { class: "verdict pass", id: "history-eligible" }, t("history.exemplary")) : h("p", { class: "hint" }, t("history.to_go", { years: ex.years_to_go })),
+      ex.provisional ? h("p", { class: "hint provisional" }, t("history.exemplary_provisional", { required: ex.required })) : null),
     hist.entries.length === 0
       ? [h("p", {}, t("history.empty")),
         h("button", { class: "primary", id: "history-start", onclick: () => go("assess", { personId }) }, t("home.step_assess_button", { year: state.overview.year }))]

@@ -444,7 +444,7 @@ fn history_shows_review_decisions_and_the_exemplary_streak() {
     };
     let before = app.history(me.person_id).unwrap();
     assert_eq!(before.exemplary.streak, 0);
-    assert!(!before.exemplary.exemplary);
+    assert!(!before.exemplary.eligible);
 
     for year in this_year - 5..this_year {
         let id = fill_and_submit(&mut app, year);
@@ -472,7 +472,7 @@ fn history_shows_review_decisions_and_the_exemplary_streak() {
     let history = app.history(me.person_id).unwrap();
     assert_eq!(history.entries.len(), 6);
     assert_eq!(history.exemplary.streak, 5);
-    assert!(history.exemplary.exemplary);
+    assert!(history.exemplary.eligible);
     let returned = history
         .entries
         .iter()

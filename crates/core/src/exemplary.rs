@@ -1,6 +1,8 @@
 //! Exemplary Learning Citizen (công dân học tập tiêu biểu): recognised a number
-//! of years in a row (5 in today's catalogs); a year without recognition
-//! resets the count.
+//! of years in a row (5 in today's catalogs, a provisional rule) makes a
+//! person *eligible* to be considered ("đủ điều kiện xét"); the title itself
+//! is granted by a recognition decision, like the yearly title, never by
+//! this count. A year without recognition resets the count.
 
 use crate::catalog::Rules;
 use serde::Serialize;
@@ -13,9 +15,12 @@ pub struct ExemplaryStatus {
     pub streak: u32,
     /// Years in a row needed.
     pub required: u32,
-    pub exemplary: bool,
-    /// Further consecutive recognised years needed (0 once exemplary).
+    /// Eligible to be considered for the exemplary title (not the title).
+    pub eligible: bool,
+    /// Further consecutive recognised years needed (0 once eligible).
     pub years_to_go: u32,
+    /// The years-in-a-row rule is provisional (one source so far).
+    pub provisional: bool,
 }
 
 /// The status for `year`, from the years in which the person was recognised
@@ -37,7 +42,8 @@ pub fn exemplary_status(recognised_years: &[i32], year: i32, rules: &Rules) -> E
         year,
         streak,
         required,
-        exemplary: streak >= required,
+        eligible: streak >= required,
         years_to_go: required.saturating_sub(streak),
+        provisional: crate::provenance::is_provisional("exemplary_consecutive_years"),
     }
 }

@@ -113,6 +113,17 @@ pub struct ScoreResult {
     pub improvements: Vec<Improvement>,
     /// Indicators not answered yet (drafts only).
     pub unanswered: Vec<IndicatorId>,
+    /// Provisional rules (see [`crate::provenance`]) this verdict depended
+    /// on: shown beside the verdict, so nobody takes it for settled.
+    pub provisional: Vec<ProvisionalRule>,
+}
+
+/// A provisional rule a verdict depended on, with a sentence to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProvisionalRule {
+    /// The rule's field name in the catalog (`difficult_area_threshold`).
+    pub rule: &'static str,
+    pub message: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -344,6 +355,23 @@ fn score_group(
         });
     }
     let passed = reasons.is_empty();
+    let mut provisional = Vec::new();
+    if passed
+        && total < rules.pass_threshold
+        && crate::provenance::is_provisional("difficult_area_threshold")
+    {
+        provisional.push(ProvisionalRule {
+            rule: "difficult_area_threshold",
+            message: Text {
+                vi: format!(
+                    "Đạt theo ngưỡng {threshold} điểm vùng khó khăn — quy định đang chờ xác nhận."
+                ),
+                en: format!(
+                    "Passed by the {threshold}-point threshold for difficult areas — a rule awaiting confirmation."
+                ),
+            },
+        });
+    }
     let improvements = if passed {
         Vec::new()
     } else {
@@ -390,6 +418,7 @@ fn score_group(
         reasons,
         improvements,
         unanswered: missing,
+        provisional,
     })
 }
 

@@ -227,3 +227,73 @@ fn revision_2_carries_the_names_the_sources_give() {
     );
     assert!(!c244.notes.vi.contains("lao động tự do"));
 }
+
+/// Each rule says where it comes from: the pass mark and the minimum per
+/// indicator are confirmed by three sources; the 70-point threshold for
+/// difficult areas and the 5-year exemplary rule rest on one article.
+#[test]
+fn every_rule_has_its_provenance() {
+    use cdht_core::provenance::{rule_provenance, RuleStatus, RULES};
+    let names: Vec<&str> = RULES.iter().map(|r| r.rule).collect();
+    // Every field of Rules, and no other.
+    let rules = serde_json::to_value(cdht_core::embedded_catalogs().unwrap()[0].rules).unwrap();
+    let mut fields: Vec<&str> = rules
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(fields, sorted);
+    for confirmed in ["pass_threshold", "min_indicator_points"] {
+        let p = rule_provenance(confirmed).unwrap();
+        assert_eq!(p.status, RuleStatus::Confirmed, "{confirmed}");
+        assert_eq!(p.sources.len(), 3, "{confirmed}");
+        assert!(p.how_to_switch_off.is_empty());
+    }
+    for provisional in ["difficult_area_threshold", "exemplary_consecutive_years"] {
+        let p = rule_provenance(provisional).unwrap();
+        assert_eq!(p.status, RuleStatus::Provisional, "{provisional}");
+        assert_eq!(
+            p.sources,
+            ["Báo Tây Ninh, 02/03/2023 (báo cáo tập huấn của tỉnh)"]
+        );
+        assert!(!p.how_to_switch_off.is_empty());
+    }
+}
+
+/// Switched off as the provenance says (the threshold raised to the pass
+/// mark, with `catalogs add`), the 70-point rule no longer decides anything.
+#[test]
+fn a_switched_off_difficult_area_rule_marks_nothing() {
+    let mut catalog = cdht_core::embedded_catalog("244-2022")
+        .unwrap()
+        .unwrap()
+        .clone();
+    catalog.revision += 1;
+    catalog.rules.difficult_area_threshold = catalog.rules.pass_threshold;
+    catalog.validate().unwrap();
+    let input = cdht_core::AssessmentInput {
+        catalog: "244-2022".into(),
+        group: "farmers".into(),
+        area: cdht_core::AreaType::Difficult,
+        answers: cdht_core::Answers(
+            [
+                "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
+            ]
+            .iter()
+            .map(|i| {
+                (
+                    cdht_core::ids::IndicatorId::new(*i),
+                    cdht_core::Answer::Points(7),
+                )
+            })
+            .collect(),
+        ),
+    };
+    let r = cdht_core::score_with(&[catalog], &input, cdht_core::Completeness::Complete).unwrap();
+    assert!(!r.passed);
+    assert!(r.provisional.is_empty());
+}

@@ -12,22 +12,22 @@ const RULES: Rules = Rules {
 #[test]
 fn five_consecutive_years_make_an_exemplary_citizen() {
     let s = exemplary_status(&[2022, 2023, 2024, 2025, 2026], 2026, &RULES);
-    assert_eq!((s.streak, s.exemplary, s.years_to_go), (5, true, 0));
+    assert_eq!((s.streak, s.eligible, s.years_to_go), (5, true, 0));
 }
 
 #[test]
 fn four_years_are_not_enough() {
     let s = exemplary_status(&[2023, 2024, 2025, 2026], 2026, &RULES);
-    assert_eq!((s.streak, s.exemplary, s.years_to_go), (4, false, 1));
+    assert_eq!((s.streak, s.eligible, s.years_to_go), (4, false, 1));
 }
 
 #[test]
 fn a_gap_resets_the_count() {
     // Six recognitions but 2024 is missing: the streak ending in 2027 is 3.
     let s = exemplary_status(&[2020, 2021, 2022, 2023, 2025, 2026, 2027], 2027, &RULES);
-    assert_eq!((s.streak, s.exemplary, s.years_to_go), (3, false, 2));
+    assert_eq!((s.streak, s.eligible, s.years_to_go), (3, false, 2));
     // The streak ending 2023 was 4, not 5 either.
-    assert!(!exemplary_status(&[2020, 2021, 2022, 2023, 2025], 2023, &RULES).exemplary);
+    assert!(!exemplary_status(&[2020, 2021, 2022, 2023, 2025], 2023, &RULES).eligible);
 }
 
 #[test]
@@ -37,7 +37,7 @@ fn a_year_not_recognised_has_no_streak_and_order_and_repeats_do_not_matter() {
         0
     );
     let s = exemplary_status(&[2026, 2024, 2025, 2022, 2023, 2024], 2026, &RULES);
-    assert_eq!((s.streak, s.exemplary), (5, true));
+    assert_eq!((s.streak, s.eligible), (5, true));
     let s = exemplary_status(&[], 2026, &RULES);
     assert_eq!((s.streak, s.years_to_go), (0, 5));
 }
@@ -46,6 +46,15 @@ fn a_year_not_recognised_has_no_streak_and_order_and_repeats_do_not_matter() {
 fn more_than_five_years_stay_exemplary() {
     let years: Vec<i32> = (2019..=2026).collect();
     let s = exemplary_status(&years, 2026, &RULES);
-    assert_eq!((s.streak, s.exemplary), (8, true));
-    assert!(!exemplary_status(&years, i32::MIN, &RULES).exemplary);
+    assert_eq!((s.streak, s.eligible), (8, true));
+    assert!(!exemplary_status(&years, i32::MIN, &RULES).eligible);
+}
+
+/// The streak makes a person eligible to be considered, never exemplary by
+/// itself, and says the rule is provisional.
+#[test]
+fn a_streak_means_eligible_and_the_rule_is_provisional() {
+    let s = exemplary_status(&[2021, 2022, 2023, 2024, 2025], 2025, &RULES);
+    assert!(s.eligible);
+    assert!(s.provisional);
 }
