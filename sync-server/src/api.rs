@@ -188,7 +188,8 @@ pub struct Health {
     summary = "Liveness and database check",
     responses(
         (status = 200, description = "The server and its database answer", body = Health),
-        (status = 500, description = "`internal`: the database does not answer", body = ErrorBody)
+        (status = 500, description = "`internal`: the database does not answer", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -292,7 +293,8 @@ async fn require_officer(
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn enrol(
@@ -401,7 +403,8 @@ const DUMMY_PASSWORD_HASH: &str =
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn login(
@@ -477,7 +480,8 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
         (status = 409, description = "`batch_conflict` (this batch id with other content) or `seq_out_of_order`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn push(
@@ -684,7 +688,8 @@ struct PullQuery {
         (status = 400, description = "`bad_query`: `since` or `limit` is not a number", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn pull(
@@ -716,7 +721,8 @@ async fn pull(
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn evidence_status(
@@ -764,7 +770,8 @@ struct ChunkQuery {
         (status = 409, description = "`offset_mismatch`: `offset` is not what the server has received; continue from it", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the chunk is over 256 KiB", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `invalid_evidence`: the assembled photo is not the announced JPEG; start again", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn upload_chunk(
@@ -890,7 +897,8 @@ fn offset_mismatch(received: u64) -> ApiError {
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`out_of_scope`: no evidence record the token may read names this photo", body = ErrorBody),
         (status = 404, description = "`not_found`: the server does not hold the whole photo", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn download_evidence(
@@ -975,7 +983,8 @@ async fn download_evidence(
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn bind_officer(
@@ -1022,7 +1031,8 @@ async fn bind_officer(
         (status = 200, description = "Unbound", body = DeviceOfficerResponse),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn unbind_officer(
@@ -1085,7 +1095,8 @@ async fn unit_info_handler_inner(
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`out_of_scope` (another unit, or outside the officer's subtrees) or `forbidden_role`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn get_unit(
@@ -1109,7 +1120,8 @@ async fn get_unit(
         (status = 200, description = "The assessments", body = Vec<AssessmentSummary>),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn list_assessments(
@@ -1134,7 +1146,8 @@ async fn list_assessments(
         (status = 200, description = "The pairs flagged", body = Vec<DuplicateFlag>),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn duplicates(
@@ -1159,7 +1172,8 @@ async fn duplicates(
         (status = 200, description = "The entries", body = Vec<AuditEntry>),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn audit_log(
@@ -1208,7 +1222,8 @@ fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
         (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`wrong_state`: only a submitted assessment can be approved", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn approve(
@@ -1250,7 +1265,8 @@ struct ReturnBody {
         (status = 409, description = "`wrong_state`: only a submitted or approved assessment can be returned", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn return_assessment(
@@ -1302,7 +1318,8 @@ struct RecogniseBody {
         (status = 409, description = "`wrong_state` (not approved) or `already_recognised_elsewhere`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn recognise(
@@ -1342,7 +1359,8 @@ async fn recognise(
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
         (status = 404, description = "`unknown_unit`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn rotate_join_key(
@@ -1379,7 +1397,8 @@ pub struct JoinKeyResponse {
         (status = 200, description = "The counters", body = Stats),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: not an admin", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn stats(State(state): State<AppState>, subject: Subject) -> Result<Json<Stats>, ApiError> {

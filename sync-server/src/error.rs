@@ -10,11 +10,17 @@ use axum::response::{IntoResponse, Response};
 use cdht_core::sync::ErrorBody;
 use serde::de::DeserializeOwned;
 
+/// How long a client told `503 busy` should wait: a crowd's burst of writes
+/// clears in about that time.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (a busy server says when to come back).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -23,6 +29,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -52,6 +59,18 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy.")
     }
+    /// The database stayed busy past its wait (a crowd of writers): the
+    /// request did nothing and may be sent again as is.
+    pub fn busy() -> Self {
+        Self {
+            retry_after: Some(BUSY_RETRY_AFTER_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Máy chủ đang bận. Vui lòng thử lại sau ít giây.",
+            )
+        }
+    }
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,7 +86,14 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             message: self.message,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }
 
@@ -85,6 +111,10 @@ impl From<StorageError> for ApiError {
                     Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 Self::new(status, code, message)
+            }
+            other if other.is_busy() => {
+                tracing::warn!(error = %other, "database busy");
+                Self::busy()
             }
             other => {
                 tracing::error!(error = %other, "storage failure");
@@ -172,5 +202,39 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map_err(|_: PathRejection| {
                 ApiError::bad_request("bad_path", "Địa chỉ yêu cầu không đúng.")
             })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rusqlite::{Connection, TransactionBehavior};
+
+    /// A real SQLITE_BUSY (another connection holds the write lock, no wait)
+    /// answers 503 `busy` with `Retry-After`, never 500.
+    #[test]
+    fn a_busy_database_is_503_with_retry_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let mut holder = Connection::open(&path).unwrap();
+        holder.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        let _lock = holder
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let mut other = Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let e = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map(|_| ())
+            .unwrap_err();
+        let storage = StorageError::from(e);
+        assert!(storage.is_busy(), "{storage}");
+        let response = ApiError::from(storage).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()[axum::http::header::RETRY_AFTER],
+            BUSY_RETRY_AFTER_SECS.to_string().as_str()
+        );
     }
 }

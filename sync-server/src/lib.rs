@@ -269,15 +269,47 @@ impl FailureLimiter {
     }
 }
 
-/// Serves on an already bound listener until the future is dropped or fails.
+/// Connections to the database. SQLite serialises writers anyway, and WAL
+/// readers run in parallel, so a few more than the cores keeps both cores busy
+/// while one connection waits on the disk; more would only queue inside
+/// SQLite and cost a page cache (≈2 MB) each.
+pub const DB_POOL_SIZE: u32 = 8;
+/// How long a request waits for a free connection before `503 busy`.
+pub const DB_POOL_WAIT: Duration = Duration::from_secs(15);
+/// tokio's blocking threads. Every storage call holds a connection, so
+/// threads beyond the pool would only wait for one (tokio's default of 512
+/// let a crowd of pulls start 200 threads); the rest are for file I/O of
+/// evidence chunks and password hashing.
+pub const BLOCKING_THREADS: usize = DB_POOL_SIZE as usize + 8;
+/// How often the write-ahead log is emptied under load. SQLite's automatic
+/// checkpoint (every 1000 pages, the default kept on purpose) copies pages
+/// back but never shrinks the file, and gives up while a pull reads.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+
+/// Serves on an already bound listener until Ctrl-C, or until the future is
+/// dropped or fails.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let app = api::router(state);
-    axum::serve(
+    serve_until(state, listener, ctrl_c()).await
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight
+/// and empties the write-ahead log, so a stopped server is one file.
+pub async fn serve_until(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = api::router(state.clone());
+    let checkpoints = tokio::spawn(checkpoint_periodically(state.clone()));
+    let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    .with_graceful_shutdown(shutdown)
+    .await;
+    checkpoints.abort();
+    final_checkpoint(&state).await;
+    result
 }
 
 /// Serves HTTPS on an already bound listener with a rustls configuration
@@ -287,23 +319,80 @@ pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
 ) -> std::io::Result<()> {
-    let app = api::router(state);
+    serve_tls_until(state, listener, config, ctrl_c()).await
+}
+
+/// [`serve_tls`] until `shutdown` completes, then as [`serve_until`].
+pub async fn serve_tls_until(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = api::router(state.clone());
     let listener = listener.into_std()?;
     let handle = axum_server::Handle::new();
     let on_signal = handle.clone();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    axum_server::from_tcp_rustls(
+    let checkpoints = tokio::spawn(checkpoint_periodically(state.clone()));
+    let result = axum_server::from_tcp_rustls(
         listener,
         axum_server::tls_rustls::RustlsConfig::from_config(config),
     )
     .handle(handle)
     .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-    .await
+    .await;
+    checkpoints.abort();
+    final_checkpoint(&state).await;
+    result
 }
 
-async fn shutdown_signal() {
+async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and `docker stop` send): the binary's
+/// clean shutdown. Not in [`serve`], which tests run inside their own
+/// process, whose SIGTERM must keep killing it.
+pub async fn ctrl_c_or_sigterm() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    () = ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c().await;
+}
+
+async fn checkpoint_periodically(state: AppState) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.tick().await; // the first tick is immediate
+    loop {
+        every.tick().await;
+        if let Err(e) = state.db(|s| s.checkpoint(false)).await {
+            tracing::warn!(code = e.code, "periodic checkpoint failed");
+        }
+    }
+}
+
+async fn final_checkpoint(state: &AppState) {
+    match state.db(|s| s.checkpoint(true)).await {
+        Ok(true) => tracing::info!("write-ahead log emptied"),
+        Ok(false) => tracing::warn!("write-ahead log still in use at shutdown"),
+        Err(e) => tracing::warn!(code = e.code, "checkpoint at shutdown failed"),
+    }
 }
