@@ -68,6 +68,9 @@ impl SqliteStorage {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON;",
             )?;
+            // Every statement of a push is prepared once per connection, not
+            // once per record; a push uses about 25 distinct ones.
+            c.set_prepared_statement_cache_capacity(64);
             c.busy_timeout(BUSY_TIMEOUT)
         });
         let pool = r2d2::Pool::builder()
@@ -109,21 +112,20 @@ fn parse_area(s: Option<String>) -> Option<AreaType> {
 
 fn unit_row(conn: &rusqlite::Connection, code: &str) -> StorageResult<Option<UnitRow>> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT code, name, kind, parent, area, join_key FROM units WHERE code = ?1",
-            [code],
-            |r| {
-                Ok(UnitRow {
-                    code: UnitCode::new(r.get::<_, String>(0)?),
-                    name: r.get(1)?,
-                    kind: r.get(2)?,
-                    parent: r.get::<_, Option<String>>(3)?.map(UnitCode::new),
-                    own_area: parse_area(r.get(4)?),
-                    area: AreaType::Normal,
-                    join_key: r.get(5)?,
-                })
-            },
-        )
+        )?
+        .query_row([code], |r| {
+            Ok(UnitRow {
+                code: UnitCode::new(r.get::<_, String>(0)?),
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                parent: r.get::<_, Option<String>>(3)?.map(UnitCode::new),
+                own_area: parse_area(r.get(4)?),
+                area: AreaType::Normal,
+                join_key: r.get(5)?,
+            })
+        })
         .optional()?;
     let Some(mut row) = row else { return Ok(None) };
     // Inherit the area type from the nearest ancestor that sets it.
@@ -131,11 +133,9 @@ fn unit_row(conn: &rusqlite::Connection, code: &str) -> StorageResult<Option<Uni
     let mut parent = row.parent.clone();
     while area.is_none() {
         let Some(p) = parent else { break };
-        let (a, pp): (Option<String>, Option<String>) = conn.query_row(
-            "SELECT area, parent FROM units WHERE code = ?1",
-            [p.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (a, pp): (Option<String>, Option<String>) = conn
+            .prepare_cached("SELECT area, parent FROM units WHERE code = ?1")?
+            .query_row([p.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
         area = parse_area(a);
         parent = pp.map(UnitCode::new);
     }
@@ -180,11 +180,11 @@ fn add_change(
         Change::Catalog { .. } => "catalog",
     };
     let body = serde_json::to_string(change).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO changes (unit, kind, subject, origin, at, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![unit, kind, subject, origin, now(), body],
-    )?;
+    )?
+    .execute(params![unit, kind, subject, origin, now(), body])?;
     Ok(())
 }
 
@@ -198,9 +198,8 @@ fn ancestor_chain(conn: &Connection, code: &str) -> StorageResult<Vec<String>> {
             break;
         }
         let parent: Option<Option<String>> = conn
-            .query_row("SELECT parent FROM units WHERE code = ?1", [&c], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT parent FROM units WHERE code = ?1")?
+            .query_row([&c], |r| r.get(0))
             .optional()?;
         let Some(parent) = parent else { break };
         out.push(c);
@@ -215,11 +214,11 @@ fn in_subtree(conn: &Connection, root: &str, code: &str) -> StorageResult<bool> 
 }
 
 fn is_device_person(conn: &Connection, device_id: &str, person: &str) -> StorageResult<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM device_people WHERE device_id = ?1 AND person = ?2)",
-        params![device_id, person],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM device_people WHERE device_id = ?1 AND person = ?2)",
+        )?
+        .query_row(params![device_id, person], |r| r.get(0))?)
 }
 
 /// The person a record is about: the person itself, an assessment's person,
@@ -234,11 +233,8 @@ fn record_subject(conn: &Connection, body: &RecordBody) -> StorageResult<Option<
 
 fn assessment_person(conn: &Connection, assessment: &str) -> StorageResult<Option<String>> {
     Ok(conn
-        .query_row(
-            "SELECT person FROM assessments WHERE id = ?1",
-            [assessment],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT person FROM assessments WHERE id = ?1")?
+        .query_row([assessment], |r| r.get(0))
         .optional()?)
 }
 
@@ -266,9 +262,8 @@ fn may_write(
                 return Ok(true);
             };
             let person_unit: Option<String> = conn
-                .query_row("SELECT unit FROM persons WHERE id = ?1", [person], |r| {
-                    r.get(0)
-                })
+                .prepare_cached("SELECT unit FROM persons WHERE id = ?1")?
+                .query_row([person], |r| r.get(0))
                 .optional()?;
             let Some(person_unit) = person_unit else {
                 return Ok(true);
@@ -292,18 +287,27 @@ fn audit(
     to: Option<&str>,
     detail: Option<&str>,
 ) -> StorageResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (at, actor, action, unit, assessment, from_state, to_state, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![now(), actor, action, unit, assessment, from, to, detail],
-    )?;
+    )?
+    .execute(params![
+        now(),
+        actor,
+        action,
+        unit,
+        assessment,
+        from,
+        to,
+        detail
+    ])?;
     Ok(())
 }
 
 /// Flags every other assessment of the same person (same keyed CCCD) in the
 /// same year as a likely duplicate of `assessment`. Never merges anything.
 fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> {
-    let mut stmt = tx.prepare(
+    let mut stmt = tx.prepare_cached(
         "SELECT other.id, a.year FROM assessments a
          JOIN persons p ON p.id = a.person
          JOIN persons op ON op.cccd_hmac = p.cccd_hmac
@@ -319,11 +323,11 @@ fn flag_duplicates(tx: &Transaction<'_>, assessment: &str) -> StorageResult<()> 
         } else {
             (other.as_str(), assessment)
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO duplicate_flags (assessment_a, assessment_b, year, created_at)
              VALUES (?1, ?2, ?3, ?4)",
-            params![a, b, year, now()],
-        )?;
+        )?
+        .execute(params![a, b, year, now()])?;
     }
     Ok(())
 }
@@ -347,13 +351,12 @@ fn existing<'a>(
         "NULL"
     };
     *buf = tx
-        .query_row(
-            &format!(
-                "SELECT version, hash, unit, {state_col}, {sent_col} FROM {table} WHERE id = ?1"
-            ),
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+        .prepare_cached(&format!(
+            "SELECT version, hash, unit, {state_col}, {sent_col} FROM {table} WHERE id = ?1"
+        ))?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?;
     Ok(buf
         .as_ref()
@@ -371,6 +374,7 @@ fn apply_record(
     tx: &Transaction<'_>,
     device: &DeviceRef,
     record: &PreparedRecord,
+    areas: &mut HashMap<String, AreaType>,
 ) -> StorageResult<RecordAck> {
     let device_id = device.device_id.to_string();
     let device_id = device_id.as_str();
@@ -442,11 +446,8 @@ fn apply_record(
                 CccdUpdate::Set(hmac) => Some(hmac.clone()),
                 CccdUpdate::Erase => None,
                 CccdUpdate::Keep => tx
-                    .query_row(
-                        "SELECT cccd_hmac FROM persons WHERE id = ?1",
-                        [&id_text],
-                        |r| r.get(0),
-                    )
+                    .prepare_cached("SELECT cccd_hmac FROM persons WHERE id = ?1")?
+                    .query_row([&id_text], |r| r.get(0))
                     .optional()?
                     .flatten(),
             };
@@ -456,30 +457,30 @@ fn apply_record(
                 ..p.clone()
             });
             pulled.hash = crate::sha256_hex(&pulled.body.canonical_json());
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
                     cccd_hmac, phone, address, updated_at, sent_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, version = ?4, hash = ?5,
                     full_name = ?6, birth_year = ?7, cccd_hmac = ?8, phone = ?9, address = ?10,
                     updated_at = ?11, sent_hash = ?12",
-                params![
-                    id_text,
-                    unit,
-                    device_id,
-                    env.version,
-                    env.hash,
-                    p.full_name,
-                    p.birth_year,
-                    cccd_hmac,
-                    p.phone,
-                    p.address,
-                    t,
-                    pulled.hash
-                ],
-            )?;
+            )?
+            .execute(params![
+                id_text,
+                unit,
+                device_id,
+                env.version,
+                env.hash,
+                p.full_name,
+                p.birth_year,
+                cccd_hmac,
+                p.phone,
+                p.address,
+                t,
+                pulled.hash
+            ])?;
             let ids: Vec<String> = tx
-                .prepare("SELECT id FROM assessments WHERE person = ?1")?
+                .prepare_cached("SELECT id FROM assessments WHERE person = ?1")?
                 .query_map([&id_text], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for a in ids {
@@ -493,31 +494,31 @@ fn apply_record(
             };
             let answers = serde_json::to_string(&a.answers)
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp, answers,
                     version, hash, state, total, passed, threshold, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, person = ?4, year = ?5,
                     catalog = ?6, grp = ?7, answers = ?8, version = ?9, hash = ?10, state = ?11,
                     total = ?12, passed = ?13, threshold = ?14, updated_at = ?15",
-                params![
-                    id_text,
-                    unit,
-                    device_id,
-                    a.person.to_string(),
-                    a.year,
-                    a.catalog.as_str(),
-                    a.group.as_str(),
-                    answers,
-                    env.version,
-                    env.hash,
-                    state.as_str(),
-                    score.total,
-                    score.passed,
-                    score.threshold,
-                    t
-                ],
-            )?;
+            )?
+            .execute(params![
+                id_text,
+                unit,
+                device_id,
+                a.person.to_string(),
+                a.year,
+                a.catalog.as_str(),
+                a.group.as_str(),
+                answers,
+                env.version,
+                env.hash,
+                state.as_str(),
+                score.total,
+                score.passed,
+                score.threshold,
+                t
+            ])?;
             if old_state != Some(state) {
                 audit(
                     tx,
@@ -534,42 +535,48 @@ fn apply_record(
             ack.score = Some(*score);
         }
         (RecordBody::Evidence(e), RecordCheck::Evidence) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256, size,
                     content_type, version, hash, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, assessment = ?4, indicator = ?5,
                     sha256 = ?6, size = ?7, content_type = ?8, version = ?9, hash = ?10,
                     updated_at = ?11",
-                params![
-                    id_text,
-                    unit,
-                    device_id,
-                    e.assessment.to_string(),
-                    e.indicator.as_str(),
-                    e.sha256,
-                    e.size,
-                    e.content_type,
-                    env.version,
-                    env.hash,
-                    t
-                ],
-            )?;
-            tx.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)",
-                params![e.sha256, e.size],
-            )?;
+            )?
+            .execute(params![
+                id_text,
+                unit,
+                device_id,
+                e.assessment.to_string(),
+                e.indicator.as_str(),
+                e.sha256,
+                e.size,
+                e.content_type,
+                env.version,
+                env.hash,
+                t
+            ])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)")?
+                .execute(params![e.sha256, e.size])?;
         }
         _ => return Err(StorageError::Corrupt("record check does not match".into())),
     }
     // The people this device pushed: what it may write and pull as `own_records`.
     if let Some(person) = &subject {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO device_people (device_id, person) VALUES (?1, ?2)",
-            params![device_id, person],
-        )?;
+        )?
+        .execute(params![device_id, person])?;
     }
-    let area = unit_row(tx, unit)?.map(|r| r.area).unwrap_or_default();
+    // The unit's area (a walk up the tree) is the same for a whole batch.
+    let area = match areas.get(unit) {
+        Some(area) => *area,
+        None => {
+            let area = unit_row(tx, unit)?.map(|r| r.area).unwrap_or_default();
+            areas.insert(unit.to_owned(), area);
+            area
+        }
+    };
     add_change(
         tx,
         Some(unit),
@@ -951,8 +958,9 @@ impl Storage for SqliteStorage {
             return Ok(PushOutcome::SeqOutOfOrder { last });
         }
         let mut acks = Vec::with_capacity(records.len());
+        let mut areas = HashMap::new();
         for record in records {
-            acks.push(apply_record(&tx, device_ref, record)?);
+            acks.push(apply_record(&tx, device_ref, record, &mut areas)?);
         }
         let response = serde_json::to_string(&PushResponse {
             batch_id: key.batch_id,
