@@ -14,7 +14,8 @@
 
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{DeviceScope, DeviceState, PushBatch};
-use cdht_server::storage::DeviceRef;
+use cdht_core::sync::{RecordBody, ServerScore};
+use cdht_server::storage::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, RecordCheck};
 use cdht_sync_client::SyncClient;
 use cdht_test_support::records::{assessment, batch, person, v1};
 use cdht_test_support::server::{start, TestServer};
@@ -91,6 +92,7 @@ async fn main() {
         time_pulls(&empty_server, &empty_phone, &empty_ref, &mut empty_log).await;
     }
     let tables = table_sizes(&dir.join("cdht.sqlite3"));
+    let storage_only = storage_ingest(&batches).await;
 
     let records = (pairs * 2) as f64;
     println!("pairs: {pairs} ({} records, batches of {BATCH})", pairs * 2);
@@ -105,6 +107,11 @@ async fn main() {
         ms(ingest),
         records / ingest.as_secs_f64(),
         server_bytes as f64 / pairs as f64
+    );
+    println!(
+        "of which the storage call (apply_push alone, on a fresh server): {:.0} ms ({:.0}%)",
+        ms(storage_only),
+        100.0 * storage_only.as_secs_f64() / ingest.as_secs_f64()
     );
     println!(
         "ingest / plain (speed): {:.3}; bytes server / plain: {:.2}",
@@ -142,6 +149,54 @@ async fn enrol(server: &TestServer) -> (SyncClient, DeviceRef) {
         scope: DeviceScope::OwnRecords,
     };
     (client, device)
+}
+
+/// The same batches given straight to `Storage::apply_push`, checked and
+/// scored beforehand (as the handler would), on a fresh server: what the
+/// database part of an ingest costs, without HTTP, JSON and scoring.
+async fn storage_ingest(batches: &[PushBatch]) -> Duration {
+    let server = start().await;
+    let (_, device) = enrol(&server).await;
+    let prepared: Vec<(BatchKey, Vec<PreparedRecord>)> = batches
+        .iter()
+        .map(|b| {
+            let key = BatchKey {
+                batch_id: b.batch_id,
+                seq: b.seq,
+                content_hash: b.batch_id.to_string(),
+            };
+            let records = b
+                .records
+                .iter()
+                .map(|r| PreparedRecord {
+                    envelope: r.clone(),
+                    check: match r.body {
+                        RecordBody::Person(_) => RecordCheck::Person {
+                            cccd: CccdUpdate::Erase,
+                        },
+                        _ => RecordCheck::Assessment {
+                            score: ServerScore {
+                                total: 80,
+                                passed: true,
+                                threshold: 80,
+                            },
+                        },
+                    },
+                })
+                .collect();
+            (key, records)
+        })
+        .collect();
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        for (key, records) in &prepared {
+            storage.apply_push(&device, key, records).unwrap();
+        }
+        started.elapsed()
+    })
+    .await
+    .unwrap()
 }
 
 /// A phone enrolled in the unit that pushed one person of its own.
