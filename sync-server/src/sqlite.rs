@@ -991,14 +991,11 @@ impl Storage for SqliteStorage {
     fn assessment_areas(&self, ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>> {
         let conn = self.conn()?;
         let mut out = HashMap::new();
+        // Once per assessment of a push (up to 200): prepared once.
+        let mut owner = conn.prepare_cached("SELECT unit FROM assessments WHERE id = ?1")?;
         for id in ids {
-            let unit: Option<String> = conn
-                .query_row(
-                    "SELECT unit FROM assessments WHERE id = ?1",
-                    [id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let unit: Option<String> =
+                owner.query_row([id.to_string()], |r| r.get(0)).optional()?;
             if let Some(row) = unit.map(|u| unit_row(&conn, &u)).transpose()?.flatten() {
                 out.insert(*id, row.area);
             }
