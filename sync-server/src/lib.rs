@@ -42,6 +42,9 @@ pub struct Config {
     /// whose TCP peer is one of these is rate-limited by the address the
     /// proxy forwarded. Anybody else could write that header themselves.
     pub trusted_proxies: Vec<IpAddr>,
+    /// How often the write-ahead log is emptied while serving
+    /// ([`CHECKPOINT_EVERY`]).
+    pub checkpoint_every: Duration,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             failure_window: Duration::from_secs(600),
             officer_session: Duration::from_secs(12 * 3600),
             trusted_proxies: Vec::new(),
+            checkpoint_every: CHECKPOINT_EVERY,
         }
     }
 }
@@ -300,14 +304,14 @@ pub async fn serve_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = api::router(state.clone());
-    let checkpoints = tokio::spawn(checkpoint_periodically(state.clone()));
+    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    checkpoints.abort();
+    drop(checkpoints);
     final_checkpoint(&state).await;
     result
 }
@@ -337,7 +341,7 @@ pub async fn serve_tls_until(
         shutdown.await;
         on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    let checkpoints = tokio::spawn(checkpoint_periodically(state.clone()));
+    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
     let result = axum_server::from_tcp_rustls(
         listener,
         axum_server::tls_rustls::RustlsConfig::from_config(config),
@@ -345,7 +349,7 @@ pub async fn serve_tls_until(
     .handle(handle)
     .serve(app.into_make_service_with_connect_info::<SocketAddr>())
     .await;
-    checkpoints.abort();
+    drop(checkpoints);
     final_checkpoint(&state).await;
     result
 }
@@ -378,8 +382,18 @@ pub async fn ctrl_c_or_sigterm() {
     ctrl_c().await;
 }
 
+/// Stops a background task when the server future ends or is dropped (a
+/// test aborting its server must not leave the task running).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 async fn checkpoint_periodically(state: AppState) {
-    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    let mut every = tokio::time::interval(state.config.checkpoint_every);
     every.tick().await; // the first tick is immediate
     loop {
         every.tick().await;

@@ -1,8 +1,11 @@
 #![allow(clippy::unwrap_used)]
 //! The real binary stopped the way systemd and `docker stop` stop it
 //! (SIGTERM) leaves one database file: the write-ahead log emptied. And a
-//! crowd does not make it start a thread per request.
+//! crowd does not make it start a thread per request; a serving server
+//! empties its log from time to time.
 #![cfg(target_os = "linux")]
+
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -96,4 +99,30 @@ async fn a_crowd_stays_in_bounded_threads_and_sigterm_empties_the_wal() {
         .query_row("SELECT COUNT(*) FROM devices", [], |r| r.get(0))
         .unwrap();
     assert_eq!(devices, PHONES as i64);
+}
+
+/// While serving, the log is emptied periodically (SQLite's own automatic
+/// checkpoint never shrinks the file).
+#[tokio::test]
+async fn a_serving_server_empties_the_write_ahead_log_periodically() {
+    let server = support::start_with(|c| {
+        c.checkpoint_every = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let dir = server.state.config.data_dir.clone();
+    let phone = server.device("DEMO-X1-C1").await;
+    let (_, body) = support::person("Nguyễn Văn A", None);
+    phone
+        .push(&support::batch(1, vec![support::v1(body)]))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    while wal_len(&dir) > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the WAL was never emptied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.stats().await.persons, 1);
 }
