@@ -194,7 +194,8 @@ pub struct Health {
     summary = "Liveness and database check",
     responses(
         (status = 200, description = "The server and its database answer", body = Health),
-        (status = 500, description = "`internal`: the database does not answer", body = ErrorBody)
+        (status = 500, description = "`internal`: the database does not answer", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -301,7 +302,8 @@ async fn require_officer(
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn enrol(
@@ -318,9 +320,9 @@ async fn enrol(
         return Err(invalid_text("Tên thiết bị"));
     }
     let key = format!("join:{}", state.client_ip(peer, &headers));
-    if !state.limiter.attempt(&[&key]) {
+    let Some(attempt) = state.limiter.attempt(&[&key]).await else {
         return Err(rate_limited());
-    }
+    };
     let (token, hash) = crate::new_token().map_err(|_| ApiError::internal())?;
     let label = req
         .device_label
@@ -342,13 +344,14 @@ async fn enrol(
         })
         .await?;
     let Some((row, last_push_seq, device_id)) = enrolled else {
+        attempt.failed();
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_join_key",
             "Mã đơn vị hoặc mã tham gia không đúng. Bác xem lại mã in dưới mã QR.",
         ));
     };
-    state.limiter.succeeded(&[&key]);
+    attempt.succeeded();
     Ok(Json(EnrolResponse {
         device_id,
         token,
@@ -379,9 +382,9 @@ async fn check_password(
     let user_key = format!("login-user:{}", req.username);
     // Counted before the slow check, so parallel guesses cannot all get one.
     let keys = [ip_key.as_str(), user_key.as_str()];
-    if !state.limiter.attempt(&keys) {
+    let Some(attempt) = state.limiter.attempt(&keys).await else {
         return Err(rate_limited());
-    }
+    };
     let username = req.username.clone();
     let found = state.db(move |s| s.officer_login(&username)).await?;
     let password = req.password.clone();
@@ -397,14 +400,17 @@ async fn check_password(
         .unwrap_or(false);
     match officer {
         Some(found) if ok => {
-            state.limiter.succeeded(&keys);
+            attempt.succeeded();
             Ok(found)
         }
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "Tên đăng nhập hoặc mật khẩu không đúng.",
-        )),
+        _ => {
+            attempt.failed();
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "Tên đăng nhập hoặc mật khẩu không đúng.",
+            ))
+        }
     }
 }
 
@@ -427,7 +433,8 @@ const DUMMY_PASSWORD_HASH: &str =
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn login(
@@ -518,7 +525,8 @@ fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
         (status = 409, description = "`batch_conflict` (this batch id with other content) or `seq_out_of_order`", body = ErrorBody),
         (status = 413, description = "`payload_too_large` (the body is over 2 MiB) or `batch_too_large` (over 200 records): split the batch", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn push(
@@ -787,7 +795,8 @@ struct PullQuery {
         (status = 400, description = "`bad_query`: `since` or `limit` is not a number, or `since` is above 2^63 − 1", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn pull(
@@ -826,7 +835,8 @@ async fn pull(
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn evidence_status(
@@ -928,7 +938,8 @@ struct ChunkQuery {
         (status = 409, description = "`offset_mismatch`: `offset` is not what the server has received; continue from the body's `received`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the chunk is over 256 KiB", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `invalid_evidence`: the assembled photo is not the announced JPEG; start again", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn upload_chunk(
@@ -1004,7 +1015,8 @@ async fn upload_chunk(
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`out_of_scope`: no evidence record the token may read names this photo", body = ErrorBody),
         (status = 404, description = "`not_found`: the server does not hold the whole photo", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn download_evidence(
@@ -1089,7 +1101,8 @@ async fn download_evidence(
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed attempts from this address (or for this username)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn bind_officer(
@@ -1136,7 +1149,8 @@ async fn bind_officer(
         (status = 200, description = "Unbound", body = DeviceOfficerResponse),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn unbind_officer(
@@ -1199,7 +1213,8 @@ async fn unit_info_handler_inner(
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`out_of_scope` (another unit, or outside the officer's subtrees) or `forbidden_role`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn get_unit(
@@ -1223,7 +1238,8 @@ async fn get_unit(
         (status = 200, description = "The assessments", body = Vec<AssessmentSummary>),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn list_assessments(
@@ -1250,7 +1266,8 @@ async fn list_assessments(
         (status = 400, description = "`bad_query`: `after` is not an assessment id, or `limit` not a number", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn duplicates(
@@ -1291,7 +1308,8 @@ struct DuplicatesQuery {
         (status = 200, description = "The entries", body = Vec<AuditEntry>),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn audit_log(
@@ -1340,7 +1358,8 @@ fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
         (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`wrong_state`: only a submitted assessment can be approved", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn approve(
@@ -1382,7 +1401,8 @@ struct ReturnBody {
         (status = 409, description = "`wrong_state`: only a submitted or approved assessment can be returned", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn return_assessment(
@@ -1437,7 +1457,8 @@ struct RecogniseBody {
         (status = 409, description = "`wrong_state` (not approved) or `already_recognised_elsewhere`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn recognise(
@@ -1480,7 +1501,8 @@ async fn recognise(
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees)", body = ErrorBody),
         (status = 404, description = "`unknown_unit`", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn rotate_join_key(
@@ -1517,7 +1539,8 @@ pub struct JoinKeyResponse {
         (status = 200, description = "The counters", body = Stats),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: not an admin", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody)
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 async fn stats(State(state): State<AppState>, subject: Subject) -> Result<Json<Stats>, ApiError> {

@@ -10,6 +10,10 @@ use axum::response::{IntoResponse, Response};
 use cdht_core::sync::ErrorBody;
 use serde::de::DeserializeOwned;
 
+/// How long a client told `503 busy` should wait: a crowd's burst of writes
+/// clears in about that time.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -17,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// `offset_mismatch` only: where the upload stands, as a number.
     pub received: Option<u64>,
+    /// Seconds for a `Retry-After` header (a busy server says when to come back).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -26,6 +32,7 @@ impl ApiError {
             code,
             message: message.into(),
             received: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -55,6 +62,18 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy.")
     }
+    /// The database stayed busy past its wait (a crowd of writers): the
+    /// request did nothing and may be sent again as is.
+    pub fn busy() -> Self {
+        Self {
+            retry_after: Some(BUSY_RETRY_AFTER_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Máy chủ đang bận. Vui lòng thử lại sau ít giây.",
+            )
+        }
+    }
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,7 +90,14 @@ impl IntoResponse for ApiError {
             message: self.message,
             received: self.received,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }
 
@@ -89,6 +115,10 @@ impl From<StorageError> for ApiError {
                     Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 Self::new(status, code, message)
+            }
+            other if other.is_busy() => {
+                tracing::warn!(error = %other, "database busy");
+                Self::busy()
             }
             other => {
                 tracing::error!(error = %other, "storage failure");
@@ -218,5 +248,39 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map_err(|_: PathRejection| {
                 ApiError::bad_request("bad_path", "Địa chỉ yêu cầu không đúng.")
             })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rusqlite::{Connection, TransactionBehavior};
+
+    /// A real SQLITE_BUSY (another connection holds the write lock, no wait)
+    /// answers 503 `busy` with `Retry-After`, never 500.
+    #[test]
+    fn a_busy_database_is_503_with_retry_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let mut holder = Connection::open(&path).unwrap();
+        holder.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        let _lock = holder
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let mut other = Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let e = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map(|_| ())
+            .unwrap_err();
+        let storage = StorageError::from(e);
+        assert!(storage.is_busy(), "{storage}");
+        let response = ApiError::from(storage).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()[axum::http::header::RETRY_AFTER],
+            BUSY_RETRY_AFTER_SECS.to_string().as_str()
+        );
     }
 }

@@ -426,7 +426,10 @@ fn run_serve(
     let mut config = cdht_server::Config::new(data);
     config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
     config.trusted_proxies = trusted_proxies;
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cdht_server::BLOCKING_THREADS)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let state = cdht_server::AppState::open(config)?;
         let listener = tokio::net::TcpListener::bind(listen)
@@ -435,10 +438,11 @@ fn run_serve(
         let addr = listener.local_addr()?;
         if let Some(tls) = tls {
             eprintln!("cdht-server listening on https://{addr}");
-            cdht_server::serve_tls(state, listener, tls).await?;
+            cdht_server::serve_tls_until(state, listener, tls, cdht_server::ctrl_c_or_sigterm())
+                .await?;
         } else {
             eprintln!("cdht-server listening on http://{addr}");
-            cdht_server::serve(state, listener).await?;
+            cdht_server::serve_until(state, listener, cdht_server::ctrl_c_or_sigterm()).await?;
         }
         anyhow::Ok(())
     })?;

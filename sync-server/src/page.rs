@@ -15,7 +15,8 @@ use axum::response::{Html, IntoResponse, Response};
     responses(
         (status = 200, description = "The unit's page: how to join", body = String, content_type = "text/html; charset=utf-8"),
         (status = 404, description = "A page saying the unit is not found", body = String, content_type = "text/html; charset=utf-8"),
-        (status = 500, description = "`internal`", body = cdht_core::sync::ErrorBody)
+        (status = 500, description = "`internal`", body = cdht_core::sync::ErrorBody),
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = cdht_core::sync::ErrorBody)
     )
 )]
 pub async fn join_page(

@@ -42,6 +42,20 @@ pub enum Refusal {
 }
 
 impl StorageError {
+    /// The database stayed locked by other writers past the busy timeout, or
+    /// no connection came free in time: nothing was done, try again later.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Database(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            // r2d2's only runtime error is a timeout waiting for a connection.
+            Self::Pool(_) => true,
+            _ => false,
+        }
+    }
     pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
         Self::Refused {
             kind,
@@ -422,6 +436,12 @@ pub trait Storage: Send + Sync + 'static {
         -> StorageResult<Vec<UnitCode>>;
 
     fn stats(&self) -> StorageResult<Stats>;
+
+    /// Folds the write-ahead log into the database and empties it (SQLite:
+    /// `wal_checkpoint(TRUNCATE)`). `wait`: wait for readers and writers
+    /// (on shutdown) rather than give up at once (periodically, under load).
+    /// Returns whether the log was emptied.
+    fn checkpoint(&self, wait: bool) -> StorageResult<bool>;
 
     // settings (server-wide, written by the operator's commands)
     fn setting(&self, key: &str) -> StorageResult<Option<String>>;

@@ -1,0 +1,321 @@
+//! Issue 17's benchmark: the server's ingest against a plain batched SQLite
+//! insert of the same JSON records, side by side in one run, the bytes each
+//! stores, and an own-records phone's empty pull with an empty change log
+//! and with a long one. Figures go to BENCHMARKS.md ("Sync server").
+//!
+//! ```sh
+//! cargo run --release -p cdht-server --example sync_bench            # 50,000 pairs
+//! cargo run --release -p cdht-server --example sync_bench -- 10000   # fewer
+//! ```
+//!
+//! A pair is a person and their assessment (two records, two changes), so
+//! 50,000 pairs leave 100,000 changes in the log.
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+
+use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::sync::{DeviceScope, DeviceState, PushBatch};
+use cdht_core::sync::{RecordBody, ServerScore};
+use cdht_server::storage::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, RecordCheck};
+use cdht_sync_client::SyncClient;
+use cdht_test_support::records::{assessment, batch, person, v1};
+use cdht_test_support::server::{start, TestServer};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Records per push, as the app sends them (100 pairs).
+const BATCH: usize = 200;
+const PULLS: usize = 600;
+/// The pulls are measured in turns, long log then empty log.
+const ROUNDS: usize = 6;
+const UNIT: &str = "DEMO-X1-C1";
+const POINTS: [i64; 10] = [8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let pairs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50_000);
+    let server = start().await;
+    let dir = server.state.config.data_dir.clone();
+
+    // A villager's phone with one person of its own.
+    let (phone, phone_ref) = villager(&server).await;
+
+    // The records, made and encoded before any clock starts.
+    let batches: Vec<PushBatch> = (0..pairs.div_ceil(BATCH / 2))
+        .map(|b| {
+            let records = (0..BATCH / 2)
+                .take(pairs - b * BATCH / 2)
+                .flat_map(|i| {
+                    let (pid, p) = person(&format!("Nguyễn Văn {b}-{i}"), None);
+                    let a = assessment(AssessmentId::new_v7(), pid, DeviceState::Submitted, POINTS);
+                    [v1(p), v1(a)]
+                })
+                .collect();
+            batch(b as u64 + 1, records)
+        })
+        .collect();
+    let json: Vec<Vec<(String, String)>> = batches
+        .iter()
+        .map(|b| {
+            b.records
+                .iter()
+                .map(|r| (r.body.id().to_string(), serde_json::to_string(r).unwrap()))
+                .collect()
+        })
+        .collect();
+
+    // The plain insert first: its file in the same directory, same disk.
+    let plain_path = dir.join("plain.sqlite3");
+    let plain = plain_insert(&plain_path, &json);
+    let plain_bytes = file_size(&plain_path);
+
+    let (collector, _) = enrol(&server).await;
+    checkpoint(&server).await;
+    let before = file_size(&dir.join("cdht.sqlite3"));
+    let started = Instant::now();
+    for b in &batches {
+        collector.push(b).await.unwrap();
+    }
+    let ingest = started.elapsed();
+    checkpoint(&server).await;
+    let server_bytes = file_size(&dir.join("cdht.sqlite3")) - before;
+
+    // The same phone on a second server whose log is empty, measured in
+    // turns with the long log, so both see the same machine load.
+    let empty_server = start().await;
+    let (empty_phone, empty_ref) = villager(&empty_server).await;
+    let (mut long_log, mut empty_log) = (PullTimes::default(), PullTimes::default());
+    for _ in 0..ROUNDS {
+        time_pulls(&server, &phone, &phone_ref, &mut long_log).await;
+        time_pulls(&empty_server, &empty_phone, &empty_ref, &mut empty_log).await;
+    }
+    let tables = table_sizes(&dir.join("cdht.sqlite3"));
+    let storage_only = storage_ingest(&batches).await;
+
+    let records = (pairs * 2) as f64;
+    println!("pairs: {pairs} ({} records, batches of {BATCH})", pairs * 2);
+    println!(
+        "plain insert: {:.0} ms, {:.0} records/s, {:.0} bytes/pair",
+        ms(plain),
+        records / plain.as_secs_f64(),
+        plain_bytes as f64 / pairs as f64
+    );
+    println!(
+        "server ingest: {:.0} ms, {:.0} records/s, {:.0} bytes/pair",
+        ms(ingest),
+        records / ingest.as_secs_f64(),
+        server_bytes as f64 / pairs as f64
+    );
+    println!(
+        "of which the storage call (apply_push alone, on a fresh server): {:.0} ms ({:.0}%)",
+        ms(storage_only),
+        100.0 * storage_only.as_secs_f64() / ingest.as_secs_f64()
+    );
+    println!(
+        "ingest / plain (speed): {:.3}; bytes server / plain: {:.2}",
+        plain.as_secs_f64() / ingest.as_secs_f64(),
+        server_bytes as f64 / plain_bytes as f64
+    );
+    println!("where the server's bytes are (bytes/pair, tables and indexes):");
+    for (name, bytes) in tables.iter().filter(|(_, b)| *b > 4096 * 4) {
+        println!("  {name}: {:.0}", *bytes as f64 / pairs as f64);
+    }
+    let (long, empty) = (long_log.summary(), empty_log.summary());
+    for (name, t) in [("empty log", &empty), ("long log", &long)] {
+        println!(
+            "empty pull, {name}: HTTP p50 {:.3} ms p95 {:.3} ms; storage p50 {:.3} ms p95 {:.3} ms",
+            t[0], t[1], t[2], t[3]
+        );
+    }
+    println!(
+        "long / empty log: HTTP p50 {:.2}, storage p50 {:.2}",
+        long[0] / empty[0],
+        long[2] / empty[2]
+    );
+}
+
+async fn enrol(server: &TestServer) -> (SyncClient, DeviceRef) {
+    let mut client = SyncClient::new(&server.url, &[]).unwrap();
+    let device_id = DeviceId::new_v7();
+    client
+        .enrol(&server.qr(UNIT), device_id, Some("bench"))
+        .await
+        .unwrap();
+    let device = DeviceRef {
+        device_id,
+        unit: UnitCode::new(UNIT),
+        scope: DeviceScope::OwnRecords,
+    };
+    (client, device)
+}
+
+/// The same batches given straight to `Storage::apply_push`, checked and
+/// scored beforehand (as the handler would), on a fresh server: what the
+/// database part of an ingest costs, without HTTP, JSON and scoring.
+async fn storage_ingest(batches: &[PushBatch]) -> Duration {
+    let server = start().await;
+    let (_, device) = enrol(&server).await;
+    let prepared: Vec<(BatchKey, Vec<PreparedRecord>)> = batches
+        .iter()
+        .map(|b| {
+            let key = BatchKey {
+                batch_id: b.batch_id,
+                seq: b.seq,
+                content_hash: b.batch_id.to_string(),
+            };
+            let records = b
+                .records
+                .iter()
+                .map(|r| PreparedRecord {
+                    envelope: r.clone(),
+                    check: match r.body {
+                        RecordBody::Person(_) => RecordCheck::Person {
+                            cccd: CccdUpdate::Erase,
+                            stored_hash: server.state.keyed_hash(&r.hash),
+                        },
+                        _ => RecordCheck::Assessment {
+                            score: ServerScore {
+                                total: 80,
+                                passed: true,
+                                threshold: 80,
+                            },
+                        },
+                    },
+                })
+                .collect();
+            (key, records)
+        })
+        .collect();
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        for (key, records) in &prepared {
+            storage.apply_push(&device, key, records).unwrap();
+        }
+        started.elapsed()
+    })
+    .await
+    .unwrap()
+}
+
+/// A phone enrolled in the unit that pushed one person of its own.
+async fn villager(server: &TestServer) -> (SyncClient, DeviceRef) {
+    let (phone, device) = enrol(server).await;
+    let (_, me) = person("Người của điện thoại", None);
+    phone.push(&batch(1, vec![v1(me)])).await.unwrap();
+    (phone, device)
+}
+
+/// Milliseconds of each pull: through HTTP, and the storage call alone.
+#[derive(Default)]
+struct PullTimes {
+    http: Vec<f64>,
+    storage: Vec<f64>,
+}
+
+impl PullTimes {
+    /// HTTP p50, p95; storage p50, p95.
+    fn summary(&mut self) -> [f64; 4] {
+        [
+            percentile(&mut self.http, 0.5),
+            percentile(&mut self.http, 0.95),
+            percentile(&mut self.storage, 0.5),
+            percentile(&mut self.storage, 0.95),
+        ]
+    }
+}
+
+/// The phone's pull from the start of the log, which returns nothing (its
+/// only change is its own push).
+async fn time_pulls(
+    server: &TestServer,
+    phone: &SyncClient,
+    device: &DeviceRef,
+    times: &mut PullTimes,
+) {
+    for _ in 0..PULLS / ROUNDS {
+        let t = Instant::now();
+        let page = phone.pull(0).await.unwrap();
+        times.http.push(ms(t.elapsed()));
+        assert!(page.changes.is_empty(), "{:?}", page.changes);
+    }
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    let device = device.clone();
+    let direct = tokio::task::spawn_blocking(move || {
+        (0..PULLS / ROUNDS)
+            .map(|_| {
+                let t = Instant::now();
+                assert!(storage.pull(&device, 0, 500).unwrap().changes.is_empty());
+                ms(t.elapsed())
+            })
+            .collect::<Vec<f64>>()
+    })
+    .await
+    .unwrap();
+    times.storage.extend(direct);
+}
+
+/// The reference: each record's JSON as it arrives, one row per record keyed
+/// by its id, one transaction per batch, in a WAL database set up like the
+/// server's.
+fn plain_insert(path: &Path, batches: &[Vec<(String, String)>]) -> Duration {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+         CREATE TABLE records (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
+    )
+    .unwrap();
+    let started = Instant::now();
+    for batch in batches {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO records (id, body) VALUES (?1, ?2)")
+                .unwrap();
+            for (id, body) in batch {
+                insert.execute([id, body]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let took = started.elapsed();
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    took
+}
+
+async fn checkpoint(server: &TestServer) {
+    let storage = std::sync::Arc::clone(&server.state.storage);
+    let done = tokio::task::spawn_blocking(move || storage.checkpoint(true).unwrap())
+        .await
+        .unwrap();
+    assert!(done, "the write-ahead log could not be emptied");
+}
+
+/// Bytes of each table and index (SQLite's `dbstat`), largest first.
+fn table_sizes(path: &Path) -> Vec<(String, u64)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i]
+}
