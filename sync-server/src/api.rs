@@ -1068,6 +1068,11 @@ async fn download_evidence(
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            // The bytes came from a phone: never let a browser guess another type.
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
             (header::CONTENT_LENGTH, HeaderValue::from(size)),
             // The bytes never change (content-addressed), but they are personal.
             (

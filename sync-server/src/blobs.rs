@@ -58,16 +58,20 @@ pub enum Verdict {
     Ok,
     HashMismatch,
     NotJpeg,
+    /// A JPEG whose frame is empty or too large ([`crate::jpeg`]).
+    BadSize,
 }
 
-/// Checks bytes against the announced photo.
+/// Checks bytes against the announced photo: its hash, then that it is a
+/// JPEG (read up to its frame header) of a sane size.
 fn verdict(data: &[u8], sha256: &str, size: u64) -> Verdict {
     if data.len() as u64 != size || crate::sha256_hex(data) != sha256 {
-        Verdict::HashMismatch
-    } else if !data.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Verdict::NotJpeg
-    } else {
-        Verdict::Ok
+        return Verdict::HashMismatch;
+    }
+    match crate::jpeg::check(data) {
+        crate::jpeg::JpegCheck::Photo { .. } => Verdict::Ok,
+        crate::jpeg::JpegCheck::NotJpeg => Verdict::NotJpeg,
+        crate::jpeg::JpegCheck::BadSize { .. } => Verdict::BadSize,
     }
 }
 

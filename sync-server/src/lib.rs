@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod catalogs;
 pub mod error;
 pub mod init;
+pub mod jpeg;
 pub mod page;
 pub mod poster;
 pub mod rules;

@@ -87,6 +87,11 @@ fn refused(verdict: Verdict) -> ApiError {
             "invalid_evidence",
             "Tệp gửi lên không phải ảnh JPEG.",
         ),
+        Verdict::BadSize => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_evidence",
+            "Ảnh có kích thước (số điểm ảnh) không hợp lệ hoặc quá lớn.",
+        ),
     }
 }
 

@@ -117,6 +117,60 @@ async fn bad_photos_are_refused_with_a_reason() {
     assert_eq!(err.code(), Some("unknown_evidence"), "{err}");
 }
 
+/// A file that only starts like a JPEG (a zip behind the magic bytes) or a
+/// JPEG declaring 30000×30000 pixels is refused when its last byte arrives;
+/// a photo served back is `image/jpeg` with `nosniff`.
+#[tokio::test]
+async fn lookalike_and_oversized_jpegs_are_refused_and_photos_are_not_sniffed() {
+    let server = start().await;
+    let device = server.device("DEMO-X1-C1").await;
+    let mut zip = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    zip.extend_from_slice(b"PK\x03\x04");
+    zip.extend(std::iter::repeat_n(b'z', 4000));
+    // A valid structure up to a frame header of 30000 x 30000.
+    let mut bomb = vec![
+        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 8, 0x75, 0x30, 0x75, 0x30, 3,
+    ];
+    bomb.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
+    let good = photo(12, 30_000);
+    let aid = AssessmentId::new_v7();
+    let (pid, body) = person("Giàng Thị Mỷ", None);
+    let acks = device
+        .push(&batch(
+            1,
+            vec![
+                v1(body),
+                v1(assessment(aid, pid, DeviceState::Submitted, PASSING)),
+                v1(evidence(aid, &zip)),
+                v1(evidence(aid, &bomb)),
+                v1(evidence(aid, &good)),
+            ],
+        ))
+        .await
+        .unwrap()
+        .acks;
+    assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    for refused in [&zip, &bomb] {
+        let err = device.upload_evidence(refused).await.unwrap_err();
+        assert_eq!(err.code(), Some("invalid_evidence"), "{err}");
+    }
+    device.upload_evidence(&good).await.unwrap();
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/evidence/{}",
+            server.url,
+            sha256_hex(&good)
+        ))
+        .bearer_auth(device.token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), &good[..]);
+}
+
 /// The field test: 50 people, 150 photos collected offline, synced
 /// over a link that drops again and again; everything arrives exactly once.
 #[tokio::test]

@@ -63,8 +63,12 @@ def main():
     out["enrol_status"] = status
     token = enrolled["token"]
 
-    # A fake JPEG: the magic bytes, then anything.
-    photo = bytes([0xFF, 0xD8, 0xFF, 0xE0]) + bytes((i * 7) % 251 for i in range(30000))
+    # A small JPEG as the server reads one: start marker, frame header
+    # (1200x1600), a comment segment of anything, end marker.
+    filler = bytes((i * 7) % 251 for i in range(30000))
+    photo = (bytes([0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 8, 0x06, 0x40, 0x04, 0xB0, 3,
+                    1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xFE])
+             + (len(filler) + 2).to_bytes(2, "big") + filler + bytes([0xFF, 0xD9]))
     sha = hashlib.sha256(photo).hexdigest()
     person_id, assessment_id = uuid7(), uuid7()
     # Bodies as this client likes to send them: optional fields left out.

@@ -24,16 +24,34 @@ pub const INDICATORS: [&str; 10] = [
     "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
 ];
 
-/// A fake JPEG: the magic bytes, then bytes that differ per seed.
+/// A fake JPEG of exactly `len` bytes (at least 40): a start marker, a
+/// frame header (1200×1600, what the server reads of a photo), then comment
+/// segments of bytes that differ per seed, and the end marker.
 pub fn photo(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    let mut out = vec![0xFF, 0xD8];
+    out.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 8, 0x06, 0x40, 0x04, 0xB0, 3]);
+    out.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
     let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
+    let body = len.saturating_sub(2);
+    while out.len() + 4 < body {
+        // A comment segment of up to 60000 bytes (its length counts itself).
+        let n = (body - out.len() - 4).min(60_000);
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&u16::try_from(n + 2).unwrap().to_be_bytes());
+        let start = out.len();
+        while out.len() < start + n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.truncate(start + n);
     }
+    // Pad to the length asked with fill bytes before the end marker.
+    while out.len() < body {
+        out.push(0xFF);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
     out.truncate(len);
     out
 }
