@@ -924,7 +924,7 @@ struct ChunkQuery {
     tag = "device",
     summary = "Upload the next chunk of a photo (resumable)",
     params(
-        ("sha256" = String, Path, description = "Lower-case hex sha256 of the photo (64 characters)"),
+        ("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "Lower-case hex sha256 of the photo (64 characters)"),
         ChunkQuery
     ),
     request_body(content = inline(Binary), content_type = "application/octet-stream", description = "The photo's bytes from `offset` (at most 256 KiB). A request cut short still counts up to its last byte received."),
@@ -1006,7 +1006,7 @@ async fn upload_chunk(
     tag = "device",
     summary = "Download a complete photo (device or officer token)",
     params(
-        ("sha256" = String, Path, description = "Lower-case hex sha256 of the photo (64 characters)")
+        ("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "Lower-case hex sha256 of the photo (64 characters)")
     ),
     security(("bearer" = [])),
     responses(
@@ -1384,6 +1384,7 @@ async fn approve(
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
     /// Shown to the person; 1 to 1000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 

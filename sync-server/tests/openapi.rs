@@ -748,3 +748,52 @@ fn routes_are_only_added_through_utoipa_axum() {
     let api = std::fs::read_to_string(src.join("api.rs")).unwrap();
     assert!(api.contains("api_routes().split_for_parts()"));
 }
+
+/// The document states the rules the server enforces, so clients and
+/// fuzzers see the real contract: seq from 1 to 2^63 − 1, sha256 as 64
+/// lower-case hex characters, at most 500 hashes a status request, a return
+/// reason of 1 to 1000 characters.
+#[test]
+fn the_document_states_the_enforced_rules() {
+    let doc = serde_json::to_value(cdht_server::api::openapi_document()).unwrap();
+    let schema = |name: &str| doc["components"]["schemas"][name].clone();
+    let seq = &schema("PushBatch")["properties"]["seq"];
+    assert_eq!(seq["minimum"], 1, "{seq}");
+    assert_eq!(
+        seq["maximum"].as_f64(),
+        Some(9.223_372_036_854_776e18),
+        "{seq}"
+    );
+    // The evidence record is inlined in RecordBody's oneOf: find it by its fields.
+    fn find_evidence(v: &serde_json::Value) -> Option<serde_json::Value> {
+        if v["properties"]["content_type"].is_object() {
+            return Some(v["properties"]["sha256"].clone());
+        }
+        match v {
+            serde_json::Value::Object(m) => m.values().find_map(find_evidence),
+            serde_json::Value::Array(a) => a.iter().find_map(find_evidence),
+            _ => None,
+        }
+    }
+    let sha = find_evidence(&doc).unwrap();
+    assert_eq!(sha["pattern"], "^[0-9a-f]{64}$", "{sha}");
+    let query = &schema("EvidenceQuery")["properties"]["sha256"];
+    assert_eq!(query["maxItems"], 500, "{query}");
+    let reason = &schema("ReturnBody")["properties"]["reason"];
+    assert_eq!(
+        (reason["minLength"].clone(), reason["maxLength"].clone()),
+        (1.into(), 1000.into()),
+        "{reason}"
+    );
+    let put = &doc["paths"]["/api/v1/evidence/{sha256}"]["put"]["parameters"];
+    let path_param = put
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sha256")
+        .unwrap();
+    assert_eq!(
+        path_param["schema"]["pattern"], "^[0-9a-f]{64}$",
+        "{path_param}"
+    );
+}

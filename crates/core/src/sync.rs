@@ -226,7 +226,11 @@ pub struct PushBatch {
     pub batch_id: Uuid,
     /// This device's push sequence number: 1, 2, 3, … one per batch, kept for
     /// every retry. The server refuses a new batch whose number is not above
-    /// the last it applied (`409 seq_out_of_order`).
+    /// the last it applied (`409 seq_out_of_order`). At most 2^63 − 1.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)
+    )]
     pub seq: u64,
     /// How the records' hashes are made: absent (or 1), the sha256 of
     /// [`RecordBody::canonical_json`] (the first devices); 2
@@ -449,6 +453,7 @@ pub struct EvidenceRecord {
     pub assessment: AssessmentId,
     pub indicator: IndicatorId,
     /// Lower-case hex sha256 of the photo bytes.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     pub size: u64,
     /// `image/jpeg` (the only type accepted today).
@@ -618,6 +623,8 @@ pub enum Change {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceQuery {
+    /// Lower-case hex sha256 of each photo (64 characters), at most 500.
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub sha256: Vec<String>,
 }
 
