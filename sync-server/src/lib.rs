@@ -5,6 +5,7 @@
 pub mod api;
 pub mod blobs;
 pub mod catalogs;
+pub mod conn;
 pub mod error;
 pub mod init;
 pub mod jpeg;
@@ -47,6 +48,11 @@ pub struct Config {
     /// How often the write-ahead log is emptied while serving
     /// ([`CHECKPOINT_EVERY`]).
     pub checkpoint_every: Duration,
+    /// A plain-HTTP connection on which no byte moved either way for this
+    /// long is closed (slow or silent clients; see [`conn`]).
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -60,6 +66,8 @@ impl Config {
             officer_session: Duration::from_secs(12 * 3600),
             trusted_proxies: Vec::new(),
             checkpoint_every: CHECKPOINT_EVERY,
+            idle_timeout: IDLE_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
     }
 }
@@ -460,6 +468,14 @@ pub const DB_POOL_WAIT: Duration = Duration::from_secs(15);
 /// let a crowd of pulls start 200 threads); the rest are for file I/O of
 /// evidence chunks and password hashing.
 pub const BLOCKING_THREADS: usize = DB_POOL_SIZE as usize + 8;
+/// A connection silent this long either way is closed: well above a 2G
+/// link's pauses and a handler's longest database wait (pool 15 s + busy
+/// 10 s), far below "for ever".
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Connections at once: a hall of 300 phones fits, and the process stays
+/// under the usual limit of 1024 open files (the database and photos need
+/// some too).
+pub const MAX_CONNECTIONS: usize = 600;
 /// How often the write-ahead log is emptied under load. SQLite's automatic
 /// checkpoint (every 1000 pages, the default kept on purpose) copies pages
 /// back but never shrinks the file, and gives up while a pull reads.
@@ -480,17 +496,36 @@ pub async fn serve_until(
 ) -> std::io::Result<()> {
     private_umask();
     tokio::spawn(repair(state.clone()));
-    let app = api::router(state.clone());
+    let app = api::router(state.clone()).layer(axum::middleware::map_request(peer_address));
     let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
+    let listener = conn::GuardedListener::new(
+        listener,
+        state.config.max_connections,
+        state.config.idle_timeout,
+    );
     let result = axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<conn::PeerAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
     drop(checkpoints);
     final_checkpoint(&state).await;
     result
+}
+
+/// The guarded listener's peer address as the `ConnectInfo<SocketAddr>`
+/// the handlers read (the TLS server provides that one itself).
+async fn peer_address(mut req: axum::extract::Request) -> axum::extract::Request {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<conn::PeerAddr>>()
+        .map(|c| c.0 .0);
+    if let Some(addr) = peer {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo::<SocketAddr>(addr));
+    }
+    req
 }
 
 /// Serves HTTPS on an already bound listener with a rustls configuration
