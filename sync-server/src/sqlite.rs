@@ -188,6 +188,23 @@ fn unit_row(conn: &rusqlite::Connection, code: &str) -> StorageResult<Option<Uni
     Ok(Some(row))
 }
 
+/// The upload state of a blob.
+fn blob_row(conn: &rusqlite::Connection, sha256: &str) -> StorageResult<Option<BlobProgress>> {
+    Ok(conn
+        .query_row(
+            "SELECT size, received, complete FROM blobs WHERE sha256 = ?1",
+            [sha256],
+            |r| {
+                Ok(BlobProgress {
+                    size: r.get(0)?,
+                    received: r.get(1)?,
+                    complete: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 fn grants(conn: &rusqlite::Connection, officer_id: i64) -> StorageResult<Vec<RoleGrant>> {
     let mut stmt = conn.prepare(
         "SELECT role, unit FROM officer_roles WHERE officer_id = ?1 ORDER BY unit, role",
@@ -1516,19 +1533,7 @@ impl Storage for SqliteStorage {
         if !named {
             return Ok(None);
         }
-        Ok(conn
-            .query_row(
-                "SELECT size, received, complete FROM blobs WHERE sha256 = ?1",
-                [sha256],
-                |r| {
-                    Ok(BlobProgress {
-                        size: r.get(0)?,
-                        received: r.get(1)?,
-                        complete: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        blob_row(&conn, sha256)
     }
 
     fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool> {
@@ -1551,20 +1556,7 @@ impl Storage for SqliteStorage {
     }
 
     fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>> {
-        Ok(self
-            .conn()?
-            .query_row(
-                "SELECT size, received, complete FROM blobs WHERE sha256 = ?1",
-                [sha256],
-                |r| {
-                    Ok(BlobProgress {
-                        size: r.get(0)?,
-                        received: r.get(1)?,
-                        complete: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        blob_row(&*self.conn()?, sha256)
     }
 
     fn stuck_blobs(&self) -> StorageResult<Vec<String>> {
@@ -1686,7 +1678,7 @@ impl Storage for SqliteStorage {
 
     fn announce_shipped_catalog(&self, catalog: &Catalog) -> StorageResult<bool> {
         let mut conn = self.conn()?;
-        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let tx = write_tx(&mut conn)?;
         let id = catalog.id.as_str();
         let key = format!("catalog_announced:{id}");
         let announced: u32 = tx
@@ -1702,36 +1694,30 @@ impl Storage for SqliteStorage {
             })
             .optional()?
             .unwrap_or(0);
+        if catalog.revision <= announced.max(installed) {
+            return Ok(false);
+        }
         // Only devices enrolled before this start can hold an older
         // revision; later ones run a build that ships this one or newer.
         let devices: i64 = tx.query_row("SELECT count(*) FROM devices", [], |r| r.get(0))?;
-        if catalog.revision <= announced.max(installed) || devices == 0 {
-            if devices == 0 && catalog.revision > announced {
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    params![key, catalog.revision.to_string()],
-                )?;
-                tx.commit()?;
-            }
-            return Ok(false);
+        if devices > 0 {
+            add_change(
+                &tx,
+                None,
+                None,
+                None,
+                &Change::Catalog {
+                    catalog: catalog.clone(),
+                },
+            )?;
         }
-        add_change(
-            &tx,
-            None,
-            None,
-            None,
-            &Change::Catalog {
-                catalog: catalog.clone(),
-            },
-        )?;
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![key, catalog.revision.to_string()],
         )?;
         tx.commit()?;
-        Ok(true)
+        Ok(devices > 0)
     }
 
     fn import_units(

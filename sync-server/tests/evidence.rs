@@ -133,23 +133,8 @@ async fn lookalike_and_oversized_jpegs_are_refused_and_photos_are_not_sniffed() 
     ];
     bomb.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
     let good = photo(12, 30_000);
-    let aid = AssessmentId::new_v7();
-    let (pid, body) = person("Giàng Thị Mỷ", None);
-    let acks = device
-        .push(&batch(
-            1,
-            vec![
-                v1(body),
-                v1(assessment(aid, pid, DeviceState::Submitted, PASSING)),
-                v1(evidence(aid, &zip)),
-                v1(evidence(aid, &bomb)),
-                v1(evidence(aid, &good)),
-            ],
-        ))
-        .await
-        .unwrap()
-        .acks;
-    assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    let all = [zip.clone(), bomb.clone(), good.clone()];
+    announce_photos(&device, 1, "Giàng Thị Mỷ", &all).await;
     for refused in [&zip, &bomb] {
         let err = device.upload_evidence(refused).await.unwrap_err();
         assert_eq!(err.code(), Some("invalid_evidence"), "{err}");

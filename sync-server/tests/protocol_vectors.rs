@@ -213,24 +213,7 @@ async fn errors_say_where_and_how_much() {
 
     // offset_mismatch carries where the upload stands, as a number.
     let photo_bytes = photo(9, 20_000);
-    let (pid, body) = person("Vừ A Dính", None);
-    let aid = cdht_core::ids::AssessmentId::new_v7();
-    device
-        .push(&batch(
-            1,
-            vec![
-                v1(body),
-                v1(assessment(
-                    aid,
-                    pid,
-                    cdht_core::sync::DeviceState::Submitted,
-                    [8; 10],
-                )),
-                v1(evidence(aid, &photo_bytes)),
-            ],
-        ))
-        .await
-        .unwrap();
+    announce_photos(&device, 1, "Vừ A Dính", std::slice::from_ref(&photo_bytes)).await;
     let sha = sha256_hex(&photo_bytes);
     device
         .put_evidence_chunk(&sha, 0, &photo_bytes[..5000])

@@ -7,8 +7,6 @@
 
 mod support;
 
-use cdht_core::ids::AssessmentId;
-use cdht_core::sync::{AckOutcome, DeviceState};
 use cdht_sync_client::sha256_hex;
 use std::time::{Duration, Instant};
 use support::*;
@@ -58,21 +56,7 @@ async fn silent_connections_are_closed_and_a_slow_steady_upload_is_not() {
     // more than three idle timeouts: it keeps moving, so it completes.
     let device = server.device("DEMO-X1-C1").await;
     let photo_bytes = photo(42, 36_000);
-    let aid = AssessmentId::new_v7();
-    let (pid, body) = person("Sùng A Páo", None);
-    let acks = device
-        .push(&batch(
-            1,
-            vec![
-                v1(body),
-                v1(assessment(aid, pid, DeviceState::Submitted, [8; 10])),
-                v1(evidence(aid, &photo_bytes)),
-            ],
-        ))
-        .await
-        .unwrap()
-        .acks;
-    assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    announce_photos(&device, 1, "Sùng A Páo", std::slice::from_ref(&photo_bytes)).await;
     let sha = sha256_hex(&photo_bytes);
     let mut slow = TcpStream::connect(&addr).await.unwrap();
     let head = format!(

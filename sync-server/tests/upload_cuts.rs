@@ -7,36 +7,14 @@
 
 mod support;
 
-use cdht_core::ids::AssessmentId;
-use cdht_core::sync::{AckOutcome, DeviceState};
 use cdht_sync_client::{sha256_hex, SyncClient};
-use std::sync::atomic::{AtomicU64, Ordering};
+use cdht_test_support::relay::PacedRelay;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-
-const PASSING: [i64; 10] = [8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
-
-/// Pushes a person, an assessment and one evidence record per photo.
-async fn announce(device: &SyncClient, seq: u64, photos: &[Vec<u8>]) {
-    let (pid, body) = person("Lò Văn Páo", None);
-    let aid = AssessmentId::new_v7();
-    let mut records = vec![
-        v1(body),
-        v1(assessment(aid, pid, DeviceState::Submitted, PASSING)),
-    ];
-    records.extend(photos.iter().map(|p| v1(evidence(aid, p))));
-    for chunk in records.chunks(200).enumerate() {
-        let acks = device
-            .push(&batch(seq + chunk.0 as u64, chunk.1.to_vec()))
-            .await
-            .unwrap()
-            .acks;
-        assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Close {
@@ -108,7 +86,7 @@ async fn a_cut_at_any_moment_around_the_last_byte_never_leaves_a_photo_stuck() {
     let photos: Vec<Vec<u8>> = (0..cases.len())
         .map(|i| photo(1000 + i as u64, size))
         .collect();
-    announce(&device, 1, &photos).await;
+    announce_photos(&device, 1, "Lò Văn Páo", &photos).await;
 
     for (photo, (sent, after, how)) in photos.iter().zip(&cases) {
         put_and_cut(&server.url, &token, photo, *sent, *after, *how).await;
@@ -169,7 +147,7 @@ async fn a_photo_stuck_by_an_older_version_is_completed_at_start_up() {
     let server = start().await;
     let device = server.device("DEMO-X1-C1").await;
     let photo_bytes = photo(77, 40_000);
-    announce(&device, 1, std::slice::from_ref(&photo_bytes)).await;
+    announce_photos(&device, 1, "Lò Văn Páo", std::slice::from_ref(&photo_bytes)).await;
     let sha = sha256_hex(&photo_bytes);
     let storage = Arc::clone(&server.state.storage);
     let blobs = Arc::clone(&server.state.blobs);
@@ -211,115 +189,6 @@ async fn a_photo_stuck_by_an_older_version_is_completed_at_start_up() {
     assert_eq!(report.bytes_sent, 0);
 }
 
-/// A relay that passes the device's bytes at `rate` bytes a second and
-/// resets every connection each `every`: a slow link that keeps breaking.
-struct ResettingLink {
-    url: String,
-    upstream_bytes: Arc<AtomicU64>,
-    cuts: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for ResettingLink {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl ResettingLink {
-    async fn start(upstream: &str, rate: u64, every: Duration) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = upstream.trim_start_matches("http://").to_owned();
-        let upstream_bytes = Arc::new(AtomicU64::new(0));
-        let cuts = Arc::new(AtomicU64::new(0));
-        let epoch = Arc::new(AtomicU64::new(0));
-        let (bytes, cut_count, ep) = (upstream_bytes.clone(), cuts.clone(), epoch.clone());
-        let task = tokio::spawn(async move {
-            // The clock of the resets: every connection alive at a tick dies.
-            let ticker = ep.clone();
-            let counter = cut_count.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(every).await;
-                    ticker.fetch_add(1, Ordering::SeqCst);
-                    counter.fetch_add(1, Ordering::SeqCst);
-                }
-            });
-            loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    return;
-                };
-                let Ok(server) = TcpStream::connect(&upstream).await else {
-                    continue;
-                };
-                let (bytes, ep) = (bytes.clone(), ep.clone());
-                tokio::spawn(relay(client, server, rate, bytes, ep));
-            }
-        });
-        Self {
-            url,
-            upstream_bytes,
-            cuts,
-            task,
-        }
-    }
-}
-
-async fn relay(
-    client: TcpStream,
-    server: TcpStream,
-    rate: u64,
-    up: Arc<AtomicU64>,
-    epoch: Arc<AtomicU64>,
-) {
-    let born = epoch.load(Ordering::SeqCst);
-    let (mut client_r, mut client_w) = client.into_split();
-    let (mut server_r, mut server_w) = server.into_split();
-    let start = Instant::now();
-    let upload = async {
-        let mut buf = vec![0u8; 2048];
-        let mut sent = 0u64;
-        loop {
-            let n = match client_r.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            // Paced: never ahead of `rate` since the connection opened.
-            sent += n as u64;
-            let due = Duration::from_secs_f64(sent as f64 / rate as f64);
-            if let Some(wait) = due.checked_sub(start.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
-            if server_w.write_all(&buf[..n]).await.is_err() {
-                return;
-            }
-            up.fetch_add(n as u64, Ordering::Relaxed);
-        }
-    };
-    let download = async {
-        let _ = tokio::io::copy(&mut server_r, &mut client_w).await;
-    };
-    let reset = async {
-        while epoch.load(Ordering::SeqCst) == born {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::select! {
-        () = upload => {}
-        () = download => {}
-        () = reset => {}
-    }
-    // Dropped halves: both sides see the connection die (client and server
-    // sockets are closed mid-request).
-    let server = server_w.reunite(server_r).ok();
-    let client = client_w.reunite(client_r).ok();
-    for s in [server, client].into_iter().flatten() {
-        #[allow(deprecated)] // a zero linger never blocks the drop
-        let _ = s.set_linger(Some(Duration::ZERO));
-    }
-}
-
 #[tokio::test]
 async fn resets_every_second_on_a_slow_link_cost_only_what_was_in_flight() {
     let server = start().await;
@@ -331,8 +200,8 @@ async fn resets_every_second_on_a_slow_link_cost_only_what_was_in_flight() {
     let photos: Vec<Vec<u8>> = (0..5)
         .map(|i| photo(500 + i, 120_000 + 10_000 * i as usize))
         .collect();
-    announce(&device, 1, &photos).await;
-    let link = ResettingLink::start(&server.url, 96_000, Duration::from_millis(1000)).await;
+    announce_photos(&device, 1, "Lò Văn Páo", &photos).await;
+    let link = PacedRelay::start(&server.url, 96_000, Some(Duration::from_millis(1000))).await;
     let phone = SyncClient::new(&link.url, &[])
         .unwrap()
         .with_token(device.token().unwrap().to_owned())
@@ -344,9 +213,9 @@ async fn resets_every_second_on_a_slow_link_cost_only_what_was_in_flight() {
     for p in &photos {
         phone.upload_evidence(p).await.unwrap();
     }
-    let cuts = link.cuts.load(Ordering::SeqCst);
+    let cuts = link.counters.resets.load(Ordering::SeqCst);
     let payload: u64 = photos.iter().map(|p| p.len() as u64).sum();
-    let wire = link.upstream_bytes.load(Ordering::Relaxed);
+    let wire = link.counters.upstream_bytes.load(Ordering::Relaxed);
     let requests = phone.counters().requests.load(Ordering::Relaxed);
     let stats = server.stats().await;
     assert_eq!(stats.blobs_complete, photos.len() as u64);

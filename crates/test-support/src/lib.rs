@@ -5,6 +5,7 @@
 //! - [`server`] (feature `server`): the real sync server in-process on
 //!   127.0.0.1:0 with a temporary data dir and the demo tree, and clients of it.
 //! - [`records`] (feature `server`): protocol record bodies and envelopes.
+//! - [`relay`] (feature `server`): a slow, resetting link in-process.
 //! - [`photos`] (feature `photos`): a 12-megapixel phone-like JPEG with
 //!   camera EXIF (orientation, GPS, Make/Model), and EXIF/pixel checks.
 //! - [`photo`]: a fake JPEG of a given size.
@@ -16,6 +17,8 @@
 pub mod photos;
 #[cfg(feature = "server")]
 pub mod records;
+#[cfg(feature = "server")]
+pub mod relay;
 #[cfg(feature = "server")]
 pub mod server;
 

@@ -74,3 +74,29 @@ pub fn batch(seq: u64, records: Vec<RecordEnvelope>) -> PushBatch {
 pub fn v1(body: RecordBody) -> RecordEnvelope {
     envelope(body, 1)
 }
+
+/// Pushes, as batch `seq`, a person named `name`, a submitted passing
+/// assessment of theirs and one evidence record per photo (the photos'
+/// bytes are not sent). Every record must be accepted. Returns the
+/// assessment.
+pub async fn announce_photos(
+    device: &cdht_sync_client::SyncClient,
+    seq: u64,
+    name: &str,
+    photos: &[Vec<u8>],
+) -> AssessmentId {
+    let (pid, body) = person(name, None);
+    let aid = AssessmentId::new_v7();
+    let mut records = vec![
+        v1(body),
+        v1(assessment(aid, pid, DeviceState::Submitted, [8; 10])),
+    ];
+    records.extend(photos.iter().map(|p| v1(evidence(aid, p))));
+    let acks = device.push(&batch(seq, records)).await.unwrap().acks;
+    assert!(
+        acks.iter()
+            .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted),
+        "{acks:?}"
+    );
+    aid
+}
