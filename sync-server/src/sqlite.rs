@@ -188,6 +188,19 @@ fn unit_row(conn: &rusqlite::Connection, code: &str) -> StorageResult<Option<Uni
     Ok(Some(row))
 }
 
+/// A catalog change, for every device (no unit, subject or origin).
+fn add_catalog_change(tx: &Transaction<'_>, catalog: &Catalog) -> StorageResult<()> {
+    add_change(
+        tx,
+        None,
+        None,
+        None,
+        &Change::Catalog {
+            catalog: catalog.clone(),
+        },
+    )
+}
+
 /// The upload state of a blob.
 fn blob_row(conn: &rusqlite::Connection, sha256: &str) -> StorageResult<Option<BlobProgress>> {
     Ok(conn
@@ -1663,15 +1676,7 @@ impl Storage for SqliteStorage {
              ON CONFLICT (id) DO UPDATE SET revision = ?2, json = ?3, added_at = ?4",
             params![id, catalog.revision, json, now()],
         )?;
-        add_change(
-            &tx,
-            None,
-            None,
-            None,
-            &Change::Catalog {
-                catalog: catalog.clone(),
-            },
-        )?;
+        add_catalog_change(&tx, catalog)?;
         tx.commit()?;
         Ok(())
     }
@@ -1701,15 +1706,7 @@ impl Storage for SqliteStorage {
         // revision; later ones run a build that ships this one or newer.
         let devices: i64 = tx.query_row("SELECT count(*) FROM devices", [], |r| r.get(0))?;
         if devices > 0 {
-            add_change(
-                &tx,
-                None,
-                None,
-                None,
-                &Change::Catalog {
-                    catalog: catalog.clone(),
-                },
-            )?;
+            add_catalog_change(&tx, catalog)?;
         }
         tx.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)

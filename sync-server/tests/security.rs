@@ -75,20 +75,8 @@ async fn a_push_is_authorised_against_the_stored_record_never_the_pushed_body() 
 
     // Commune X1's phone, enrolled from a public poster, with a person of its own.
     let attacker = server.device("DEMO-X1-C1").await;
-    let (mpid, mbody) = person("Kẻ Gian", None);
-    let maid = AssessmentId::new_v7();
-    let acks = attacker
-        .push(&batch(
-            1,
-            vec![
-                v1(mbody),
-                v1(assessment(maid, mpid, DeviceState::Draft, PASSING)),
-            ],
-        ))
-        .await
-        .unwrap()
-        .acks;
-    assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    let (mpid, maid) =
+        push_person_with_assessment(&attacker, 1, "Kẻ Gian", None, DeviceState::Draft).await;
 
     // Version 2 of X2's assessment, under the attacker's person: refused.
     let ack = push_one(
@@ -317,44 +305,36 @@ async fn enrolling_with_another_phones_device_id_does_not_take_it_over() {
 #[tokio::test]
 async fn parallel_wrong_logins_and_joins_are_counted_before_the_slow_check() {
     let server = start_with(|c| c.max_failures = 5).await;
-    let http = reqwest::Client::new();
-    let logins = (0..30).map(|_| {
-        http.post(format!("{}/api/v1/login", server.url))
-            .json(&json!({"username": "kiemtra-x1", "password": "sai-mat-khau"}))
-            .send()
+    let wrong_login = json!({"username": "kiemtra-x1", "password": "sai-mat-khau"});
+    let wrong_join = json!({
+        "unit": "DEMO-X1-C1",
+        "join_key": "WRONGKEY22",
+        "device_id": cdht_core::ids::DeviceId::new_v7(),
     });
-    let statuses: Vec<u16> = futures_util::future::join_all(logins)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap().status().as_u16())
-        .collect();
-    let checked = statuses.iter().filter(|s| **s == 401).count();
-    assert!(
-        checked <= 5,
-        "{checked} wrong passwords were checked: {statuses:?}"
-    );
-    assert_eq!(checked + statuses.iter().filter(|s| **s == 429).count(), 30);
+    for (route, body) in [("login", wrong_login), ("enrol", wrong_join)] {
+        let statuses = thirty_at_once(&server, route, &body).await;
+        let checked = statuses.iter().filter(|s| **s == 401).count();
+        assert!(
+            checked <= 5,
+            "{route}: {checked} wrong guesses were checked: {statuses:?}"
+        );
+        assert_eq!(checked + statuses.iter().filter(|s| **s == 429).count(), 30);
+    }
+}
 
-    let joins = (0..30).map(|_| {
-        http.post(format!("{}/api/v1/enrol", server.url))
-            .json(&json!({
-                "unit": "DEMO-X1-C1",
-                "join_key": "WRONGKEY22",
-                "device_id": cdht_core::ids::DeviceId::new_v7(),
-            }))
+/// Posts `body` to `/api/v1/{route}` 30 times at once; the statuses.
+async fn thirty_at_once(server: &TestServer, route: &str, body: &serde_json::Value) -> Vec<u16> {
+    let http = reqwest::Client::new();
+    let requests = (0..30).map(|_| {
+        http.post(format!("{}/api/v1/{route}", server.url))
+            .json(body)
             .send()
     });
-    let statuses: Vec<u16> = futures_util::future::join_all(joins)
+    futures_util::future::join_all(requests)
         .await
         .into_iter()
         .map(|r| r.unwrap().status().as_u16())
-        .collect();
-    let checked = statuses.iter().filter(|s| **s == 401).count();
-    assert!(
-        checked <= 5,
-        "{checked} wrong join keys were checked: {statuses:?}"
-    );
-    assert_eq!(checked + statuses.iter().filter(|s| **s == 429).count(), 30);
+        .collect()
 }
 
 #[tokio::test]
@@ -539,20 +519,14 @@ async fn duplicates_are_grouped_per_person_and_year_capped_per_phone_and_paged()
         assert_refused(ack, "duplicate_limit");
     }
     // Another phone, the same person: the same group.
-    let (pid, body) = person("Người khác", Some(cccd));
-    let aid = AssessmentId::new_v7();
-    let acks = other_phone
-        .push(&batch(
-            1,
-            vec![
-                v1(body),
-                v1(assessment(aid, pid, DeviceState::Submitted, PASSING)),
-            ],
-        ))
-        .await
-        .unwrap()
-        .acks;
-    assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
+    let (_, aid) = push_person_with_assessment(
+        &other_phone,
+        1,
+        "Người khác",
+        Some(cccd),
+        DeviceState::Submitted,
+    )
+    .await;
     // Two more people, each with a duplicate: three groups in all.
     for (seq, number) in [(2, "034085000001"), (3, "034085000002")] {
         let mut records = Vec::new();

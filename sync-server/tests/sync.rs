@@ -251,22 +251,17 @@ async fn the_same_person_in_two_units_is_flagged_to_both_and_counted_once() {
     let east = server.device("DEMO-X1-C1").await;
     let mountain = server.device("DEMO-X2-C1").await;
     let cccd = "034085001234";
-    let (a, b) = (AssessmentId::new_v7(), AssessmentId::new_v7());
-    for (device, aid, name) in [(&east, a, "Phạm Văn Nam"), (&mountain, b, "Pham Van Nam")] {
-        let (pid, body) = person(name, Some(cccd));
-        let acks = device
-            .push(&batch(
-                1,
-                vec![
-                    v1(body),
-                    v1(assessment(aid, pid, DeviceState::Submitted, PASSING)),
-                ],
-            ))
-            .await
-            .unwrap()
-            .acks;
-        assert!(acks.iter().all(|a| a.outcome == AckOutcome::Accepted));
-    }
+    let (_, a) =
+        push_person_with_assessment(&east, 1, "Phạm Văn Nam", Some(cccd), DeviceState::Submitted)
+            .await;
+    let (_, b) = push_person_with_assessment(
+        &mountain,
+        1,
+        "Pham Van Nam",
+        Some(cccd),
+        DeviceState::Submitted,
+    )
+    .await;
     for (officer, unit, mine, other) in [
         ("kiemtra-x1", "DEMO-X1", a, b),
         ("kiemtra-x2", "DEMO-X2", b, a),

@@ -195,12 +195,7 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
 
 #[tokio::test]
 async fn a_catalog_added_on_the_server_reaches_the_store() {
-    let server = start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
-    engine.sync_once(|_| {}).await.unwrap();
-    assert!(engine.store().catalogs().unwrap().is_empty());
+    let (server, _dir, mut engine) = synced_device_without_pulled_catalogs().await;
 
     let mut corrected = cdht_core::embedded_catalog("244-2022")
         .unwrap()
@@ -421,12 +416,7 @@ async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
 /// a catalog change and score and show with its corrected names.
 #[tokio::test]
 async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
-    let server = start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
-    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
-    engine.sync_once(|_| {}).await.unwrap();
-    assert!(engine.store().catalogs().unwrap().is_empty());
+    let (server, _dir, mut engine) = synced_device_without_pulled_catalogs().await;
 
     // The database as a build of revision 1 left it: nothing announced.
     let storage = std::sync::Arc::clone(&server.state.storage);
@@ -484,4 +474,15 @@ async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
     };
     let result = cdht_core::score_with(&merged, &input, cdht_core::Completeness::Complete).unwrap();
     assert_eq!((result.total, result.passed), (80, true));
+}
+
+/// A server and a device of it that synced once and pulled no catalog.
+async fn synced_device_without_pulled_catalogs() -> (TestServer, tempfile::TempDir, SyncEngine) {
+    let server = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
+    engine.sync_once(|_| {}).await.unwrap();
+    assert!(engine.store().catalogs().unwrap().is_empty());
+    (server, dir, engine)
 }

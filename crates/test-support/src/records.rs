@@ -75,6 +75,41 @@ pub fn v1(body: RecordBody) -> RecordEnvelope {
     envelope(body, 1)
 }
 
+/// Pushes `records` as batch `seq` and checks that each one was accepted.
+pub async fn push_accepted(
+    device: &cdht_sync_client::SyncClient,
+    seq: u64,
+    records: Vec<RecordEnvelope>,
+) {
+    let acks = device.push(&batch(seq, records)).await.unwrap().acks;
+    assert!(
+        acks.iter()
+            .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted),
+        "{acks:?}"
+    );
+}
+
+/// Pushes, as batch `seq`, a person named `name` (with `cccd`, if any) and
+/// an assessment of theirs in `state` with 8 points on every indicator;
+/// both must be accepted. Returns their ids.
+pub async fn push_person_with_assessment(
+    device: &cdht_sync_client::SyncClient,
+    seq: u64,
+    name: &str,
+    cccd: Option<&str>,
+    state: DeviceState,
+) -> (PersonId, AssessmentId) {
+    let (pid, body) = person(name, cccd);
+    let aid = AssessmentId::new_v7();
+    push_accepted(
+        device,
+        seq,
+        vec![v1(body), v1(assessment(aid, pid, state, [8; 10]))],
+    )
+    .await;
+    (pid, aid)
+}
+
 /// Pushes, as batch `seq`, a person named `name`, a submitted passing
 /// assessment of theirs and one evidence record per photo (the photos'
 /// bytes are not sent). Every record must be accepted. Returns the
@@ -92,11 +127,6 @@ pub async fn announce_photos(
         v1(assessment(aid, pid, DeviceState::Submitted, [8; 10])),
     ];
     records.extend(photos.iter().map(|p| v1(evidence(aid, p))));
-    let acks = device.push(&batch(seq, records)).await.unwrap().acks;
-    assert!(
-        acks.iter()
-            .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted),
-        "{acks:?}"
-    );
+    push_accepted(device, seq, records).await;
     aid
 }
