@@ -9,25 +9,32 @@ pub mod conn;
 pub mod error;
 pub mod init;
 pub mod jpeg;
+pub mod limiter;
 pub mod page;
 pub mod poster;
 pub mod rules;
+pub mod serve;
 pub mod sqlite;
 pub mod storage;
 pub mod tls;
 pub mod units;
 pub mod upload;
 
+pub use limiter::{Attempt, FailureLimiter};
+pub use serve::{
+    ctrl_c_or_sigterm, serve, serve_tls, serve_tls_until, serve_until, BLOCKING_THREADS,
+    CHECKPOINT_EVERY, DB_POOL_SIZE, DB_POOL_WAIT, IDLE_TIMEOUT, MAX_CONNECTIONS,
+};
+
 use crate::error::ApiError;
 use crate::storage::{Storage, StorageResult};
 use cdht_core::Catalog;
 use object_store::ObjectStore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Settings of a running server (flags and environment variables of `serve`).
 #[derive(Debug, Clone)]
@@ -253,7 +260,7 @@ fn make_owner_only(dir: &Path) -> std::io::Result<()> {
 /// What the serving process creates from now on (photos, chunks, a new WAL
 /// or shared-memory file) is owner-only; the serve commands write nothing
 /// meant for others.
-fn private_umask() {
+pub(crate) fn private_umask() {
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
@@ -316,258 +323,6 @@ pub fn random_code(len: usize) -> anyhow::Result<String> {
         .collect())
 }
 
-/// Counts failed joins and logins per key (client address, username) and
-/// blocks a key that failed too often in the window. Successes are never
-/// limited: 300 people at one meeting behind one carrier address must all
-/// get in.
-///
-/// An attempt is counted *before* its check ([`FailureLimiter::attempt`]),
-/// in one step under the lock, so parallel guesses cannot all pass while the
-/// slow check (argon2) runs: at most `max − failures` checks of a key run at
-/// once. Further attempts of that key wait for one of them to end instead of
-/// being refused, so a crowd joining from one address queues for a moment
-/// and gets in, while a burst of wrong guesses is refused once the failures
-/// reach the limit.
-pub struct FailureLimiter {
-    max: u32,
-    window: Duration,
-    keys: Mutex<HashMap<String, KeyCount>>,
-    ended: tokio::sync::Notify,
-}
-
-/// One key's attempts in the current window.
-#[derive(Debug, Clone, Copy)]
-struct KeyCount {
-    /// Failures plus attempts still being checked.
-    counted: u32,
-    in_flight: u32,
-    since: Instant,
-}
-
-/// An attempt being checked; tell its outcome. Dropped without one (the
-/// check could not run: a database error), it is given back.
-#[must_use = "say whether the attempt succeeded or failed"]
-pub struct Attempt<'a> {
-    limiter: &'a FailureLimiter,
-    keys: Vec<String>,
-    settled: bool,
-}
-
-impl Attempt<'_> {
-    /// A success: its count is given back.
-    pub fn succeeded(mut self) {
-        self.end(true);
-    }
-
-    /// A failure: it stays counted for the window.
-    pub fn failed(mut self) {
-        self.end(false);
-    }
-
-    fn end(&mut self, give_back: bool) {
-        if self.settled {
-            return;
-        }
-        self.settled = true;
-        let mut map = self.limiter.keys.lock().unwrap_or_else(|e| e.into_inner());
-        for key in &self.keys {
-            if let Some(c) = map.get_mut(key) {
-                c.in_flight = c.in_flight.saturating_sub(1);
-                if give_back {
-                    c.counted = c.counted.saturating_sub(1);
-                }
-            }
-        }
-        drop(map);
-        self.limiter.ended.notify_waiters();
-    }
-}
-
-impl Drop for Attempt<'_> {
-    fn drop(&mut self) {
-        self.end(true);
-    }
-}
-
-impl FailureLimiter {
-    #[must_use]
-    pub fn new(max: u32, window: Duration) -> Self {
-        Self {
-            max,
-            window,
-            keys: Mutex::new(HashMap::new()),
-            ended: tokio::sync::Notify::new(),
-        }
-    }
-
-    /// Counts an attempt on every key before it is checked; `None` (nothing
-    /// counted) when a key has used up its attempts in the window. Waits
-    /// while a key's remaining attempts are all being checked.
-    pub async fn attempt(&self, keys: &[&str]) -> Option<Attempt<'_>> {
-        loop {
-            let ended = self.ended.notified();
-            tokio::pin!(ended);
-            ended.as_mut().enable();
-            {
-                let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-                let window = self.window;
-                if map.len() > 100_000 {
-                    // Bounded memory under a flood: forget old entries.
-                    map.retain(|_, c| c.in_flight > 0 || c.since.elapsed() < window);
-                }
-                for key in keys {
-                    if let Some(c) = map.get_mut(*key) {
-                        if c.in_flight == 0 && c.since.elapsed() >= window {
-                            c.counted = 0;
-                            c.since = Instant::now();
-                        }
-                    }
-                }
-                let count = |k: &str| map.get(k).copied();
-                if keys.iter().any(|k| {
-                    count(k).is_some_and(|c| c.counted.saturating_sub(c.in_flight) >= self.max)
-                }) {
-                    return None;
-                }
-                if keys
-                    .iter()
-                    .all(|k| count(k).is_none_or(|c| c.counted < self.max))
-                {
-                    for key in keys {
-                        let c = map.entry((*key).to_owned()).or_insert(KeyCount {
-                            counted: 0,
-                            in_flight: 0,
-                            since: Instant::now(),
-                        });
-                        c.counted += 1;
-                        c.in_flight += 1;
-                    }
-                    return Some(Attempt {
-                        limiter: self,
-                        keys: keys.iter().map(|k| (*k).to_owned()).collect(),
-                        settled: false,
-                    });
-                }
-            }
-            // Every remaining attempt of a key is being checked: wait for
-            // one to end (a failure may use up the key, a success frees one).
-            ended.await;
-        }
-    }
-}
-
-/// Connections to the database. SQLite serialises writers anyway, and WAL
-/// readers run in parallel, so a few more than the cores keeps both cores busy
-/// while one connection waits on the disk; more would only queue inside
-/// SQLite and cost a page cache (≈2 MB) each.
-pub const DB_POOL_SIZE: u32 = 8;
-/// How long a request waits for a free connection before `503 busy`.
-pub const DB_POOL_WAIT: Duration = Duration::from_secs(15);
-/// tokio's blocking threads. Every storage call holds a connection, so
-/// threads beyond the pool would only wait for one (tokio's default of 512
-/// let a crowd of pulls start 200 threads); the rest are for file I/O of
-/// evidence chunks and password hashing.
-pub const BLOCKING_THREADS: usize = DB_POOL_SIZE as usize + 8;
-/// A connection silent this long either way is closed: well above a 2G
-/// link's pauses and a handler's longest database wait (pool 15 s + busy
-/// 10 s), far below "for ever".
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Connections at once: a hall of 300 phones fits, and the process stays
-/// under the usual limit of 1024 open files (the database and photos need
-/// some too).
-pub const MAX_CONNECTIONS: usize = 600;
-/// How often the write-ahead log is emptied under load. SQLite's automatic
-/// checkpoint (every 1000 pages, the default kept on purpose) copies pages
-/// back but never shrinks the file, and gives up while a pull reads.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
-
-/// Serves on an already bound listener until Ctrl-C, or until the future is
-/// dropped or fails.
-pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    serve_until(state, listener, ctrl_c()).await
-}
-
-/// Serves until `shutdown` completes, then finishes the requests in flight
-/// and empties the write-ahead log, so a stopped server is one file.
-pub async fn serve_until(
-    state: AppState,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    private_umask();
-    tokio::spawn(repair(state.clone()));
-    let app = api::router(state.clone()).layer(axum::middleware::map_request(peer_address));
-    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
-    let listener = conn::GuardedListener::new(
-        listener,
-        state.config.max_connections,
-        state.config.idle_timeout,
-    );
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<conn::PeerAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
-    drop(checkpoints);
-    final_checkpoint(&state).await;
-    result
-}
-
-/// The guarded listener's peer address as the `ConnectInfo<SocketAddr>`
-/// the handlers read (the TLS server provides that one itself).
-async fn peer_address(mut req: axum::extract::Request) -> axum::extract::Request {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<conn::PeerAddr>>()
-        .map(|c| c.0 .0);
-    if let Some(addr) = peer {
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo::<SocketAddr>(addr));
-    }
-    req
-}
-
-/// Serves HTTPS on an already bound listener with a rustls configuration
-/// (see [`tls::server_config`]), until Ctrl-C or the future is dropped.
-pub async fn serve_tls(
-    state: AppState,
-    listener: tokio::net::TcpListener,
-    config: Arc<rustls::ServerConfig>,
-) -> std::io::Result<()> {
-    serve_tls_until(state, listener, config, ctrl_c()).await
-}
-
-/// [`serve_tls`] until `shutdown` completes, then as [`serve_until`].
-pub async fn serve_tls_until(
-    state: AppState,
-    listener: tokio::net::TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    private_umask();
-    tokio::spawn(repair(state.clone()));
-    let app = api::router(state.clone());
-    let listener = listener.into_std()?;
-    let handle = axum_server::Handle::new();
-    let on_signal = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
-    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
-    let result = axum_server::from_tcp_rustls(
-        listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(config),
-    )
-    .handle(handle)
-    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-    .await;
-    drop(checkpoints);
-    final_checkpoint(&state).await;
-    result
-}
-
 /// Tells devices of catalogs built into this server at a revision above the
 /// one they shipped with (1) or were last told of: a corrected wording
 /// reaches phones in the field through the usual catalog change.
@@ -582,66 +337,4 @@ fn announce_shipped_catalogs(storage: &dyn Storage) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// What a start-up repairs, in the background while requests are served.
-async fn repair(state: AppState) {
-    upload::repair_stuck(&state).await;
-}
-
-async fn ctrl_c() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Ctrl-C, or SIGTERM (what systemd and `docker stop` send): the binary's
-/// clean shutdown. Not in [`serve`], which tests run inside their own
-/// process, whose SIGTERM must keep killing it.
-pub async fn ctrl_c_or_sigterm() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    () = ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c().await;
-}
-
-/// Stops a background task when the server future ends or is dropped (a
-/// test aborting its server must not leave the task running).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-async fn checkpoint_periodically(state: AppState) {
-    let mut every = tokio::time::interval(state.config.checkpoint_every);
-    every.tick().await; // the first tick is immediate
-    loop {
-        every.tick().await;
-        if let Err(e) = state.db(|s| s.checkpoint(false)).await {
-            tracing::warn!(code = e.code, "periodic checkpoint failed");
-        }
-    }
-}
-
-async fn final_checkpoint(state: &AppState) {
-    match state.db(|s| s.checkpoint(true)).await {
-        Ok(true) => tracing::info!("write-ahead log emptied"),
-        Ok(false) => tracing::warn!("write-ahead log still in use at shutdown"),
-        Err(e) => tracing::warn!(code = e.code, "checkpoint at shutdown failed"),
-    }
 }
