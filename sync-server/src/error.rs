@@ -135,7 +135,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let value = json_value(req, state).await?;
-        decode_json(value).map(Self)
+        decode_json(&value).map(Self)
     }
 }
 
@@ -147,7 +147,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJsonWithValue<T>
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let value = json_value(req, state).await?;
-        let typed = decode_json(value.clone())?;
+        let typed = decode_json(&value)?;
         Ok(Self(typed, value))
     }
 }
@@ -194,7 +194,7 @@ async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<bytes::By
 /// Reads a JSON value as `T`. A value of the wrong shape is `invalid_body`,
 /// whose message names the place (a JSON path such as
 /// `records[0].body.year`) in Vietnamese and never carries serde's English.
-pub fn decode_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+pub fn decode_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let place = e.path().to_string();
         let message = if place.is_empty() || place == "." {
