@@ -23,11 +23,11 @@ use uuid::Uuid;
 
 /// The migrations, in order; `PRAGMA user_version` says how many ran.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_init.sql"),
-    include_str!("../migrations/0002_settings.sql"),
-    include_str!("../migrations/0003_pull_records.sql"),
-    include_str!("../migrations/0004_pull_index.sql"),
-    include_str!("../migrations/0005_duplicate_groups.sql"),
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_settings.sql"),
+    include_str!("../../migrations/0003_pull_records.sql"),
+    include_str!("../../migrations/0004_pull_index.sql"),
+    include_str!("../../migrations/0005_duplicate_groups.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
