@@ -1,0 +1,483 @@
+//! The SQLite backend of [`Storage`]: one file in the data directory, WAL
+//! mode, numbered migrations embedded in the binary.
+
+mod catalogs;
+mod devices;
+mod evidence;
+mod pull;
+mod push;
+mod review;
+mod units;
+
+use crate::storage::{
+    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, DeviceRef, DuplicatePage, EnrolDevice,
+    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats,
+    Storage, StorageError, StorageResult, Subject, UnitRow, UnitUpdate,
+};
+use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::sync::{Change, EvidenceStatus, PullResponse, RoleGrant};
+use cdht_core::{AreaType, Catalog};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashMap;
+use std::path::Path;
+use uuid::Uuid;
+
+/// The migrations, in order; `PRAGMA user_version` says how many ran.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_settings.sql"),
+    include_str!("../../migrations/0003_pull_records.sql"),
+    include_str!("../../migrations/0004_pull_index.sql"),
+    include_str!("../../migrations/0005_duplicate_groups.sql"),
+];
+
+/// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
+const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT ?1 UNION ALL \
+                       SELECT u.code FROM units u JOIN sub ON u.parent = sub.code)";
+
+/// How long a writer waits for the write lock before `503 busy`: a crowd of
+/// 50 enrolments or a few 200-record pushes ahead of it clear well within it.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+pub struct SqliteStorage {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) `DIR/cdht.sqlite3` and runs pending migrations.
+    pub fn open(dir: &Path) -> StorageResult<Self> {
+        let manager = SqliteConnectionManager::file(dir.join("cdht.sqlite3")).with_init(|c| {
+            // WAL: readers never block the writer; busy_timeout: writers queue
+            // instead of failing under a burst of pushes.
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON;",
+            )?;
+            // Every statement of a push is prepared once per connection, not
+            // once per record; a push uses about 25 distinct ones.
+            c.set_prepared_statement_cache_capacity(64);
+            c.busy_timeout(BUSY_TIMEOUT)
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(crate::DB_POOL_SIZE)
+            .connection_timeout(crate::DB_POOL_WAIT)
+            .build(manager)?;
+        let mut conn = pool.get()?;
+        let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+            let tx = write_tx(&mut conn)?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        drop(conn);
+        Ok(Self { pool })
+    }
+
+    /// Replaces the plain sha256 hashes older versions stored of pushed
+    /// person records and batches (both may hold a CCCD) by `key(hash)`,
+    /// once (the setting `plain_hashes_keyed` records it); then rewrites
+    /// the file and empties the WAL, so no old value stays in a free page.
+    /// Needs the server secret, hence not a SQL migration.
+    pub fn key_plain_hashes(&self, key: &dyn Fn(&str) -> String) -> StorageResult<()> {
+        let mut conn = self.conn()?;
+        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM settings WHERE key = 'plain_hashes_keyed')",
+            [],
+            |r| r.get(0),
+        )?;
+        if done {
+            return Ok(());
+        }
+        let mut changed = 0;
+        for (table, id_col, hash_col) in [
+            ("persons", "id", "hash"),
+            ("batches", "batch_id", "content_hash"),
+        ] {
+            let rows: Vec<(String, String)> = tx
+                .prepare(&format!("SELECT {id_col}, {hash_col} FROM {table}"))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, plain) in rows {
+                changed += tx.execute(
+                    &format!("UPDATE {table} SET {hash_col} = ?2 WHERE {id_col} = ?1"),
+                    params![id, key(&plain)],
+                )?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('plain_hashes_keyed', ?1)",
+            [now()],
+        )?;
+        tx.commit()?;
+        if changed > 0 {
+            conn.execute_batch("VACUUM")?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    fn conn(&self) -> StorageResult<r2d2::PooledConnection<SqliteConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// A transaction that may write. IMMEDIATE takes the write lock at BEGIN,
+/// where SQLite's busy timeout applies; a DEFERRED one that read first and
+/// then writes fails at once with "database is locked" when another writer
+/// got in between (its snapshot is stale, so waiting cannot help).
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// Appends a change for devices to pull. `unit`: the unit it belongs to
+/// (`None`: every device, as for catalogs); `subject`: the person it concerns;
+/// `origin`: the device whose push caused it (it is not sent back there).
+fn add_change(
+    tx: &Transaction<'_>,
+    unit: Option<&str>,
+    subject: Option<&str>,
+    origin: Option<&str>,
+    change: &Change,
+) -> StorageResult<()> {
+    let kind = match change {
+        Change::Review { .. } => "review",
+        Change::Recognition { .. } => "recognition",
+        Change::Unit { .. } => "unit",
+        Change::Record { .. } => "record",
+        Change::Catalog { .. } => "catalog",
+    };
+    let body = serde_json::to_string(change).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO changes (unit, kind, subject, origin, at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![unit, kind, subject, origin, now(), body])?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    tx: &Transaction<'_>,
+    actor: &str,
+    action: &str,
+    unit: Option<&str>,
+    assessment: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: Option<&str>,
+) -> StorageResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, unit, assessment, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        now(),
+        actor,
+        action,
+        unit,
+        assessment,
+        from,
+        to,
+        detail
+    ])?;
+    Ok(())
+}
+
+impl Storage for SqliteStorage {
+    fn add_units(&self, units: &[NewUnit]) -> StorageResult<()> {
+        units::add_units(self, units)
+    }
+
+    fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>> {
+        units::unit(self, code)
+    }
+
+    fn units(&self) -> StorageResult<Vec<UnitRow>> {
+        units::units(self)
+    }
+
+    fn setting(&self, key: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> StorageResult<()> {
+        self.conn()?.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>> {
+        units::ancestors(self, code)
+    }
+
+    fn set_join_key(&self, code: &str, join_key: &str) -> StorageResult<()> {
+        units::set_join_key(self, code, join_key)
+    }
+
+    fn enrol_device(
+        &self,
+        unit: &str,
+        join_key: &str,
+        device: EnrolDevice<'_>,
+        token_hash: &str,
+    ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>> {
+        devices::enrol_device(self, unit, join_key, device, token_hash)
+    }
+
+    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
+        devices::subject_for_token(self, token_hash, now)
+    }
+
+    fn add_officer(
+        &self,
+        username: &str,
+        password_hash: &str,
+        grants: &[RoleGrant],
+    ) -> StorageResult<()> {
+        devices::add_officer(self, username, password_hash, grants)
+    }
+
+    fn officer_login(
+        &self,
+        username: &str,
+    ) -> StorageResult<Option<(i64, String, Vec<RoleGrant>)>> {
+        devices::officer_login(self, username)
+    }
+
+    fn add_session(
+        &self,
+        officer_id: i64,
+        token_hash: &str,
+        expires_at: &str,
+    ) -> StorageResult<()> {
+        devices::add_session(self, officer_id, token_hash, expires_at)
+    }
+
+    fn bind_officer(&self, device_id: DeviceId, officer_id: Option<i64>) -> StorageResult<()> {
+        devices::bind_officer(self, device_id, officer_id)
+    }
+
+    fn apply_push(
+        &self,
+        device_ref: &DeviceRef,
+        key: &BatchKey,
+        records: &[PreparedRecord],
+    ) -> StorageResult<PushOutcome> {
+        push::apply_push(self, device_ref, key, records)
+    }
+
+    fn assessment_areas(&self, ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>> {
+        push::assessment_areas(self, ids)
+    }
+
+    fn pull(&self, device: &DeviceRef, since: u64, limit: u32) -> StorageResult<PullResponse> {
+        pull::pull(self, device, since, limit)
+    }
+
+    fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>> {
+        review::assessment_unit(self, id)
+    }
+
+    fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>> {
+        review::list_assessments(self, unit)
+    }
+
+    fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()> {
+        review::review(self, id, actor, action)
+    }
+
+    fn recognise(&self, unit: &str, actor: &str, rec: &Recognition) -> StorageResult<()> {
+        review::recognise(self, unit, actor, rec)
+    }
+
+    fn duplicates(
+        &self,
+        unit: &str,
+        after: Option<AssessmentId>,
+        limit: u32,
+    ) -> StorageResult<DuplicatePage> {
+        review::duplicates(self, unit, after, limit)
+    }
+
+    fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>> {
+        review::audit_log(self, unit)
+    }
+
+    fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>> {
+        evidence::evidence_status(self, unit, sha256)
+    }
+
+    fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>> {
+        evidence::blob_progress(self, unit, sha256)
+    }
+
+    fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool> {
+        evidence::blob_add_chunk(self, sha256, offset, len)
+    }
+
+    fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()> {
+        evidence::blob_finish(self, sha256, ok)
+    }
+
+    fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>> {
+        evidence::blob_state(self, sha256)
+    }
+
+    fn stuck_blobs(&self) -> StorageResult<Vec<String>> {
+        evidence::stuck_blobs(self)
+    }
+
+    fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess> {
+        evidence::evidence_access(self, sha256, reader)
+    }
+
+    fn catalogs(&self) -> StorageResult<Vec<Catalog>> {
+        catalogs::catalogs(self)
+    }
+
+    fn catalog_revisions(&self) -> StorageResult<Vec<(String, u32)>> {
+        catalogs::catalog_revisions(self)
+    }
+
+    fn add_catalog(&self, catalog: &Catalog) -> StorageResult<()> {
+        catalogs::add_catalog(self, catalog)
+    }
+
+    fn announce_shipped_catalog(&self, catalog: &Catalog) -> StorageResult<bool> {
+        catalogs::announce_shipped_catalog(self, catalog)
+    }
+
+    fn import_units(
+        &self,
+        new: &[NewUnit],
+        updates: &[UnitUpdate],
+    ) -> StorageResult<Vec<UnitCode>> {
+        units::import_units(self, new, updates)
+    }
+
+    fn stats(&self) -> StorageResult<Stats> {
+        let conn = self.conn()?;
+        let count =
+            |sql: &str| -> StorageResult<u64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        Ok(Stats {
+            persons: count("SELECT COUNT(*) FROM persons")?,
+            assessments: count("SELECT COUNT(*) FROM assessments")?,
+            evidence_records: count("SELECT COUNT(*) FROM evidence")?,
+            blobs_complete: count("SELECT COUNT(*) FROM blobs WHERE complete = 1")?,
+            evidence_bytes_accepted: count("SELECT COALESCE(SUM(accepted_bytes), 0) FROM blobs")?,
+            batches: count("SELECT COUNT(*) FROM batches")?,
+        })
+    }
+
+    fn checkpoint(&self, wait: bool) -> StorageResult<bool> {
+        let conn = self.conn()?;
+        if !wait {
+            // Under load: try once, never hold up the pushes behind it.
+            conn.busy_timeout(std::time::Duration::ZERO)?;
+        }
+        // (busy, log frames, checkpointed frames); busy = 1 when readers or a
+        // writer kept it from finishing.
+        let result = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        if !wait {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+        }
+        match result.map_err(StorageError::from) {
+            Ok(busy) => Ok(busy == 0),
+            Err(e) if e.is_busy() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use cdht_core::sync::DeviceScope;
+
+    /// A database of version 2 with a review change keeps its change seqs,
+    /// gets kind and subject filled in, and new changes continue after them.
+    #[test]
+    fn migration_3_keeps_the_change_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cdht.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 2;
+                 INSERT INTO units VALUES ('U1', 'Unit', 'branch', NULL, NULL, 'K', 'x');
+                 INSERT INTO devices (id, unit, token_hash, enrolled_at)
+                    VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abce', 'U1', 'h', 'x');
+                 INSERT INTO persons (id, unit, device_id, version, hash, full_name, updated_at)
+                    VALUES ('P1', 'U1', '0190d3c2-7a9b-7cde-8f01-23456789abce', 1, 'h', 'A', 'x');
+                 INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp,
+                    answers, version, hash, state, total, passed, threshold, updated_at)
+                    VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abcd', 'U1',
+                    '0190d3c2-7a9b-7cde-8f01-23456789abce', 'P1', 2025, 'c', 'g', '[]', 1, 'h',
+                    'approved', 80, 1, 80, 'x');
+                 INSERT INTO changes (seq, unit, at, body) VALUES (41, 'U1', 'x',
+                    '{\"kind\":\"review\",\"assessment\":\"0190d3c2-7a9b-7cde-8f01-23456789abcd\",\"state\":\"approved\"}');",
+            )
+            .unwrap();
+        }
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let conn = storage.conn().unwrap();
+        let (seq, kind, subject): (u64, String, Option<String>) = conn
+            .query_row("SELECT seq, kind, subject FROM changes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (seq, kind.as_str(), subject.as_deref()),
+            (41, "review", Some("P1"))
+        );
+        let people: i64 = conn
+            .query_row("SELECT COUNT(*) FROM device_people", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(people, 1);
+        drop(conn);
+        let device = DeviceRef {
+            device_id: "0190d3c2-7a9b-7cde-8f01-23456789abce".parse().unwrap(),
+            unit: UnitCode::new("U1"),
+            scope: DeviceScope::OwnRecords,
+        };
+        // The device that pushed P1 still pulls its review after the migration.
+        let page = storage.pull(&device, 0, 10).unwrap();
+        assert_eq!(page.cursor, 41);
+        storage
+            .import_units(
+                &[],
+                &[UnitUpdate {
+                    code: UnitCode::new("U1"),
+                    name: "Unit 1".into(),
+                    kind: "branch".into(),
+                    parent: None,
+                    area: Some(AreaType::Difficult),
+                }],
+            )
+            .unwrap();
+        let page = storage.pull(&device, 41, 10).unwrap();
+        assert_eq!(page.changes.len(), 1);
+        assert!(page.cursor > 41, "new changes continue after the old ones");
+    }
+}
