@@ -129,6 +129,15 @@ impl AppState {
     /// wins). Re-read only when the installed revisions changed.
     pub async fn scoring_catalogs(&self) -> Result<Arc<Vec<Catalog>>, ApiError> {
         let revisions = self.db(|s| s.catalog_revisions()).await?;
+        self.scoring_catalogs_at(revisions).await
+    }
+
+    /// [`Self::scoring_catalogs`], the installed revisions already read (a
+    /// push reads them with the rest of what it needs, in one storage call).
+    pub async fn scoring_catalogs_at(
+        &self,
+        revisions: Vec<(String, u32)>,
+    ) -> Result<Arc<Vec<Catalog>>, ApiError> {
         {
             let cached = self.catalogs.lock().unwrap_or_else(|e| e.into_inner());
             if !cached.1.is_empty() && cached.0 == revisions {

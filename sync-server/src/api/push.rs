@@ -77,11 +77,6 @@ pub(super) async fn push(
             format!("Số thứ tự gửi phải từ 1 đến {MAX_SEQ}."),
         ));
     }
-    let unit_code = device.unit.as_str().to_owned();
-    let unit_row = state
-        .db(move |s| s.unit(&unit_code))
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
     // The batch key covers everything the device sent, re-serialised from the
     // parsed value so that whitespace or key order cannot fake a change.
     // Keyed: a batch may hold a CCCD.
@@ -89,7 +84,6 @@ pub(super) async fn push(
         &serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?,
     ));
     let max_evidence = state.config.max_evidence_bytes;
-    let catalogs = state.scoring_catalogs().await?;
     // An edit of a known assessment is scored with its owning unit's area
     // type, which a collector device of a parent unit does not share.
     let assessment_ids: Vec<uuid::Uuid> = batch
@@ -98,9 +92,20 @@ pub(super) async fn push(
         .filter(|r| matches!(r.body, RecordBody::Assessment(_)))
         .map(|r| r.body.id())
         .collect();
-    let owner_areas = state
-        .db(move |s| s.assessment_areas(&assessment_ids))
+    // What scoring needs, in one storage call (each is a trip to the
+    // blocking pool, which a busy machine makes slow).
+    let unit_code = device.unit.as_str().to_owned();
+    let (unit_row, owner_areas, revisions) = state
+        .db(move |s| {
+            Ok((
+                s.unit(&unit_code)?,
+                s.assessment_areas(&assessment_ids)?,
+                s.catalog_revisions()?,
+            ))
+        })
         .await?;
+    let unit_row = unit_row.ok_or_else(ApiError::unauthenticated)?;
+    let catalogs = state.scoring_catalogs_at(revisions).await?;
     let scoring = Scoring {
         catalogs: &catalogs,
         device_area: unit_row.area,
@@ -113,11 +118,12 @@ pub(super) async fn push(
         .into_iter()
         .enumerate()
         .map(|(i, mut envelope)| {
+            // Kept and compared (`already_had`) in one form whatever the
+            // protocol: the hash of the canonical serde form.
+            let canonical = crate::sha256_hex(&envelope.body.canonical_json());
             let body_sent = &sent["records"][i]["body"];
-            let check = if record_hash(protocol, &envelope.body, body_sent) == envelope.hash {
-                // Kept and compared (`already_had`) in one form whatever the
-                // protocol: the hash of the canonical serde form.
-                envelope.hash = crate::sha256_hex(&envelope.body.canonical_json());
+            let check = if record_hash(protocol, &canonical, body_sent) == envelope.hash {
+                envelope.hash = canonical;
                 check_record(&state, &envelope, &scoring)
             } else {
                 reject(
@@ -159,13 +165,14 @@ pub(super) async fn push(
 }
 
 /// The hash a record's envelope must carry: protocol 1, the sha256 of the
-/// body's canonical serde form; protocol 2, the sha256 of RFC 8785 of the
-/// body as sent (docs/sync-protocol.md, "Record hashes").
-fn record_hash(protocol: u32, body: &RecordBody, sent: &serde_json::Value) -> String {
+/// body's canonical serde form (`canonical`, computed once for both uses);
+/// protocol 2, the sha256 of RFC 8785 of the body as sent
+/// (docs/sync-protocol.md, "Record hashes").
+fn record_hash(protocol: u32, canonical: &str, sent: &serde_json::Value) -> String {
     if protocol >= PROTOCOL_JCS {
         crate::sha256_hex(&cdht_core::jcs::canonical(sent))
     } else {
-        crate::sha256_hex(&body.canonical_json())
+        canonical.to_owned()
     }
 }
 

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_pull_records.sql"),
     include_str!("../../migrations/0004_pull_index.sql"),
     include_str!("../../migrations/0005_duplicate_groups.sql"),
+    include_str!("../../migrations/0006_change_log_references.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -102,7 +103,9 @@ impl SqliteStorage {
         ] {
             let rows: Vec<(String, String)> = tx
                 .prepare(&format!("SELECT {id_col}, {hash_col} FROM {table}"))?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, hash_text(r.get_ref(1)?)?.unwrap_or_default()))
+                })?
                 .collect::<Result<_, _>>()?;
             for (id, plain) in rows {
                 changed += tx.execute(
@@ -125,6 +128,34 @@ impl SqliteStorage {
 
     fn conn(&self) -> StorageResult<r2d2::PooledConnection<SqliteConnectionManager>> {
         Ok(self.pool.get()?)
+    }
+}
+
+/// A record hash as kept: its 32 bytes (since migration 0006; half the
+/// bytes of the hex text written before), or the text itself when it is not
+/// lower-case hex of 32 bytes.
+fn hash_value(hex_text: &str) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    let lower_hex = hex_text
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    match hex::decode(hex_text) {
+        Ok(bytes) if lower_hex && bytes.len() == 32 => Value::Blob(bytes),
+        _ => Value::Text(hex_text.to_owned()),
+    }
+}
+
+/// A kept record hash (see [`hash_value`]) as lower-case hex.
+fn hash_text(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(bytes) => Ok(Some(hex::encode(bytes))),
+        ValueRef::Text(_) => value
+            .as_str()
+            .map(|s| Some(s.to_owned()))
+            .map_err(Into::into),
+        _ => Err(FromSqlError::InvalidType.into()),
     }
 }
 
@@ -173,19 +204,38 @@ fn audit(
     to: Option<&str>,
     detail: Option<&str>,
 ) -> StorageResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO audit_log (at, actor, action, unit, assessment, from_state, to_state, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        now(),
+    audit_at(
+        tx,
+        &now(),
         actor,
         action,
         unit,
         assessment,
         from,
         to,
-        detail
+        detail,
+    )
+}
+
+/// [`audit`] at a given time (a push's records share their batch's).
+#[allow(clippy::too_many_arguments)]
+fn audit_at(
+    tx: &Transaction<'_>,
+    at: &str,
+    actor: &str,
+    action: &str,
+    unit: Option<&str>,
+    assessment: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: Option<&str>,
+) -> StorageResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO audit_log (at, actor, action, unit, assessment, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        at, actor, action, unit, assessment, from, to, detail
     ])?;
     Ok(())
 }
@@ -407,77 +457,4 @@ impl Storage for SqliteStorage {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use cdht_core::sync::DeviceScope;
-
-    /// A database of version 2 with a review change keeps its change seqs,
-    /// gets kind and subject filled in, and new changes continue after them.
-    #[test]
-    fn migration_3_keeps_the_change_sequence() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cdht.sqlite3");
-        {
-            let conn = Connection::open(&path).unwrap();
-            for sql in &MIGRATIONS[..2] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.execute_batch(
-                "PRAGMA user_version = 2;
-                 INSERT INTO units VALUES ('U1', 'Unit', 'branch', NULL, NULL, 'K', 'x');
-                 INSERT INTO devices (id, unit, token_hash, enrolled_at)
-                    VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abce', 'U1', 'h', 'x');
-                 INSERT INTO persons (id, unit, device_id, version, hash, full_name, updated_at)
-                    VALUES ('P1', 'U1', '0190d3c2-7a9b-7cde-8f01-23456789abce', 1, 'h', 'A', 'x');
-                 INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp,
-                    answers, version, hash, state, total, passed, threshold, updated_at)
-                    VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abcd', 'U1',
-                    '0190d3c2-7a9b-7cde-8f01-23456789abce', 'P1', 2025, 'c', 'g', '[]', 1, 'h',
-                    'approved', 80, 1, 80, 'x');
-                 INSERT INTO changes (seq, unit, at, body) VALUES (41, 'U1', 'x',
-                    '{\"kind\":\"review\",\"assessment\":\"0190d3c2-7a9b-7cde-8f01-23456789abcd\",\"state\":\"approved\"}');",
-            )
-            .unwrap();
-        }
-        let storage = SqliteStorage::open(dir.path()).unwrap();
-        let conn = storage.conn().unwrap();
-        let (seq, kind, subject): (u64, String, Option<String>) = conn
-            .query_row("SELECT seq, kind, subject FROM changes", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .unwrap();
-        assert_eq!(
-            (seq, kind.as_str(), subject.as_deref()),
-            (41, "review", Some("P1"))
-        );
-        let people: i64 = conn
-            .query_row("SELECT COUNT(*) FROM device_people", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(people, 1);
-        drop(conn);
-        let device = DeviceRef {
-            device_id: "0190d3c2-7a9b-7cde-8f01-23456789abce".parse().unwrap(),
-            unit: UnitCode::new("U1"),
-            scope: DeviceScope::OwnRecords,
-        };
-        // The device that pushed P1 still pulls its review after the migration.
-        let page = storage.pull(&device, 0, 10).unwrap();
-        assert_eq!(page.cursor, 41);
-        storage
-            .import_units(
-                &[],
-                &[UnitUpdate {
-                    code: UnitCode::new("U1"),
-                    name: "Unit 1".into(),
-                    kind: "branch".into(),
-                    parent: None,
-                    area: Some(AreaType::Difficult),
-                }],
-            )
-            .unwrap();
-        let page = storage.pull(&device, 41, 10).unwrap();
-        assert_eq!(page.changes.len(), 1);
-        assert!(page.cursor > 41, "new changes continue after the old ones");
-    }
-}
+mod migration_tests;

@@ -1,22 +1,75 @@
 //! A device's pull: the changes of its scope after a cursor.
+//!
+//! A pushed record's change names the stored record (migration 0006), and
+//! carries it as the server holds it when pulled: its current version,
+//! rebuilt here from its row. The changes themselves are the same as when
+//! each held a copy (one per accepted version, not sent to the device that
+//! pushed it), so records still come in the order they were first stored (a
+//! person before its assessments); a record changed twice comes twice, at
+//! its current version both times.
 
 use super::{SqliteStorage, SUBTREE};
 use crate::storage::{DeviceRef, StorageError, StorageResult};
-use cdht_core::sync::{Change, DeviceScope, PullResponse, ServerChange};
-use rusqlite::params;
+use cdht_core::assessment::Answers;
+use cdht_core::ids::{CatalogId, GroupId, IndicatorId, UnitCode};
+use cdht_core::sync::{
+    AssessmentRecord, Change, DeviceScope, DeviceState, EvidenceRecord, PersonRecord, PullResponse,
+    RecordBody, RecordEnvelope, ServerChange,
+};
+use cdht_core::AreaType;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Row};
+
+/// What every pull selects: a change, and the row of the record it names
+/// (columns 6.. below). A record change takes its unit from that row
+/// (`UNIT`); older changes hold their own.
+const SELECT_CHANGES: &str = "SELECT c.seq, c.at, c.body,
+        COALESCE(c.unit, p.unit, a.unit, e.unit), c.record_kind, c.difficult,
+        p.id, p.version, p.sent_hash, p.full_name, p.birth_year, p.phone, p.address,
+        p.cccd_hmac IS NOT NULL,
+        a.id, a.version, a.hash, a.person, a.year, a.catalog, a.grp, a.answers, a.state,
+        a.device_total,
+        e.id, e.version, e.hash, e.assessment, e.indicator, e.sha256, e.size, e.content_type
+     FROM changes c
+     LEFT JOIN persons p ON c.record_kind = 0 AND p.id = COALESCE(c.record, c.subject)
+     LEFT JOIN assessments a ON c.record_kind = 1 AND a.id = c.record
+     LEFT JOIN evidence e ON c.record_kind = 2 AND e.id = c.record";
+
+const UNIT: &str = "COALESCE(c.unit, p.unit, a.unit, e.unit)";
+
+/// A change with a body, or whose record is there (records are never
+/// deleted: this is only a guard).
+const CURRENT: &str =
+    "(c.body IS NOT NULL OR p.id IS NOT NULL OR a.id IS NOT NULL OR e.id IS NOT NULL)";
 
 /// An own-records pull (`?1` unit, `?2` since, `?3` device, `?4` limit): the
 /// changes of its unit and catalogs, and those of the people it pushed that
 /// others made. Two index ranges (migration 0004), never a walk of the whole
 /// log, so what an empty pull costs does not grow with the log.
-const OWN_RECORDS_PULL: &str = "SELECT seq, at, body FROM changes WHERE seq IN (
-        SELECT seq FROM changes
-        WHERE kind IN ('catalog', 'unit') AND seq > ?2 AND (kind = 'catalog' OR unit = ?1)
-        UNION ALL
-        SELECT c.seq FROM device_people d
-        JOIN changes c ON c.subject = d.person AND c.seq > ?2
-        WHERE d.device_id = ?3 AND (c.origin IS NULL OR c.origin <> ?3))
-     ORDER BY seq LIMIT ?4";
+fn own_records_pull() -> String {
+    format!(
+        "{SELECT_CHANGES} WHERE c.seq IN (
+            SELECT seq FROM changes
+            WHERE kind IN ('catalog', 'unit') AND seq > ?2 AND (kind = 'catalog' OR unit = ?1)
+            UNION ALL
+            SELECT c.seq FROM device_people d
+            JOIN changes c ON c.subject = d.person AND c.seq > ?2
+            WHERE d.device_id = ?3 AND (c.origin IS NULL OR c.origin <> ?3))
+         AND {CURRENT} ORDER BY c.seq LIMIT ?4"
+    )
+}
+
+/// A unit-records pull: everything of its subtree but its own pushes, and
+/// catalogs.
+fn unit_records_pull() -> String {
+    format!(
+        "{SUBTREE} {SELECT_CHANGES}
+         WHERE c.seq > ?2 AND (c.kind = 'catalog'
+            OR ({UNIT} IN (SELECT code FROM sub)
+                AND NOT (c.kind = 'record' AND c.origin IS NOT NULL AND c.origin = ?3)))
+         AND {CURRENT} ORDER BY c.seq LIMIT ?4"
+    )
+}
 
 pub(super) fn pull(
     db: &SqliteStorage,
@@ -29,41 +82,130 @@ pub(super) fn pull(
     // gets: `more` means another matching change exists, and the cursor
     // (the last seq returned) never skips one.
     let sql = match device.scope {
-        // The people it pushed (as others changed them), its unit, catalogs.
-        DeviceScope::OwnRecords => OWN_RECORDS_PULL.to_owned(),
-        // Everything of its subtree but its own pushes, and catalogs.
-        DeviceScope::UnitRecords => format!(
-            "{SUBTREE} SELECT seq, at, body FROM changes
-             WHERE seq > ?2 AND (kind = 'catalog'
-                OR (unit IN (SELECT code FROM sub)
-                    AND NOT (kind = 'record' AND origin IS NOT NULL AND origin = ?3)))
-             ORDER BY seq LIMIT ?4"
-        ),
+        DeviceScope::OwnRecords => own_records_pull(),
+        DeviceScope::UnitRecords => unit_records_pull(),
     };
-    let mut stmt = conn.prepare(&sql)?;
-    let rows: Vec<(u64, String, String)> = stmt
-        .query_map(
-            params![
-                device.unit.as_str(),
-                since,
-                device.device_id.to_string(),
-                i64::from(limit) + 1
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
-        .collect::<Result<_, _>>()?;
-    let more = rows.len() > limit as usize;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![
+        device.unit.as_str(),
+        since,
+        device.device_id.to_string(),
+        i64::from(limit) + 1
+    ])?;
     let mut changes = Vec::new();
-    for (seq, at, body) in rows.into_iter().take(limit as usize) {
-        let change: Change =
-            serde_json::from_str(&body).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        changes.push(ServerChange { seq, at, change });
+    let mut more = false;
+    while let Some(row) = rows.next()? {
+        if changes.len() == limit as usize {
+            more = true;
+            break;
+        }
+        changes.push(ServerChange {
+            seq: row.get(0)?,
+            at: at(row.get_ref(1)?)?,
+            change: change(row)?,
+        });
     }
     let cursor = changes.last().map_or(since, |c| c.seq);
     Ok(PullResponse {
         cursor,
         more,
         changes,
+    })
+}
+
+/// A change's time: RFC 3339 text, or Unix milliseconds (record changes
+/// since migration 0006), written out as [`super::now`] writes it.
+fn at(value: ValueRef<'_>) -> StorageResult<String> {
+    match value {
+        ValueRef::Integer(millis) => chrono::DateTime::from_timestamp_millis(millis)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .ok_or_else(|| corrupt(format!("change time {millis}"))),
+        other => Ok(other.as_str().map_err(corrupt)?.to_owned()),
+    }
+}
+
+fn hash(row: &Row<'_>, column: usize) -> StorageResult<String> {
+    super::hash_text(row.get_ref(column)?)?.ok_or_else(|| corrupt("a record without its hash"))
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(what.to_string())
+}
+
+fn parse<T: std::str::FromStr>(s: &str) -> StorageResult<T> {
+    s.parse().map_err(|_| corrupt(format!("stored id {s}")))
+}
+
+/// The change of a row of [`SELECT_CHANGES`]: its stored body, or the
+/// record it names rebuilt from its row.
+fn change(row: &Row<'_>) -> StorageResult<Change> {
+    if let Some(body) = row.get_ref(2)?.as_str_or_null().map_err(corrupt)? {
+        return serde_json::from_str(body).map_err(corrupt);
+    }
+    let (body, version, hash) = match row.get::<_, u8>(4)? {
+        0 => {
+            let id: String = row.get(6)?;
+            let body = RecordBody::Person(PersonRecord {
+                id: parse(&id)?,
+                full_name: row.get(9)?,
+                birth_year: row.get(10)?,
+                cccd: None,
+                phone: row.get(11)?,
+                address: row.get(12)?,
+                keep_cccd: row.get(13)?,
+            });
+            (body, row.get(7)?, hash(row, 8)?)
+        }
+        1 => {
+            let id: String = row.get(14)?;
+            let person: String = row.get(17)?;
+            let answers: Answers =
+                serde_json::from_str(row.get_ref(21)?.as_str().map_err(corrupt)?)
+                    .map_err(corrupt)?;
+            let state = if row.get_ref(22)?.as_str().map_err(corrupt)? == "draft" {
+                DeviceState::Draft
+            } else {
+                DeviceState::Submitted
+            };
+            let body = RecordBody::Assessment(AssessmentRecord {
+                id: parse(&id)?,
+                person: parse(&person)?,
+                year: row.get(18)?,
+                catalog: CatalogId::new(row.get::<_, String>(19)?),
+                group: GroupId::new(row.get::<_, String>(20)?),
+                answers,
+                state,
+                device_total: row.get(23)?,
+            });
+            (body, row.get(15)?, hash(row, 16)?)
+        }
+        _ => {
+            let id: String = row.get(24)?;
+            let assessment: String = row.get(27)?;
+            let body = RecordBody::Evidence(EvidenceRecord {
+                id: parse(&id)?,
+                assessment: parse(&assessment)?,
+                indicator: IndicatorId::new(row.get::<_, String>(28)?),
+                sha256: row.get(29)?,
+                size: row.get(30)?,
+                content_type: row.get(31)?,
+            });
+            (body, row.get(25)?, hash(row, 26)?)
+        }
+    };
+    let area = if row.get(5)? {
+        AreaType::Difficult
+    } else {
+        AreaType::Normal
+    };
+    Ok(Change::Record {
+        unit: UnitCode::new(row.get::<_, String>(3)?),
+        area,
+        record: RecordEnvelope {
+            version,
+            hash,
+            body,
+        },
     })
 }
 
@@ -81,7 +223,7 @@ mod tests {
         let storage = SqliteStorage::open(dir.path()).unwrap();
         let conn = storage.conn().unwrap();
         let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {OWN_RECORDS_PULL}"))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", own_records_pull()))
             .unwrap()
             .query_map(params!["U1", 0, "D1", 100], |r| r.get(3))
             .unwrap()

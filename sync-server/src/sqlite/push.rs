@@ -3,20 +3,19 @@
 
 use super::devices::is_device_person;
 use super::units::{in_subtree, unit_row};
-use super::{add_change, audit, now, write_tx, SqliteStorage};
+use super::{audit_at, hash_text, hash_value, write_tx, SqliteStorage};
 use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
 use crate::storage::{
     BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageError,
     StorageResult,
 };
-use cdht_core::ids::UnitCode;
 use cdht_core::sync::{
-    AckOutcome, Change, DeviceScope, DeviceState, PersonRecord, PushResponse, RecordAck,
-    RecordBody, RecordEnvelope, ReviewState,
+    AckOutcome, DeviceScope, DeviceState, PersonRecord, PushResponse, RecordAck, RecordBody,
+    ReviewState,
 };
 use cdht_core::AreaType;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// The person a record is about: the person itself, an assessment's person,
@@ -38,7 +37,9 @@ fn assessment_person(conn: &Connection, assessment: &str) -> StorageResult<Optio
 
 /// Push rule 2: may this device write the record `id`, stored and owned by
 /// `owner` (`None`: a new record), about `subject` (for a stored record, its
-/// stored person)?
+/// stored person)? `new_person`: it is a person the server does not have;
+/// `memo`: what the batch already wrote.
+#[allow(clippy::too_many_arguments)] // the rule's inputs, each named at the call
 fn may_write(
     conn: &Connection,
     device: &DeviceRef,
@@ -46,12 +47,17 @@ fn may_write(
     owner: Option<&str>,
     subject: Option<&str>,
     id: &str,
+    new_person: bool,
+    memo: &BatchMemo,
 ) -> StorageResult<bool> {
     let unit = device.unit.as_str();
+    let is_own_person = |person: &str| -> StorageResult<bool> {
+        Ok(memo.linked.contains(person) || is_device_person(conn, device_id, person)?)
+    };
     match owner {
         Some(owner) => match (device.scope, subject) {
             (DeviceScope::UnitRecords, _) => in_subtree(conn, unit, owner),
-            (DeviceScope::OwnRecords, Some(person)) => is_device_person(conn, device_id, person),
+            (DeviceScope::OwnRecords, Some(person)) => is_own_person(person),
             // An evidence record whose assessment the server never got: only
             // the phone that sent it.
             (DeviceScope::OwnRecords, None) => Ok(owner == unit
@@ -65,19 +71,23 @@ fn may_write(
         None => {
             // A new record must not attach itself to somebody else's person:
             // its person, when the server knows them, must be writable too.
-            let Some(person) = subject else {
+            // (A new person is its own subject, and the server has no row of it.)
+            let Some(person) = subject.filter(|_| !new_person) else {
                 return Ok(true);
             };
-            let person_unit: Option<String> = conn
-                .prepare_cached("SELECT unit FROM persons WHERE id = ?1")?
-                .query_row([person], |r| r.get(0))
-                .optional()?;
+            let person_unit: Option<String> = match memo.people.get(person) {
+                Some(unit) => Some(unit.clone()),
+                None => conn
+                    .prepare_cached("SELECT unit FROM persons WHERE id = ?1")?
+                    .query_row([person], |r| r.get(0))
+                    .optional()?,
+            };
             let Some(person_unit) = person_unit else {
                 return Ok(true);
             };
             match device.scope {
                 DeviceScope::UnitRecords => in_subtree(conn, unit, &person_unit),
-                DeviceScope::OwnRecords => is_device_person(conn, device_id, person),
+                DeviceScope::OwnRecords => is_own_person(person),
             }
         }
     }
@@ -122,10 +132,10 @@ fn existing<'a>(
         .query_row([id], |r| {
             Ok((
                 r.get(0)?,
-                r.get(1)?,
+                hash_text(r.get_ref(1)?)?.unwrap_or_default(),
                 r.get(2)?,
                 r.get(3)?,
-                r.get(4)?,
+                hash_text(r.get_ref(4)?)?,
                 r.get(5)?,
             ))
         })
@@ -167,11 +177,11 @@ fn assessment_state(conn: &Connection, assessment: &str) -> StorageResult<Option
 fn apply_record(
     tx: &Transaction<'_>,
     device: &DeviceRef,
+    device_id: &str,
     record: &PreparedRecord,
-    areas: &mut HashMap<String, AreaType>,
+    memo: &mut BatchMemo,
+    t: &BatchTime,
 ) -> StorageResult<RecordAck> {
-    let device_id = device.device_id.to_string();
-    let device_id = device_id.as_str();
     let env = &record.envelope;
     let id = env.body.id();
     let mut ack = RecordAck {
@@ -218,6 +228,8 @@ fn apply_record(
         found.as_ref().map(|e| e.unit),
         subject.as_deref(),
         &id_text,
+        found.is_none() && matches!(env.body, RecordBody::Person(_)),
+        memo,
     )?;
     let link = pushed_link(&env.body);
     // Evidence follows the stored assessment's review state.
@@ -250,7 +262,6 @@ fn apply_record(
         .map_or(device.unit.as_str(), |e| e.unit)
         .to_owned();
     let unit = owner.as_str();
-    let t = now();
     match decision {
         Decision::AlreadyHad => {
             ack.outcome = AckOutcome::AlreadyHad;
@@ -282,9 +293,7 @@ fn apply_record(
             return Ok(reject(ack, code, message.to_owned()));
         }
     }
-    // What devices pull: the stored version, a person without the CCCD.
-    let mut pulled = env.clone();
-    match (&env.body, &record.check) {
+    let record_kind = match (&env.body, &record.check) {
         (RecordBody::Person(p), RecordCheck::Person { cccd, .. }) => {
             let cccd_hmac: Option<String> = match cccd {
                 CccdUpdate::Set(hmac) => Some(hmac.clone()),
@@ -295,12 +304,16 @@ fn apply_record(
                     .optional()?
                     .flatten(),
             };
-            pulled.body = RecordBody::Person(PersonRecord {
-                cccd: None,
-                keep_cccd: cccd_hmac.is_some(),
-                ..p.clone()
-            });
-            pulled.hash = crate::sha256_hex(&pulled.body.canonical_json());
+            // The hash of the person as devices pull it (no CCCD), which the
+            // pull rebuilds from these columns.
+            let sent_hash = crate::sha256_hex(
+                &RecordBody::Person(PersonRecord {
+                    cccd: None,
+                    keep_cccd: cccd_hmac.is_some(),
+                    ..p.clone()
+                })
+                .canonical_json(),
+            );
             tx.prepare_cached(
                 "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
                     cccd_hmac, phone, address, updated_at, sent_hash)
@@ -314,15 +327,16 @@ fn apply_record(
                 unit,
                 device_id,
                 env.version,
-                stored_hash,
+                hash_value(stored_hash),
                 p.full_name,
                 p.birth_year,
                 cccd_hmac,
                 p.phone,
                 p.address,
-                t,
-                pulled.hash
+                t.text,
+                hash_value(&sent_hash)
             ])?;
+            0
         }
         (RecordBody::Assessment(a), RecordCheck::Assessment { score }) => {
             let state = match a.state {
@@ -333,11 +347,12 @@ fn apply_record(
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             tx.prepare_cached(
                 "INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp, answers,
-                    version, hash, state, total, passed, threshold, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                    version, hash, state, total, passed, threshold, updated_at, device_total)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, person = ?4, year = ?5,
                     catalog = ?6, grp = ?7, answers = ?8, version = ?9, hash = ?10, state = ?11,
-                    total = ?12, passed = ?13, threshold = ?14, updated_at = ?15",
+                    total = ?12, passed = ?13, threshold = ?14, updated_at = ?15,
+                    device_total = ?16",
             )?
             .execute(params![
                 id_text,
@@ -349,16 +364,18 @@ fn apply_record(
                 a.group.as_str(),
                 answers,
                 env.version,
-                env.hash,
+                hash_value(&env.hash),
                 state.as_str(),
                 score.total,
                 score.passed,
                 score.threshold,
-                t
+                t.text,
+                a.device_total
             ])?;
             if old_state != Some(state) {
-                audit(
+                audit_at(
                     tx,
+                    &t.text,
                     &format!("device:{device_id}"),
                     "push",
                     Some(unit),
@@ -369,6 +386,7 @@ fn apply_record(
                 )?;
             }
             ack.score = Some(*score);
+            1
         }
         (RecordBody::Evidence(e), RecordCheck::Evidence) => {
             tx.prepare_cached(
@@ -389,45 +407,50 @@ fn apply_record(
                 e.size,
                 e.content_type,
                 env.version,
-                env.hash,
-                t
+                hash_value(&env.hash),
+                t.text
             ])?;
             tx.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)")?
                 .execute(params![e.sha256, e.size])?;
+            2
         }
         _ => return Err(StorageError::Corrupt("record check does not match".into())),
-    }
+    };
     // The people this device pushed: what it may write and pull as `own_records`.
-    if let Some(person) = &subject {
+    if let Some(person) = subject.as_ref().filter(|p| !memo.linked.contains(*p)) {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO device_people (device_id, person) VALUES (?1, ?2)",
         )?
         .execute(params![device_id, person])?;
+        memo.linked.insert(person.clone());
+    }
+    if record_kind == 0 {
+        memo.people.insert(id_text.clone(), owner.clone());
     }
     // The unit's area (a walk up the tree) is the same for a whole batch.
-    let area = match areas.get(unit) {
+    let area = match memo.areas.get(unit) {
         Some(area) => *area,
         None => {
             let area = unit_row(tx, unit)?.map(|r| r.area).unwrap_or_default();
-            areas.insert(unit.to_owned(), area);
+            memo.areas.insert(unit.to_owned(), area);
             area
         }
     };
-    add_change(
-        tx,
-        Some(unit),
-        subject.as_deref(),
-        Some(device_id),
-        &Change::Record {
-            unit: UnitCode::new(unit),
-            area,
-            record: RecordEnvelope {
-                version: pulled.version,
-                hash: pulled.hash,
-                body: pulled.body,
-            },
-        },
-    )?;
+    // What devices pull: the record as now stored (pull.rs rebuilds it, and
+    // takes the unit from its row).
+    tx.prepare_cached(
+        "INSERT INTO changes (kind, subject, origin, at, record_kind, record, difficult)
+         VALUES ('record', ?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        subject,
+        device_id,
+        t.millis,
+        record_kind,
+        // A person is its own subject.
+        (record_kind != 0).then_some(&id_text),
+        area == AreaType::Difficult
+    ])?;
     Ok(ack)
 }
 
@@ -443,11 +466,12 @@ pub(super) fn apply_push(
     let tx = write_tx(&mut conn)?;
     let device = device_ref.device_id.to_string();
     let seen: Option<(String, String, String)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT device_id, content_hash, response FROM batches WHERE batch_id = ?1",
-            [key.batch_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        )?
+        .query_row([key.batch_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, read_response(r.get_ref(2)?)?))
+        })
         .optional()?;
     if let Some((by, hash, response)) = seen {
         return Ok(if by == device && hash == key.content_hash {
@@ -457,20 +481,21 @@ pub(super) fn apply_push(
         });
     }
     let last: u64 = tx
-        .query_row(
-            "SELECT last_push_seq FROM devices WHERE id = ?1",
-            [&device],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT last_push_seq FROM devices WHERE id = ?1")?
+        .query_row([&device], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
     if key.seq <= last {
         return Ok(PushOutcome::SeqOutOfOrder { last });
     }
     let mut acks = Vec::with_capacity(records.len());
-    let mut areas = HashMap::new();
+    let mut memo = BatchMemo::default();
+    // One time for the whole batch: it is applied at once.
+    let t = BatchTime::now();
     for record in records {
-        acks.push(apply_record(&tx, device_ref, record, &mut areas)?);
+        acks.push(apply_record(
+            &tx, device_ref, &device, record, &mut memo, &t,
+        )?);
     }
     let response = serde_json::to_string(&PushResponse {
         batch_id: key.batch_id,
@@ -478,24 +503,77 @@ pub(super) fn apply_push(
         acks,
     })
     .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO batches (batch_id, device_id, seq, content_hash, response, applied_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            key.batch_id.to_string(),
-            device,
-            key.seq,
-            key.content_hash,
-            response,
-            now()
-        ],
-    )?;
-    tx.execute(
-        "UPDATE devices SET last_push_seq = ?2 WHERE id = ?1",
-        params![device, key.seq],
-    )?;
+    )?
+    .execute(params![
+        key.batch_id.to_string(),
+        device,
+        key.seq,
+        key.content_hash,
+        stored_response(&response),
+        t.text
+    ])?;
+    tx.prepare_cached("UPDATE devices SET last_push_seq = ?2 WHERE id = ?1")?
+        .execute(params![device, key.seq])?;
     tx.commit()?;
     Ok(PushOutcome::Applied(response))
+}
+
+/// What a batch learnt from its earlier records, so that its later ones
+/// need not ask again (it is one transaction: what it wrote stays true).
+#[derive(Default)]
+struct BatchMemo {
+    /// The effective area type of units.
+    areas: HashMap<String, AreaType>,
+    /// The people it wrote, with their owning unit.
+    people: HashMap<String, String>,
+    /// The people `device_people` has for this device.
+    linked: HashSet<String>,
+}
+
+/// When a batch is applied: as RFC 3339 text ([`super::now`]) for the rows, as
+/// Unix milliseconds for the change log.
+struct BatchTime {
+    text: String,
+    millis: i64,
+}
+
+impl BatchTime {
+    fn now() -> Self {
+        let at = chrono::Utc::now();
+        Self {
+            text: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            millis: at.timestamp_millis(),
+        }
+    }
+}
+
+/// A batch's answer as kept for replays: deflated, since 200 acks of JSON
+/// are a quarter of what an ingest stored, and replays are rare.
+fn stored_response(json: &str) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 1)
+}
+
+/// A kept answer: deflated (`stored_response`), or JSON text as written
+/// before migration 0006.
+fn read_response(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    let bad = |e: String| rusqlite::Error::FromSqlConversionFailure(2, value.data_type(), e.into());
+    match value {
+        ValueRef::Text(text) => String::from_utf8(text.to_vec()).map_err(|e| bad(e.to_string())),
+        ValueRef::Blob(deflated) => {
+            let json = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, 4 << 20)
+                .map_err(|e| bad(format!("{e:?}")))?;
+            String::from_utf8(json).map_err(|e| bad(e.to_string()))
+        }
+        _ => Err(rusqlite::Error::FromSqlConversionFailure(
+            2,
+            value.data_type(),
+            Box::new(FromSqlError::InvalidType),
+        )),
+    }
 }
 
 pub(super) fn assessment_areas(
