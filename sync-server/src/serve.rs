@@ -106,13 +106,16 @@ pub async fn serve_tls_until(
         on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
-    let result = axum_server::from_tcp_rustls(
-        listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(config),
-    )
-    .handle(handle)
-    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-    .await;
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(config);
+    let result = match axum_server::from_tcp_rustls(listener, tls) {
+        Ok(server) => {
+            server
+                .handle(handle)
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+        }
+        Err(e) => Err(e),
+    };
     drop(checkpoints);
     final_checkpoint(&state).await;
     result
