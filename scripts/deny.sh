@@ -21,7 +21,9 @@ snapshot_root=target/advisory-dbs/snapshot
 # The crates' manifests and licence files, which the checks read (offline from here on).
 cargo fetch --quiet
 
-if CDHT_ADVISORY_DB_ROOT=$live_root timeout 60 cargo deny --log-level error fetch db >/dev/null 2>&1; then
+fetch_log=$(mktemp)
+trap 'rm -f "$fetch_log"' EXIT
+if CDHT_ADVISORY_DB_ROOT=$live_root timeout 60 cargo deny --log-level error fetch db >"$fetch_log" 2>&1; then
   export CDHT_ADVISORY_DB_ROOT=$live_root
   head=$(git -C "$live_root/$db_dir_name" log -1 --format='%h of %cs')
   echo "advisory database: live RustSec database, fetched now (commit $head)"
@@ -37,11 +39,12 @@ else
   git -C "$db" -c user.name=cdht -c user.email=cdht@localhost commit -q -m "vendored snapshot"
   count=$(find "$db/crates" -name 'RUSTSEC-*.md' | wc -l)
   echo "advisory database: live RustSec database NOT reachable; using the vendored snapshot"
+  echo "  (fetch: $(grep -v '^\s*$' "$fetch_log" | tail -n 1 | cut -c1-160))"
   echo "  .ci/advisory-db ($count advisories, see .ci/advisory-db/README.md): PARTIAL, not the full database"
 fi
 
 echo "== cargo deny: workspace (advisories, licences, bans, sources)"
-cargo deny --offline --log-level warn check
+cargo deny --offline --log-level warn check --hide-inclusion-graph
 echo "== cargo deny: core purity (no IO crate under cdht-core)"
 cargo deny --offline --log-level warn --manifest-path crates/core/Cargo.toml \
   --config crates/core/deny.toml check bans
