@@ -197,7 +197,7 @@ fn catalogs_lists_both_decisions_with_their_groups() {
     assert!(v[0]["groups"][0]["name"]["vi"].is_string());
     assert_eq!(v[0]["rules"]["pass_threshold"], 80);
     // Revision 2's corrected names, and each rule's provenance.
-    assert_eq!(v[0]["revision"], 2);
+    assert!(v[0]["revision"].as_u64().unwrap() >= 2);
     assert_eq!(
         v[0]["groups"][1]["name"]["vi"],
         "Công nhân, lao động tiểu thủ công, thợ sửa chữa thiết bị gia dụng"
