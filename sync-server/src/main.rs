@@ -453,15 +453,18 @@ fn run_init(data: PathBuf, demo: bool, public_url: &str) -> anyhow::Result<Strin
     let public_url = checked_public_url(public_url)?;
     let public_url = public_url.as_str();
     let state = cdht_server::AppState::open(cdht_server::Config::new(data.clone()))?;
-    // Kept for `units qr` and `units list`.
+    let out = if demo {
+        let tree = cdht_server::init::init_demo(state.storage.as_ref(), public_url)?;
+        serde_json::to_string_pretty(&tree)?
+    } else {
+        serde_json::json!({ "data": data, "demo": false }).to_string()
+    };
+    // Kept for `units qr` and `units list`; only once the rest succeeded, so
+    // a failed init leaves the stored address as it was.
     state
         .storage
         .set_setting(cdht_server::units::PUBLIC_URL, public_url)?;
-    if !demo {
-        return Ok(serde_json::json!({ "data": data, "demo": false }).to_string());
-    }
-    let tree = cdht_server::init::init_demo(state.storage.as_ref(), public_url)?;
-    Ok(serde_json::to_string_pretty(&tree)?)
+    Ok(out)
 }
 
 fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::Result<String> {
