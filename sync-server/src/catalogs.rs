@@ -83,7 +83,7 @@ fn out(c: &Catalog, source: &'static str) -> CatalogOut {
 pub fn add(storage: &dyn Storage, file_name: &str, json: &str) -> anyhow::Result<CatalogOut> {
     let catalog = Catalog::from_json(file_name, json).map_err(|e| CatalogFileError {
         code: "invalid_catalog",
-        message: format!("{e} (Tệp danh mục không hợp lệ)"),
+        message: e.to_string(),
     })?;
     let embedded = cdht_core::embedded_catalog(catalog.id.as_str())?;
     if let Some(shipped) = embedded {
@@ -92,14 +92,8 @@ pub fn add(storage: &dyn Storage, file_name: &str, json: &str) -> anyhow::Result
                 code: "stale_revision",
                 message: format!(
                     "catalog {} revision {} is not above the revision {} built into the server; \
-                     give the corrected file a higher \"revision\" (Danh mục {} bản sửa {} \
-                     không mới hơn bản {} có sẵn)",
-                    catalog.id,
-                    catalog.revision,
-                    shipped.revision,
-                    catalog.id,
-                    catalog.revision,
-                    shipped.revision
+                     give the corrected file a higher \"revision\"",
+                    catalog.id, catalog.revision, shipped.revision
                 ),
             }
             .into());

@@ -10,6 +10,8 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod cli_wording;
+
 #[derive(Parser)]
 #[command(
     name = "cdht-server",
@@ -163,13 +165,35 @@ enum OfficerCommand {
 struct CliError {
     code: &'static str,
     message: String,
+    /// The Vietnamese wording, when it says more than the code's own.
+    vi: Option<String>,
     more: Vec<(&'static str, String)>,
 }
 
 impl From<ScoreError> for CliError {
     fn from(e: ScoreError) -> Self {
-        Self::new(e.code(), format!("{e} ({})", e.message_vi()))
+        let mut error = Self::new(e.code(), e.to_string());
+        error.vi = Some(e.message_vi());
+        error
     }
+}
+
+/// `error [code]: English (Vietnamese)`, on one line.
+fn error_line(code: &str, message: &str, vi: Option<&str>) -> String {
+    let vi = vi.unwrap_or_else(|| cli_wording::vietnamese(code));
+    format!(
+        "error [{code}]: {} ({})",
+        message.replace('\n', " "),
+        vi.trim_end_matches('.')
+    )
+}
+
+/// An error of this binary's own with a stable code (`bad_role`, `bad_listen`).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Coded {
+    code: &'static str,
+    message: String,
 }
 
 impl CliError {
@@ -177,6 +201,7 @@ impl CliError {
         Self {
             code,
             message: message.into(),
+            vi: None,
             more: Vec::new(),
         }
     }
@@ -193,6 +218,9 @@ impl CliError {
         }
         if let Some(e) = e.downcast_ref::<UnreadableInput>() {
             return Self::new("unreadable_input", e.message.clone());
+        }
+        if let Some(e) = e.downcast_ref::<Coded>() {
+            return Self::new(e.code, e.message.clone());
         }
         if let Some(e) = e.downcast_ref::<cdht_server::poster::PosterError>() {
             return Self::new(e.code, e.message.clone());
@@ -232,7 +260,17 @@ fn read_input_file(file: &std::path::Path) -> Result<(String, Vec<u8>), Unreadab
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let first = first.trim_start_matches("error: ");
+            eprintln!("{}", error_line("usage", first, None));
+            return ExitCode::from(2);
+        }
+    };
     let outcome = match cli.command {
         Command::Score { file, draft } => run_score(&file, draft),
         Command::Catalogs {
@@ -281,16 +319,17 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error [output]: cannot write the result: {e}");
+                    let message = format!("cannot write the result: {e}");
+                    eprintln!("{}", error_line("output", &message, None));
                     ExitCode::from(1)
                 }
             }
         }
         Err(e) => {
             // One line, no backtrace: the message says what to fix.
-            eprintln!("error [{}]: {}", e.code, e.message.replace('\n', " "));
+            eprintln!("{}", error_line(e.code, &e.message, e.vi.as_deref()));
             for (code, message) in e.more.iter().take(99) {
-                eprintln!("error [{code}]: {}", message.replace('\n', " "));
+                eprintln!("{}", error_line(code, message, None));
             }
             ExitCode::from(1)
         }
@@ -434,7 +473,10 @@ fn run_serve(
         let state = cdht_server::AppState::open(config)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            .map_err(|e| Coded {
+                code: "bad_listen",
+                message: format!("cannot listen on {listen}: {e}"),
+            })?;
         let addr = listener.local_addr()?;
         if let Some(tls) = tls {
             eprintln!("cdht-server listening on https://{addr}");
@@ -472,13 +514,15 @@ fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::R
     let grants = roles
         .iter()
         .map(|r| {
-            let (role, unit) = r
-                .split_once(':')
-                .ok_or_else(|| anyhow::anyhow!("--role {r:?}: write ROLE:UNIT"))?;
-            let role = Role::parse(role).ok_or_else(|| {
-                anyhow::anyhow!(
+            let (role, unit) = r.split_once(':').ok_or_else(|| Coded {
+                code: "bad_role",
+                message: format!("--role {r:?}: write ROLE:UNIT"),
+            })?;
+            let role = Role::parse(role).ok_or_else(|| Coded {
+                code: "bad_role",
+                message: format!(
                     "--role {r:?}: ROLE is collector, reviewer, recogniser, viewer or admin"
-                )
+                ),
             })?;
             Ok(RoleGrant {
                 role,

@@ -26,8 +26,7 @@ fn stale_revision(id: &str, revision: u32, installed: u32) -> StorageError {
         "stale_revision",
         format!(
             "catalog {id} revision {revision} is not above the installed revision {installed}; \
-             give the corrected file a higher \"revision\" (Danh mục {id} bản sửa {revision} \
-             không mới hơn bản {installed} đang dùng)"
+             give the corrected file a higher \"revision\""
         ),
     )
 }
