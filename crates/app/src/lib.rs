@@ -8,6 +8,7 @@
 //! a Vietnamese `message` it shows as is.
 
 pub mod background;
+pub mod cli;
 mod error;
 mod qr;
 mod thumbnail;
