@@ -16,5 +16,7 @@ if cargo tree -p cdht-core --prefix none | grep -E '^(rusqlite|tokio|reqwest|tau
 fi
 echo "== cargo test"
 cargo test --workspace
+echo "== every command of the README, as written (cdht-server from the test build)"
+bash scripts/check-readme.sh target/debug
 echo "== end-to-end tests of the desktop app (tauri-driver under Xvfb)"
 bash scripts/e2e.sh
