@@ -165,6 +165,17 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     await s.waitFor("#verdict", { text: "Đạt" });
     assert.equal(await s.text("#score-total"), "Điểm: 100/100");
 
+    // Keyboard focus on the photo button is visible: its real input is an
+    // invisible overlay, so the outline goes on the button around it.
+    const focusOutline = await s.execute(`
+      const input = document.querySelector("#photo-input-1-1");
+      input.focus();
+      const style = getComputedStyle(input.closest(".file-button"));
+      return [document.activeElement === input, style.outlineStyle, style.outlineWidth];`);
+    assert.deepEqual(focusOutline, [true, "solid", "3px"], String(focusOutline));
+    await s.screenshot("04b-photo-button-focused");
+    await s.execute(`document.activeElement.blur(); return true;`);
+
     // Not a photo: refused with a Vietnamese message, nothing stored.
     await s.upload("#photo-input-1-2", [notPhoto]);
     const refusal = await s.textOf(await s.waitFor("#photo-error-1-2"));
@@ -371,6 +382,26 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.waitFor("#join-error", { text: "The join key is missing or not right" });
     await s.selectValue("#lang-select", "vi");
     await s.waitFor("#app-title", { text: "Công dân học tập" });
+
+    // The address field comes pre-filled with "https://". Typed after it as
+    // the poster prints it, "http://…" is corrected, not doubled; a scheme
+    // typed wrong is refused with the way to write it.
+    await nav(s, "join");
+    assert.equal(await s.execute(`return document.querySelector("#join-server").value`), "https://");
+    await s.append("#join-server", "http//127.0.0.1:8080");
+    await s.type("#join-unit", "HD-CG-009");
+    await s.type("#join-key", "ABCDEF12");
+    await s.click("#join-typed-submit");
+    await s.waitFor("#join-error", { text: "Địa chỉ máy chủ không đúng" });
+    await s.screenshot("10b-join-address-refused");
+    await s.type("#join-server", "https://");
+    await s.append("#join-server", "http://127.0.0.1:8080/");
+    await s.click("#join-typed-submit");
+    await s.waitFor("#join-ok", { text: "HD-CG-009" });
+    await nav(s, "join");
+    await s.waitFor("#join-units", { text: "Máy chủ: http://127.0.0.1:8080" });
+    assert.doesNotMatch(await s.text("#join-units"), /https:\/\/http/);
+    await s.screenshot("10c-join-address-corrected");
   });
   await stop(s);
 });

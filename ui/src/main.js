@@ -255,7 +255,7 @@ async function joinScreen() {
       h("p", { class: "hint" }, t("join.qr_help"))),
     h("section", { class: "card" },
       h("h3", {}, t("join.typed_title")),
-      h("form", { onsubmit: joinTyped },
+      h("form", { onsubmit: joinTyped, novalidate: true },
         field(t("join.server"), server),
         field(t("join.unit"), unit),
         field(t("join.key"), key),
