@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod catalogs;
 pub mod conn;
 pub mod error;
+pub mod exemplary;
 pub mod init;
 pub mod jpeg;
 pub mod limiter;

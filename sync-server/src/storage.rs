@@ -6,7 +6,7 @@
 //! The sync rules themselves (which version wins, what is locked) live in
 //! [`crate::rules`], pure, so every backend applies the same ones.
 
-use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{
     DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore, UnitInfo,
 };
@@ -303,6 +303,49 @@ pub struct Recognition {
     pub assessments: Vec<AssessmentId>,
 }
 
+/// A person recognised in the year asked about, by an assessment of a unit's
+/// subtree: what their exemplary status is computed from.
+#[derive(Debug, Clone)]
+pub struct ExemplaryCandidate {
+    pub person: PersonId,
+    pub person_name: String,
+    /// The recognised assessment of that year (the first by id, if several)
+    /// and its unit.
+    pub assessment: AssessmentId,
+    pub unit: UnitCode,
+    /// That assessment's catalog, whose rules say how many years in a row
+    /// make a person eligible.
+    pub catalog: String,
+    /// Every year the person was recognised in, in any unit.
+    pub recognised_years: Vec<i32>,
+    /// The exemplary title of that year, once granted.
+    pub title: Option<ExemplaryTitle>,
+}
+
+/// One page of [`ExemplaryCandidate`]s, by person id.
+#[derive(Debug, Clone)]
+pub struct ExemplaryCandidatePage {
+    pub candidates: Vec<ExemplaryCandidate>,
+    /// The last person of this page when there are more.
+    pub next: Option<PersonId>,
+}
+
+/// The decision that granted the exemplary title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ExemplaryTitle {
+    pub decision_no: String,
+    #[schema(format = Date, value_type = String)]
+    pub decision_date: String,
+}
+
+/// An exemplary title granted by a decision to persons eligible in `year`.
+#[derive(Debug, Clone)]
+pub struct ExemplaryGrant {
+    pub year: u16,
+    pub title: ExemplaryTitle,
+    pub persons: Vec<PersonId>,
+}
+
 /// Counters for operators and tests.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Stats {
@@ -393,6 +436,28 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> StorageResult<DuplicatePage>;
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>>;
+    /// The persons recognised in `year` by an assessment of the unit's
+    /// subtree, by person id, after `after`, at most `limit`.
+    fn exemplary_candidates(
+        &self,
+        unit: &str,
+        year: u16,
+        after: Option<PersonId>,
+        limit: u32,
+    ) -> StorageResult<ExemplaryCandidatePage>;
+    /// Records the exemplary title for every person of `grant`, all or
+    /// nothing: each must be recognised in `grant.year` by an assessment of
+    /// the unit's subtree and eligible by `status` (`not_eligible`
+    /// otherwise; `not_found` for a person with no assessment there). A
+    /// title already granted that year by the same decision is left as is;
+    /// by another, `already_granted`.
+    fn grant_exemplary(
+        &self,
+        unit: &str,
+        actor: &str,
+        grant: &ExemplaryGrant,
+        status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
+    ) -> StorageResult<()>;
 
     // evidence
     fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>>;

@@ -26,7 +26,9 @@ pub struct Rules {
     pub difficult_area_threshold: u32,
     /// No indicator may score below this (5).
     pub min_indicator_points: u32,
-    /// Recognised this many years in a row makes an exemplary Learning Citizen (5).
+    /// Recognised this many years in a row makes a person eligible to be
+    /// considered for exemplary Learning Citizen (5); the title itself is
+    /// granted by a decision (`crate::exemplary`).
     pub exemplary_consecutive_years: u32,
 }
 

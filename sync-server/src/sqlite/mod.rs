@@ -4,6 +4,7 @@
 mod catalogs;
 mod devices;
 mod evidence;
+mod exemplary;
 mod pull;
 mod push;
 mod review;
@@ -11,10 +12,11 @@ mod units;
 
 use crate::storage::{
     AssessmentSummary, AuditEntry, BatchKey, BlobProgress, DeviceRef, DuplicatePage, EnrolDevice,
-    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats,
-    Storage, StorageError, StorageResult, Subject, UnitRow, UnitUpdate,
+    EvidenceAccess, ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit,
+    PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError,
+    StorageResult, Subject, UnitRow, UnitUpdate,
 };
-use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{Change, EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -30,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_pull_records.sql"),
     include_str!("../../migrations/0004_pull_index.sql"),
     include_str!("../../migrations/0005_duplicate_groups.sql"),
+    include_str!("../../migrations/0006_exemplary_titles.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -316,6 +319,26 @@ impl Storage for SqliteStorage {
 
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>> {
         review::audit_log(self, unit)
+    }
+
+    fn exemplary_candidates(
+        &self,
+        unit: &str,
+        year: u16,
+        after: Option<PersonId>,
+        limit: u32,
+    ) -> StorageResult<ExemplaryCandidatePage> {
+        exemplary::exemplary_candidates(self, unit, year, after, limit)
+    }
+
+    fn grant_exemplary(
+        &self,
+        unit: &str,
+        actor: &str,
+        grant: &ExemplaryGrant,
+        status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
+    ) -> StorageResult<()> {
+        exemplary::grant_exemplary(self, unit, actor, grant, status)
     }
 
     fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>> {
