@@ -9,6 +9,7 @@ const VIETNAMESE: &[(&str, &str)] = &[
         "already_recognised_elsewhere",
         "Người này đã được công nhận ở đơn vị khác trong năm",
     ),
+    ("bad_app_url", "Địa chỉ tải ứng dụng không đúng"),
     (
         "bad_area",
         "Loại địa bàn không đúng (normal hoặc difficult)",

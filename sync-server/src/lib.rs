@@ -61,6 +61,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
+    /// Where people get the app (`serve --app-url`), shown on unit pages.
+    pub app_url: Option<String>,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Config {
             checkpoint_every: CHECKPOINT_EVERY,
             idle_timeout: IDLE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            app_url: None,
         }
     }
 }

@@ -68,6 +68,10 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// Where people download the app (a store page or an APK link), shown
+        /// on each unit's page (`/j/UNIT`).
+        #[arg(long, env = "CDHT_APP_URL")]
+        app_url: Option<String>,
     },
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
@@ -288,12 +292,14 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
             trusted_proxy,
+            app_url,
         } => run_serve(
             data,
             &listen,
             max_evidence_mb,
             tls_cert.zip(tls_key),
             trusted_proxy,
+            app_url,
         )
         .map_err(CliError::failed),
         Command::Init {
@@ -450,7 +456,19 @@ fn run_serve(
     max_evidence_mb: u64,
     tls: Option<(PathBuf, PathBuf)>,
     trusted_proxies: Vec<std::net::IpAddr>,
+    app_url: Option<String>,
 ) -> anyhow::Result<String> {
+    if let Some(url) = &app_url {
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && !url.contains(['"', '<', '>', ' ']);
+        if !ok {
+            return Err(Coded {
+                code: "bad_app_url",
+                message: format!("--app-url {url:?}: write it as https://host/path"),
+            }
+            .into());
+        }
+    }
     // The certificate is checked before anything starts, so a wrong path is one line.
     let tls = tls
         .map(|(cert, key)| cdht_server::tls::server_config(&cert, &key))
@@ -465,6 +483,7 @@ fn run_serve(
     let mut config = cdht_server::Config::new(data);
     config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
     config.trusted_proxies = trusted_proxies;
+    config.app_url = app_url;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(cdht_server::BLOCKING_THREADS)
         .enable_all()
