@@ -10,9 +10,9 @@ mod review;
 mod units;
 
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, DeviceRef, DuplicatePage, EnrolDevice,
-    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats,
-    Storage, StorageError, StorageResult, Subject, UnitRow, UnitUpdate,
+    AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage, EnrolDevice, NewUnit,
+    PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError,
+    StorageResult, Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
 };
 use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
 use cdht_core::sync::{Change, EvidenceStatus, PullResponse, RoleGrant};
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_pull_records.sql"),
     include_str!("../../migrations/0004_pull_index.sql"),
     include_str!("../../migrations/0005_duplicate_groups.sql"),
+    include_str!("../../migrations/0006_uploads_per_device.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -318,32 +319,32 @@ impl Storage for SqliteStorage {
         review::audit_log(self, unit)
     }
 
-    fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>> {
-        evidence::evidence_status(self, unit, sha256)
+    fn evidence_status(
+        &self,
+        reader: &Reader,
+        sha256: &[String],
+    ) -> StorageResult<Vec<EvidenceStatus>> {
+        evidence::evidence_status(self, reader, sha256)
     }
 
-    fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>> {
-        evidence::blob_progress(self, unit, sha256)
+    fn upload_progress(&self, key: &UploadKey) -> StorageResult<Option<UploadProgress>> {
+        evidence::upload_progress(self, key)
     }
 
-    fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool> {
-        evidence::blob_add_chunk(self, sha256, offset, len)
+    fn upload_add_chunk(&self, key: &UploadKey, offset: u64, len: u64) -> StorageResult<bool> {
+        evidence::upload_add_chunk(self, key, offset, len)
     }
 
-    fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()> {
-        evidence::blob_finish(self, sha256, ok)
+    fn upload_finish(&self, key: &UploadKey, ok: bool) -> StorageResult<()> {
+        evidence::upload_finish(self, key, ok)
     }
 
-    fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>> {
-        evidence::blob_state(self, sha256)
+    fn stuck_uploads(&self) -> StorageResult<Vec<UploadKey>> {
+        evidence::stuck_uploads(self)
     }
 
-    fn stuck_blobs(&self) -> StorageResult<Vec<String>> {
-        evidence::stuck_blobs(self)
-    }
-
-    fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess> {
-        evidence::evidence_access(self, sha256, reader)
+    fn readable_photo(&self, sha256: &str, reader: &Reader) -> StorageResult<Option<u64>> {
+        evidence::readable_photo(self, sha256, reader)
     }
 
     fn catalogs(&self) -> StorageResult<Vec<Catalog>> {
@@ -378,8 +379,8 @@ impl Storage for SqliteStorage {
             persons: count("SELECT COUNT(*) FROM persons")?,
             assessments: count("SELECT COUNT(*) FROM assessments")?,
             evidence_records: count("SELECT COUNT(*) FROM evidence")?,
-            blobs_complete: count("SELECT COUNT(*) FROM blobs WHERE complete = 1")?,
-            evidence_bytes_accepted: count("SELECT COALESCE(SUM(accepted_bytes), 0) FROM blobs")?,
+            blobs_complete: count("SELECT COUNT(DISTINCT sha256) FROM uploads WHERE complete = 1")?,
+            evidence_bytes_accepted: count("SELECT COALESCE(SUM(accepted_bytes), 0) FROM uploads")?,
             batches: count("SELECT COUNT(*) FROM batches")?,
         })
     }
