@@ -77,6 +77,8 @@ test("home's next step follows the person's state, one step and one button each"
         return r.top >= 0 && r.bottom <= window.innerHeight;`);
       assert.equal(inView, true, "the next button is in view after saving the profile");
       await s.screenshot("20-profile-saved-next-in-view");
+      // The rest on a desktop-sized window (the score bar covers less).
+      await s.setWindowSize(1000, 800);
 
       await expectStep("assess", `Bước 3: Tự đánh giá năm ${year}`, `Tự đánh giá năm ${year}`);
       await nav(s, "assess");
