@@ -37,7 +37,9 @@ elif [ "$host" = "0.0.0.0" ] || [ "$host" = "[::]" ]; then
   lan=$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
   [ -n "$lan" ] || lan=$(hostname -I 2>/dev/null | awk '{print $1}')
   public="http://${lan:-127.0.0.1}:$port"
-  reach_note="this machine's address on the local network (set CDHT_PUBLIC_URL to choose another)"
+  reach_note="this machine's address on the local network (set CDHT_PUBLIC_URL to choose another).
+   Note: the app sends over plain HTTP only to this computer itself; phones need the server
+   behind HTTPS (serve --tls-cert/--tls-key, then CDHT_PUBLIC_URL=https://…)"
 else
   public=$url
   case "$host" in
