@@ -3,14 +3,16 @@
 
 use cdht_core::catalog::{Catalog, Rules, Text};
 use cdht_core::ids::{CatalogId, GroupId};
-use cdht_core::{AssessmentInput, Completeness, ScoreError};
+use cdht_core::{AssessmentInput, Completeness};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod cli_wording;
+mod cli_error;
+
+use cli_error::{error_line, CliError, Coded, UnreadableInput};
 
 #[derive(Parser)]
 #[command(
@@ -162,93 +164,6 @@ enum OfficerCommand {
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
-}
-
-/// A failure the operator can act on: a stable code and one line of text;
-/// `more` holds further problems of the same input (one line each).
-struct CliError {
-    code: &'static str,
-    message: String,
-    /// The Vietnamese wording, when it says more than the code's own.
-    vi: Option<String>,
-    more: Vec<(&'static str, String)>,
-}
-
-impl From<ScoreError> for CliError {
-    fn from(e: ScoreError) -> Self {
-        let mut error = Self::new(e.code(), e.to_string());
-        error.vi = Some(e.message_vi());
-        error
-    }
-}
-
-/// `error [code]: English (Vietnamese)`, on one line.
-fn error_line(code: &str, message: &str, vi: Option<&str>) -> String {
-    let vi = vi.unwrap_or_else(|| cli_wording::vietnamese(code));
-    format!(
-        "error [{code}]: {} ({})",
-        message.replace('\n', " "),
-        vi.trim_end_matches('.')
-    )
-}
-
-/// An error of this binary's own with a stable code (`bad_role`, `bad_listen`).
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-struct Coded {
-    code: &'static str,
-    message: String,
-}
-
-impl CliError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            vi: None,
-            more: Vec::new(),
-        }
-    }
-
-    /// Keeps the code of the errors that carry one.
-    fn failed(e: anyhow::Error) -> Self {
-        if let Some(problems) = e.downcast_ref::<cdht_server::units::Problems>() {
-            let mut lines = problems.0.iter().map(|p| (p.code, p.message.clone()));
-            if let Some((code, message)) = lines.next() {
-                let mut error = Self::new(code, message);
-                error.more = lines.collect();
-                return error;
-            }
-        }
-        if let Some(e) = e.downcast_ref::<UnreadableInput>() {
-            return Self::new("unreadable_input", e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<Coded>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<cdht_server::poster::PosterError>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<cdht_server::catalogs::CatalogFileError>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<cdht_server::tls::TlsError>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(cdht_server::storage::StorageError::Refused { code, message, .. }) =
-            e.downcast_ref::<cdht_server::storage::StorageError>()
-        {
-            return Self::new(code, message.clone());
-        }
-        Self::new("failed", format!("{e:#}"))
-    }
-}
-
-/// An input file (CSV, catalog JSON) that cannot be read: `unreadable_input`.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-struct UnreadableInput {
-    message: String,
 }
 
 /// The file's name (for messages that point into it) and its bytes.

@@ -28,6 +28,7 @@ pub fn early_exit(args: impl IntoIterator<Item = String>, version: &str) -> Opti
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -102,7 +102,7 @@ pub fn assert_bilingual_error_line(line: &str) {
     assert!(!english.trim().is_empty(), "no English part: {line}");
     assert!(vietnamese.ends_with(')'), "{line}");
     assert!(
-        vietnamese.chars().any(|c| !c.is_ascii()),
+        !vietnamese.is_ascii(),
         "the last part is not Vietnamese: {line}"
     );
 }
