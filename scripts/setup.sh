@@ -38,13 +38,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The app's web UI (ui/) and the end-to-end test client (tests/e2e/): npm packages
-# at the lock files' versions, reinstalled only when a lock file changed. `npm install`,
-# not `npm ci`: the lock holds only this platform's optional binaries (the mirror
-# here serves no others), which `npm ci` would refuse as out of sync.
+# exactly at the lock files' versions (`npm ci` never rewrites a lock, so a run leaves
+# `git status` clean), reinstalled only when a lock file changed. The locks list every
+# platform's optional binaries, as `npm install` writes them on any machine.
 npm_install() {
   local dir=$1
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 npm_install ui

@@ -13,5 +13,7 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace
+echo "== every command of the README, as written (cdht-server from the test build)"
+bash scripts/check-readme.sh target/debug
 echo "== end-to-end tests of the desktop app (tauri-driver under Xvfb)"
 bash scripts/e2e.sh

@@ -39,6 +39,27 @@ impl AppState {
     }
 }
 
+/// Opens the window of `tauri.conf.json` (`"create": false` there): made
+/// here so that with `--data-dir` the webview keeps its own storage under
+/// that folder too, and only once the commands' state is managed.
+fn open_main_window(app: &tauri::App) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let mut window = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    if let Some(dir) =
+        cdht_app::data_dir_override(std::env::args().skip(1), std::env::var_os("CDHT_DATA_DIR"))
+    {
+        window = window.data_directory(dir.join("webview"));
+    }
+    window.build()?;
+    Ok(())
+}
+
 /// Where the data lives: `--data-dir DIR`, else `CDHT_DATA_DIR`, else the
 /// platform's app data folder (on Linux it follows `XDG_DATA_HOME`).
 fn data_dir(handle: &tauri::AppHandle) -> Result<PathBuf, String> {
@@ -329,6 +350,7 @@ pub fn run() {
                 open_error,
                 sync,
             });
+            open_main_window(app)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

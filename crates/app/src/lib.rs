@@ -8,7 +8,9 @@
 //! a Vietnamese `message` it shows as is.
 
 pub mod background;
+pub mod cli;
 mod error;
+pub mod next_step;
 mod qr;
 mod thumbnail;
 
@@ -89,6 +91,10 @@ pub struct Overview {
     pub device_officer: Option<String>,
     /// The device holds a token for a server (joined and enrolled).
     pub enrolled: bool,
+    /// The person's own assessment of `year`, if any.
+    pub this_year: Option<AssessmentBrief>,
+    /// Home's "Việc tiếp theo" ([`next_step::next_step`]).
+    pub next_step: next_step::NextStep,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -374,10 +380,30 @@ impl App {
     pub fn overview(&mut self) -> AppResult<Overview> {
         self.refresh_catalogs()?;
         let catalog = self.current_catalog()?;
+        let year = Self::current_year();
+        let units = self.store.units()?;
+        let self_person = self.store.self_person()?;
+        let sync = self.sync_status()?;
+        let this_year = match &self_person {
+            Some(me) => self
+                .store
+                .history(me.person_id)?
+                .into_iter()
+                .find(|a| a.year == year),
+            None => None,
+        };
+        let next_step = next_step::next_step(&next_step::HomeFacts {
+            joined: units.iter().any(|u| u.active),
+            profile_complete: self_person
+                .as_ref()
+                .is_some_and(|p| p.target_group.is_some()),
+            this_year: this_year.as_ref(),
+            waiting_to_send: sync.waiting_records > 0 || sync.waiting_photos > 0,
+        });
         Ok(Overview {
-            year: Self::current_year(),
-            units: self.store.units()?,
-            self_person: self.store.self_person()?,
+            year,
+            units,
+            self_person,
             catalog: CatalogSummary {
                 id: catalog.id.clone(),
                 decision: catalog.decision.clone(),
@@ -392,10 +418,12 @@ impl App {
                     })
                     .collect(),
             },
-            sync: self.sync_status()?,
+            sync,
             broken_photos: self.startup_check.broken_evidence.len(),
             device_officer: self.device_officer()?,
             enrolled: self.store.sync_credentials()?.is_some(),
+            this_year,
+            next_step,
         })
     }
 

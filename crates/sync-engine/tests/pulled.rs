@@ -211,6 +211,8 @@ async fn a_catalog_added_on_the_server_reaches_the_store() {
     .unwrap();
 
     engine.sync_once(|_| {}).await.unwrap();
+    // As devices receive it: the options applied (`Catalog::for_devices`).
+    let corrected = corrected.for_devices();
     assert_eq!(engine.store().catalogs().unwrap(), vec![corrected.clone()]);
     let merged = cdht_core::merge_catalogs(
         cdht_core::embedded_catalogs().unwrap(),
@@ -411,11 +413,11 @@ async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
     assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
 }
 
-/// A server upgraded to a build that ships revision 2 of the catalogs tells
+/// A server upgraded to a build that ships a corrected revision (2 or later) tells
 /// the devices already enrolled (which shipped revision 1): they pull it as
 /// a catalog change and score and show with its corrected names.
 #[tokio::test]
-async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
+async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision() {
     let (server, _dir, mut engine) = synced_device_without_pulled_catalogs().await;
 
     // The database as a build of revision 1 left it: nothing announced.
@@ -441,8 +443,10 @@ async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
     let shipped = cdht_core::embedded_catalogs().unwrap();
     assert_eq!(pulled.len(), 2);
     for catalog in &pulled {
-        assert_eq!(catalog.revision, 2);
-        assert!(shipped.contains(catalog));
+        let same_id = shipped.iter().find(|c| c.id == catalog.id).unwrap();
+        assert!(catalog.revision >= 2);
+        // As devices receive it: options applied, in the shape every build reads.
+        assert_eq!(catalog, &same_id.for_devices());
     }
     // What the device scores and shows with: the corrected names.
     let merged = cdht_core::merge_catalogs(&[], &pulled);
