@@ -16,11 +16,12 @@ for component in rustfmt clippy; do
   fi
 done
 
-# System packages: C compiler for the bundled SQLite; WebKitGTK and friends for the
-# Tauri desktop app; Xvfb, WebKitWebDriver and ImageMagick for its end-to-end tests;
-# Node.js and npm to build the web UI (when not already installed).
-apt_packages=(build-essential pkg-config
-  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+# System packages: C compiler for the bundled SQLCipher and OpenSSL's libcrypto it
+# links (libssl-dev); libdbus for the OS keyring that keeps the database key (cdht-app);
+# WebKitGTK and friends for the Tauri desktop app; Xvfb, WebKitWebDriver and ImageMagick
+# for its end-to-end tests; Node.js and npm to build the web UI (when not already installed).
+apt_packages=(build-essential pkg-config libssl-dev libdbus-1-dev
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb webkit2gtk-driver imagemagick)
 need_cmd npm || apt_packages+=(nodejs npm)
 # The third-party protocol client in sync-server/tests is a Python script; a venv of

@@ -9,17 +9,21 @@
 
 pub mod background;
 pub mod cli;
+mod database_key;
 mod error;
 pub mod next_step;
 mod qr;
 mod thumbnail;
 
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+pub use database_key::OsKeyring;
+pub use database_key::{database_key, platform_key_store, KEYRING_SERVICE};
 pub use error::AppError;
 pub use qr::decode_qr_text;
 
 /// The store records commands return, for the Tauri shell's signatures.
 pub mod store_types {
-    pub use cdht_store::{Person, PersonListItem, Saved, Unit};
+    pub use cdht_store::{DatabaseKey, Person, PersonListItem, Saved, Unit};
 }
 
 use base64::Engine as _;
@@ -287,10 +291,12 @@ pub struct HistoryView {
 }
 
 impl App {
-    /// Opens the app's data in `data_dir` (created if needed) and runs the
-    /// start-up self-check (outbox rows cut mid-send go back to pending).
-    pub fn open(data_dir: impl AsRef<Path>) -> AppResult<Self> {
-        let mut store = Store::open(data_dir.as_ref())?;
+    /// Opens the app's data in `data_dir` (created if needed) with the
+    /// database key ([`database_key`]; a plain database from an earlier version
+    /// is encrypted now) and runs the start-up self-check (outbox rows cut
+    /// mid-send go back to pending).
+    pub fn open(data_dir: impl AsRef<Path>, key: &cdht_store::DatabaseKey) -> AppResult<Self> {
+        let mut store = Store::open(data_dir.as_ref(), key)?;
         let startup_check = store.self_check(CheckDepth::Quick)?;
         let thumbnails_dir = data_dir.as_ref().join("thumbnails");
         std::fs::create_dir_all(&thumbnails_dir).map_err(|err| {
@@ -308,6 +314,13 @@ impl App {
             startup_check,
             catalogs,
         })
+    }
+
+    /// [`App::open`] with the key of the data folder's own key file (made on
+    /// first use), as on a platform without a secret store; for tools and tests.
+    pub fn open_with_key_file(data_dir: impl AsRef<Path>) -> AppResult<Self> {
+        let chosen = cdht_store::load_or_create_key(data_dir.as_ref(), None)?;
+        Self::open(data_dir, &chosen.key)
     }
 
     #[must_use]
