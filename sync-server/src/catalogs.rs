@@ -31,6 +31,8 @@ pub struct CatalogOut {
     pub group_names: Vec<String>,
     /// Each rule's value and where it comes from (`cdht_core::provenance`).
     pub rules: Vec<RuleOut>,
+    /// The operator's choices (`"options"` in the catalog file).
+    pub options: cdht_core::catalog::CatalogOptions,
 }
 
 /// A rule as `catalogs list` prints it.
@@ -61,6 +63,7 @@ fn out(c: &Catalog, source: &'static str) -> CatalogOut {
         groups: c.groups.iter().map(|g| g.id.to_string()).collect(),
         title: c.title.vi.clone(),
         group_names: c.groups.iter().map(|g| g.name.vi.clone()).collect(),
+        options: c.options,
         rules: cdht_core::provenance::RULES
             .iter()
             .map(|p| RuleOut {
@@ -80,7 +83,7 @@ fn out(c: &Catalog, source: &'static str) -> CatalogOut {
 pub fn add(storage: &dyn Storage, file_name: &str, json: &str) -> anyhow::Result<CatalogOut> {
     let catalog = Catalog::from_json(file_name, json).map_err(|e| CatalogFileError {
         code: "invalid_catalog",
-        message: format!("{e} (Tệp danh mục không hợp lệ)"),
+        message: e.to_string(),
     })?;
     let embedded = cdht_core::embedded_catalog(catalog.id.as_str())?;
     if let Some(shipped) = embedded {
@@ -89,14 +92,8 @@ pub fn add(storage: &dyn Storage, file_name: &str, json: &str) -> anyhow::Result
                 code: "stale_revision",
                 message: format!(
                     "catalog {} revision {} is not above the revision {} built into the server; \
-                     give the corrected file a higher \"revision\" (Danh mục {} bản sửa {} \
-                     không mới hơn bản {} có sẵn)",
-                    catalog.id,
-                    catalog.revision,
-                    shipped.revision,
-                    catalog.id,
-                    catalog.revision,
-                    shipped.revision
+                     give the corrected file a higher \"revision\"",
+                    catalog.id, catalog.revision, shipped.revision
                 ),
             }
             .into());
@@ -112,16 +109,18 @@ pub fn add(storage: &dyn Storage, file_name: &str, json: &str) -> anyhow::Result
 pub fn list(storage: &dyn Storage) -> anyhow::Result<Vec<CatalogOut>> {
     let embedded = cdht_core::embedded_catalogs()?;
     let installed = storage.catalogs()?;
-    Ok(cdht_core::merge_catalogs(embedded, &installed)
-        .iter()
-        .map(|c| {
-            let from_file = installed
-                .iter()
-                .any(|i| i.id == c.id && i.revision == c.revision)
-                && !embedded
+    Ok(
+        cdht_core::catalog::merge_catalogs_as_written(embedded, &installed)
+            .iter()
+            .map(|c| {
+                let from_file = installed
                     .iter()
-                    .any(|e| e.id == c.id && e.revision == c.revision);
-            out(c, if from_file { "installed" } else { "embedded" })
-        })
-        .collect())
+                    .any(|i| i.id == c.id && i.revision == c.revision)
+                    && !embedded
+                        .iter()
+                        .any(|e| e.id == c.id && e.revision == c.revision);
+                out(c, if from_file { "installed" } else { "embedded" })
+            })
+            .collect(),
+    )
 }

@@ -6,7 +6,9 @@ pub mod api;
 pub mod blobs;
 pub mod catalogs;
 pub mod conn;
+pub mod conn_tls;
 pub mod error;
+pub mod exemplary;
 pub mod init;
 pub mod jpeg;
 pub mod limiter;
@@ -24,6 +26,7 @@ pub use limiter::{Attempt, FailureLimiter};
 pub use serve::{
     ctrl_c_or_sigterm, serve, serve_tls, serve_tls_until, serve_until, BLOCKING_THREADS,
     CHECKPOINT_EVERY, DB_POOL_SIZE, DB_POOL_WAIT, IDLE_TIMEOUT, MAX_CONNECTIONS,
+    TLS_HANDSHAKE_TIMEOUT,
 };
 
 use crate::error::ApiError;
@@ -55,11 +58,17 @@ pub struct Config {
     /// How often the write-ahead log is emptied while serving
     /// ([`CHECKPOINT_EVERY`]).
     pub checkpoint_every: Duration,
-    /// A plain-HTTP connection on which no byte moved either way for this
-    /// long is closed (slow or silent clients; see [`conn`]).
+    /// A connection (plain HTTP or HTTPS) on which no byte moved either way
+    /// for this long is closed (slow or silent clients; see [`conn`]).
     pub idle_timeout: Duration,
-    /// Connections served at once; more wait in the kernel's backlog.
+    /// Connections served at once (plain HTTP or HTTPS); more wait in the
+    /// kernel's backlog.
     pub max_connections: usize,
+    /// Where people get the app (`serve --app-url`), shown on unit pages.
+    pub app_url: Option<String>,
+    /// The longest an HTTPS connection's TLS handshake may take
+    /// ([`TLS_HANDSHAKE_TIMEOUT`], see [`conn_tls`]).
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Config {
@@ -75,6 +84,8 @@ impl Config {
             checkpoint_every: CHECKPOINT_EVERY,
             idle_timeout: IDLE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            app_url: None,
+            tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }

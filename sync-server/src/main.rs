@@ -3,12 +3,16 @@
 
 use cdht_core::catalog::{Catalog, Rules, Text};
 use cdht_core::ids::{CatalogId, GroupId};
-use cdht_core::{AssessmentInput, Completeness, ScoreError};
+use cdht_core::{AssessmentInput, Completeness};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod cli_error;
+
+use cli_error::{error_line, CliError, Coded, UnreadableInput};
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +70,10 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// Where people download the app (a store page or an APK link), shown
+        /// on each unit's page (`/j/UNIT`).
+        #[arg(long, env = "CDHT_APP_URL")]
+        app_url: Option<String>,
     },
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
@@ -158,67 +166,6 @@ enum OfficerCommand {
     },
 }
 
-/// A failure the operator can act on: a stable code and one line of text;
-/// `more` holds further problems of the same input (one line each).
-struct CliError {
-    code: &'static str,
-    message: String,
-    more: Vec<(&'static str, String)>,
-}
-
-impl From<ScoreError> for CliError {
-    fn from(e: ScoreError) -> Self {
-        Self::new(e.code(), format!("{e} ({})", e.message_vi()))
-    }
-}
-
-impl CliError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            more: Vec::new(),
-        }
-    }
-
-    /// Keeps the code of the errors that carry one.
-    fn failed(e: anyhow::Error) -> Self {
-        if let Some(problems) = e.downcast_ref::<cdht_server::units::Problems>() {
-            let mut lines = problems.0.iter().map(|p| (p.code, p.message.clone()));
-            if let Some((code, message)) = lines.next() {
-                let mut error = Self::new(code, message);
-                error.more = lines.collect();
-                return error;
-            }
-        }
-        if let Some(e) = e.downcast_ref::<UnreadableInput>() {
-            return Self::new("unreadable_input", e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<cdht_server::poster::PosterError>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<cdht_server::catalogs::CatalogFileError>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(e) = e.downcast_ref::<cdht_server::tls::TlsError>() {
-            return Self::new(e.code, e.message.clone());
-        }
-        if let Some(cdht_server::storage::StorageError::Refused { code, message, .. }) =
-            e.downcast_ref::<cdht_server::storage::StorageError>()
-        {
-            return Self::new(code, message.clone());
-        }
-        Self::new("failed", format!("{e:#}"))
-    }
-}
-
-/// An input file (CSV, catalog JSON) that cannot be read: `unreadable_input`.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-struct UnreadableInput {
-    message: String,
-}
-
 /// The file's name (for messages that point into it) and its bytes.
 fn read_input_file(file: &std::path::Path) -> Result<(String, Vec<u8>), UnreadableInput> {
     let bytes = std::fs::read(file).map_err(|e| UnreadableInput {
@@ -232,7 +179,17 @@ fn read_input_file(file: &std::path::Path) -> Result<(String, Vec<u8>), Unreadab
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let first = first.trim_start_matches("error: ");
+            eprintln!("{}", error_line("usage", first, None));
+            return ExitCode::from(2);
+        }
+    };
     let outcome = match cli.command {
         Command::Score { file, draft } => run_score(&file, draft),
         Command::Catalogs {
@@ -250,12 +207,14 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
             trusted_proxy,
+            app_url,
         } => run_serve(
             data,
             &listen,
             max_evidence_mb,
             tls_cert.zip(tls_key),
             trusted_proxy,
+            app_url,
         )
         .map_err(CliError::failed),
         Command::Init {
@@ -281,16 +240,17 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error [output]: cannot write the result: {e}");
+                    let message = format!("cannot write the result: {e}");
+                    eprintln!("{}", error_line("output", &message, None));
                     ExitCode::from(1)
                 }
             }
         }
         Err(e) => {
             // One line, no backtrace: the message says what to fix.
-            eprintln!("error [{}]: {}", e.code, e.message.replace('\n', " "));
+            eprintln!("{}", error_line(e.code, &e.message, e.vi.as_deref()));
             for (code, message) in e.more.iter().take(99) {
-                eprintln!("error [{code}]: {}", message.replace('\n', " "));
+                eprintln!("{}", error_line(code, message, None));
             }
             ExitCode::from(1)
         }
@@ -411,7 +371,19 @@ fn run_serve(
     max_evidence_mb: u64,
     tls: Option<(PathBuf, PathBuf)>,
     trusted_proxies: Vec<std::net::IpAddr>,
+    app_url: Option<String>,
 ) -> anyhow::Result<String> {
+    if let Some(url) = &app_url {
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && !url.contains(['"', '<', '>', ' ']);
+        if !ok {
+            return Err(Coded {
+                code: "bad_app_url",
+                message: format!("--app-url {url:?}: write it as https://host/path"),
+            }
+            .into());
+        }
+    }
     // The certificate is checked before anything starts, so a wrong path is one line.
     let tls = tls
         .map(|(cert, key)| cdht_server::tls::server_config(&cert, &key))
@@ -426,6 +398,7 @@ fn run_serve(
     let mut config = cdht_server::Config::new(data);
     config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
     config.trusted_proxies = trusted_proxies;
+    config.app_url = app_url;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(cdht_server::BLOCKING_THREADS)
         .enable_all()
@@ -434,7 +407,10 @@ fn run_serve(
         let state = cdht_server::AppState::open(config)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            .map_err(|e| Coded {
+                code: "bad_listen",
+                message: format!("cannot listen on {listen}: {e}"),
+            })?;
         let addr = listener.local_addr()?;
         if let Some(tls) = tls {
             eprintln!("cdht-server listening on https://{addr}");
@@ -453,15 +429,18 @@ fn run_init(data: PathBuf, demo: bool, public_url: &str) -> anyhow::Result<Strin
     let public_url = checked_public_url(public_url)?;
     let public_url = public_url.as_str();
     let state = cdht_server::AppState::open(cdht_server::Config::new(data.clone()))?;
-    // Kept for `units qr` and `units list`.
+    let out = if demo {
+        let tree = cdht_server::init::init_demo(state.storage.as_ref(), public_url)?;
+        serde_json::to_string_pretty(&tree)?
+    } else {
+        serde_json::json!({ "data": data, "demo": false }).to_string()
+    };
+    // Kept for `units qr` and `units list`; only once the rest succeeded, so
+    // a failed init leaves the stored address as it was.
     state
         .storage
         .set_setting(cdht_server::units::PUBLIC_URL, public_url)?;
-    if !demo {
-        return Ok(serde_json::json!({ "data": data, "demo": false }).to_string());
-    }
-    let tree = cdht_server::init::init_demo(state.storage.as_ref(), public_url)?;
-    Ok(serde_json::to_string_pretty(&tree)?)
+    Ok(out)
 }
 
 fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::Result<String> {
@@ -469,13 +448,15 @@ fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::R
     let grants = roles
         .iter()
         .map(|r| {
-            let (role, unit) = r
-                .split_once(':')
-                .ok_or_else(|| anyhow::anyhow!("--role {r:?}: write ROLE:UNIT"))?;
-            let role = Role::parse(role).ok_or_else(|| {
-                anyhow::anyhow!(
+            let (role, unit) = r.split_once(':').ok_or_else(|| Coded {
+                code: "bad_role",
+                message: format!("--role {r:?}: write ROLE:UNIT"),
+            })?;
+            let role = Role::parse(role).ok_or_else(|| Coded {
+                code: "bad_role",
+                message: format!(
                     "--role {r:?}: ROLE is collector, reviewer, recogniser, viewer or admin"
-                )
+                ),
             })?;
             Ok(RoleGrant {
                 role,

@@ -46,33 +46,17 @@ pub async fn join_page(
                     chain.push(u.name);
                 }
             }
-            Ok(Some((row, chain)))
+            let server = s.setting(crate::units::PUBLIC_URL)?;
+            Ok(Some((row, chain, server)))
         })
         .await;
     match found {
-        Ok(Some((row, chain))) => {
-            let area = match row.area {
-                cdht_core::AreaType::Difficult => {
-                    "<p>Đơn vị thuộc vùng khó khăn: đạt danh hiệu từ <b>70 điểm</b>.</p>"
-                }
-                cdht_core::AreaType::Normal => "<p>Đạt danh hiệu từ <b>80 điểm</b>.</p>",
-            };
-            let body = format!(
-                "<h1>{name}</h1>\
-                 <p class=code>Mã đơn vị: <b>{code}</b></p>\
-                 <p>{chain}</p>\
-                 <p>Đây là mã QR để tự đánh giá danh hiệu <b>“Công dân học tập”</b> \
-                 (10 chỉ số, mỗi chỉ số 0–10 điểm) của đơn vị này.</p>{area}\
-                 <h2>Cách tham gia</h2><ol>\
-                 <li>Cài ứng dụng <b>CDHT – Công dân học tập</b> (hỏi cán bộ chi hội khuyến học \
-                 nếu chưa có).</li>\
-                 <li>Mở ứng dụng, chọn <b>Quét mã đơn vị</b> và quét lại mã QR này \
-                 (hoặc gõ mã đơn vị và mã tham gia in dưới mã QR).</li>\
-                 <li>Tự chấm điểm, chụp ảnh minh chứng. Không cần mạng: ứng dụng tự gửi khi có sóng.</li>\
-                 </ol>",
-                name = escape(&row.name),
-                code = escape(row.code.as_str()),
-                chain = escape(&chain.join(" · ")),
+        Ok(Some((row, chain, server))) => {
+            let body = unit_page_body(
+                &row,
+                &chain,
+                server.as_deref(),
+                state.config.app_url.as_deref(),
             );
             Html(page(&row.name, &body)).into_response()
         }
@@ -84,6 +68,61 @@ pub async fn join_page(
         Err(e) => e.into_response(),
     }
 }
+
+/// The unit's page. The steps name the app's real buttons (the join
+/// screen, `ui/src/i18n/vi.json`). The join key is in the URL fragment,
+/// which the browser never sends: the page's own script shows it.
+fn unit_page_body(
+    row: &crate::storage::UnitRow,
+    chain: &[String],
+    server: Option<&str>,
+    app_url: Option<&str>,
+) -> String {
+    let area = match row.area {
+        cdht_core::AreaType::Difficult => {
+            "<p>Đơn vị thuộc vùng khó khăn: đạt danh hiệu từ <b>70 điểm</b>.</p>"
+        }
+        cdht_core::AreaType::Normal => "<p>Đạt danh hiệu từ <b>80 điểm</b>.</p>",
+    };
+    let get_app = match app_url {
+        Some(url) => format!(
+            "Tải và cài ứng dụng <b>CDHT – Công dân học tập</b>: \
+             <a id=app-url href=\"{url}\">{url}</a>.",
+            url = escape(url)
+        ),
+        None => "Cài ứng dụng <b>CDHT – Công dân học tập</b> (hỏi cán bộ chi hội khuyến học \
+                 nếu chưa có)."
+            .to_owned(),
+    };
+    let server_line = server.map_or_else(String::new, |s| {
+        format!("<p>Địa chỉ máy chủ: <b id=server>{}</b></p>", escape(s))
+    });
+    format!(
+        "<h1>{name}</h1>\
+         <p class=code>Mã đơn vị: <b>{code}</b></p>\
+         <p class=code id=key-line hidden>Mã tham gia: <b id=join-key></b></p>\
+         {server_line}<p>{chain}</p>\
+         <p>Đây là mã QR để tự đánh giá danh hiệu <b>“Công dân học tập”</b> \
+         (10 chỉ số, mỗi chỉ số 0–10 điểm) của đơn vị này.</p>{area}\
+         <h2>Cách tham gia</h2><ol>\
+         <li id=get-app>{get_app}</li>\
+         <li>Mở ứng dụng, vào mục <b>Đơn vị</b>, bấm <b>Quét mã QR bằng máy ảnh</b> và quét \
+         lại mã QR này (hoặc <b>Chọn ảnh mã QR</b> với một ảnh chụp mã). Không quét được: ở \
+         <b>Cách 2: Nhập mã in dưới mã QR</b>, gõ địa chỉ máy chủ, mã đơn vị và mã tham gia \
+         ở trên.</li>\
+         <li>Tự chấm điểm, chụp ảnh minh chứng. Không cần mạng: ứng dụng tự gửi khi có sóng.</li>\
+         </ol>\
+         <script>{JOIN_KEY_SCRIPT}</script>",
+        name = escape(&row.name),
+        code = escape(row.code.as_str()),
+        chain = escape(&chain.join(" · ")),
+    )
+}
+
+/// Shows the join key of the QR (`#k=KEY`) when the page was opened from it.
+const JOIN_KEY_SCRIPT: &str = "var m=/[#&]k=([A-Za-z0-9]{6,32})(&|$)/.exec(location.hash);\
+if(m){document.getElementById('join-key').textContent=m[1];\
+document.getElementById('key-line').hidden=false;}";
 
 fn not_found() -> String {
     "<h1>Không tìm thấy đơn vị</h1><p>Mã QR này không còn dùng được hoặc bị in sai. \

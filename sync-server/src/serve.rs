@@ -1,7 +1,7 @@
 //! Serving: the plain-HTTP and HTTPS listeners, the start-up repair, the
 //! periodic and final WAL checkpoints, and the sizes of the pools.
 
-use crate::{api, conn, private_umask, upload, AppState};
+use crate::{api, conn, conn_tls, private_umask, upload, AppState};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,11 @@ pub const BLOCKING_THREADS: usize = DB_POOL_SIZE as usize + 8;
 /// link's pauses and a handler's longest database wait (pool 15 s + busy
 /// 10 s), far below "for ever".
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a TLS handshake may take, however steadily its bytes come:
+/// a handshake is a few kilobytes and two round trips, seconds even on 2G
+/// (1–2 s of round trips, 4 KB of certificates at 2 KB/s); a client that
+/// trickles its hello to hold a connection is closed.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections at once: a hall of 300 phones fits, and the process stays
 /// under the usual limit of 1024 open files (the database and photos need
 /// some too).
@@ -64,8 +69,8 @@ pub async fn serve_until(
     result
 }
 
-/// The guarded listener's peer address as the `ConnectInfo<SocketAddr>`
-/// the handlers read (the TLS server provides that one itself).
+/// The guarded listener's peer address (plain or TLS) as the
+/// `ConnectInfo<SocketAddr>` the handlers read.
 async fn peer_address(mut req: axum::extract::Request) -> axum::extract::Request {
     let peer = req
         .extensions()
@@ -88,7 +93,9 @@ pub async fn serve_tls(
     serve_tls_until(state, listener, config, ctrl_c()).await
 }
 
-/// [`serve_tls`] until `shutdown` completes, then as [`serve_until`].
+/// [`serve_tls`] until `shutdown` completes, then as [`serve_until`]. The
+/// connections get the plain listener's guard (a cap, idleness closes) and a
+/// deadline on the TLS handshake ([`conn_tls`]).
 pub async fn serve_tls_until(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -97,21 +104,22 @@ pub async fn serve_tls_until(
 ) -> std::io::Result<()> {
     private_umask();
     tokio::spawn(repair(state.clone()));
-    let app = api::router(state.clone());
-    let listener = listener.into_std()?;
-    let handle = axum_server::Handle::new();
-    let on_signal = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
+    let app = api::router(state.clone()).layer(axum::middleware::map_request(peer_address));
     let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
-    let result = axum_server::from_tcp_rustls(
+    let listener = conn_tls::TlsListener::new(
         listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(config),
+        config,
+        conn_tls::TlsLimits {
+            max_connections: state.config.max_connections,
+            idle: state.config.idle_timeout,
+            handshake: state.config.tls_handshake_timeout,
+        },
+    )?;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<conn::PeerAddr>(),
     )
-    .handle(handle)
-    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+    .with_graceful_shutdown(shutdown)
     .await;
     drop(checkpoints);
     final_checkpoint(&state).await;

@@ -6,7 +6,7 @@
 //! The sync rules themselves (which version wins, what is locked) live in
 //! [`crate::rules`], pure, so every backend applies the same ones.
 
-use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{
     DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore, UnitInfo,
 };
@@ -140,19 +140,6 @@ pub struct DeviceRef {
 pub enum Reader {
     Device(DeviceRef),
     Officer(Vec<RoleGrant>),
-}
-
-/// Whether a reader may have a photo, and whether the server has all of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EvidenceAccess {
-    /// No evidence record names it.
-    Absent,
-    /// Records name it, none inside the reader's scope.
-    OutOfScope,
-    /// In scope, but the bytes are not all there (or failed their check).
-    Incomplete,
-    /// In scope and complete: `size` bytes.
-    Ready { size: u64 },
 }
 
 /// What a pushed person record does to the keyed CCCD the server holds.
@@ -303,6 +290,49 @@ pub struct Recognition {
     pub assessments: Vec<AssessmentId>,
 }
 
+/// A person recognised in the year asked about, by an assessment of a unit's
+/// subtree: what their exemplary status is computed from.
+#[derive(Debug, Clone)]
+pub struct ExemplaryCandidate {
+    pub person: PersonId,
+    pub person_name: String,
+    /// The recognised assessment of that year (the first by id, if several)
+    /// and its unit.
+    pub assessment: AssessmentId,
+    pub unit: UnitCode,
+    /// That assessment's catalog, whose rules say how many years in a row
+    /// make a person eligible.
+    pub catalog: String,
+    /// Every year the person was recognised in, in any unit.
+    pub recognised_years: Vec<i32>,
+    /// The exemplary title of that year, once granted.
+    pub title: Option<ExemplaryTitle>,
+}
+
+/// One page of [`ExemplaryCandidate`]s, by person id.
+#[derive(Debug, Clone)]
+pub struct ExemplaryCandidatePage {
+    pub candidates: Vec<ExemplaryCandidate>,
+    /// The last person of this page when there are more.
+    pub next: Option<PersonId>,
+}
+
+/// The decision that granted the exemplary title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ExemplaryTitle {
+    pub decision_no: String,
+    #[schema(format = Date, value_type = String)]
+    pub decision_date: String,
+}
+
+/// An exemplary title granted by a decision to persons eligible in `year`.
+#[derive(Debug, Clone)]
+pub struct ExemplaryGrant {
+    pub year: u16,
+    pub title: ExemplaryTitle,
+    pub persons: Vec<PersonId>,
+}
+
 /// Counters for operators and tests.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Stats {
@@ -315,12 +345,35 @@ pub struct Stats {
     pub batches: u64,
 }
 
-/// Where a blob upload stands, for the upload handler.
+/// One device's upload of one photo: what the device announced in its
+/// evidence records and must send itself (docs/sync-protocol.md, "Evidence").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadKey {
+    /// The device id, as stored.
+    pub device: String,
+    pub sha256: String,
+}
+
+impl UploadKey {
+    #[must_use]
+    pub fn new(device: &str, sha256: &str) -> Self {
+        Self {
+            device: device.to_owned(),
+            sha256: sha256.to_owned(),
+        }
+    }
+}
+
+/// Where a device's upload of a photo stands, for the upload handler.
 #[derive(Debug, Clone)]
-pub struct BlobProgress {
+pub struct UploadProgress {
+    /// The size this device announced.
     pub size: u64,
     pub received: u64,
     pub complete: bool,
+    /// Its pieces are where servers before migration 6 kept them (see
+    /// [`crate::blobs::Parts`]).
+    pub legacy_parts: bool,
 }
 
 pub trait Storage: Send + Sync + 'static {
@@ -393,24 +446,54 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> StorageResult<DuplicatePage>;
     fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>>;
+    /// The persons recognised in `year` by an assessment of the unit's
+    /// subtree, by person id, after `after`, at most `limit`.
+    fn exemplary_candidates(
+        &self,
+        unit: &str,
+        year: u16,
+        after: Option<PersonId>,
+        limit: u32,
+    ) -> StorageResult<ExemplaryCandidatePage>;
+    /// Records the exemplary title for every person of `grant`, all or
+    /// nothing: each must be recognised in `grant.year` by an assessment of
+    /// the unit's subtree and eligible by `status` (`not_eligible`
+    /// otherwise; `not_found` for a person with no assessment there). A
+    /// title already granted that year by the same decision is left as is;
+    /// by another, `already_granted`.
+    fn grant_exemplary(
+        &self,
+        unit: &str,
+        actor: &str,
+        grant: &ExemplaryGrant,
+        status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
+    ) -> StorageResult<()>;
 
     // evidence
-    fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>>;
-    /// The upload state of a blob a device of `unit` may send, or `None` when
-    /// no evidence record of the unit names it.
-    fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>>;
+    /// Where each photo's upload stands, as `reader` may see it: a device,
+    /// its own upload (what it still has to send), or complete for a photo
+    /// it never announced but may read; an officer, the uploads of the
+    /// records its roles cover. Any other photo is unknown (`size` 0),
+    /// whether or not the server holds its bytes.
+    fn evidence_status(
+        &self,
+        reader: &Reader,
+        sha256: &[String],
+    ) -> StorageResult<Vec<EvidenceStatus>>;
+    /// A device's upload of a photo, or `None` when the device announced
+    /// no such photo in an evidence record.
+    fn upload_progress(&self, key: &UploadKey) -> StorageResult<Option<UploadProgress>>;
     /// Counts a stored chunk, only if `offset` is still the received count.
-    fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool>;
-    /// Marks a photo complete (`ok`), or, when its bytes failed their check,
-    /// open again from offset 0. Never touches a photo already complete.
-    fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()>;
-    /// The upload state of a blob, whoever asks.
-    fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>>;
-    /// Photos with every byte received but not complete (a completion cut
+    fn upload_add_chunk(&self, key: &UploadKey, offset: u64, len: u64) -> StorageResult<bool>;
+    /// Marks an upload complete (`ok`), or, when its bytes failed their
+    /// check, open again from offset 0. Never touches one already complete.
+    fn upload_finish(&self, key: &UploadKey, ok: bool) -> StorageResult<()>;
+    /// Uploads with every byte received but not complete (a completion cut
     /// short), for the start-up repair.
-    fn stuck_blobs(&self) -> StorageResult<Vec<String>>;
-    /// Whether `reader` may download the photo, and whether it is complete.
-    fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess>;
+    fn stuck_uploads(&self) -> StorageResult<Vec<UploadKey>>;
+    /// The size of a photo `reader` may download: one named by an evidence
+    /// record `reader` may read whose uploader sent every byte of it.
+    fn readable_photo(&self, sha256: &str, reader: &Reader) -> StorageResult<Option<u64>>;
 
     // catalogs installed on this server (`cdht-server catalogs add`)
     fn catalogs(&self) -> StorageResult<Vec<Catalog>>;

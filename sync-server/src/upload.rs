@@ -1,6 +1,11 @@
 //! Resumable evidence uploads, made so that a dropped connection cancels
 //! nothing the server has received.
 //!
+//! Each device uploads the photos it announced itself ([`UploadKey`]): a
+//! photo is served through a record only once the record's device has sent
+//! every byte of it, even when the server already holds the same bytes from
+//! another device (docs/threat-model.md, issue 9 items 3 and 10).
+//!
 //! A request's bytes are read on a task of their own ([`receive_chunk`]):
 //! when the link cuts, hyper drops the handler, but the task keeps the bytes
 //! that arrived (a cut chunk counts up to its last byte received; the
@@ -9,9 +14,9 @@
 //! later status or upload request, or the server's start, runs again for a
 //! photo left with `received == size` but not complete, so no state is stuck.
 
-use crate::blobs::{self, Verdict};
+use crate::blobs::{self, Parts, Verdict};
 use crate::error::{payload_too_large, ApiError};
-use crate::storage::BlobProgress;
+use crate::storage::{UploadKey, UploadProgress};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -20,18 +25,18 @@ use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-/// Photos whose completion is running on this instance: a second request
-/// for the same photo waits for the first instead of racing it.
+/// Uploads whose completion is running on this instance: a second request
+/// for the same upload waits for the first instead of racing it.
 #[derive(Default)]
 pub struct Completions {
-    running: Mutex<HashSet<String>>,
+    running: Mutex<HashSet<UploadKey>>,
     done: tokio::sync::Notify,
 }
 
-/// Holds a photo's slot in [`Completions`]; frees it when dropped.
+/// Holds an upload's slot in [`Completions`]; frees it when dropped.
 struct Slot {
     completions: Arc<Completions>,
-    sha256: String,
+    key: UploadKey,
 }
 
 impl Drop for Slot {
@@ -41,21 +46,21 @@ impl Drop for Slot {
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        running.remove(&self.sha256);
+        running.remove(&self.key);
         self.completions.done.notify_waiters();
     }
 }
 
 impl Completions {
-    async fn slot(self: &Arc<Self>, sha256: &str) -> Slot {
+    async fn slot(self: &Arc<Self>, key: &UploadKey) -> Slot {
         loop {
             let notified = self.done.notified();
             {
                 let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-                if running.insert(sha256.to_owned()) {
+                if running.insert(key.clone()) {
                     return Slot {
                         completions: Arc::clone(self),
-                        sha256: sha256.to_owned(),
+                        key: key.clone(),
                     };
                 }
             }
@@ -104,14 +109,18 @@ fn status(sha256: &str, size: u64, received: u64, complete: bool) -> EvidenceSta
     }
 }
 
-/// Completes a photo whose bytes are all in: joins and checks them, keeps
-/// the photo, marks it complete, drops the pieces. Runs on its own task, so
-/// the caller going away (a cut connection) does not stop it half-way.
-/// Safe to run again at any point: it starts from what is stored.
-pub async fn complete(state: &AppState, sha256: &str) -> Result<EvidenceStatus, ApiError> {
+fn parts_of(key: &UploadKey, progress: &UploadProgress) -> Parts {
+    Parts::of(&key.device, &key.sha256, progress.legacy_parts)
+}
+
+/// Completes an upload whose bytes are all in: joins and checks them, keeps
+/// the photo, marks the upload complete, drops the pieces. Runs on its own
+/// task, so the caller going away (a cut connection) does not stop it
+/// half-way. Safe to run again at any point: it starts from what is stored.
+pub async fn complete(state: &AppState, key: &UploadKey) -> Result<EvidenceStatus, ApiError> {
     let state = state.clone();
-    let sha = sha256.to_owned();
-    tokio::spawn(async move { complete_now(&state, &sha).await })
+    let key = key.clone();
+    tokio::spawn(async move { complete_now(&state, &key).await })
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "evidence completion task failed");
@@ -119,34 +128,32 @@ pub async fn complete(state: &AppState, sha256: &str) -> Result<EvidenceStatus, 
         })?
 }
 
-async fn complete_now(state: &AppState, sha256: &str) -> Result<EvidenceStatus, ApiError> {
-    let _slot = state.completions.slot(sha256).await;
-    let sha = sha256.to_owned();
-    let Some(BlobProgress {
-        size,
-        received,
-        complete,
-    }) = state.db(move |s| s.blob_state(&sha)).await?
-    else {
+async fn complete_now(state: &AppState, key: &UploadKey) -> Result<EvidenceStatus, ApiError> {
+    let _slot = state.completions.slot(key).await;
+    let k = key.clone();
+    let Some(progress) = state.db(move |s| s.upload_progress(&k)).await? else {
         return Err(ApiError::not_found());
     };
-    if complete || received < size {
-        return Ok(status(sha256, size, received, complete));
+    let sha256 = key.sha256.as_str();
+    let size = progress.size;
+    if progress.complete || progress.received < size {
+        return Ok(status(sha256, size, progress.received, progress.complete));
     }
-    let verdict = blobs::assemble(state.blobs.as_ref(), sha256, size)
+    let parts = parts_of(key, &progress);
+    let verdict = blobs::assemble(state.blobs.as_ref(), &parts, sha256, size)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "cannot assemble an evidence photo");
             ApiError::internal()
         })?;
     let ok = verdict == Verdict::Ok;
-    let sha = sha256.to_owned();
-    state.db(move |s| s.blob_finish(&sha, ok)).await?;
+    let k = key.clone();
+    state.db(move |s| s.upload_finish(&k, ok)).await?;
     // Only once the database agrees: a crash before this leaves pieces that
     // the next completion can use again.
-    blobs::delete_parts(state.blobs.as_ref(), sha256).await;
+    blobs::delete_parts(state.blobs.as_ref(), &parts).await;
     if ok {
-        tracing::info!(sha256, size, "evidence photo complete");
+        tracing::info!(sha256, size, device = %key.device, "evidence photo complete");
         Ok(status(sha256, size, size, true))
     } else {
         tracing::warn!(
@@ -159,16 +166,16 @@ async fn complete_now(state: &AppState, sha256: &str) -> Result<EvidenceStatus, 
 }
 
 /// Reads one chunk's bytes and stores them from `offset`; completes the
-/// photo when they are its last. Runs on its own task (see the module doc):
-/// the answer is lost with a cut connection, the bytes are not.
+/// upload when they are its last. Runs on its own task (see the module
+/// doc): the answer is lost with a cut connection, the bytes are not.
 pub async fn receive_chunk(
     state: AppState,
-    sha256: String,
+    key: UploadKey,
     offset: u64,
-    progress: BlobProgress,
+    progress: UploadProgress,
     body: Body,
 ) -> Result<EvidenceStatus, ApiError> {
-    tokio::spawn(async move { receive_now(&state, &sha256, offset, &progress, body).await })
+    tokio::spawn(async move { receive_now(&state, &key, offset, &progress, body).await })
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "evidence upload task failed");
@@ -178,11 +185,12 @@ pub async fn receive_chunk(
 
 async fn receive_now(
     state: &AppState,
-    sha256: &str,
+    key: &UploadKey,
     offset: u64,
-    progress: &BlobProgress,
+    progress: &UploadProgress,
     body: Body,
 ) -> Result<EvidenceStatus, ApiError> {
+    let sha256 = key.sha256.as_str();
     let room = progress.size.saturating_sub(offset);
     let mut data = Vec::new();
     let mut cut = false;
@@ -213,21 +221,22 @@ async fn receive_now(
     if len > room {
         return Err(out_of_range());
     }
-    let part = blobs::put_part(state.blobs.as_ref(), sha256, offset, data.into())
+    let parts = parts_of(key, progress);
+    let part = blobs::put_part(state.blobs.as_ref(), &parts, offset, data.into())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "cannot store an evidence chunk");
             ApiError::internal()
         })?;
-    let sha = sha256.to_owned();
+    let k = key.clone();
     let counted = state
-        .db(move |s| s.blob_add_chunk(&sha, offset, len))
+        .db(move |s| s.upload_add_chunk(&k, offset, len))
         .await?;
     if !counted {
         // Another request stored this offset first: this piece is surplus.
         blobs::delete_part(state.blobs.as_ref(), &part).await;
-        let sha = sha256.to_owned();
-        let now = state.db(move |s| s.blob_state(&sha)).await?;
+        let k = key.clone();
+        let now = state.db(move |s| s.upload_progress(&k)).await?;
         return Err(offset_mismatch(now.map_or(0, |p| p.received)));
     }
     if cut {
@@ -242,7 +251,7 @@ async fn receive_now(
     if received < progress.size {
         return Ok(status(sha256, progress.size, received, false));
     }
-    complete_now(state, sha256).await
+    complete_now(state, key).await
 }
 
 fn out_of_range() -> ApiError {
@@ -252,19 +261,20 @@ fn out_of_range() -> ApiError {
     )
 }
 
-/// Completes every photo a crash or an older version left with all its
-/// bytes but not complete. Run at start-up; errors are logged, each photo is
-/// tried again by its next status or upload request anyway.
+/// Completes every upload a crash or an older version left with all its
+/// bytes but not complete. Run at start-up; errors are logged, each upload
+/// is tried again by its device's next status or upload request anyway.
 pub async fn repair_stuck(state: &AppState) {
-    let stuck = match state.db(|s| s.stuck_blobs()).await {
+    let stuck = match state.db(|s| s.stuck_uploads()).await {
         Ok(stuck) => stuck,
         Err(e) => {
             tracing::error!(code = e.code, "cannot list unfinished evidence photos");
             return;
         }
     };
-    for sha256 in stuck {
-        match complete_now(state, &sha256).await {
+    for key in stuck {
+        let sha256 = key.sha256.as_str();
+        match complete_now(state, &key).await {
             Ok(s) => tracing::info!(sha256, complete = s.complete, "repaired an evidence upload"),
             Err(e) => tracing::warn!(sha256, code = e.code, "an evidence upload starts again"),
         }

@@ -39,6 +39,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET", "/api/v1/units/{code}/duplicates"),
     ("GET", "/api/v1/units/{code}/audit"),
     ("POST", "/api/v1/units/{code}/recognitions"),
+    ("GET", "/api/v1/units/{code}/exemplary"),
+    ("POST", "/api/v1/units/{code}/exemplary"),
     ("POST", "/api/v1/units/{code}/join-key"),
     ("POST", "/api/v1/assessments/{id}/approve"),
     ("POST", "/api/v1/assessments/{id}/return"),
@@ -393,6 +395,26 @@ async fn schemas_follow_serde() {
     let bad = json!({"seq": 3, "at": "x", "kind": "review", "assessment": "not-a-uuid",
         "state": "returned"});
     assert!(check(&doc, &s["ServerChange"], &bad, "bad").is_err());
+    // The exemplary listing: a title is null until a decision grants it.
+    let person = |title: Value| {
+        json!({"person": cdht_core::ids::PersonId::new_v7(), "person_name": "Lò Thị Mai",
+            "assessment": AssessmentId::new_v7(), "unit": "DEMO-X1-C1", "year": 2025,
+            "streak": 5, "required": 5, "eligible": true, "years_to_go": 0,
+            "provisional": true, "title": title})
+    };
+    let granted = json!({"decision_no": "05/QĐ-KH", "decision_date": "2026-01-15"});
+    check_component(
+        &doc,
+        "ExemplaryPage",
+        &json!({"persons": [person(Value::Null), person(granted)], "next": null}),
+    );
+    assert!(check(
+        &doc,
+        &s["ExemplaryPage"],
+        &json!({"persons": [person(json!("granted"))], "next": null}),
+        "bad title"
+    )
+    .is_err());
     let (_, body) = person_record();
     let mut v = serde_json::to_value(&body).unwrap();
     check_component(&doc, "RecordBody", &v);

@@ -520,13 +520,14 @@ async fn evidence_photos_download_only_within_scope() {
     assert_eq!(status, 404);
     let err: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(err["code"], "not_found");
-    // Another unit's device, another phone of the same unit: 403.
+    // Another unit's device, another phone of the same unit: the same 404
+    // as an unknown photo (the answer does not tell that a record names it).
     for unit in ["DEMO-X2-C1", "DEMO-X1-C1"] {
         let stranger = server.device(unit).await;
         let (status, _, body) = get(token(&stranger), sha.clone()).await;
-        assert_eq!(status, 403, "{unit}");
+        assert_eq!(status, 404, "{unit}");
         let err: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(err["code"], "out_of_scope");
+        assert_eq!(err["code"], "not_found");
     }
     // A collector device of the unit; officers over it; not another commune's.
     let tablet = server.device("DEMO-X1-C1").await;
@@ -539,7 +540,7 @@ async fn evidence_photos_download_only_within_scope() {
         assert_eq!((status, got == bytes), (200, true), "{officer}");
     }
     let o = server.officer("kiemtra-x2").await;
-    assert_eq!(get(token(&o), sha.clone()).await.0, 403);
+    assert_eq!(get(token(&o), sha.clone()).await.0, 404);
     // No token: 401.
     let r = http
         .get(format!("{}/api/v1/evidence/{sha}", server.url))

@@ -31,7 +31,7 @@ fn error_lines(out: &Output) -> Vec<String> {
     let lines: Vec<String> = err.lines().map(str::to_owned).collect();
     assert!(!lines.is_empty());
     for line in &lines {
-        assert!(line.starts_with("error ["), "{line}");
+        cdht_test_support::assert_bilingual_error_line(line);
     }
     lines
 }

@@ -7,6 +7,7 @@
 
 mod support;
 
+use cdht_server::storage::UploadKey;
 use cdht_sync_client::{sha256_hex, SyncClient};
 use cdht_test_support::relay::PacedRelay;
 use std::sync::atomic::Ordering;
@@ -117,7 +118,7 @@ async fn a_cut_at_any_moment_around_the_last_byte_never_leaves_a_photo_stuck() {
             .join(format!("blobs/evidence/{}/{sha}.jpg", &sha[..2]));
         assert_eq!(&std::fs::read(stored).unwrap(), photo);
     }
-    let parts = server.state.config.data_dir.join("blobs/parts");
+    let parts = server.state.config.data_dir.join("blobs/uploads");
     let left: Vec<_> = walk(&parts);
     assert!(left.is_empty(), "pieces left behind: {left:?}");
     // The cut requests delivered most bytes: resuming re-sent far less
@@ -145,22 +146,23 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn a_photo_stuck_by_an_older_version_is_completed_at_start_up() {
     // The state an older server left: every byte counted, not complete.
     let server = start().await;
-    let device = server.device("DEMO-X1-C1").await;
+    let (device, device_id) = server.device_and_id("DEMO-X1-C1").await;
     let photo_bytes = photo(77, 40_000);
     announce_photos(&device, 1, "Lò Văn Páo", std::slice::from_ref(&photo_bytes)).await;
     let sha = sha256_hex(&photo_bytes);
+    let key = UploadKey::new(&device_id.to_string(), &sha);
     let storage = Arc::clone(&server.state.storage);
     let blobs = Arc::clone(&server.state.blobs);
-    // Stored as the old server named its pieces: by offset alone.
+    // Stored as an old server named its pieces: by offset alone.
     blobs
         .put(
-            &object_store::path::Path::from(format!("parts/{sha}/{:016}", 0)),
+            &object_store::path::Path::from(format!("uploads/{}/{sha}/{:016}", key.device, 0)),
             photo_bytes.clone().into(),
         )
         .await
         .unwrap();
-    let (s, n) = (sha.clone(), photo_bytes.len() as u64);
-    tokio::task::spawn_blocking(move || assert!(storage.blob_add_chunk(&s, 0, n).unwrap()))
+    let (k, n) = (key.clone(), photo_bytes.len() as u64);
+    tokio::task::spawn_blocking(move || assert!(storage.upload_add_chunk(&k, 0, n).unwrap()))
         .await
         .unwrap();
 
@@ -172,8 +174,8 @@ async fn a_photo_stuck_by_an_older_version_is_completed_at_start_up() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let storage = Arc::clone(&reopened.storage);
-        let s = sha.clone();
-        let state = tokio::task::spawn_blocking(move || storage.blob_state(&s).unwrap())
+        let k = key.clone();
+        let state = tokio::task::spawn_blocking(move || storage.upload_progress(&k).unwrap())
             .await
             .unwrap()
             .unwrap();

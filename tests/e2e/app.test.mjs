@@ -1,44 +1,14 @@
 // End-to-end tests of the real CDHT app (the debug build with the UI embedded),
 // driven through tauri-driver → WebKitWebDriver under Xvfb. Run by scripts/e2e.sh.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { APP_BINARY, Session, WORK_DIR, sleep } from "./webdriver.mjs";
+import { WORK_DIR, sleep } from "./webdriver.mjs";
+import { fillProfile, nav, start, startSyncServer, step, stop } from "./harness.mjs";
 import { damagedQr, freshDir, photoJpeg, plainPng, qrPng } from "./fixtures.mjs";
 
 const UNIT_QR = "https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA";
-const open = new Set();
-
-async function start(dataDir) {
-  const session = await Session.start(dataDir);
-  open.add(session);
-  return session;
-}
-
-async function stop(session) {
-  open.delete(session);
-  await session.quit();
-}
-
-after(async () => {
-  for (const s of open) await s.quit();
-});
-
-/** Runs `body`, saving a screenshot named after the step if it throws. */
-async function step(session, name, body) {
-  try {
-    return await body();
-  } catch (err) {
-    await session.screenshot(`FAILED-${name}`).catch(() => {});
-    // Close the app now: the driver holds one session at a time.
-    await stop(session);
-    throw err;
-  }
-}
-
 async function joinTyped(s, unit = "HD-CG-002", key = "ABCDEF12") {
   await nav(s, "join");
   await s.type("#join-server", "https://cdht.example.vn");
@@ -46,24 +16,6 @@ async function joinTyped(s, unit = "HD-CG-002", key = "ABCDEF12") {
   await s.type("#join-key", key);
   await s.click("#join-typed-submit");
   await s.waitFor("#join-ok", { text: unit });
-}
-
-async function fillProfile(s, name) {
-  await nav(s, "profile");
-  await s.type("#profile-name", name);
-  await s.type("#profile-birth-year", "1968");
-  const group = await s.execute(`return document.querySelector("#profile-group option:nth-child(2)").value`);
-  await s.selectValue("#profile-group", group);
-  await s.click("#profile-save");
-  await s.waitFor("#profile-ok", { text: "Đã lưu hồ sơ" });
-}
-
-/** Goes to a screen through the tabs (opening the folded menu on a phone-sized window). */
-async function nav(session, screen) {
-  const folded = await session.execute(
-    `const b = document.getElementById("menu-toggle"); return !!b && getComputedStyle(b).display !== "none" && b.getAttribute("aria-expanded") !== "true";`);
-  if (folded) await session.click("#menu-toggle");
-  await session.click(`#nav-${screen}`);
 }
 
 /** The app's process id, found by the unique data folder on its command line. */
@@ -164,6 +116,17 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     await s.click("#lvl-2-2-a");
     await s.waitFor("#verdict", { text: "Đạt" });
     assert.equal(await s.text("#score-total"), "Điểm: 100/100");
+
+    // Keyboard focus on the photo button is visible: its real input is an
+    // invisible overlay, so the outline goes on the button around it.
+    const focusOutline = await s.execute(`
+      const input = document.querySelector("#photo-input-1-1");
+      input.focus();
+      const style = getComputedStyle(input.closest(".file-button"));
+      return [document.activeElement === input, style.outlineStyle, style.outlineWidth];`);
+    assert.deepEqual(focusOutline, [true, "solid", "3px"], String(focusOutline));
+    await s.screenshot("04b-photo-button-focused");
+    await s.execute(`document.activeElement.blur(); return true;`);
 
     // Not a photo: refused with a Vietnamese message, nothing stored.
     await s.upload("#photo-input-1-2", [notPhoto]);
@@ -303,8 +266,17 @@ test("an officer adds three people and finds one by a search typed without diacr
     await s.waitFor("#people-count", { text: "1 người" });
 
     // The officer opens that person's self-assessment from the list.
-    await s.click("#people-list .person button");
-    await s.waitFor("#assess-person", { text: "Trần Thị Bính" });
+    // The list re-renders as the search settles: a click on a row being
+    // replaced is lost, so click again if the screen did not change.
+    for (let attempt = 1; ; attempt++) {
+      await s.click("#people-list .person button");
+      try {
+        await s.waitFor("#assess-person", { text: "Trần Thị Bính", timeout: 5_000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
     await s.setWindowSize(360, 640);
     await nav(s, "officer");
     await s.waitFor("#people-count", { text: "3 người" });
@@ -371,6 +343,26 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.waitFor("#join-error", { text: "The join key is missing or not right" });
     await s.selectValue("#lang-select", "vi");
     await s.waitFor("#app-title", { text: "Công dân học tập" });
+
+    // The address field comes pre-filled with "https://". Typed after it as
+    // the poster prints it, "http://…" is corrected, not doubled; a scheme
+    // typed wrong is refused with the way to write it.
+    await nav(s, "join");
+    assert.equal(await s.execute(`return document.querySelector("#join-server").value`), "https://");
+    await s.append("#join-server", "http//127.0.0.1:8080");
+    await s.type("#join-unit", "HD-CG-009");
+    await s.type("#join-key", "ABCDEF12");
+    await s.click("#join-typed-submit");
+    await s.waitFor("#join-error", { text: "Địa chỉ máy chủ không đúng" });
+    await s.screenshot("10b-join-address-refused");
+    await s.type("#join-server", "https://");
+    await s.append("#join-server", "http://127.0.0.1:8080/");
+    await s.click("#join-typed-submit");
+    await s.waitFor("#join-ok", { text: "HD-CG-009" });
+    await nav(s, "join");
+    await s.waitFor("#join-units", { text: "Máy chủ: http://127.0.0.1:8080" });
+    assert.doesNotMatch(await s.text("#join-units"), /https:\/\/http/);
+    await s.screenshot("10c-join-address-corrected");
   });
   await stop(s);
 });
@@ -399,8 +391,7 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
   const pid = appPid(dir);
   assert.ok(pid, "found the app process");
   process.kill(pid, "SIGKILL");
-  open.delete(s);
-  await s.quit();
+  await stop(s);
 
   s = await start(dir);
   await step(s, "kill-after", async () => {
@@ -414,48 +405,6 @@ test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeou
 });
 
 // ---- With a real sync server ----------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Builds (a no-op when fresh) and starts `cdht-server init --demo` + `serve`
- * on a free loopback port, its data in the e2e work folder. The caller stops it.
- */
-async function startSyncServer() {
-  const targetDir = path.dirname(path.dirname(APP_BINARY));
-  execFileSync("cargo", ["build", "--quiet", "-p", "cdht-server"], {
-    cwd: path.resolve("../.."),
-    env: { ...process.env, CARGO_TARGET_DIR: targetDir },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const bin = path.join(targetDir, "debug", "cdht-server");
-  const data = freshDir(WORK_DIR, "server");
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const demo = JSON.parse(execFileSync(bin, ["init", "--data", data, "--demo", "--public-url", url], { encoding: "utf8" }));
-  const log = openSync(path.join(WORK_DIR, "sync-server.log"), "w");
-  const proc = spawn(bin, ["serve", "--data", data, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", log, log] });
-  const stop = () => { if (proc.exitCode === null) proc.kill("SIGKILL"); };
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (i > 150 || proc.exitCode !== null) { stop(); throw new Error(`cdht-server did not start on ${url}`); }
-    await sleep(100);
-  }
-  return { url, demo, stop };
-}
 
 test("with a real sync server: join by its QR, save a profile, 'Đồng bộ ngay', everything sent and the unit named", { timeout: 300_000 }, async () => {
   const server = await startSyncServer();

@@ -153,6 +153,12 @@ export class Session {
     await this.cmd("POST", `/element/${id}/value`, { text });
   }
 
+  /** Types after what the field already holds (no clearing first). */
+  async append(css, text) {
+    const id = await this.waitFor(css);
+    await this.cmd("POST", `/element/${id}/value`, { text });
+  }
+
   /** Sets a file input's files (WebDriver "send keys" to <input type=file>). */
   async upload(css, filePaths) {
     const id = await this.find(css);

@@ -151,26 +151,32 @@ async function homeScreen() {
   const o = await refreshOverview();
   const unit = o.units.find((u) => u.active);
   const me = o.self_person;
-  let step;
-  let thisYear = null;
-  if (!unit) {
-    step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_join")),
-      h("button", { class: "primary", id: "home-next", onclick: () => go("join") }, t("home.step_join_button")));
-  } else if (!me || !me.target_group) {
-    step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_profile")),
-      h("button", { class: "primary", id: "home-next", onclick: () => go("profile") }, t("home.step_profile_button")));
-  } else {
-    const hist = await call("history", { person_id: me.person_id });
-    const mine = hist.entries.find((e) => e.year === o.year);
-    thisYear = mine
-      ? h("p", { id: "home-status" }, t("home.this_year", { year: o.year }), " ",
-        h("span", { class: `badge status-${mine.status}` }, t(`status.${mine.status}`)),
-        mine.score ? ` · ${t("history.score", { total: mine.score.total_points })}` : "")
-      : null;
-    step = h("section", { class: "card next" }, h("h2", {}, t("common.next_step")), h("p", {}, t("home.step_assess", { year: o.year })),
-      h("button", { class: "primary", id: "home-next", onclick: () => go("assess", { personId: me.person_id }) },
-        t("home.step_assess_button", { year: o.year })));
-  }
+  // One step and one button, following the person's state (crates/app next_step.rs).
+  const year = o.year;
+  const mine = o.this_year;
+  const assess = () => go("assess", { personId: me.person_id });
+  const history = () => go("history", { personId: me.person_id });
+  const steps = {
+    join: ["home.step_join", "home.step_join_button", () => go("join")],
+    profile: ["home.step_profile", "home.step_profile_button", () => go("profile")],
+    assess: ["home.step_assess", "home.step_assess_button", assess],
+    continue_draft: ["home.step_draft", "home.step_draft_button", assess],
+    send: ["home.step_send", "home.step_send_button", () => go("sync")],
+    await_review: ["home.step_review", "home.step_review_button", assess],
+    fix_returned: ["home.step_returned", "home.step_returned_button", assess],
+    await_recognition: ["home.step_approved", "home.step_history_button", history],
+    recognised: ["home.step_recognised", "home.step_history_button", history],
+  };
+  const [text, button, onclick] = steps[o.next_step] ?? steps.join;
+  const vars = { year, reason: mine?.return_reason ?? "" };
+  const step = h("section", { class: "card next", id: "home-step", "data-step": o.next_step },
+    h("h2", {}, t("common.next_step")), h("p", { id: "home-next-text" }, t(text, vars)),
+    h("button", { class: "primary", id: "home-next", onclick }, t(button, vars)));
+  const thisYear = mine
+    ? h("p", { id: "home-status" }, t("home.this_year", { year }), " ",
+      h("span", { class: `badge status-${mine.status}` }, t(`status.${mine.status}`)),
+      mine.score ? ` · ${t("history.score", { total: mine.score.total_points })}` : "")
+    : null;
   return [
     h("h2", {}, t("home.welcome")),
     o.broken_photos > 0 ? h("div", { class: "notice error" }, t("home.broken_photos", { count: o.broken_photos })) : null,
@@ -255,7 +261,7 @@ async function joinScreen() {
       h("p", { class: "hint" }, t("join.qr_help"))),
     h("section", { class: "card" },
       h("h3", {}, t("join.typed_title")),
-      h("form", { onsubmit: joinTyped },
+      h("form", { onsubmit: joinTyped, novalidate: true },
         field(t("join.server"), server),
         field(t("join.unit"), unit),
         field(t("join.key"), key),
@@ -315,10 +321,13 @@ async function profileScreen() {
       };
       const person = await call("save_profile", { form });
       await refreshOverview();
-      mount(result, okBox(t("profile.saved"), "profile-ok"),
-        person.target_group
-          ? h("button", { class: "primary", id: "profile-next", onclick: () => go("assess", { personId: person.person_id }) }, t("profile.next"))
-          : null);
+      const next = person.target_group
+        ? h("button", { class: "primary", id: "profile-next", onclick: () => go("assess", { personId: person.person_id }) }, t("profile.next"))
+        : null;
+      mount(result, okBox(t("profile.saved"), "profile-ok"), next);
+      // The saved notice and the next button sit under a long form: bring them
+      // into view, the button included, so the next step is never off-screen.
+      (next ?? result).scrollIntoView({ block: "center" });
       cccd.value = "";
       consent.checked = false;
       cccd.disabled = true;

@@ -22,7 +22,7 @@
 use crate::AppError;
 use cdht_core::qr::JoinPayload;
 use cdht_core::sync::DeviceScope;
-use cdht_store::{Store, Unit};
+use cdht_store::{DatabaseKey, Store, Unit};
 use cdht_sync_engine::{
     RetryBackoff, ServerConfig, SyncEngine, SyncError, SyncErrorKind, SyncPhase, SyncProgress,
     SyncReport,
@@ -450,10 +450,11 @@ impl SyncLoop {
     /// Opens the engine on the app's data folder.
     pub fn open(
         data_dir: impl Into<PathBuf>,
+        key: &DatabaseKey,
         config: ServerConfig,
         shared: Arc<SyncShared>,
     ) -> Result<Self, SyncError> {
-        let engine = SyncEngine::open(data_dir.into(), config)?;
+        let engine = SyncEngine::open(data_dir.into(), key, config)?;
         let this = Self {
             engine,
             backoff: RetryBackoff::default(),
@@ -722,6 +723,7 @@ impl SyncLoop {
 /// on one thread; the UI's commands never share that thread).
 pub fn spawn_sync_thread(
     data_dir: PathBuf,
+    key: DatabaseKey,
     config: ServerConfig,
     shared: Arc<SyncShared>,
     emit: impl FnMut(SyncEvent) + Send + 'static,
@@ -739,7 +741,7 @@ pub fn spawn_sync_thread(
                     return;
                 }
             };
-            runtime.block_on(run_sync_loop(data_dir, config, shared, emit));
+            runtime.block_on(run_sync_loop(data_dir, key, config, shared, emit));
         })
 }
 
@@ -747,12 +749,13 @@ pub fn spawn_sync_thread(
 /// broken), reports it and tries again on each nudge or every minute.
 pub async fn run_sync_loop(
     data_dir: PathBuf,
+    key: DatabaseKey,
     config: ServerConfig,
     shared: Arc<SyncShared>,
     mut emit: impl FnMut(SyncEvent),
 ) {
     loop {
-        match SyncLoop::open(data_dir.clone(), config.clone(), Arc::clone(&shared)) {
+        match SyncLoop::open(data_dir.clone(), &key, config.clone(), Arc::clone(&shared)) {
             Ok(sync_loop) => return sync_loop.run(emit).await,
             Err(err) => {
                 let view = SyncErrorView::from_error(&err, now_ms());

@@ -68,6 +68,11 @@ impl From<StoreError> for AppError {
                 "Dữ liệu trên máy do phiên bản ứng dụng mới hơn tạo ra. Bác hãy cập nhật ứng dụng.",
             ),
             ErrorKind::Busy => ("busy", "Máy đang bận. Bác chờ một chút rồi thử lại."),
+            ErrorKind::KeyUnavailable => (
+                "database_key_unavailable",
+                "Chưa mở được khoá bảo vệ dữ liệu trên máy. Bác hãy mở khoá máy \
+                 (đăng nhập lại) rồi mở lại ứng dụng. Đừng xoá ứng dụng: dữ liệu vẫn còn.",
+            ),
             ErrorKind::Io | ErrorKind::Internal => (
                 "storage_error",
                 "Không lưu được. Bác thử lại; nếu vẫn lỗi, hãy nhờ cán bộ chi hội giúp.",

@@ -8,16 +8,22 @@
 //! a Vietnamese `message` it shows as is.
 
 pub mod background;
+pub mod cli;
+mod database_key;
 mod error;
+pub mod next_step;
 mod qr;
 mod thumbnail;
 
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+pub use database_key::OsKeyring;
+pub use database_key::{database_key, platform_key_store, KEYRING_SERVICE};
 pub use error::AppError;
 pub use qr::decode_qr_text;
 
 /// The store records commands return, for the Tauri shell's signatures.
 pub mod store_types {
-    pub use cdht_store::{Person, PersonListItem, Saved, Unit};
+    pub use cdht_store::{DatabaseKey, Person, PersonListItem, Saved, Unit};
 }
 
 use base64::Engine as _;
@@ -89,6 +95,10 @@ pub struct Overview {
     pub device_officer: Option<String>,
     /// The device holds a token for a server (joined and enrolled).
     pub enrolled: bool,
+    /// The person's own assessment of `year`, if any.
+    pub this_year: Option<AssessmentBrief>,
+    /// Home's "Việc tiếp theo" ([`next_step::next_step`]).
+    pub next_step: next_step::NextStep,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,10 +291,12 @@ pub struct HistoryView {
 }
 
 impl App {
-    /// Opens the app's data in `data_dir` (created if needed) and runs the
-    /// start-up self-check (outbox rows cut mid-send go back to pending).
-    pub fn open(data_dir: impl AsRef<Path>) -> AppResult<Self> {
-        let mut store = Store::open(data_dir.as_ref())?;
+    /// Opens the app's data in `data_dir` (created if needed) with the
+    /// database key ([`database_key`]; a plain database from an earlier version
+    /// is encrypted now) and runs the start-up self-check (outbox rows cut
+    /// mid-send go back to pending).
+    pub fn open(data_dir: impl AsRef<Path>, key: &cdht_store::DatabaseKey) -> AppResult<Self> {
+        let mut store = Store::open(data_dir.as_ref(), key)?;
         let startup_check = store.self_check(CheckDepth::Quick)?;
         let thumbnails_dir = data_dir.as_ref().join("thumbnails");
         std::fs::create_dir_all(&thumbnails_dir).map_err(|err| {
@@ -302,6 +314,13 @@ impl App {
             startup_check,
             catalogs,
         })
+    }
+
+    /// [`App::open`] with the key of the data folder's own key file (made on
+    /// first use), as on a platform without a secret store; for tools and tests.
+    pub fn open_with_key_file(data_dir: impl AsRef<Path>) -> AppResult<Self> {
+        let chosen = cdht_store::load_or_create_key(data_dir.as_ref(), None)?;
+        Self::open(data_dir, &chosen.key)
     }
 
     #[must_use]
@@ -374,10 +393,30 @@ impl App {
     pub fn overview(&mut self) -> AppResult<Overview> {
         self.refresh_catalogs()?;
         let catalog = self.current_catalog()?;
+        let year = Self::current_year();
+        let units = self.store.units()?;
+        let self_person = self.store.self_person()?;
+        let sync = self.sync_status()?;
+        let this_year = match &self_person {
+            Some(me) => self
+                .store
+                .history(me.person_id)?
+                .into_iter()
+                .find(|a| a.year == year),
+            None => None,
+        };
+        let next_step = next_step::next_step(&next_step::HomeFacts {
+            joined: units.iter().any(|u| u.active),
+            profile_complete: self_person
+                .as_ref()
+                .is_some_and(|p| p.target_group.is_some()),
+            this_year: this_year.as_ref(),
+            waiting_to_send: sync.waiting_records > 0 || sync.waiting_photos > 0,
+        });
         Ok(Overview {
-            year: Self::current_year(),
-            units: self.store.units()?,
-            self_person: self.store.self_person()?,
+            year,
+            units,
+            self_person,
             catalog: CatalogSummary {
                 id: catalog.id.clone(),
                 decision: catalog.decision.clone(),
@@ -392,10 +431,12 @@ impl App {
                     })
                     .collect(),
             },
-            sync: self.sync_status()?,
+            sync,
             broken_photos: self.startup_check.broken_evidence.len(),
             device_officer: self.device_officer()?,
             enrolled: self.store.sync_credentials()?.is_some(),
+            this_year,
+            next_step,
         })
     }
 

@@ -63,12 +63,17 @@ async fn wait_until(shared: &SyncShared, what: &str, done: impl Fn(&SyncState) -
     panic!("timed out waiting for {what}: {:?}", shared.snapshot());
 }
 
+/// The database key of a test data folder: its key file, made on first use.
+fn key_of(dir: &std::path::Path) -> cdht_store::DatabaseKey {
+    cdht_store::load_or_create_key(dir, None).unwrap().key
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_in_the_app_is_enrolled_by_the_loop_and_the_submitted_assessment_reaches_the_server()
 {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
 
     // The loop starts with the app: not enrolled, nothing joined, it stays idle.
     let shared = SyncShared::new();
@@ -76,6 +81,7 @@ async fn a_join_in_the_app_is_enrolled_by_the_loop_and_the_submitted_assessment_
     let sink = Arc::clone(&events);
     let _thread = spawn_sync_thread(
         dir.path().to_path_buf(),
+        key_of(dir.path()),
         ServerConfig::default(),
         Arc::clone(&shared),
         move |e| sink.lock().unwrap().push(e),
@@ -133,7 +139,7 @@ async fn a_join_in_the_app_is_enrolled_by_the_loop_and_the_submitted_assessment_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_join_waits_for_the_network_then_enrols_on_a_later_round() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     // A server address where nothing listens (yet): the join is offline.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -144,12 +150,13 @@ async fn offline_join_waits_for_the_network_then_enrols_on_a_later_round() {
     let shared = SyncShared::new();
     let mut config = ServerConfig::default();
     config.request_retry.max_attempts = 1;
-    let mut sync_loop = SyncLoop::open(dir.path(), config, Arc::clone(&shared))
-        .unwrap()
-        .with_backoff(RetryBackoff::new(
-            Duration::from_millis(10),
-            Duration::from_millis(50),
-        ));
+    let mut sync_loop =
+        SyncLoop::open(dir.path(), &key_of(dir.path()), config, Arc::clone(&shared))
+            .unwrap()
+            .with_backoff(RetryBackoff::new(
+                Duration::from_millis(10),
+                Duration::from_millis(50),
+            ));
     assert!(sync_loop.has_work());
     assert!(shared.snapshot().enrol_pending);
     let mut seen = Vec::new();
@@ -180,7 +187,7 @@ async fn offline_the_loop_probes_and_syncs_as_soon_as_the_server_answers() {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = reserved.local_addr().unwrap();
     drop(reserved);
-    Store::open(dir.path())
+    Store::open_with_key_file(dir.path())
         .unwrap()
         .save_sync_credentials(&SyncCredentials {
             server_url: format!("http://{addr}"),
@@ -196,10 +203,11 @@ async fn offline_the_loop_probes_and_syncs_as_soon_as_the_server_answers() {
     let mut config = ServerConfig::default();
     config.request_retry.max_attempts = 1;
     let hour = Duration::from_secs(3600);
-    let mut sync_loop = SyncLoop::open(dir.path(), config, Arc::clone(&shared))
-        .unwrap()
-        .with_backoff(RetryBackoff::new(hour, hour))
-        .with_probe_every(Duration::from_millis(200));
+    let mut sync_loop =
+        SyncLoop::open(dir.path(), &key_of(dir.path()), config, Arc::clone(&shared))
+            .unwrap()
+            .with_backoff(RetryBackoff::new(hour, hour))
+            .with_probe_every(Duration::from_millis(200));
     let outcome = sync_loop.round(&mut |_| {}).await;
     let cdht_app::background::RoundOutcome::Failed(err) = outcome else {
         panic!("expected an offline failure, got {outcome:?}");
@@ -248,7 +256,7 @@ async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
     // a photo for indicator 1.1.
     let other_dir = tempfile::tempdir().unwrap();
     let photo_sha = {
-        let mut other = App::open(other_dir.path()).unwrap();
+        let mut other = App::open_with_key_file(other_dir.path()).unwrap();
         other.join_unit_from_qr_text(&qr).unwrap();
         let group = other.current_catalog().unwrap().groups[0].id.clone();
         let me = other
@@ -278,6 +286,7 @@ async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
     let other_shared = SyncShared::new();
     let _other_thread = spawn_sync_thread(
         other_dir.path().to_path_buf(),
+        key_of(other_dir.path()),
         ServerConfig::default(),
         Arc::clone(&other_shared),
         |_| {},
@@ -290,11 +299,12 @@ async fn an_officer_logs_in_on_the_device_and_gets_the_units_records() {
 
     // The officer's device joins the same unit.
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     app.join_unit_from_qr_text(&qr).unwrap();
     let shared = SyncShared::new();
     let _thread = spawn_sync_thread(
         dir.path().to_path_buf(),
+        key_of(dir.path()),
         ServerConfig::default(),
         Arc::clone(&shared),
         |_| {},
@@ -379,13 +389,14 @@ async fn a_pulled_person_of_a_branch_is_listed_with_their_unit() {
     // A citizen of the branch DEMO-X1-C1 submits from their phone.
     let phone_dir = tempfile::tempdir().unwrap();
     {
-        let mut phone = App::open(phone_dir.path()).unwrap();
+        let mut phone = App::open_with_key_file(phone_dir.path()).unwrap();
         phone.join_unit_from_qr_text(&qr_of(UNIT)).unwrap();
         submit_own_assessment(&mut phone, "Ngô Thị Thu");
     }
     let phone_shared = SyncShared::new();
     let _phone = spawn_sync_thread(
         phone_dir.path().to_path_buf(),
+        key_of(phone_dir.path()),
         ServerConfig::default(),
         Arc::clone(&phone_shared),
         |_| {},
@@ -398,11 +409,12 @@ async fn a_pulled_person_of_a_branch_is_listed_with_their_unit() {
 
     // The commune's device; the province admin logs in on it.
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     app.join_unit_from_qr_text(&qr_of("DEMO-X1")).unwrap();
     let shared = SyncShared::new();
     let _thread = spawn_sync_thread(
         dir.path().to_path_buf(),
+        key_of(dir.path()),
         ServerConfig::default(),
         Arc::clone(&shared),
         |_| {},

@@ -12,7 +12,7 @@ use cdht_store::Store;
 fn a_pulled_catalog_revision_is_shown_and_scored_with() {
     let dir = tempfile::tempdir().unwrap();
     let year = App::current_year();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let shipped = app.current_catalog().unwrap().clone();
     assert_eq!(app.overview().unwrap().catalog.title, shipped.title);
 
@@ -21,7 +21,7 @@ fn a_pulled_catalog_revision_is_shown_and_scored_with() {
     corrected.revision = shipped.revision + 1;
     corrected.title.vi = format!("{} (sửa đổi)", shipped.title.vi);
     corrected.rules.pass_threshold = 85;
-    assert!(Store::open(dir.path())
+    assert!(Store::open_with_key_file(dir.path())
         .unwrap()
         .save_catalog(&corrected)
         .unwrap());

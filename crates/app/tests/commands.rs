@@ -55,7 +55,7 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let year = App::current_year();
     let (person_id, assessment_id) = {
-        let mut app = App::open(dir.path()).unwrap();
+        let mut app = App::open_with_key_file(dir.path()).unwrap();
         let unit = app.join_unit_from_qr_image(&qr_png(UNIT_URL)).unwrap();
         assert_eq!(unit.unit_code.as_str(), "HD-CG-001");
         // Offline only the code is known: it stands in until sync brings the name.
@@ -93,7 +93,7 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
     };
 
     // A new process on the same folder finds everything.
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let overview = app.overview().unwrap();
     assert_eq!(overview.units.len(), 1);
     assert_eq!(overview.self_person.unwrap().full_name, "Nguyễn Thị Hoà");
@@ -148,7 +148,7 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
 #[test]
 fn wrong_or_damaged_qr_images_get_clear_vietnamese_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
 
     let foreign = app
         .join_unit_from_qr_image(&qr_png("https://shop.example.com/sale?id=1"))
@@ -181,7 +181,7 @@ fn wrong_or_damaged_qr_images_get_clear_vietnamese_messages() {
 #[test]
 fn cccd_needs_consent_and_twelve_digits_and_is_only_shown_masked() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let mut form = profile("Trần Văn Ba");
     form.cccd = Some("001170001234".into());
     let no_consent = app.save_profile(&form).unwrap_err();
@@ -247,7 +247,7 @@ fn cccd_needs_consent_and_twelve_digits_and_is_only_shown_masked() {
 #[test]
 fn failing_score_explains_why_and_how_to_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let me = app.save_profile(&profile("Lò Văn Mạnh")).unwrap();
     let view = app
         .open_assessment(me.person_id, App::current_year())
@@ -312,7 +312,7 @@ fn failing_score_explains_why_and_how_to_pass() {
 #[test]
 fn officer_adds_people_and_finds_them_without_diacritics() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     app.join_unit_typed("https://cdht.example.vn", "HD-CG-002", "ABCDEF12")
         .unwrap();
     for (name, household) in [
@@ -349,7 +349,7 @@ fn officer_adds_people_and_finds_them_without_diacritics() {
 #[test]
 fn a_person_without_target_group_is_asked_to_choose_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let me = app
         .save_profile(&ProfileForm {
             full_name: "Hà Thị Lan".into(),
@@ -366,7 +366,7 @@ fn a_person_without_target_group_is_asked_to_choose_one() {
 #[test]
 fn officer_search_stays_fast_with_thousands_of_people() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let family = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi"];
     let middle = ["Văn", "Thị", "Đức", "Minh", "Ngọc"];
     let given = [
@@ -425,10 +425,10 @@ fn officer_search_stays_fast_with_thousands_of_people() {
 fn history_shows_review_decisions_and_the_exemplary_streak() {
     use cdht_store::{Review, Store};
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let me = app.save_profile(&profile("Đinh Thị Thu")).unwrap();
     let this_year = App::current_year();
-    let mut reviewer = Store::open(dir.path()).unwrap();
+    let mut reviewer = Store::open_with_key_file(dir.path()).unwrap();
     let fill_and_submit = |app: &mut App, year: i32| {
         let id = app
             .open_assessment(me.person_id, year)
@@ -493,7 +493,7 @@ fn history_shows_review_decisions_and_the_exemplary_streak() {
 #[test]
 fn officer_quick_add_with_a_cccd_needs_consent_and_shows_it_masked_grouped_by_household() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     app.join_unit_typed("https://cdht.example.vn", "HD-CG-002", "ABCDEF12")
         .unwrap();
     let form = |name: &str, household: &str| PersonForm {

@@ -36,7 +36,7 @@ fn twelve_megapixel_phone_photo_is_stored_small_upright_and_without_location() {
     assert!(input.len() > 1_500_000, "fixture is {} bytes", input.len());
 
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let group = app.current_catalog().unwrap().groups[0].id.clone();
     let me = app
         .save_profile(&ProfileForm {
@@ -118,7 +118,7 @@ fn twelve_megapixel_phone_photo_is_stored_small_upright_and_without_location() {
 
     // Reopened, the assessment shows the same photo.
     drop(app);
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let view = app
         .open_assessment(me.person_id, App::current_year())
         .unwrap();

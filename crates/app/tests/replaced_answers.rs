@@ -71,7 +71,7 @@ fn accept_all(sync: &mut Store) {
 #[test]
 fn unsent_answers_replaced_by_another_device_are_shown_used_again_and_dismissed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     app.join_unit_typed("https://cdht.example.vn", UNIT, "ABCDEF12")
         .unwrap();
     let group = app.current_catalog().unwrap().groups[0].id.clone();
@@ -91,7 +91,7 @@ fn unsent_answers_replaced_by_another_device_are_shown_used_again_and_dismissed(
             .unwrap();
     }
     app.submit_assessment(id).unwrap();
-    let mut sync = Store::open(dir.path()).unwrap();
+    let mut sync = Store::open_with_key_file(dir.path()).unwrap();
     accept_all(&mut sync);
     sync.apply_review(
         id,

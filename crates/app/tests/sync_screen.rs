@@ -22,7 +22,7 @@ fn kind_of(text: cdht_store::RecordKind) -> RecordKind {
 /// Pushes what waits and answers it as the server would: the assessment
 /// refused with `code`, everything else accepted.
 fn refuse_assessment(dir: &std::path::Path, code: &str, message: &str) {
-    let mut store = Store::open(dir).unwrap();
+    let mut store = Store::open_with_key_file(dir).unwrap();
     let batch = store.open_push_batch(200).unwrap().unwrap();
     store.mark_batch_sent(batch.batch_id).unwrap();
     let acks = batch
@@ -58,7 +58,7 @@ fn refuse_assessment(dir: &std::path::Path, code: &str, message: &str) {
 fn a_refused_record_is_listed_once_named_with_its_code_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let year = App::current_year();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     app.join_unit_typed("https://cdht.example.vn", "HD-CG-001", "7K3Q9XPA")
         .unwrap();
     let group = app.current_catalog().unwrap().groups[0].id.clone();
@@ -109,7 +109,7 @@ fn a_refused_record_is_listed_once_named_with_its_code_and_reason() {
 fn a_photo_the_server_refused_is_listed_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     let year = App::current_year();
-    let mut app = App::open(dir.path()).unwrap();
+    let mut app = App::open_with_key_file(dir.path()).unwrap();
     let group = app.current_catalog().unwrap().groups[0].id.clone();
     let me = app
         .save_profile(&ProfileForm {
@@ -139,7 +139,7 @@ fn a_photo_the_server_refused_is_listed_with_its_reason() {
     assert!(app.sync_status().unwrap().refused_photos.is_empty());
 
     // What the engine does on a 422 for this photo.
-    Store::open(dir.path())
+    Store::open_with_key_file(dir.path())
         .unwrap()
         .park_upload(
             &added.evidence.evidence.sha256,

@@ -2,6 +2,7 @@
 //! compile time and checked by [`Catalog::validate`] before use.
 
 use crate::ids::{CatalogId, CompetencyId, GroupId, IndicatorId, LevelId};
+pub use crate::options::{CatalogOptions, ForeignOnlyWording};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -25,7 +26,9 @@ pub struct Rules {
     pub difficult_area_threshold: u32,
     /// No indicator may score below this (5).
     pub min_indicator_points: u32,
-    /// Recognised this many years in a row makes an exemplary Learning Citizen (5).
+    /// Recognised this many years in a row makes a person eligible to be
+    /// considered for exemplary Learning Citizen (5); the title itself is
+    /// granted by a decision (`crate::exemplary`).
     pub exemplary_consecutive_years: u32,
 }
 
@@ -46,6 +49,11 @@ pub struct Catalog {
     pub draft: bool,
     pub notes: Text,
     pub rules: Rules,
+    /// Choices an operator makes per server. Devices receive the catalog
+    /// with them applied and without this field ([`Catalog::for_devices`]),
+    /// so builds that predate it still read what they pull.
+    #[serde(default, skip_serializing_if = "CatalogOptions::is_default")]
+    pub options: CatalogOptions,
     pub groups: Vec<Group>,
 }
 
@@ -82,6 +90,10 @@ pub struct Indicator {
     pub draft: bool,
     /// Answer levels, best first, points strictly descending.
     pub levels: Vec<Level>,
+    /// The wording used instead when the operator turns
+    /// [`CatalogOptions::other_languages_count`] off (indicator 2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_only: Option<ForeignOnlyWording>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,11 +111,22 @@ const fn first_revision() -> u32 {
     1
 }
 
-/// The catalogs to score with: `extra` (installed on a server, or pulled by a
-/// device) replaces an embedded catalog of the same id when its revision is
-/// higher, and adds catalogs the build does not ship. Sorted by id.
+/// The catalogs to score with and show: `extra` (installed on a server, or
+/// pulled by a device) replaces an embedded catalog of the same id when its
+/// revision is higher, and adds catalogs the build does not ship; each with
+/// its options applied ([`Catalog::for_devices`]). Sorted by id.
 #[must_use]
 pub fn merge_catalogs(embedded: &[Catalog], extra: &[Catalog]) -> Vec<Catalog> {
+    merge_catalogs_as_written(embedded, extra)
+        .iter()
+        .map(Catalog::for_devices)
+        .collect()
+}
+
+/// [`merge_catalogs`] with each catalog as written, options not applied
+/// (what a server operator installed, for `catalogs list`).
+#[must_use]
+pub fn merge_catalogs_as_written(embedded: &[Catalog], extra: &[Catalog]) -> Vec<Catalog> {
     let mut out: Vec<Catalog> = embedded.to_vec();
     for catalog in extra {
         match out.iter_mut().find(|c| c.id == catalog.id) {
@@ -229,7 +252,11 @@ impl Catalog {
                     if ind.id.as_str() != expected {
                         return Err(bad(iplace, format!("expected indicator id {expected}")));
                     }
-                    validate_indicator(ind, r).map_err(|p| bad(iplace, p))?;
+                    validate_indicator(ind, r).map_err(|p| bad(iplace.clone(), p))?;
+                    if let Some(wording) = &ind.foreign_only {
+                        crate::options::validate_foreign_only(ind, wording)
+                            .map_err(|p| bad(iplace, format!("foreign_only: {p}")))?;
+                    }
                 }
             }
             let max_total = group.max_total();
@@ -298,7 +325,7 @@ fn check_slug(s: &str) -> Result<(), String> {
     }
 }
 
-fn check_text(t: &Text) -> Result<(), String> {
+pub(crate) fn check_text(t: &Text) -> Result<(), String> {
     if t.vi.trim().is_empty() {
         return Err("Vietnamese text is empty".into());
     }

@@ -8,6 +8,7 @@ pub mod chunking;
 pub mod exemplary;
 pub mod ids;
 pub mod jcs;
+pub mod options;
 pub mod provenance;
 pub mod qr;
 pub mod score;

@@ -72,7 +72,9 @@ impl QrError {
                 "Mã tham gia bị thiếu hoặc không đúng. Bác xem lại dòng chữ in dưới mã QR."
                     .to_owned()
             }
-            Self::BadServer(_) => "Địa chỉ máy chủ không đúng.".to_owned(),
+            Self::BadServer(_) => "Địa chỉ máy chủ không đúng. Viết như in trên áp phích của \
+                                    chi hội, ví dụ http://192.168.1.20:8080, hoặc quét mã QR."
+                .to_owned(),
         }
     }
 }
@@ -82,7 +84,7 @@ impl JoinPayload {
     /// Letters are upper-cased and spaces dropped, as people type them.
     pub fn from_typed(server: &str, unit: &str, join_key: &str) -> Result<Self, QrError> {
         let payload = Self {
-            server: normalise_server(server)?,
+            server: normalise_typed_server(server)?,
             unit: UnitCode::new(normalise_code(unit)),
             join_key: normalise_code(join_key).replace('-', ""),
         };
@@ -183,16 +185,93 @@ fn normalise_server(s: &str) -> Result<String, QrError> {
         .or_else(|| s.strip_prefix("http://"))
         .ok_or_else(|| QrError::BadServer(s.to_owned()))?;
     let host = rest.split('/').next().unwrap_or_default();
-    let ok = !host.is_empty()
-        && !s.contains(['?', '#', ' ', '@'])
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-    if ok {
+    if !s.contains(['?', '#', ' ', '@']) && valid_host_and_port(host) {
         Ok(s.to_owned())
     } else {
         Err(QrError::BadServer(s.to_owned()))
     }
+}
+
+/// `name`, `name:port`, `[v6]` or `[v6]:port`, the port 1–65535.
+fn valid_host_and_port(host: &str) -> bool {
+    let (name, port) = if let Some(v6) = host.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return false;
+        };
+        if addr.is_empty() || !addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("v6", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        }
+    };
+    // "http" as a host is a scheme typed wrong (`https://http//host`).
+    let name_ok = !name.is_empty()
+        && !name.eq_ignore_ascii_case("http")
+        && !name.eq_ignore_ascii_case("https")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65_535).contains(&n))
+    });
+    name_ok && port_ok
+}
+
+/// The server as a person typed or pasted it. The join screen comes
+/// pre-filled with `https://`, so `https://http://host` is that prefix in
+/// front of a pasted address: the inner one counts. A whole join URL (or
+/// any page of the server) keeps only the server part. A bare host gets
+/// `http://` when it is an IP address or `localhost` (a server on a local
+/// network, as `run.sh` starts it), else `https://`.
+fn normalise_typed_server(typed: &str) -> Result<String, QrError> {
+    let mut s = typed.trim();
+    while let Some(inner) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    {
+        if inner.starts_with("https://") || inner.starts_with("http://") {
+            s = inner;
+        } else {
+            break;
+        }
+    }
+    let scheme_len = if s.starts_with("https://") {
+        8
+    } else if s.starts_with("http://") {
+        7
+    } else {
+        0
+    };
+    let mut end = s.len();
+    for cut in ["/j/", "?", "#"] {
+        if let Some(i) = s[scheme_len..].find(cut) {
+            end = end.min(scheme_len + i);
+        }
+    }
+    let s = s[..end].trim_end_matches('/');
+    if scheme_len > 0 {
+        return normalise_server(s);
+    }
+    let name = s.split([':', '/']).next().unwrap_or_default();
+    let local = name == "localhost"
+        || name.starts_with('[')
+        || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+    let scheme = if local { "http" } else { "https" };
+    normalise_server(&format!("{scheme}://{s}"))
+        .map_err(|_| QrError::BadServer(typed.trim().to_owned()))
 }
 
 fn param<'a>(part: Option<&'a str>, name: &str) -> Option<&'a str> {
@@ -269,6 +348,54 @@ mod tests {
             QrError::NewerVersion(2),
         ] {
             assert!(!e.message_vi().is_ascii());
+        }
+    }
+
+    #[test]
+    fn a_typed_server_is_normalised_or_refused() {
+        let server =
+            |typed: &str| JoinPayload::from_typed(typed, "HD-1", "ABCDEF12").map(|p| p.server);
+        for (typed, want) in [
+            ("https://http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            (
+                "https://https://cdht.example.vn/",
+                "https://cdht.example.vn",
+            ),
+            ("  http://127.0.0.1:8080/  ", "http://127.0.0.1:8080"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("192.168.1.20:8080/", "http://192.168.1.20:8080"),
+            ("localhost:8080", "http://localhost:8080"),
+            ("cdht.example.vn", "https://cdht.example.vn"),
+            (
+                "https://cdht.example.vn/khuyenhoc",
+                "https://cdht.example.vn/khuyenhoc",
+            ),
+            (
+                "http://127.0.0.1:8080/j/DEMO-X1-C1?v=1#k=ABCDEF12",
+                "http://127.0.0.1:8080",
+            ),
+            ("https://[::1]:8443", "https://[::1]:8443"),
+        ] {
+            assert_eq!(server(typed).as_deref(), Ok(want), "{typed:?}");
+        }
+        for typed in [
+            "",
+            "https://",
+            "https://http:",
+            "https://http//127.0.0.1:8080",
+            "https:/127.0.0.1:8080",
+            "http://127.0.0.1:80800",
+            "http://127.0.0.1:0",
+            "http://exa mple.vn",
+            "ftp://x",
+            "https://user@host",
+            "http://host:port",
+            "chi hội thôn Đông",
+        ] {
+            assert!(
+                matches!(server(typed), Err(QrError::BadServer(_))),
+                "{typed:?}"
+            );
         }
     }
 }

@@ -335,7 +335,10 @@ fn score_group(
             },
             message: Text {
                 vi: format!("Tổng điểm {total}, còn thiếu {short_by} điểm để đạt {threshold}."),
-                en: format!("Total {total} is {short_by} points short of {threshold}."),
+                en: format!(
+                    "Total {total} is {} short of {threshold}.",
+                    points_en(short_by)
+                ),
             },
         });
     }
@@ -350,7 +353,10 @@ fn score_group(
             },
             message: Text {
                 vi: format!("Chỉ số {id} chỉ có {points} điểm, cần ít nhất {min}."),
-                en: format!("Indicator {id} has {points} points; at least {min} are needed."),
+                en: format!(
+                    "Indicator {id} has {}; at least {min} are needed.",
+                    points_en(points)
+                ),
             },
         });
     }
@@ -490,11 +496,14 @@ fn plan_improvements(resolved: &[Resolved<'_>], threshold: u32, min: u32) -> Vec
             let message = match &level {
                 Some(l) => Text {
                     vi: format!("Nâng chỉ số {id} từ {from} lên {to} điểm (mức {l})."),
-                    en: format!("Raise indicator {id} from {from} to {to} points (level {l})."),
+                    en: format!(
+                        "Raise indicator {id} from {from} to {} (level {l}).",
+                        points_en(to)
+                    ),
                 },
                 None => Text {
                     vi: format!("Nâng chỉ số {id} từ {from} lên {to} điểm."),
-                    en: format!("Raise indicator {id} from {from} to {to} points."),
+                    en: format!("Raise indicator {id} from {from} to {}.", points_en(to)),
                 },
             };
             Improvement {
@@ -527,4 +536,13 @@ fn candidate_points(r: &Resolved<'_>, min: u32) -> Vec<u32> {
         options.extend((r.points + 1).max(min)..=r.indicator.max_points);
     }
     options
+}
+
+/// "1 point", "0 points", "7 points": English wording of a count of points.
+fn points_en(n: u32) -> String {
+    if n == 1 {
+        "1 point".to_owned()
+    } else {
+        format!("{n} points")
+    }
 }

@@ -141,8 +141,11 @@ fn validator_rejects_broken_catalogs_with_a_place() {
 fn a_higher_revision_replaces_the_embedded_catalog_and_a_lower_one_does_not() {
     let embedded = cdht_core::embedded_catalogs().expect("embedded catalogs");
     let mut corrected = embedded[0].clone();
-    assert_eq!(corrected.revision, 2, "shipped catalogs are revision 2");
-    corrected.revision = 3;
+    assert!(
+        corrected.revision >= 2,
+        "shipped catalogs are corrected ones"
+    );
+    corrected.revision += 1;
     corrected.notes.vi = "Đã sửa mức điểm chỉ số 2.1".into();
     let mut older = embedded[0].clone();
     older.notes.vi = "bản cũ".into();
@@ -155,7 +158,7 @@ fn a_higher_revision_replaces_the_embedded_catalog_and_a_lower_one_does_not() {
         .iter()
         .find(|c| c.id == corrected.id)
         .expect("corrected id present");
-    assert_eq!(got, &corrected);
+    assert_eq!(got, &corrected.for_devices());
     assert!(merged.iter().any(|c| c.id.as_str() == "999-2026"));
 
     let mut zero = embedded[0].clone();
@@ -171,7 +174,7 @@ fn revision_2_carries_the_names_the_sources_give() {
     let c244 = get("244-2022");
     let c324 = get("324-2023");
     for c in [c244, c324] {
-        assert_eq!(c.revision, 2, "{}", c.id);
+        assert!(c.revision >= 2, "{}", c.id);
         assert!(c.draft, "{} stays a draft", c.id);
         assert!(c.notes.vi.contains("Báo Tây Ninh, 02/03/2023"), "{}", c.id);
         assert!(c.notes.en.contains("Circular 24/2023/TT-BGDĐT"), "{}", c.id);

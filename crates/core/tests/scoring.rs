@@ -326,3 +326,36 @@ fn assessment_json_round_trip_and_duplicate_keys() {
     let empty = Answers::default();
     assert!(empty.get("1.1").is_none());
 }
+
+/// English counts agree with their number: "1 point short", not "1 points".
+#[test]
+fn one_point_is_singular_in_english() {
+    let mut answers: Vec<(cdht_core::ids::IndicatorId, cdht_core::Answer)> = [
+        "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1",
+    ]
+    .iter()
+    .map(|i| {
+        (
+            cdht_core::ids::IndicatorId::new(*i),
+            cdht_core::Answer::Points(8),
+        )
+    })
+    .collect();
+    answers.push((
+        cdht_core::ids::IndicatorId::new("3.2"),
+        cdht_core::Answer::Points(1),
+    ));
+    let input = cdht_core::AssessmentInput {
+        catalog: "244-2022".into(),
+        group: "farmers".into(),
+        area: cdht_core::AreaType::Normal,
+        answers: cdht_core::Answers(answers),
+    };
+    let r = cdht_core::score(&input, cdht_core::Completeness::Complete).unwrap();
+    let en: Vec<&str> = r.reasons.iter().map(|x| x.message.en.as_str()).collect();
+    assert!(
+        en.contains(&"Indicator 3.2 has 1 point; at least 5 are needed."),
+        "{en:?}"
+    );
+    assert!(en.iter().all(|m| !m.contains(" 1 points")), "{en:?}");
+}

@@ -25,6 +25,10 @@ pub enum ErrorKind {
     TooNew,
     /// Another connection held the database longer than the busy timeout.
     Busy,
+    /// The database is encrypted and its key cannot be had now (the OS secret
+    /// store is locked or unreachable, or the key file is unreadable). The file
+    /// is left untouched; unlock the store and start again.
+    KeyUnavailable,
     Io,
     Internal,
 }
@@ -55,6 +59,8 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("database busy: {0}")]
     Busy(String),
+    #[error("the database key is not available: {0}")]
+    KeyUnavailable(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -80,6 +86,7 @@ impl StoreError {
             Self::Corrupt(_) => ErrorKind::Corrupt,
             Self::TooNew { .. } => ErrorKind::TooNew,
             Self::Busy(_) => ErrorKind::Busy,
+            Self::KeyUnavailable(_) => ErrorKind::KeyUnavailable,
             Self::Io { .. } => ErrorKind::Io,
             Self::Database(_) | Self::Internal(_) => ErrorKind::Internal,
         }

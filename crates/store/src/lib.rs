@@ -26,16 +26,24 @@
 //! # Personal data (Decree 13/2023)
 //! A person is kept with a birth year, not a birth date. The 12-digit CCCD is
 //! stored only with recorded consent; [`Person`] carries only its masked form and
-//! [`Store::person_cccd`] reads the number where the job needs it. The database
-//! file itself is not encrypted; it lives in the app's private data folder.
+//! [`Store::person_cccd`] reads the number where the job needs it.
+//!
+//! # Encryption at rest
+//! The database file (and its WAL) is encrypted with SQLCipher under a random
+//! 256-bit key ([`DatabaseKey`]) kept by the platform, or in a key file where
+//! there is no secret store ([`load_or_create_key`], [`KeyFile`]). A plain
+//! database from an earlier version is encrypted on its first open
+//! ([`Store::open`]); evidence photos are separate files and are not encrypted.
 
 mod assessments;
 mod cccd;
 mod check;
 mod device;
+mod encrypt;
 mod error;
 mod evidence;
 mod fold;
+mod key;
 mod migrate;
 mod model;
 mod people;
@@ -45,8 +53,13 @@ mod sync;
 mod units;
 
 pub use cccd::{mask_cccd, normalize_cccd};
+pub use encrypt::{open_connection, ENCRYPTING_SUFFIX};
 pub use error::{ErrorKind, Result, StoreError};
 pub use fold::{escape_like, fold_name};
+pub use key::{
+    load_or_create_key, ChosenKey, DatabaseFile, DatabaseKey, KeyFile, KeyStore, KeyStoreError,
+    KEY_FILE_NAME,
+};
 pub use migrate::{latest_version, APPLICATION_ID};
 pub use model::*;
 
@@ -102,15 +115,40 @@ fn restrict_to_owner(path: &Path) -> Result<()> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir` and brings its schema
-    /// up to date. A database written by a newer app gets [`StoreError::TooNew`]
-    /// and is left untouched.
-    pub fn open(data_dir: impl AsRef<Path>) -> Result<Self> {
-        let data_dir = data_dir.as_ref().to_path_buf();
+    /// Opens (creating if needed) the encrypted database in `data_dir` with
+    /// `key` and brings its schema up to date. A plain database (written before
+    /// encryption) is encrypted first, nothing lost; a copy a crash left half
+    /// encrypted is discarded and the encryption done again. A database written
+    /// by a newer app gets [`StoreError::TooNew`] and is left untouched; one the
+    /// key does not open gets [`StoreError::Corrupt`], also untouched.
+    pub fn open(data_dir: impl AsRef<Path>, key: &DatabaseKey) -> Result<Self> {
+        Self::open_keyed_or_plain(data_dir.as_ref(), Some(key))
+    }
+
+    /// A plain (unencrypted) store, only for `examples/store_bench.rs` to
+    /// measure what encryption costs; the feature is never enabled by the app.
+    #[cfg(feature = "bench-unencrypted")]
+    #[doc(hidden)]
+    pub fn open_unencrypted_for_benchmark(data_dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_keyed_or_plain(data_dir.as_ref(), None)
+    }
+
+    fn open_keyed_or_plain(data_dir: &Path, key: Option<&DatabaseKey>) -> Result<Self> {
+        let data_dir = data_dir.to_path_buf();
         let evidence_dir = data_dir.join(EVIDENCE_DIR);
         fs::create_dir_all(&evidence_dir)
             .map_err(|err| StoreError::io(format!("creating {}", evidence_dir.display()), err))?;
-        let mut conn = Connection::open(data_dir.join(DB_FILE_NAME))?;
+        let db_path = data_dir.join(DB_FILE_NAME);
+        let mut conn = match key {
+            Some(key) => {
+                encrypt::discard_unfinished(&db_path)?;
+                if DatabaseFile::of_file(&db_path)? == DatabaseFile::Plain {
+                    encrypt::encrypt_plain_database(&db_path, key)?;
+                }
+                encrypt::open_connection(&db_path, key)?
+            }
+            None => Connection::open(&db_path)?,
+        };
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Before anything writes (even the journal mode switch).
         migrate::check_compatible(&conn)?;
@@ -127,7 +165,6 @@ impl Store {
         let device_id = sql::ensure_device(&conn)?;
         // The file holds the device token (migration 4) and consented CCCDs:
         // readable by this user only, like the token file it replaced.
-        let db_path = data_dir.join(DB_FILE_NAME);
         for suffix in ["", "-wal", "-shm"] {
             let mut name = db_path.clone().into_os_string();
             name.push(suffix);
@@ -138,6 +175,15 @@ impl Store {
             data_dir,
             device_id,
         })
+    }
+
+    /// Opens `data_dir` with the key of its key file ([`KeyFile`]), made on
+    /// first use: the store for platforms without a secret store, and for tools
+    /// and tests.
+    pub fn open_with_key_file(data_dir: impl AsRef<Path>) -> Result<Self> {
+        let data_dir = data_dir.as_ref();
+        let chosen = load_or_create_key(data_dir, None)?;
+        Self::open(data_dir, &chosen.key)
     }
 
     /// This installation's id, made on first open.

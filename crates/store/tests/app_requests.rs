@@ -141,7 +141,7 @@ fn units_joined_before_migration_3_with_the_code_as_name_are_marked_unnamed() {
         )
         .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     assert_eq!(
         store.schema_version().unwrap(),
         cdht_store::latest_version()

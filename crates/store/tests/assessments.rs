@@ -53,7 +53,7 @@ fn autosave_round_trip_bumps_revision_and_survives_reopen() {
     assert_eq!(saved.revision, 6);
     drop(store);
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     let detail = store.assessment_detail(id).unwrap();
     assert_eq!(detail.assessment.revision, 6);
     assert_eq!(detail.assessment.updated_at_ms, saved.updated_at_ms);
@@ -128,7 +128,7 @@ fn one_assessment_per_person_and_year() {
     );
 
     // The database itself refuses a second row for the same person and year.
-    let raw = rusqlite::Connection::open(store.data_dir().join(cdht_store::DB_FILE_NAME)).unwrap();
+    let raw = common::raw(store.data_dir());
     let err = raw
         .execute(
             "INSERT INTO assessments (assessment_id, person_id, year, catalog_id, group_id,
@@ -289,7 +289,7 @@ fn submit_freezes_an_outbox_row_and_a_later_edit_is_a_new_version() {
     assert_eq!(next.seq, 2);
 
     // The database refuses to rewrite a frozen payload or drop an unacked row.
-    let raw = rusqlite::Connection::open(store.data_dir().join(cdht_store::DB_FILE_NAME)).unwrap();
+    let raw = common::raw(store.data_dir());
     assert!(raw
         .execute(
             "UPDATE outbox SET payload_json = '{}' WHERE outbox_id = ?1",
@@ -476,7 +476,7 @@ fn pull_applies_reviews_and_moves_the_cursor_together() {
     assert_eq!((again.applied, again.not_held, again.skipped), (1, 1, 1));
     drop(store);
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     assert_eq!(store.pull_cursor(&unit_code()).unwrap(), 12);
     let assessment = store.assessment(id).unwrap();
     assert_eq!(assessment.status, AssessmentStatus::Recognised);

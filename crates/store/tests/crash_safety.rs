@@ -33,7 +33,7 @@ fn crash_child_writer() {
         .parse()
         .unwrap();
     let round = std::env::var(CHILD_ROUND_ENV).unwrap();
-    let mut store = Store::open(&dir).unwrap();
+    let mut store = Store::open_with_key_file(&dir).unwrap();
     let mut stdout = std::io::stdout().lock();
     for i in 0_i64.. {
         let indicator = IndicatorId::new(format!("r{round}.{i}"));
@@ -100,7 +100,7 @@ fn sigkill_loses_no_answer_reported_saved() {
         assert_eq!(seen, kill_after, "child stopped early");
     }
 
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     let detail = store.assessment_detail(id).unwrap();
     let last_revision = reported.last().unwrap().2;
     assert!(detail.assessment.revision >= last_revision);

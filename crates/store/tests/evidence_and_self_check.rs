@@ -137,7 +137,7 @@ fn a_photo_whose_upload_is_unfinished_is_kept() {
     };
     let batch = store.open_push_batch(10).unwrap().unwrap();
     store.mark_batch_sent(batch.batch_id).unwrap();
-    let raw = rusqlite::Connection::open(dir.path().join(cdht_store::DB_FILE_NAME)).unwrap();
+    let raw = common::raw(dir.path());
     raw.execute("UPDATE outbox SET state = 'acked'", [])
         .unwrap();
     store.apply_review(id, &review).unwrap();
@@ -220,7 +220,7 @@ fn self_check_resets_stuck_rows_and_reports_bad_files() {
     fs::write(dir.path().join(format!("evidence/ab/{orphan}.jpg")), b"x").unwrap();
     drop(store);
 
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = Store::open_with_key_file(dir.path()).unwrap();
     // The quick check skips hashing: it sees the missing and the truncated file.
     let quick = store.self_check(CheckDepth::Quick).unwrap();
     assert!(quick.database_ok, "{:?}", quick.database_messages);

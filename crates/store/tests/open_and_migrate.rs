@@ -2,7 +2,7 @@
 
 mod common;
 
-use cdht_store::{latest_version, ErrorKind, Store, APPLICATION_ID, DB_FILE_NAME};
+use cdht_store::{latest_version, DatabaseKey, ErrorKind, Store, APPLICATION_ID, DB_FILE_NAME};
 use common::*;
 use rusqlite::Connection;
 
@@ -10,14 +10,14 @@ use rusqlite::Connection;
 fn migrates_an_empty_folder_to_the_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("nested").join("app-data");
-    let store = Store::open(&data).unwrap();
+    let store = Store::open_with_key_file(&data).unwrap();
     assert_eq!(store.schema_version().unwrap(), latest_version());
     assert!(latest_version() >= 2);
     assert!(data.join(DB_FILE_NAME).is_file());
     assert!(data.join("evidence").is_dir());
     drop(store);
 
-    let raw = Connection::open(data.join(DB_FILE_NAME)).unwrap();
+    let raw = raw(&data);
     let mode: String = raw
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -54,12 +54,12 @@ fn migrates_an_empty_folder_to_the_latest_schema() {
 fn reopening_keeps_data_and_device_id() {
     let dir = tempfile::tempdir().unwrap();
     let (device, person) = {
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open_with_key_file(dir.path()).unwrap();
         join_unit(&mut store);
         let person = add_person(&mut store, "Trần Thị Bình");
         (store.device_id(), person)
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     assert_eq!(store.device_id(), device);
     assert_eq!(store.person(person).unwrap().full_name, "Trần Thị Bình");
     assert_eq!(store.units().unwrap().len(), 1);
@@ -69,16 +69,16 @@ fn reopening_keeps_data_and_device_id() {
 #[test]
 fn a_newer_schema_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
+    drop(Store::open_with_key_file(dir.path()).unwrap());
     let too_new = latest_version() + 1;
     {
-        let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        let raw = raw(dir.path());
         raw.pragma_update(None, "user_version", too_new).unwrap();
     }
-    let err = Store::open(dir.path()).unwrap_err();
+    let err = Store::open_with_key_file(dir.path()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::TooNew);
     assert!(err.to_string().contains("update the app"), "{err}");
-    let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+    let raw = raw(dir.path());
     let version: i64 = raw
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
@@ -93,8 +93,20 @@ fn a_file_that_is_not_a_database_is_corrupt() {
         b"this is not an sqlite file at all, just some text".repeat(100),
     )
     .unwrap();
-    let err = Store::open(dir.path()).unwrap_err();
+    // With a key: the key does not read it (as with any damaged file).
+    let key = DatabaseKey::generate().unwrap();
+    let err = Store::open(dir.path(), &key).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    // Without one: it may be an encrypted database whose key is lost, so no new
+    // key is made over it.
+    let err = Store::open_with_key_file(dir.path()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeyUnavailable, "{err}");
+    assert!(!dir.path().join(cdht_store::KEY_FILE_NAME).exists());
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(),
+        b"this is not an sqlite file at all, just some text".repeat(100),
+        "left untouched"
+    );
 }
 
 #[test]
@@ -105,8 +117,14 @@ fn another_apps_database_is_refused() {
         raw.execute_batch("CREATE TABLE t (x); PRAGMA user_version = 1;")
             .unwrap();
     }
-    let err = Store::open(dir.path()).unwrap_err();
+    let before = std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap();
+    let err = Store::open_with_key_file(dir.path()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(),
+        before,
+        "left plain and untouched"
+    );
 }
 
 #[test]
@@ -159,7 +177,7 @@ fn a_schema_3_database_keeps_its_photos_on_the_device_after_migration_4() {
         ))
         .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), latest_version());
     let migrated = store.evidence(evidence.evidence_id).unwrap();
     assert!(migrated.on_device);
@@ -215,9 +233,9 @@ fn migration_6_counts_returned_and_pulled_drafts_as_possibly_edited() {
         ))
         .unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), latest_version());
-    let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+    let raw = raw(dir.path());
     let edited: Vec<(i32, bool)> = raw
         .prepare("SELECT year, revision <> synced_revision FROM assessments ORDER BY year")
         .unwrap()

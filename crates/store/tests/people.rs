@@ -5,7 +5,6 @@ mod common;
 use cdht_core::ids::PersonId;
 use cdht_store::{CccdUpdate, ErrorKind, Gender, PersonInput, Store};
 use common::*;
-use rusqlite::Connection;
 
 fn person(name: &str) -> PersonInput {
     PersonInput {
@@ -171,7 +170,7 @@ fn search_among_5000_people_with_and_without_diacritics() {
         plan.iter().any(|line| line.contains("people_by_name")),
         "{plan:?}"
     );
-    let raw = Connection::open(dir.path().join(cdht_store::DB_FILE_NAME)).unwrap();
+    let raw = common::raw(dir.path());
     let indexed: String = raw
         .query_row(
             "SELECT sql FROM sqlite_schema WHERE name = 'people_by_name'",

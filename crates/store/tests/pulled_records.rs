@@ -188,7 +188,7 @@ fn pulled_records_are_stored_without_queuing_anything() {
     assert_eq!(std::fs::read(&path).unwrap(), pulled.photo);
     assert!(store.evidence(pulled.evidence).unwrap().on_device);
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     assert!(store.evidence(pulled.evidence).unwrap().on_device);
     assert_eq!(store.list_people(2025, None, 10, 0).unwrap().len(), 1);
 }
@@ -516,7 +516,7 @@ fn credentials_and_scope_live_in_the_store() {
     assert_eq!(store.pull_cursor(&unit_code()).unwrap(), 0);
     drop(store);
 
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = Store::open_with_key_file(dir.path()).unwrap();
     let saved = store.sync_credentials().unwrap().unwrap();
     assert_eq!(saved.device_token, "secret-token");
     assert_eq!(saved.scope, DeviceScope::UnitRecords);

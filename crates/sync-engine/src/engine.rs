@@ -5,7 +5,7 @@ use crate::error::SyncError;
 use cdht_core::ids::UnitCode;
 use cdht_core::qr::JoinPayload;
 use cdht_core::sync::{AckOutcome, DeviceOfficerResponse, DeviceScope, MAX_RECORDS_PER_BATCH};
-use cdht_store::{CheckDepth, JoinUnit, Store, StoreError, SyncCredentials, Unit};
+use cdht_store::{CheckDepth, DatabaseKey, JoinUnit, Store, StoreError, SyncCredentials, Unit};
 use cdht_sync_client::{Counters, RetryPolicy, SyncClient, SyncError as ClientError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -155,10 +155,14 @@ impl<F: FnMut(SyncProgress)> Tracker<F> {
 }
 
 impl SyncEngine {
-    /// Opens the store in `data_dir` (its own connection; the UI may hold
-    /// another) and the saved enrolment, if any.
-    pub fn open(data_dir: impl AsRef<Path>, config: ServerConfig) -> Result<Self, SyncError> {
-        Self::new(Store::open(data_dir)?, config)
+    /// Opens the store in `data_dir` with the database key (its own
+    /// connection; the UI may hold another) and the saved enrolment, if any.
+    pub fn open(
+        data_dir: impl AsRef<Path>,
+        key: &DatabaseKey,
+        config: ServerConfig,
+    ) -> Result<Self, SyncError> {
+        Self::new(Store::open(data_dir, key)?, config)
     }
 
     /// An engine over an open store. The credentials come from the store; an

@@ -27,7 +27,7 @@
 //! # Wiring it into the app
 //! ```text
 //! // once, on a background tokio task (its own store connection; WAL lets the UI keep its own):
-//! let mut engine = SyncEngine::open(&data_dir, ServerConfig::default())?;
+//! let mut engine = SyncEngine::open(&data_dir, &database_key, ServerConfig::default())?;
 //! // join screen (scanned QR text, or JoinPayload::from_typed(server, unit, key) + engine.enrol):
 //! let unit = engine.enrol_from_qr(&qr_text).await?;            // Err(e): show e.message_vi()
 //! // the loop:

@@ -6,6 +6,7 @@
 
 mod support;
 
+use cdht_store::Store;
 use cdht_sync_engine::{ServerConfig, SyncEngine};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -34,7 +35,8 @@ fn kill_child() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut engine = SyncEngine::open(&dir, slow_config()).unwrap();
+        let mut engine =
+            SyncEngine::new(Store::open_with_key_file(&dir).unwrap(), slow_config()).unwrap();
         // The slow path: a slow link, as seen from the progress callback.
         engine
             .sync_once(|_| std::thread::sleep(Duration::from_millis(8)))
@@ -54,7 +56,11 @@ async fn killed_mid_upload_a_fresh_engine_finishes_without_resending_or_duplicat
     let dir = tempfile::tempdir().unwrap();
     let total = (PHOTOS * PHOTO_BYTES) as u64;
     {
-        let mut engine = SyncEngine::open(dir.path(), slow_config()).unwrap();
+        let mut engine = SyncEngine::new(
+            Store::open_with_key_file(dir.path()).unwrap(),
+            slow_config(),
+        )
+        .unwrap();
         engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
         for household in 0..4 {
             let photos: Vec<Vec<u8>> = (0..PHOTOS / 4)
@@ -96,7 +102,11 @@ async fn killed_mid_upload_a_fresh_engine_finishes_without_resending_or_duplicat
     assert!(at_kill.evidence_bytes_accepted < total, "{at_kill:?}");
     assert_eq!((at_kill.persons, at_kill.assessments), (4, 4));
 
-    let mut engine = SyncEngine::open(dir.path(), slow_config()).unwrap();
+    let mut engine = SyncEngine::new(
+        Store::open_with_key_file(dir.path()).unwrap(),
+        slow_config(),
+    )
+    .unwrap();
     let report = engine.sync_once(|_| {}).await.unwrap();
     assert_eq!(report.pushed, 0, "the push had finished before the kill");
     let done = server.stats().await;

@@ -7,6 +7,7 @@
 
 mod support;
 
+use cdht_store::Store;
 use cdht_sync_engine::SyncEngine;
 use cdht_test_support::relay::PacedRelay;
 use std::sync::atomic::Ordering;
@@ -17,7 +18,8 @@ async fn two_photos_upload_at_once_and_each_byte_arrives_once() {
     let server = start().await;
     let link = PacedRelay::start(&server.url, 400_000, None).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     let qr = server.qr_url(UNIT).replacen(&server.url, &link.url, 1);
     engine.enrol_from_qr(&qr).await.unwrap();
     let photos: Vec<Vec<u8>> = (0..6).map(|i| photo(300 + i, 90_000)).collect();

@@ -33,7 +33,8 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     // Device A: a citizen's phone. Her profile (with her CCCD, by consent),
     // her assessment and one photo.
     let dir_a = tempfile::tempdir().unwrap();
-    let mut a = SyncEngine::open(dir_a.path(), config()).unwrap();
+    let mut a =
+        SyncEngine::new(Store::open_with_key_file(dir_a.path()).unwrap(), config()).unwrap();
     a.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     assert_eq!(a.scope(), DeviceScope::OwnRecords);
     let person = a
@@ -84,7 +85,8 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
 
     // Device B: the branch's tablet. Enrolled, it sees nobody else's records.
     let dir_b = tempfile::tempdir().unwrap();
-    let mut b = SyncEngine::open(dir_b.path(), config()).unwrap();
+    let mut b =
+        SyncEngine::new(Store::open_with_key_file(dir_b.path()).unwrap(), config()).unwrap();
     b.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     b.sync_once(|_| {}).await.unwrap();
     assert!(b.store().person(person).is_err());
@@ -211,6 +213,8 @@ async fn a_catalog_added_on_the_server_reaches_the_store() {
     .unwrap();
 
     engine.sync_once(|_| {}).await.unwrap();
+    // As devices receive it: the options applied (`Catalog::for_devices`).
+    let corrected = corrected.for_devices();
     assert_eq!(engine.store().catalogs().unwrap(), vec![corrected.clone()]);
     let merged = cdht_core::merge_catalogs(
         cdht_core::embedded_catalogs().unwrap(),
@@ -223,7 +227,8 @@ async fn a_catalog_added_on_the_server_reaches_the_store() {
 async fn a_refused_photo_is_parked_and_not_sent_again() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     let good = photo(1, 20_000);
     let bad = photo(2, 20_000);
@@ -284,7 +289,8 @@ async fn a_refused_photo_is_parked_and_not_sent_again() {
 async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_store() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     engine
         .bind_officer(COLLECTOR, &server.password(COLLECTOR))
@@ -294,7 +300,8 @@ async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_s
     drop(engine);
 
     // Reopened: same enrolment and scope, and it still talks to the server.
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     assert_eq!(engine.enrolment(), Some(enrolment));
     assert_eq!(engine.scope(), DeviceScope::UnitRecords);
     engine.sync_once(|_| {}).await.unwrap();
@@ -303,7 +310,7 @@ async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_s
     drop(engine);
 
     // What an older app left: the token in sync-device.json, none in the store.
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = Store::open_with_key_file(dir.path()).unwrap();
     store.clear_sync_credentials().unwrap();
     drop(store);
     let file = dir.path().join(CREDENTIALS_FILE);
@@ -318,7 +325,8 @@ async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_s
         .unwrap(),
     )
     .unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     assert!(!file.exists(), "the file is gone once the store holds it");
     let moved = engine.store().sync_credentials().unwrap().unwrap();
     assert_eq!(moved.device_token, creds.device_token);
@@ -331,7 +339,8 @@ async fn credentials_survive_reopening_and_an_old_token_file_is_moved_into_the_s
 async fn probe_tells_a_reachable_server_from_a_dead_one_quickly() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     let err = engine.probe().await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::AuthExpired);
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
@@ -352,13 +361,15 @@ async fn probe_tells_a_reachable_server_from_a_dead_one_quickly() {
 async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
     let server = start().await;
     let dir_a = tempfile::tempdir().unwrap();
-    let mut a = SyncEngine::open(dir_a.path(), config()).unwrap();
+    let mut a =
+        SyncEngine::new(Store::open_with_key_file(dir_a.path()).unwrap(), config()).unwrap();
     a.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     let (_, assessment) = collect(a.store_mut(), "Đinh Văn Tư", "244-2022", &[]);
     a.sync_once(|_| {}).await.unwrap();
 
     let dir_b = tempfile::tempdir().unwrap();
-    let mut b = SyncEngine::open(dir_b.path(), config()).unwrap();
+    let mut b =
+        SyncEngine::new(Store::open_with_key_file(dir_b.path()).unwrap(), config()).unwrap();
     b.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     b.bind_officer(COLLECTOR, &server.password(COLLECTOR))
         .await
@@ -411,11 +422,11 @@ async fn the_loser_of_a_version_conflict_gets_the_winner_in_the_same_round() {
     assert_eq!(detail.assessment.status, AssessmentStatus::Submitted);
 }
 
-/// A server upgraded to a build that ships revision 2 of the catalogs tells
+/// A server upgraded to a build that ships a corrected revision (2 or later) tells
 /// the devices already enrolled (which shipped revision 1): they pull it as
 /// a catalog change and score and show with its corrected names.
 #[tokio::test]
-async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
+async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision() {
     let (server, _dir, mut engine) = synced_device_without_pulled_catalogs().await;
 
     // The database as a build of revision 1 left it: nothing announced.
@@ -441,8 +452,10 @@ async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
     let shipped = cdht_core::embedded_catalogs().unwrap();
     assert_eq!(pulled.len(), 2);
     for catalog in &pulled {
-        assert_eq!(catalog.revision, 2);
-        assert!(shipped.contains(catalog));
+        let same_id = shipped.iter().find(|c| c.id == catalog.id).unwrap();
+        assert!(catalog.revision >= 2);
+        // As devices receive it: options applied, in the shape every build reads.
+        assert_eq!(catalog, &same_id.for_devices());
     }
     // What the device scores and shows with: the corrected names.
     let merged = cdht_core::merge_catalogs(&[], &pulled);
@@ -480,7 +493,8 @@ async fn devices_enrolled_before_an_upgrade_pull_the_shipped_revision_2() {
 async fn synced_device_without_pulled_catalogs() -> (TestServer, tempfile::TempDir, SyncEngine) {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     engine.sync_once(|_| {}).await.unwrap();
     assert!(engine.store().catalogs().unwrap().is_empty());

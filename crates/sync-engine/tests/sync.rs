@@ -12,7 +12,8 @@ use support::*;
 async fn offline_collection_reaches_the_server_exactly_once_and_a_second_sync_sends_nothing() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     let unit = engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     assert_eq!(unit.unit_code.as_str(), UNIT);
 
@@ -84,7 +85,8 @@ async fn offline_collection_reaches_the_server_exactly_once_and_a_second_sync_se
 
     // A new engine on the same folder (app restart) is still enrolled.
     drop(engine);
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     assert_eq!(engine.enrolment().unwrap().unit.as_str(), UNIT);
     let third = engine.sync_once(|_| {}).await.unwrap();
     assert_eq!((third.pushed, third.uploaded_bytes), (0, 0));
@@ -94,7 +96,8 @@ async fn offline_collection_reaches_the_server_exactly_once_and_a_second_sync_se
 async fn a_returned_decision_reaches_the_device_and_a_rejected_record_is_parked() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
 
     let (_, good) = collect(
@@ -169,7 +172,8 @@ async fn a_returned_decision_reaches_the_device_and_a_rejected_record_is_parked(
 async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
 
     // Never enrolled: re-enrol, not "offline".
     let err = engine.sync_once(|_| {}).await.unwrap_err();
@@ -198,7 +202,7 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
         format!("http://{}", l.local_addr().unwrap())
     };
     let write_creds = |creds: &SyncCredentials| {
-        Store::open(dir.path())
+        Store::open_with_key_file(dir.path())
             .unwrap()
             .save_sync_credentials(creds)
             .unwrap();
@@ -207,7 +211,8 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
         server_url: dead,
         ..good.clone()
     });
-    let mut offline = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut offline =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     let err = offline.sync_once(|_| {}).await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::Offline, "{err}");
     assert!(err.is_retry_later());
@@ -220,7 +225,8 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
         device_token: "0".repeat(64),
         ..good
     });
-    let mut stale = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut stale =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     let err = stale.sync_once(|_| {}).await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::AuthExpired, "{err}");
     assert!(!err.is_retry_later());
@@ -241,7 +247,8 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
 async fn scanning_the_poster_again_keeps_the_device_id_and_its_token_proves_it() {
     let server = start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(dir.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(dir.path()).unwrap(), config()).unwrap();
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     let first = engine.store().sync_credentials().unwrap().unwrap();
     // The server re-enrols a known device id only with its current token

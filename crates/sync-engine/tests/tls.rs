@@ -5,6 +5,7 @@
 mod support;
 
 use cdht_server::{AppState, Config};
+use cdht_store::Store;
 use cdht_sync_engine::{ServerConfig, SyncEngine, SyncErrorKind};
 use std::path::Path;
 use support::*;
@@ -37,7 +38,8 @@ async fn a_private_ca_is_trusted_only_when_given_and_its_failure_is_not_offline(
 
     // Without the root: CertificateUntrusted, with its own Vietnamese message.
     let device = tempfile::tempdir().unwrap();
-    let mut engine = SyncEngine::open(device.path(), config()).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(device.path()).unwrap(), config()).unwrap();
     let err = engine.enrol_from_qr(&qr).await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::CertificateUntrusted, "{err}");
     assert!(!err.is_retry_later());
@@ -49,7 +51,8 @@ async fn a_private_ca_is_trusted_only_when_given_and_its_failure_is_not_offline(
         extra_roots_pem: vec![b"not a certificate".to_vec()],
         ..config()
     };
-    let mut engine = SyncEngine::open(device.path(), bad).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(device.path()).unwrap(), bad).unwrap();
     let err = engine.enrol_from_qr(&qr).await.unwrap_err();
     assert_eq!(err.kind(), SyncErrorKind::CertificateUntrusted, "{err}");
     drop(engine);
@@ -59,7 +62,8 @@ async fn a_private_ca_is_trusted_only_when_given_and_its_failure_is_not_offline(
         extra_roots_pem: vec![cert_pem.into_bytes()],
         ..config()
     };
-    let mut engine = SyncEngine::open(device.path(), trusting).unwrap();
+    let mut engine =
+        SyncEngine::new(Store::open_with_key_file(device.path()).unwrap(), trusting).unwrap();
     engine.enrol_from_qr(&qr).await.unwrap();
     collect(
         engine.store_mut(),

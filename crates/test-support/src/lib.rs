@@ -81,3 +81,28 @@ pub fn accepted_all(batch: &cdht_core::sync::PushBatch) -> cdht_core::sync::Push
             .collect(),
     }
 }
+
+/// Asserts one line of a `cdht-server` error: `error [code]: English
+/// (Vietnamese)`, the Vietnamese part last and non-empty.
+pub fn assert_bilingual_error_line(line: &str) {
+    let rest = line
+        .strip_prefix("error [")
+        .unwrap_or_else(|| panic!("not an error line: {line}"));
+    let (code, text) = rest
+        .split_once("]: ")
+        .unwrap_or_else(|| panic!("no code: {line}"));
+    assert!(
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        "code {code:?}: {line}"
+    );
+    let open = text
+        .rfind(" (")
+        .unwrap_or_else(|| panic!("no Vietnamese part: {line}"));
+    let (english, vietnamese) = (&text[..open], &text[open + 2..]);
+    assert!(!english.trim().is_empty(), "no English part: {line}");
+    assert!(vietnamese.ends_with(')'), "{line}");
+    assert!(
+        !vietnamese.is_ascii(),
+        "the last part is not Vietnamese: {line}"
+    );
+}

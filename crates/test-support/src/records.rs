@@ -32,10 +32,21 @@ pub fn assessment(
     state: DeviceState,
     points: [i64; 10],
 ) -> RecordBody {
+    assessment_of_year(id, person, 2025, state, points)
+}
+
+/// [`assessment`] for another year than 2025.
+pub fn assessment_of_year(
+    id: AssessmentId,
+    person: PersonId,
+    year: u16,
+    state: DeviceState,
+    points: [i64; 10],
+) -> RecordBody {
     RecordBody::Assessment(AssessmentRecord {
         id,
         person,
-        year: 2025,
+        year,
         catalog: "244-2022".into(),
         group: "farmers".into(),
         answers: Answers(

@@ -119,6 +119,18 @@ impl TestServer {
         self.device_via(unit, &self.url.clone()).await
     }
 
+    /// [`TestServer::device`], with the device id the server gave it.
+    pub async fn device_and_id(&self, unit: &str) -> (SyncClient, DeviceId) {
+        let mut client = SyncClient::new(&self.url, &[])
+            .unwrap()
+            .with_retry(self.retry);
+        let enrolled = client
+            .enrol(&self.qr(unit), DeviceId::new_v7(), Some("test"))
+            .await
+            .unwrap();
+        (client, enrolled.device_id)
+    }
+
     pub async fn officer(&self, username: &str) -> SyncClient {
         let mut client = SyncClient::new(&self.url, &[])
             .unwrap()

@@ -4,7 +4,7 @@
 use super::{device, valid_sha256};
 use crate::blobs;
 use crate::error::{payload_too_large, ApiError, ApiJson, ApiPath, ApiQuery};
-use crate::storage::{EvidenceAccess, Reader, Subject};
+use crate::storage::{Reader, Subject, UploadKey};
 use crate::upload;
 use crate::AppState;
 use axum::extract::State;
@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cdht_core::sync::{
-    ErrorBody, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus, RoleGrant, MAX_CHUNK_BYTES,
+    ErrorBody, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus, MAX_CHUNK_BYTES,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -39,8 +39,11 @@ impl ToSchema for Binary {}
     path = "/evidence/status",
     tag = "device",
     summary = "How much of these photos the server holds (device or officer token)",
-    description = "A device sees the photos named by evidence records of its unit; an officer, \
-        those named by records of units in its roles. Any other photo shows as unknown (size 0).",
+    description = "A device sees its own upload of each photo it announced in an evidence record \
+        (what it still has to send, with the size it announced), and as complete a photo it \
+        never announced but may download; an officer, the uploads of the records of units in \
+        its roles. Any other photo shows as unknown (size 0), whether or not the server holds \
+        its bytes from another device.",
     request_body = EvidenceQuery,
     security(("bearer" = [])),
     responses(
@@ -64,65 +67,34 @@ pub(super) async fn evidence_status(
             "Tối đa 500 mã sha256 (64 ký tự hex thường) mỗi lần hỏi.",
         ));
     }
-    let mut items = match subject {
-        Subject::Device(d) => {
-            let unit = d.unit;
-            state
-                .db(move |s| s.evidence_status(unit.as_str(), &q.sha256))
-                .await?
-        }
-        Subject::Officer { grants, .. } => {
-            state
-                .db(move |s| officer_evidence_status(s, &grants, &q.sha256))
-                .await?
-        }
+    let own = match &subject {
+        Subject::Device(d) => Some(d.device_id.to_string()),
+        Subject::Officer { .. } => None,
     };
-    for item in &mut items {
-        if item.size > 0 && !item.complete && item.received >= item.size {
-            // All bytes in, completion cut short: finish it before answering.
-            match upload::complete(&state, &item.sha256).await {
-                Ok(done) => *item = done,
-                Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => item.received = 0,
-                Err(e) => return Err(e),
+    let reader = reader(subject);
+    let mut items = state
+        .db(move |s| s.evidence_status(&reader, &q.sha256))
+        .await?;
+    if let Some(device) = own {
+        for item in &mut items {
+            if item.size > 0 && !item.complete && item.received >= item.size {
+                // All bytes in, completion cut short: finish it before answering.
+                match upload::complete(&state, &UploadKey::new(&device, &item.sha256)).await {
+                    Ok(done) => *item = done,
+                    Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => item.received = 0,
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
     Ok(Json(EvidenceQueryResponse { items }))
 }
 
-/// An officer's view of uploads: a photo counts only through a record of a
-/// unit its roles cover (the same check as a download).
-fn officer_evidence_status(
-    s: &dyn crate::storage::Storage,
-    grants: &[RoleGrant],
-    sha256: &[String],
-) -> crate::storage::StorageResult<Vec<EvidenceStatus>> {
-    let reader = Reader::Officer(grants.to_vec());
-    sha256
-        .iter()
-        .map(|sha| {
-            let unknown = EvidenceStatus {
-                sha256: sha.clone(),
-                size: 0,
-                received: 0,
-                complete: false,
-            };
-            Ok(match s.evidence_access(sha, &reader)? {
-                EvidenceAccess::Absent | EvidenceAccess::OutOfScope => unknown,
-                EvidenceAccess::Ready { .. } | EvidenceAccess::Incomplete => {
-                    match s.blob_state(sha)? {
-                        Some(b) => EvidenceStatus {
-                            sha256: sha.clone(),
-                            size: b.size,
-                            received: b.received,
-                            complete: b.complete,
-                        },
-                        None => unknown,
-                    }
-                }
-            })
-        })
-        .collect()
+fn reader(subject: Subject) -> Reader {
+    match subject {
+        Subject::Device(d) => Reader::Device(d),
+        Subject::Officer { grants, .. } => Reader::Officer(grants),
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -148,7 +120,7 @@ pub(super) struct ChunkQuery {
         (status = 400, description = "`invalid_evidence` (bad sha256), `bad_query` (no `offset`), `bad_body` or `chunk_out_of_range`", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role`: an officer's token (a device token is needed)", body = ErrorBody),
-        (status = 404, description = "`unknown_evidence`: no evidence record of this device's unit names this photo", body = ErrorBody),
+        (status = 404, description = "`unknown_evidence`: this device pushed no evidence record naming this photo (each device uploads the photos it announced itself)", body = ErrorBody),
         (status = 409, description = "`offset_mismatch`: `offset` is not what the server has received; continue from the body's `received`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the chunk is over 256 KiB", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `invalid_evidence`: the assembled photo is not the announced JPEG; start again", body = ErrorBody),
@@ -164,7 +136,7 @@ pub(super) async fn upload_chunk(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Json<EvidenceStatus>, ApiError> {
-    let unit = device(subject)?.unit;
+    let device_id = device(subject)?.device_id.to_string();
     if !valid_sha256(&sha256) {
         return Err(ApiError::bad_request(
             "invalid_evidence",
@@ -178,10 +150,10 @@ pub(super) async fn upload_chunk(
     if declared.is_some_and(|n| n > MAX_CHUNK_BYTES as u64) {
         return Err(payload_too_large());
     }
-    let sha = sha256.clone();
-    let unit_code = unit.as_str().to_owned();
+    let key = UploadKey::new(&device_id, &sha256);
+    let k = key.clone();
     let progress = state
-        .db(move |s| s.blob_progress(&unit_code, &sha))
+        .db(move |s| s.upload_progress(&k))
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -201,19 +173,21 @@ pub(super) async fn upload_chunk(
     if progress.received >= progress.size {
         // Every byte is in but the photo is not complete (a completion cut
         // short by an older version): finish it now.
-        return upload::complete(&state, &sha256).await.map(Json);
+        return upload::complete(&state, &key).await.map(Json);
     }
     if q.offset != progress.received {
         return Err(upload::offset_mismatch(progress.received));
     }
-    upload::receive_chunk(state, sha256, q.offset, progress, body)
+    upload::receive_chunk(state, key, q.offset, progress, body)
         .await
         .map(Json)
 }
 
-/// `GET /api/v1/evidence/{sha256}`: a complete photo, to an officer whose
-/// grants cover a unit owning an evidence record naming it, or to a device
-/// whose scope covers such a record.
+/// `GET /api/v1/evidence/{sha256}`: a photo, through an evidence record
+/// naming it that the caller may read (an officer's grants cover its unit,
+/// or a device's scope covers it) and whose device uploaded every byte of
+/// it. Anything else is one `404 not_found`, so the answer never tells
+/// whether somebody else's record names the photo or the server holds it.
 #[utoipa::path(
     get,
     path = "/evidence/{sha256}",
@@ -227,8 +201,7 @@ pub(super) async fn upload_chunk(
         (status = 200, description = "The JPEG bytes", body = inline(Binary), content_type = "image/jpeg"),
         (status = 400, description = "`invalid_evidence`: bad sha256", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
-        (status = 403, description = "`out_of_scope`: no evidence record the token may read names this photo", body = ErrorBody),
-        (status = 404, description = "`not_found`: the server does not hold the whole photo", body = ErrorBody),
+        (status = 404, description = "`not_found`: no evidence record the token may read names this photo with its bytes uploaded by the record's device (whether or not another record names it)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
@@ -244,23 +217,18 @@ pub(super) async fn download_evidence(
             "Mã sha256 của ảnh không hợp lệ.",
         ));
     }
-    let reader = match subject {
-        Subject::Device(d) => Reader::Device(d),
-        Subject::Officer { grants, .. } => Reader::Officer(grants),
-    };
+    let reader = reader(subject);
     let sha = sha256.clone();
-    let access = state.db(move |s| s.evidence_access(&sha, &reader)).await?;
-    let size = match access {
-        EvidenceAccess::Ready { size } => size,
-        EvidenceAccess::OutOfScope => return Err(ApiError::out_of_scope()),
-        EvidenceAccess::Absent | EvidenceAccess::Incomplete => {
-            return Err(ApiError::new(
+    let size = state
+        .db(move |s| s.readable_photo(&sha, &reader))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "Máy chủ chưa có đủ ảnh này.",
-            ))
-        }
-    };
+            )
+        })?;
     let stream = blobs::open_final(state.blobs.as_ref(), &sha256)
         .await
         .map_err(|e| match e {

@@ -3,15 +3,18 @@
 //! The handlers live in one file per responsibility: `enrol` (devices
 //! enrolling, officers logging in, an officer bound to a device), `push`
 //! (records in and out), `evidence` (photos), `review` (what officers read
-//! and decide). This file holds the router, the document and what they share:
-//! the token extractor and the scope checks.
+//! and decide), `exemplary` (who is eligible for the exemplary title, and
+//! its grant by decision). This file holds the router, the document and
+//! what they share: the token extractor and the scope checks.
 
 mod enrol;
 mod evidence;
+mod exemplary;
 mod push;
 mod review;
 
 pub use enrol::hash_password;
+pub use exemplary::{ExemplaryPage, ExemplaryPerson};
 pub use review::JoinKeyResponse;
 
 use crate::error::{payload_too_large, ApiError};
@@ -84,6 +87,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::duplicates))
         .routes(routes!(review::audit_log))
         .routes(routes!(review::recognise))
+        .routes(routes!(
+            exemplary::list_exemplary,
+            exemplary::grant_exemplary
+        ))
         .routes(routes!(review::rotate_join_key))
         .routes(routes!(review::approve))
         .routes(routes!(review::return_assessment))

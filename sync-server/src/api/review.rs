@@ -19,7 +19,8 @@ use utoipa::{IntoParams, ToSchema};
 
 // ------------------------------------------------------------ officers
 
-const READERS: &[Role] = &[
+/// The roles that read a unit's assessments (and its exemplary listing).
+pub(super) const READERS: &[Role] = &[
     Role::Viewer,
     Role::Reviewer,
     Role::Recogniser,

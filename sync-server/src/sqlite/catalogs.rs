@@ -6,7 +6,8 @@ use cdht_core::sync::Change;
 use cdht_core::Catalog;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-/// A catalog change, for every device (no unit, subject or origin).
+/// A catalog change, for every device (no unit, subject or origin), with
+/// the catalog's options applied: the shape every released build reads.
 fn add_catalog_change(tx: &Transaction<'_>, catalog: &Catalog) -> StorageResult<()> {
     add_change(
         tx,
@@ -14,7 +15,7 @@ fn add_catalog_change(tx: &Transaction<'_>, catalog: &Catalog) -> StorageResult<
         None,
         None,
         &Change::Catalog {
-            catalog: catalog.clone(),
+            catalog: catalog.for_devices(),
         },
     )
 }
@@ -25,8 +26,7 @@ fn stale_revision(id: &str, revision: u32, installed: u32) -> StorageError {
         "stale_revision",
         format!(
             "catalog {id} revision {revision} is not above the installed revision {installed}; \
-             give the corrected file a higher \"revision\" (Danh mục {id} bản sửa {revision} \
-             không mới hơn bản {installed} đang dùng)"
+             give the corrected file a higher \"revision\""
         ),
     )
 }

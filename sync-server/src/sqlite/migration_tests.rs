@@ -5,11 +5,11 @@
 use super::*;
 use cdht_core::sync::DeviceScope;
 
-/// A database of version 5 keeps what it had: a record change holding its
+/// A database of version 5, migrated through 8, keeps what it had: a record change holding its
 /// body is pulled as before, a batch answer kept as text still replays,
 /// and the device's people are still its own.
 #[test]
-fn migration_6_keeps_old_changes_and_answers() {
+fn migration_8_keeps_old_changes_and_answers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cdht.sqlite3");
     let pusher = "0190d3c2-7a9b-7cde-8f01-23456789abce";

@@ -4,17 +4,19 @@
 mod catalogs;
 mod devices;
 mod evidence;
+mod exemplary;
 mod pull;
 mod push;
 mod review;
 mod units;
 
 use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, BlobProgress, DeviceRef, DuplicatePage, EnrolDevice,
-    EvidenceAccess, NewUnit, PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats,
-    Storage, StorageError, StorageResult, Subject, UnitRow, UnitUpdate,
+    AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage, EnrolDevice,
+    ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit, PreparedRecord,
+    PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError, StorageResult,
+    Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
 };
-use cdht_core::ids::{AssessmentId, DeviceId, UnitCode};
+use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{Change, EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -30,7 +32,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_pull_records.sql"),
     include_str!("../../migrations/0004_pull_index.sql"),
     include_str!("../../migrations/0005_duplicate_groups.sql"),
-    include_str!("../../migrations/0006_change_log_references.sql"),
+    include_str!("../../migrations/0006_exemplary_titles.sql"),
+    include_str!("../../migrations/0007_uploads_per_device.sql"),
+    include_str!("../../migrations/0008_change_log_references.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -368,32 +372,52 @@ impl Storage for SqliteStorage {
         review::audit_log(self, unit)
     }
 
-    fn evidence_status(&self, unit: &str, sha256: &[String]) -> StorageResult<Vec<EvidenceStatus>> {
-        evidence::evidence_status(self, unit, sha256)
+    fn exemplary_candidates(
+        &self,
+        unit: &str,
+        year: u16,
+        after: Option<PersonId>,
+        limit: u32,
+    ) -> StorageResult<ExemplaryCandidatePage> {
+        exemplary::exemplary_candidates(self, unit, year, after, limit)
     }
 
-    fn blob_progress(&self, unit: &str, sha256: &str) -> StorageResult<Option<BlobProgress>> {
-        evidence::blob_progress(self, unit, sha256)
+    fn grant_exemplary(
+        &self,
+        unit: &str,
+        actor: &str,
+        grant: &ExemplaryGrant,
+        status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
+    ) -> StorageResult<()> {
+        exemplary::grant_exemplary(self, unit, actor, grant, status)
     }
 
-    fn blob_add_chunk(&self, sha256: &str, offset: u64, len: u64) -> StorageResult<bool> {
-        evidence::blob_add_chunk(self, sha256, offset, len)
+    fn evidence_status(
+        &self,
+        reader: &Reader,
+        sha256: &[String],
+    ) -> StorageResult<Vec<EvidenceStatus>> {
+        evidence::evidence_status(self, reader, sha256)
     }
 
-    fn blob_finish(&self, sha256: &str, ok: bool) -> StorageResult<()> {
-        evidence::blob_finish(self, sha256, ok)
+    fn upload_progress(&self, key: &UploadKey) -> StorageResult<Option<UploadProgress>> {
+        evidence::upload_progress(self, key)
     }
 
-    fn blob_state(&self, sha256: &str) -> StorageResult<Option<BlobProgress>> {
-        evidence::blob_state(self, sha256)
+    fn upload_add_chunk(&self, key: &UploadKey, offset: u64, len: u64) -> StorageResult<bool> {
+        evidence::upload_add_chunk(self, key, offset, len)
     }
 
-    fn stuck_blobs(&self) -> StorageResult<Vec<String>> {
-        evidence::stuck_blobs(self)
+    fn upload_finish(&self, key: &UploadKey, ok: bool) -> StorageResult<()> {
+        evidence::upload_finish(self, key, ok)
     }
 
-    fn evidence_access(&self, sha256: &str, reader: &Reader) -> StorageResult<EvidenceAccess> {
-        evidence::evidence_access(self, sha256, reader)
+    fn stuck_uploads(&self) -> StorageResult<Vec<UploadKey>> {
+        evidence::stuck_uploads(self)
+    }
+
+    fn readable_photo(&self, sha256: &str, reader: &Reader) -> StorageResult<Option<u64>> {
+        evidence::readable_photo(self, sha256, reader)
     }
 
     fn catalogs(&self) -> StorageResult<Vec<Catalog>> {
@@ -428,8 +452,8 @@ impl Storage for SqliteStorage {
             persons: count("SELECT COUNT(*) FROM persons")?,
             assessments: count("SELECT COUNT(*) FROM assessments")?,
             evidence_records: count("SELECT COUNT(*) FROM evidence")?,
-            blobs_complete: count("SELECT COUNT(*) FROM blobs WHERE complete = 1")?,
-            evidence_bytes_accepted: count("SELECT COALESCE(SUM(accepted_bytes), 0) FROM blobs")?,
+            blobs_complete: count("SELECT COUNT(DISTINCT sha256) FROM uploads WHERE complete = 1")?,
+            evidence_bytes_accepted: count("SELECT COALESCE(SUM(accepted_bytes), 0) FROM uploads")?,
             batches: count("SELECT COUNT(*) FROM batches")?,
         })
     }

@@ -2,6 +2,7 @@
 //! transaction.
 
 use super::devices::is_device_person;
+use super::evidence::announce_upload;
 use super::units::{in_subtree, unit_row};
 use super::{audit_at, hash_text, hash_value, write_tx, SqliteStorage};
 use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
@@ -389,29 +390,39 @@ fn apply_record(
             1
         }
         (RecordBody::Evidence(e), RecordCheck::Evidence) => {
-            tx.prepare_cached(
-                "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256, size,
-                    content_type, version, hash, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                 ON CONFLICT (id) DO UPDATE SET device_id = ?3, assessment = ?4, indicator = ?5,
-                    sha256 = ?6, size = ?7, content_type = ?8, version = ?9, hash = ?10,
-                    updated_at = ?11",
-            )?
-            .execute(params![
-                id_text,
-                unit,
-                device_id,
-                e.assessment.to_string(),
-                e.indicator.as_str(),
-                e.sha256,
-                e.size,
-                e.content_type,
-                env.version,
-                hash_value(&env.hash),
-                t.text
-            ])?;
-            tx.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)")?
-                .execute(params![e.sha256, e.size])?;
+            // The uploader is the device that pushed the record with this
+            // sha256: an edit that names the same photo keeps it (a collector
+            // device editing a pulled record has not the bytes to send).
+            let uploader: String = tx
+                .prepare_cached(
+                    "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256,
+                        size, content_type, version, hash, updated_at, uploader)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?3)
+                     ON CONFLICT (id) DO UPDATE SET device_id = ?3, assessment = ?4,
+                        indicator = ?5, sha256 = ?6, size = ?7, content_type = ?8, version = ?9,
+                        hash = ?10, updated_at = ?11,
+                        uploader = CASE WHEN sha256 = ?6 THEN uploader ELSE ?3 END
+                     RETURNING uploader",
+                )?
+                .query_row(
+                    params![
+                        id_text,
+                        unit,
+                        device_id,
+                        e.assessment.to_string(),
+                        e.indicator.as_str(),
+                        e.sha256,
+                        e.size,
+                        e.content_type,
+                        env.version,
+                        hash_value(&env.hash),
+                        t.text
+                    ],
+                    |r| r.get(0),
+                )?;
+            if uploader == device_id {
+                announce_upload(tx, device_id, &e.sha256, e.size)?;
+            }
             2
         }
         _ => return Err(StorageError::Corrupt("record check does not match".into())),

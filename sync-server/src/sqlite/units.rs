@@ -153,7 +153,7 @@ pub(super) fn set_join_key(db: &SqliteStorage, code: &str, join_key: &str) -> St
         return Err(StorageError::refused(
             Refusal::NotFound,
             "unknown_unit",
-            "Không có đơn vị này.",
+            format!("no unit {code} (see `cdht-server units list`)"),
         ));
     }
     Ok(())

@@ -3,14 +3,24 @@
 
 use cdht_core::ids::{CatalogId, GroupId, PersonId, UnitCode};
 use cdht_core::AreaType;
-use cdht_store::{Assessment, EvidenceMeta, JoinUnit, PersonInput, Store};
+use cdht_store::{
+    Assessment, EvidenceMeta, JoinUnit, KeyFile, KeyStore, PersonInput, Store, DB_FILE_NAME,
+};
+use std::path::Path;
 use tempfile::TempDir;
 
 pub const YEAR: i32 = 2025;
 
+/// A connection of its own on `data_dir`'s encrypted database, with the key
+/// of its key file (the store must have been opened there first).
+pub fn raw(data_dir: &Path) -> rusqlite::Connection {
+    let key = KeyFile::in_data_dir(data_dir).load().unwrap().unwrap();
+    cdht_store::open_connection(&data_dir.join(DB_FILE_NAME), &key).unwrap()
+}
+
 pub fn open_temp() -> (TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_with_key_file(dir.path()).unwrap();
     (dir, store)
 }
 
