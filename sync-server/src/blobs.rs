@@ -4,7 +4,7 @@
 //! Each device uploads the photos it announced itself, so the pieces of an
 //! unfinished upload are kept per device: each piece is its own object
 //! `uploads/{device_id}/{sha256}/{offset:016}-{len:08}-{nonce}` (servers
-//! before migration 6 kept them under `parts/{sha256}/`, see [`Parts`]). A
+//! before migration 8 kept them under `parts/{sha256}/`, see [`Parts`]). A
 //! chunk cut half-way is a shorter piece, and two requests racing for the
 //! same offset never write the same object (the one the database did not
 //! count is deleted by its writer). A finished photo is
@@ -29,8 +29,8 @@ pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn ObjectStore>> 
 pub struct Parts(ObjectPath);
 
 impl Parts {
-    /// `legacy`: an upload a server before migration 6 started, whose pieces
-    /// are under the photo alone (migration 6 credited it to one device).
+    /// `legacy`: an upload a server before migration 8 started, whose pieces
+    /// are under the photo alone (migration 8 credited it to one device).
     #[must_use]
     pub fn of(device: &str, sha256: &str, legacy: bool) -> Self {
         Self(ObjectPath::from(if legacy {

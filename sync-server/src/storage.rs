@@ -371,7 +371,7 @@ pub struct UploadProgress {
     pub size: u64,
     pub received: u64,
     pub complete: bool,
-    /// Its pieces are where servers before migration 6 kept them (see
+    /// Its pieces are where servers before migration 8 kept them (see
     /// [`crate::blobs::Parts`]).
     pub legacy_parts: bool,
 }

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! Migration 7 (uploads per device) on a data folder a version-6 server
+//! Migration 8 (uploads per device) on a data folder a version-7 server
 //! left: each photo is credited to the device of the oldest evidence record
 //! naming it, its progress and pieces included; every other device naming
 //! it uploads it itself before its records serve it.
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use support::*;
 use tokio::net::TcpListener;
 
-/// The `blobs` table as migration 1 made it (dropped by migration 7).
+/// The `blobs` table as migration 1 made it (dropped by migration 8).
 const VERSION_5_BLOBS: &str = "CREATE TABLE blobs (
     sha256         TEXT PRIMARY KEY,
     size           INTEGER NOT NULL,
@@ -36,7 +36,7 @@ async fn a_version_5_data_folder_credits_each_photo_to_its_first_announcer() {
     // A later record of another phone names the finished photo too.
     announce_photos(&second, 1, "Hờ Thị Mỷ", std::slice::from_ref(&done)).await;
 
-    // Back to before migration 7: one upload state per photo. The first photo is
+    // Back to before migration 8: one upload state per photo. The first photo is
     // complete; the second has every byte, its completion cut short, its
     // piece where version 5 kept it.
     let data = server.state.config.data_dir.clone();
@@ -44,7 +44,7 @@ async fn a_version_5_data_folder_credits_each_photo_to_its_first_announcer() {
         let conn = rusqlite::Connection::open(data.join("cdht.sqlite3")).unwrap();
         conn.execute_batch(&format!(
             "DROP TABLE uploads; ALTER TABLE evidence DROP COLUMN uploader; {VERSION_5_BLOBS};
-             PRAGMA user_version = 6;"
+             PRAGMA user_version = 7;"
         ))
         .unwrap();
         conn.execute(

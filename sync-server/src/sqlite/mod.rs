@@ -33,8 +33,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_pull_index.sql"),
     include_str!("../../migrations/0005_duplicate_groups.sql"),
     include_str!("../../migrations/0006_exemplary_titles.sql"),
-    include_str!("../../migrations/0007_uploads_per_device.sql"),
-    include_str!("../../migrations/0008_change_log_references.sql"),
+    include_str!("../../migrations/0007_change_log_references.sql"),
+    include_str!("../../migrations/0008_uploads_per_device.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.

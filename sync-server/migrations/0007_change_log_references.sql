@@ -1,4 +1,4 @@
--- Version 8 (issue 17): a pushed record's change refers to the stored record instead
+-- Version 7 (issue 17): a pushed record's change refers to the stored record instead
 -- of holding a second copy of it, which was 40 % of the bytes an ingest stored.
 
 -- `changes` is rebuilt because SQLite cannot drop NOT NULL in place: a record

@@ -1,4 +1,4 @@
--- Version 6 (issue 9, items 3 and 10): a photo's upload state is kept per device.
+-- Version 8 (issue 9, items 3 and 10): a photo's upload state is kept per device.
 --
 -- Before, one `blobs` row per sha256 held the upload of whichever device of the unit sent
 -- the bytes, its size fixed by the first device to announce the hash, and any evidence
