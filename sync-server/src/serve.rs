@@ -49,15 +49,30 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    private_umask();
-    tokio::spawn(repair(state.clone()));
-    let app = api::router(state.clone()).layer(axum::middleware::map_request(peer_address));
-    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
     let listener = conn::GuardedListener::new(
         listener,
         state.config.max_connections,
         state.config.idle_timeout,
     );
+    serve_on(state, listener, shutdown).await
+}
+
+/// What both listeners share: private files, the start-up repair, periodic
+/// and final checkpoints, graceful shutdown.
+async fn serve_on<L>(
+    state: AppState,
+    listener: L,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    for<'a> conn::PeerAddr:
+        axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    private_umask();
+    tokio::spawn(repair(state.clone()));
+    let app = api::router(state.clone()).layer(axum::middleware::map_request(peer_address));
+    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<conn::PeerAddr>(),
@@ -102,10 +117,6 @@ pub async fn serve_tls_until(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    private_umask();
-    tokio::spawn(repair(state.clone()));
-    let app = api::router(state.clone()).layer(axum::middleware::map_request(peer_address));
-    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint_periodically(state.clone())));
     let listener = conn_tls::TlsListener::new(
         listener,
         config,
@@ -115,15 +126,7 @@ pub async fn serve_tls_until(
             handshake: state.config.tls_handshake_timeout,
         },
     )?;
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<conn::PeerAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
-    drop(checkpoints);
-    final_checkpoint(&state).await;
-    result
+    serve_on(state, listener, shutdown).await
 }
 
 /// What a start-up repairs, in the background while requests are served.
