@@ -1,6 +1,7 @@
 //! The SQLite backend of [`Storage`]: one file in the data directory, WAL
 //! mode, numbered migrations embedded in the binary.
 
+mod batch_answers;
 mod catalogs;
 mod devices;
 mod evidence;

@@ -4,7 +4,7 @@
 use super::devices::is_device_person;
 use super::evidence::announce_upload;
 use super::units::{in_subtree, unit_row};
-use super::{audit_at, hash_text, hash_value, write_tx, SqliteStorage};
+use super::{audit_at, batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
 use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
 use crate::storage::{
     BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageError,
@@ -481,7 +481,11 @@ pub(super) fn apply_push(
             "SELECT device_id, content_hash, response FROM batches WHERE batch_id = ?1",
         )?
         .query_row([key.batch_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, read_response(r.get_ref(2)?)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                batch_answers::read_response(r.get_ref(2)?)?,
+            ))
         })
         .optional()?;
     if let Some((by, hash, response)) = seen {
@@ -523,7 +527,7 @@ pub(super) fn apply_push(
         device,
         key.seq,
         key.content_hash,
-        stored_response(&response),
+        batch_answers::stored_response(&response),
         t.text
     ])?;
     tx.prepare_cached("UPDATE devices SET last_push_seq = ?2 WHERE id = ?1")?
@@ -558,32 +562,6 @@ impl BatchTime {
             text: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             millis: at.timestamp_millis(),
         }
-    }
-}
-
-/// A batch's answer as kept for replays: deflated, since 200 acks of JSON
-/// are a quarter of what an ingest stored, and replays are rare.
-fn stored_response(json: &str) -> Vec<u8> {
-    miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 1)
-}
-
-/// A kept answer: deflated (`stored_response`), or JSON text as written
-/// before migration 0006.
-fn read_response(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
-    use rusqlite::types::{FromSqlError, ValueRef};
-    let bad = |e: String| rusqlite::Error::FromSqlConversionFailure(2, value.data_type(), e.into());
-    match value {
-        ValueRef::Text(text) => String::from_utf8(text.to_vec()).map_err(|e| bad(e.to_string())),
-        ValueRef::Blob(deflated) => {
-            let json = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, 4 << 20)
-                .map_err(|e| bad(format!("{e:?}")))?;
-            String::from_utf8(json).map_err(|e| bad(e.to_string()))
-        }
-        _ => Err(rusqlite::Error::FromSqlConversionFailure(
-            2,
-            value.data_type(),
-            Box::new(FromSqlError::InvalidType),
-        )),
     }
 }
 
