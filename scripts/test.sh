@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# A clean build gains nothing from incremental caches, which only take disk.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

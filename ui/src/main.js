@@ -1068,9 +1068,15 @@ function syncStateText(bg) {
       case "retry_later":
         return { id: "offline", text: t("sync.state_offline") };
       case "auth_expired":
-        return { id: "auth", text: t("sync.state_auth_expired") };
+        return { id: "auth", text: t("sync.state_auth_expired"), rescan: true };
       case "certificate_untrusted":
         return { id: "certificate", text: t("sync.state_certificate") };
+      // The network works but this address answers nothing, or answers and is
+      // not a CDHT server: waiting for a signal would never help.
+      case "server_not_answering":
+        return { id: "server_not_answering", text: t("sync.state_server_not_answering", { server: bg.server ?? "" }), rescan: true };
+      case "not_cdht":
+        return { id: "not_cdht", text: t("sync.state_not_cdht", { server: bg.server ?? "" }), rescan: true };
       case "store":
         return { id: "store", text: t("sync.state_store") };
       default:
@@ -1097,6 +1103,9 @@ function syncLiveCard(bg) {
   const progress = live.progress ?? bg.progress;
   return h("section", { class: "card", id: "sync-live" },
     h("p", { id: "sync-state", "data-state": st.id, class: st.id === "ok" || st.id === "running" ? "" : "notice" }, st.text),
+    st.rescan
+      ? h("button", { class: "primary", id: "sync-rescan", onclick: () => go("join") }, t("sync.rescan"))
+      : null,
     progressBlock(progress),
     h("p", { id: "sync-last" }, bg.last_success_ms
       ? t("sync.last_success", { time: new Date(bg.last_success_ms).toLocaleString(lang() === "vi" ? "vi-VN" : "en-GB") })
