@@ -76,40 +76,53 @@ fn overview(state: State<'_, AppState>) -> CmdResult<Overview> {
     state.with(|app| app.overview())
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-fn join_unit_from_qr_image(
+#[tauri::command(rename_all = "snake_case")]
+async fn join_unit_from_qr_image(
     state: State<'_, AppState>,
     image_base64: String,
 ) -> CmdResult<cdht_store_person::Unit> {
     let bytes = cdht_app::image_bytes_from_base64(&image_base64)?;
-    let unit = state.with(|app| app.join_unit_from_qr_image(&bytes))?;
-    // Stored offline first; the sync loop enrols with the server when it can.
-    state.sync.nudge();
-    Ok(unit)
+    join_checked(&state, cdht_app::join_payload_from_qr_image(&bytes)?).await
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-fn join_unit_from_qr_text(
+#[tauri::command(rename_all = "snake_case")]
+async fn join_unit_from_qr_text(
     state: State<'_, AppState>,
     text: String,
 ) -> CmdResult<cdht_store_person::Unit> {
-    let unit = state.with(|app| app.join_unit_from_qr_text(&text))?;
-    // Stored offline first; the sync loop enrols with the server when it can.
-    state.sync.nudge();
-    Ok(unit)
+    join_checked(&state, cdht_app::join_payload_from_qr_text(&text)?).await
 }
 
-#[tauri::command(async, rename_all = "snake_case")]
-fn join_unit_typed(
+#[tauri::command(rename_all = "snake_case")]
+async fn join_unit_typed(
     state: State<'_, AppState>,
     server: String,
     unit: String,
     join_key: String,
 ) -> CmdResult<cdht_store_person::Unit> {
-    let unit = state.with(|app| app.join_unit_typed(&server, &unit, &join_key))?;
-    // Stored offline first; the sync loop enrols with the server when it can.
+    join_checked(
+        &state,
+        cdht_app::join_payload_typed(&server, &unit, &join_key)?,
+    )
+    .await
+}
+
+/// Asks the server whether it is CDHT when a network is there (refusing a
+/// wrong address now, not after a day of failed syncs), stores the join
+/// (offline too), and lets the sync loop enrol with the server.
+async fn join_checked(
+    state: &AppState,
+    payload: cdht_core::qr::JoinPayload,
+) -> CmdResult<cdht_store_person::Unit> {
+    cdht_app::check_join_server(&payload, &server_config()).await?;
+    let unit = state.with(|app| app.join_unit(&payload))?;
     state.sync.nudge();
     Ok(unit)
+}
+
+/// How the app reaches servers: HTTPS, or plain HTTP to loopback only.
+fn server_config() -> cdht_sync_engine::ServerConfig {
+    cdht_sync_engine::ServerConfig::default()
 }
 
 #[tauri::command(async, rename_all = "snake_case")]
@@ -311,7 +324,7 @@ fn start_sync(
             eprintln!("cdht: could not send {}: {err}", event.name());
         }
     };
-    let config = cdht_sync_engine::ServerConfig::default();
+    let config = server_config();
     if let Err(err) = spawn_sync_thread(dir, key, config, shared, emit) {
         eprintln!("cdht: could not start the sync loop: {err}");
     }

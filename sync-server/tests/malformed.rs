@@ -135,6 +135,8 @@ async fn malformed_requests_get_typed_4xx_answers_never_5xx() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    // How a device tells this server from anything else at an address.
+    assert_eq!(health["service"], "cdht");
     let openapi: Value = http
         .get(format!("{}/api/openapi.json", server.url))
         .send()

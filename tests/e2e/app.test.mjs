@@ -5,13 +5,16 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { WORK_DIR, sleep } from "./webdriver.mjs";
-import { fillProfile, nav, start, startSyncServer, step, stop } from "./harness.mjs";
+import { fillProfile, nav, start, startFakeServer, startSyncServer, step, stop } from "./harness.mjs";
 import { damagedQr, freshDir, photoJpeg, plainPng, qrPng } from "./fixtures.mjs";
 
-const UNIT_QR = "https://cdht.example.vn/j/HD-CG-001?v=1#k=7K3Q9XPA";
+// The unit's server, out of reach: its link is down (the app checks a join's
+// server when it can; with no answer, the join is stored offline).
+const OFFLINE_SERVER = await startFakeServer("down");
+const UNIT_QR = `${OFFLINE_SERVER.url}/j/HD-CG-001?v=1#k=7K3Q9XPA`;
 async function joinTyped(s, unit = "HD-CG-002", key = "ABCDEF12") {
   await nav(s, "join");
-  await s.type("#join-server", "https://cdht.example.vn");
+  await s.type("#join-server", OFFLINE_SERVER.url);
   await s.type("#join-unit", unit);
   await s.type("#join-key", key);
   await s.click("#join-typed-submit");
@@ -186,7 +189,7 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     await s.waitFor("#sync-waiting", { text: `Ảnh minh chứng trong bài năm ${new Date().getFullYear()} của Nguyễn Thị Hoà` });
     assert.equal(await s.text("#sync-photos"), "Ảnh đang chờ gửi: 2");
     // The background sync: a "Sync now" button and a plain-language state
-    // (the typed server cdht.example.vn is unreachable here: never "Đã đồng bộ").
+    // (the typed server's link is down: never "Đã đồng bộ").
     await s.waitFor("#sync-now", { text: "Đồng bộ ngay" });
     const syncState = await s.text("#sync-state");
     assert.ok(syncState && syncState !== "Đã đồng bộ", syncState);
@@ -336,7 +339,7 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.screenshot("10-home-english");
     // Errors read in English too (Rust's Vietnamese message is the fallback).
     await nav(s, "join");
-    await s.type("#join-server", "https://cdht.example.vn");
+    await s.type("#join-server", OFFLINE_SERVER.url);
     await s.type("#join-unit", "HD-CG-001");
     await s.type("#join-key", "12");
     await s.click("#join-typed-submit");
@@ -349,18 +352,18 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     // typed wrong is refused with the way to write it.
     await nav(s, "join");
     assert.equal(await s.execute(`return document.querySelector("#join-server").value`), "https://");
-    await s.append("#join-server", "http//127.0.0.1:8080");
+    await s.append("#join-server", `http//127.0.0.1:${OFFLINE_SERVER.port}`);
     await s.type("#join-unit", "HD-CG-009");
     await s.type("#join-key", "ABCDEF12");
     await s.click("#join-typed-submit");
     await s.waitFor("#join-error", { text: "Địa chỉ máy chủ không đúng" });
     await s.screenshot("10b-join-address-refused");
     await s.type("#join-server", "https://");
-    await s.append("#join-server", "http://127.0.0.1:8080/");
+    await s.append("#join-server", `http://127.0.0.1:${OFFLINE_SERVER.port}/`);
     await s.click("#join-typed-submit");
     await s.waitFor("#join-ok", { text: "HD-CG-009" });
     await nav(s, "join");
-    await s.waitFor("#join-units", { text: "Máy chủ: http://127.0.0.1:8080" });
+    await s.waitFor("#join-units", { text: `Máy chủ: http://127.0.0.1:${OFFLINE_SERVER.port}` });
     assert.doesNotMatch(await s.text("#join-units"), /https:\/\/http/);
     await s.screenshot("10c-join-address-corrected");
   });

@@ -98,3 +98,36 @@ export async function startSyncServer() {
   return { url, demo, stop };
 }
 
+
+/**
+ * A loopback address that is not a CDHT server. Mode "down" accepts each
+ * connection and closes it before any answer (a lost link: the app sees no
+ * network); mode "html" answers every request with a router's login page.
+ * `setMode` switches. Unreferenced, so it never keeps a test file running.
+ */
+export async function startFakeServer(mode = "down") {
+  let current = mode;
+  const srv = net.createServer((socket) => {
+    socket.on("error", () => {});
+    if (current === "down") {
+      socket.destroy();
+      return;
+    }
+    let seen = "";
+    socket.on("data", (chunk) => {
+      // Answer once the whole request is in, so the client is not reset
+      // while still sending its body.
+      seen += chunk.toString("latin1");
+      const end = seen.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const length = /content-length:\s*(\d+)/i.exec(seen.slice(0, end));
+      if (seen.length < end + 4 + (length ? Number(length[1]) : 0)) return;
+      const page = "<html><body>Router login</body></html>";
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n${page}`);
+    });
+  });
+  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  srv.unref();
+  const { port } = srv.address();
+  return { url: `http://127.0.0.1:${port}`, port, setMode: (m) => { current = m; }, close: () => srv.close() };
+}

@@ -309,6 +309,8 @@ pub fn officer_error(err: &SyncError) -> AppError {
                 .to_owned(),
         ),
         SyncErrorKind::CertificateUntrusted => ("certificate_untrusted", err.message_vi()),
+        SyncErrorKind::ServerNotAnswering => ("server_not_answering", err.message_vi()),
+        SyncErrorKind::NotCdht => ("not_cdht", err.message_vi()),
         SyncErrorKind::Store => ("storage_error", err.message_vi()),
         SyncErrorKind::Rejected => ("sync_rejected", err.message_vi()),
     };
@@ -362,9 +364,10 @@ pub enum WaitPlan {
 }
 
 /// The loop's decision, as a pure function: with work to do, after a round
-/// that failed for want of a network, and a backoff delay longer than one
-/// probe, probe cheaply instead of sleeping the whole backoff (up to 15
-/// minutes). A join not enrolled yet has no token to probe with: its round
+/// that failed for want of a network (or of a CDHT server answering at the
+/// address: one restarting, a proxy being fixed), and a backoff delay longer
+/// than one probe, probe cheaply instead of sleeping the whole backoff (up to
+/// 15 minutes). A join not enrolled yet has no token to probe with: its round
 /// (one enrolment request) is tried every probe interval instead. Any other
 /// failure (server busy, certificate, refusal) waits its backoff: a probe
 /// answering would not fix it.
@@ -379,7 +382,11 @@ pub fn plan_wait(
     if !has_work {
         return WaitPlan::UntilNudged;
     }
-    if last_failure != Some(SyncErrorKind::Offline) || delay <= probe_every {
+    let probe_tells = matches!(
+        last_failure,
+        Some(SyncErrorKind::Offline | SyncErrorKind::ServerNotAnswering | SyncErrorKind::NotCdht)
+    );
+    if !probe_tells || delay <= probe_every {
         return WaitPlan::Sleep(delay);
     }
     if enrolled {
@@ -819,6 +826,20 @@ mod tests {
             plan_wait(true, false, Some(SyncErrorKind::Offline), LONG, PROBE),
             WaitPlan::Sleep(PROBE)
         );
+    }
+
+    #[test]
+    fn a_wrong_or_restarting_server_is_probed_like_a_lost_network() {
+        for kind in [SyncErrorKind::ServerNotAnswering, SyncErrorKind::NotCdht] {
+            assert_eq!(
+                plan_wait(true, true, Some(kind), LONG, PROBE),
+                WaitPlan::Probe {
+                    every: PROBE,
+                    within: LONG
+                },
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod background;
 pub mod cli;
 mod database_key;
 mod error;
+mod join;
 pub mod next_step;
 mod qr;
 mod thumbnail;
@@ -19,6 +20,9 @@ mod thumbnail;
 pub use database_key::OsKeyring;
 pub use database_key::{database_key, platform_key_store, KEYRING_SERVICE};
 pub use error::AppError;
+pub use join::{
+    check_join_server, join_payload_from_qr_image, join_payload_from_qr_text, join_payload_typed,
+};
 pub use qr::decode_qr_text;
 
 /// The store records commands return, for the Tauri shell's signatures.
@@ -29,7 +33,6 @@ pub mod store_types {
 use base64::Engine as _;
 use cdht_core::catalog::{Catalog, Group, Rules, Text};
 use cdht_core::ids::{AssessmentId, CatalogId, EvidenceId, GroupId, IndicatorId, PersonId};
-use cdht_core::qr::JoinPayload;
 use cdht_core::{
     exemplary_status, Answer, Answers, AreaType, AssessmentInput, Completeness, ExemplaryStatus,
     ScoreResult,
@@ -37,8 +40,8 @@ use cdht_core::{
 use cdht_photo::{PhotoOptions, ProcessedPhoto};
 use cdht_store::{
     fold_name, Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth, Evidence,
-    EvidenceMeta, Gender, JoinUnit, OutboxState, Person, PersonInput, PersonListItem, Saved,
-    ScoreSummary, SelfCheckReport, Store, Unit,
+    EvidenceMeta, Gender, OutboxState, Person, PersonInput, PersonListItem, Saved, ScoreSummary,
+    SelfCheckReport, Store, Unit,
 };
 use chrono::{Datelike, TimeZone};
 use serde::{Deserialize, Serialize};
@@ -438,51 +441,6 @@ impl App {
             this_year,
             next_step,
         })
-    }
-
-    // ---- Joining a unit -------------------------------------------------
-
-    /// Joins the unit of a QR code picked as an image (a photo or screenshot).
-    pub fn join_unit_from_qr_image(&mut self, image_bytes: &[u8]) -> AppResult<Unit> {
-        let text = decode_qr_text(image_bytes)?;
-        self.join_unit_from_qr_text(&text)
-    }
-
-    /// Joins the unit of a scanned QR code's text (the camera scanner on mobile).
-    pub fn join_unit_from_qr_text(&mut self, text: &str) -> AppResult<Unit> {
-        let payload = JoinPayload::parse(text)?;
-        self.join(&payload)
-    }
-
-    /// Joins a unit from what a person typed (printed under the QR code).
-    pub fn join_unit_typed(&mut self, server: &str, unit: &str, join_key: &str) -> AppResult<Unit> {
-        let payload = JoinPayload::from_typed(server, unit, join_key)?;
-        self.join(&payload)
-    }
-
-    fn join(&mut self, payload: &JoinPayload) -> AppResult<Unit> {
-        let join_payload = serde_json::to_value(payload).map_err(|err| {
-            AppError::new("storage_error", "Không lưu được đơn vị.", err.to_string())
-        })?;
-        // Offline, the unit's name and area type are not known yet (an empty
-        // name): the store shows the code until the first sync brings the real
-        // name, and a re-join keeps a name it already has.
-        let unit = self.store.join_unit(&JoinUnit {
-            unit_code: payload.unit.clone(),
-            name: String::new(),
-            server_url: payload.server.clone(),
-            join_payload,
-            area_type: AreaType::Normal,
-        })?;
-        // The citizen's own profile belongs to the unit they joined last.
-        if let Some(me) = self.store.self_person()? {
-            if me.unit_code.is_none() {
-                let mut input = person_input_from(&me);
-                input.unit_code = Some(unit.unit_code.clone());
-                self.store.upsert_person(&input)?;
-            }
-        }
-        Ok(unit)
     }
 
     fn active_unit(&self) -> AppResult<Option<Unit>> {

@@ -9,6 +9,7 @@ use cdht_core::ids::IndicatorId;
 use cdht_core::Answer;
 use cdht_server::{AppState, Config};
 use cdht_sync_engine::{RetryBackoff, ServerConfig, SyncErrorKind, SyncPhase};
+use cdht_test_support::down_link::DownLink;
 use cdht_test_support::server::{start, stats};
 use cdht_test_support::INDICATORS;
 use std::sync::{Arc, Mutex};
@@ -140,12 +141,9 @@ async fn a_join_in_the_app_is_enrolled_by_the_loop_and_the_submitted_assessment_
 async fn offline_join_waits_for_the_network_then_enrols_on_a_later_round() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = App::open_with_key_file(dir.path()).unwrap();
-    // A server address where nothing listens (yet): the join is offline.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    app.join_unit_typed(&format!("http://{addr}"), UNIT, "ABCDEF12")
-        .unwrap();
+    // A server address whose link is down (yet): the join is offline.
+    let link = DownLink::start().await;
+    app.join_unit_typed(&link.url, UNIT, "ABCDEF12").unwrap();
 
     let shared = SyncShared::new();
     let mut config = ServerConfig::default();
@@ -183,10 +181,9 @@ async fn offline_the_loop_probes_and_syncs_as_soon_as_the_server_answers() {
     use cdht_core::sync::DeviceScope;
     use cdht_store::{Store, SyncCredentials};
     let dir = tempfile::tempdir().unwrap();
-    // An enrolled device whose server is down (nothing listens on the port).
-    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = reserved.local_addr().unwrap();
-    drop(reserved);
+    // An enrolled device whose link to the server is down.
+    let link = DownLink::start().await;
+    let addr = link.addr;
     Store::open_with_key_file(dir.path())
         .unwrap()
         .save_sync_credentials(&SyncCredentials {
@@ -226,6 +223,7 @@ async fn offline_the_loop_probes_and_syncs_as_soon_as_the_server_answers() {
     // loop wakes for a round well before its hour of backoff.
     let server_dir = tempfile::tempdir().unwrap();
     let state = AppState::open(Config::new(server_dir.path().to_path_buf())).unwrap();
+    let addr = link.stop().await;
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     tokio::spawn(cdht_server::serve(state, listener));
     let started = std::time::Instant::now();

@@ -28,6 +28,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const PROTOCOL_JCS: u32 = 2;
 
 /// The most records one push batch may carry.
+/// What `GET /healthz` names as its `service`: how a device tells a CDHT
+/// server from anything else answering at an address (a router's page).
+pub const HEALTH_SERVICE: &str = "cdht";
+
+/// Largest number of records in one pushed batch.
 pub const MAX_RECORDS_PER_BATCH: usize = 200;
 
 /// The largest evidence chunk the server accepts in one request (bytes).

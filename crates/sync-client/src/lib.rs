@@ -13,7 +13,7 @@ use cdht_core::qr::{JoinPayload, QrError};
 use cdht_core::sync::{
     DeviceOfficerResponse, DeviceScope, EnrolRequest, EnrolResponse, ErrorBody, EvidenceQuery,
     EvidenceQueryResponse, EvidenceStatus, LoginRequest, LoginResponse, PullResponse, PushBatch,
-    PushResponse, RecordBody, RecordEnvelope, ServerChange, MAX_CHUNK_BYTES,
+    PushResponse, RecordBody, RecordEnvelope, ServerChange, HEALTH_SERVICE, MAX_CHUNK_BYTES,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -27,6 +27,16 @@ pub enum SyncError {
     /// No connection, a timeout or a cut: retry later.
     #[error("cannot reach the server: {0}")]
     Network(String),
+    /// The network works, but nothing answers at this address: its host name
+    /// does not exist, or nothing listens on its port. Retry later (a server
+    /// restarting) but tell the person: waiting for a signal will not fix a
+    /// wrong address.
+    #[error("no server answers at this address: {0}")]
+    NoServer(String),
+    /// The address answers, but not as a CDHT server (a router's page, another
+    /// web site, a proxy's error page): nothing sent there can be accepted.
+    #[error("the address answers, but it is not a CDHT server: {0}")]
+    NotCdht(String),
     /// The TLS handshake failed on the server's certificate (unknown or
     /// private CA, expired, wrong name): not the network, and retrying will
     /// not help until the certificate or the trusted roots change.
@@ -73,12 +83,17 @@ impl SyncError {
         let text = error_chain_text(err);
         if is_certificate_error(err) {
             Self::Certificate(text)
+        } else if is_connection_refused(err) || names_unknown_host(&text) {
+            Self::NoServer(text)
         } else {
             Self::Network(text)
         }
     }
 
-    /// Whether the same request may succeed later unchanged.
+    /// Whether the same request may succeed a moment later unchanged (retried
+    /// within a round). Not [`Self::NoServer`]: a wrong address would hold
+    /// the round for minutes; the round fails at once and the app's loop
+    /// probes the address between rounds.
     #[must_use]
     pub const fn is_retry_later(&self) -> bool {
         matches!(self, Self::Network(_) | Self::Unavailable { .. })
@@ -110,13 +125,21 @@ pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The error of a non-2xx answer, from its status and `{code, message}` body.
 fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
-    let ErrorBody { code, message, .. } =
-        serde_json::from_slice(bytes).unwrap_or_else(|_| ErrorBody {
-            // A proxy's HTML error page, for instance.
-            code: "unknown".to_owned(),
-            message: String::from_utf8_lossy(bytes).chars().take(200).collect(),
-            received: None,
-        });
+    let Ok(ErrorBody { code, message, .. }) = serde_json::from_slice(bytes) else {
+        let snippet = format!("HTTP {status}: {}", answer_snippet(bytes));
+        // A CDHT server words every refusal as an `ErrorBody`; a 5xx page is
+        // a proxy in front of it that cannot reach it now (retry later), any
+        // other answer comes from something that is not CDHT.
+        return if matches!(status, 429 | 500..=599) {
+            SyncError::Unavailable {
+                status,
+                code: "unknown".to_owned(),
+                message: snippet,
+            }
+        } else {
+            SyncError::NotCdht(snippet)
+        };
+    };
     match status {
         401 => SyncError::Unauthenticated { code, message },
         403 => SyncError::Forbidden { code, message },
@@ -132,6 +155,53 @@ fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
             message,
         },
     }
+}
+
+/// The start of an answer, on one line, for an error's detail.
+fn answer_snippet(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// Whether the host answered "nothing listens on this port" (a reset on
+/// connect): the network works.
+fn is_connection_refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+            if io
+                .get_ref()
+                .is_some_and(|inner| is_connection_refused(inner))
+            {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// Whether name resolution answered "no such host" (the resolver was
+/// reached and the name does not exist), in the wording of each system's
+/// resolver. "Temporary failure in name resolution" (no resolver reachable)
+/// and Android's "No address associated with hostname" (also what it says
+/// with no network at all) stay network failures.
+#[must_use]
+pub fn names_unknown_host(error_text: &str) -> bool {
+    const NO_SUCH_HOST: [&str; 3] = [
+        "Name or service not known",      // glibc EAI_NONAME
+        "nodename nor servname provided", // BSD, macOS
+        "No such host is known",          // Windows WSAHOST_NOT_FOUND
+    ];
+    NO_SUCH_HOST.iter().any(|s| error_text.contains(s))
 }
 
 fn is_sha256_hex(text: &str) -> bool {
@@ -392,7 +462,15 @@ impl SyncClient {
             } else {
                 &bytes[..]
             };
-            return serde_json::from_slice(body).map_err(|e| SyncError::Protocol(e.to_string()));
+            return serde_json::from_slice(body).map_err(|e| {
+                // A success that is not even JSON (a captive page, another web
+                // site) is not CDHT; JSON of the wrong shape is a protocol bug.
+                if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+                    SyncError::NotCdht(format!("HTTP {status}: {}", answer_snippet(body)))
+                } else {
+                    SyncError::Protocol(e.to_string())
+                }
+            });
         }
         Err(error_from_status(status.as_u16(), &bytes))
     }
@@ -555,9 +633,15 @@ impl SyncClient {
     }
 
     /// A tiny `GET /healthz` with a short timeout ([`HEALTHZ_TIMEOUT`]) and no
-    /// retry: "is the server reachable now?" for a loop that polls while
-    /// offline. `Ok` when the server answers 2xx.
+    /// retry: "is the server reachable now, and is it CDHT?" for a loop that
+    /// polls while offline and for a join's check. `Ok` when the answer names
+    /// the CDHT service; [`SyncError::NotCdht`] when something else answers;
+    /// [`SyncError::NoServer`] when nothing answers at the address.
     pub async fn healthz(&self) -> SyncResult<()> {
+        #[derive(serde::Deserialize)]
+        struct Health {
+            service: Option<String>,
+        }
         let response = self
             .http
             .get(self.url("/healthz"))
@@ -566,11 +650,20 @@ impl SyncClient {
             .await
             .map_err(|e| SyncError::from_transport(&e))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SyncError::from_transport(&e))?;
+        if !status.is_success() {
+            return Err(error_from_status(status.as_u16(), &bytes));
         }
-        let bytes = response.bytes().await.unwrap_or_default();
-        Err(error_from_status(status.as_u16(), &bytes))
+        match serde_json::from_slice::<Health>(&bytes) {
+            Ok(Health { service: Some(s) }) if s == HEALTH_SERVICE => Ok(()),
+            _ => Err(SyncError::NotCdht(format!(
+                "HTTP {status}: {}",
+                answer_snippet(&bytes)
+            ))),
+        }
     }
 
     /// Pushes one frozen batch, retrying network and server failures. Safe to
@@ -752,6 +845,42 @@ pub fn envelope(body: RecordBody, version: u32) -> RecordEnvelope {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_that_are_not_cdht_are_told_apart_from_refusals_and_busy_proxies() {
+        let html = b"<html><body>404 Not Found</body></html>";
+        assert!(matches!(
+            error_from_status(404, html),
+            SyncError::NotCdht(_)
+        ));
+        assert!(matches!(
+            error_from_status(401, html),
+            SyncError::NotCdht(_)
+        ));
+        // A proxy in front of CDHT that cannot reach it now: retry later.
+        assert!(error_from_status(502, html).is_retry_later());
+        // CDHT's own refusal keeps its code.
+        let refusal = br#"{"code":"bad_request","message":"x"}"#;
+        assert!(matches!(
+            error_from_status(400, refusal),
+            SyncError::Rejected { ref code, .. } if code == "bad_request"
+        ));
+    }
+
+    #[test]
+    fn a_host_that_does_not_exist_is_told_apart_from_no_resolver() {
+        assert!(names_unknown_host(
+            "error sending request: dns error: failed to lookup address information: \
+             Name or service not known"
+        ));
+        // No resolver reachable, or Android with no network at all: offline.
+        assert!(!names_unknown_host(
+            "dns error: failed to lookup address information: Temporary failure in name resolution"
+        ));
+        assert!(!names_unknown_host(
+            "dns error: failed to lookup address information: No address associated with hostname"
+        ));
+    }
 
     #[test]
     fn plain_http_only_to_loopback_or_allowed_lan() {

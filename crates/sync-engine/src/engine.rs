@@ -43,6 +43,30 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// A client of `server` with these settings (and the device token, when
+    /// there is one).
+    fn client(&self, server: &str, token: Option<&str>) -> Result<SyncClient, SyncError> {
+        let roots: Vec<&[u8]> = self.extra_roots_pem.iter().map(Vec::as_slice).collect();
+        let mut client = SyncClient::with_extra_roots(server, &self.allowed_lan_hosts, &roots)?
+            .with_retry(self.request_retry)
+            .with_chunk_size(self.chunk_size);
+        if let Some(token) = token {
+            client = client.with_token(token);
+        }
+        Ok(client)
+    }
+
+    /// Whether a CDHT server answers at `server` now (before a join): one
+    /// `GET /healthz` with a short timeout. [`SyncError::NotCdht`] when
+    /// something else answers, [`SyncError::ServerNotAnswering`] when nothing
+    /// does while the network works, [`SyncError::Offline`] when the network
+    /// itself is missing or too slow to tell.
+    pub async fn check_server(&self, server: &str) -> Result<(), SyncError> {
+        Ok(self.client(server, None)?.healthz().await?)
+    }
+}
+
 /// Where the device is enrolled (never the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrolment {
@@ -184,20 +208,7 @@ impl SyncEngine {
     }
 
     fn make_client(&self, server: &str, token: Option<&str>) -> Result<SyncClient, SyncError> {
-        let roots: Vec<&[u8]> = self
-            .config
-            .extra_roots_pem
-            .iter()
-            .map(Vec::as_slice)
-            .collect();
-        let mut client =
-            SyncClient::with_extra_roots(server, &self.config.allowed_lan_hosts, &roots)?
-                .with_retry(self.config.request_retry)
-                .with_chunk_size(self.config.chunk_size);
-        if let Some(token) = token {
-            client = client.with_token(token);
-        }
-        Ok(client)
+        self.config.client(server, token)
     }
 
     #[must_use]

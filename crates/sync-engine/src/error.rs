@@ -12,6 +12,13 @@ pub enum SyncErrorKind {
     Offline,
     /// The server is busy or failing (5xx, 429): keep everything, back off.
     RetryLater,
+    /// The network works but nothing answers at the joined address (the name
+    /// does not exist, or nothing listens there): keep everything and retry,
+    /// and tell the person that a wrong address will not fix itself.
+    ServerNotAnswering,
+    /// The joined address answers, but it is not a CDHT server: keep
+    /// everything; the way out is to scan the unit's QR code again.
+    NotCdht,
     /// The device token is unknown (or the device never enrolled): scan the
     /// unit QR again. The person stays in the app and loses nothing.
     AuthExpired,
@@ -36,6 +43,10 @@ pub enum SyncError {
     Offline(String),
     #[error("the server cannot take it now ({code})")]
     RetryLater { code: String, message: String },
+    #[error("no server answers at this address: {0}")]
+    ServerNotAnswering(String),
+    #[error("the address answers, but it is not a CDHT server: {0}")]
+    NotCdht(String),
     #[error("enrol again ({code}): {message}")]
     AuthExpired { code: String, message: String },
     #[error("the server's certificate is not trusted: {0}")]
@@ -56,6 +67,8 @@ impl SyncError {
         match self {
             Self::Offline(_) => SyncErrorKind::Offline,
             Self::RetryLater { .. } => SyncErrorKind::RetryLater,
+            Self::ServerNotAnswering(_) => SyncErrorKind::ServerNotAnswering,
+            Self::NotCdht(_) => SyncErrorKind::NotCdht,
             Self::AuthExpired { .. } => SyncErrorKind::AuthExpired,
             Self::CertificateUntrusted(_) => SyncErrorKind::CertificateUntrusted,
             Self::Rejected { .. } => SyncErrorKind::Rejected,
@@ -68,7 +81,13 @@ impl SyncError {
     /// Whether the background loop should simply try again later.
     #[must_use]
     pub const fn is_retry_later(&self) -> bool {
-        matches!(self, Self::Offline(_) | Self::RetryLater { .. })
+        matches!(
+            self,
+            Self::Offline(_)
+                | Self::RetryLater { .. }
+                | Self::ServerNotAnswering(_)
+                | Self::NotCdht(_)
+        )
     }
 
     /// The machine-readable code, when there is one.
@@ -94,6 +113,13 @@ impl SyncError {
                 .to_owned(),
             Self::RetryLater { .. } => "Máy chủ đang bận. Dữ liệu vẫn được lưu trên máy; \
                 ứng dụng sẽ tự thử lại sau ít phút."
+                .to_owned(),
+            Self::ServerNotAnswering(_) => "Máy có mạng nhưng máy chủ không trả lời ở địa chỉ \
+                này. Ứng dụng sẽ tự thử lại; nếu cứ như vậy, bác hãy quét lại mã QR của chi hội. \
+                Dữ liệu vẫn được lưu trên máy."
+                .to_owned(),
+            Self::NotCdht(_) => "Địa chỉ này có trả lời nhưng không phải máy chủ CDHT. \
+                Bác hãy quét lại mã QR của chi hội. Dữ liệu vẫn được lưu trên máy."
                 .to_owned(),
             Self::AuthExpired { .. } => "Máy này cần tham gia lại đơn vị: bác hãy quét lại \
                 mã QR của chi hội. Mọi dữ liệu đã nhập vẫn còn nguyên."
@@ -121,6 +147,8 @@ impl From<ClientError> for SyncError {
     fn from(err: ClientError) -> Self {
         match err {
             ClientError::Network(text) => Self::Offline(text),
+            ClientError::NoServer(text) => Self::ServerNotAnswering(text),
+            ClientError::NotCdht(text) => Self::NotCdht(text),
             ClientError::Certificate(text) => Self::CertificateUntrusted(text),
             ClientError::Unavailable { code, message, .. } => Self::RetryLater { code, message },
             // An officer's password, not the device token: ask again, do not re-enrol.

@@ -9,7 +9,7 @@ use cdht_core::ids::{CatalogId, GroupId, IndicatorId, UnitCode};
 use cdht_core::sync::DeviceScope;
 use cdht_core::{Answer, AreaType};
 use cdht_store::{AssessmentStatus, CccdUpdate, EvidenceMeta, PersonInput, Store};
-use cdht_sync_client::SyncClient;
+use cdht_sync_client::{SyncClient, SyncError as ClientError};
 use cdht_sync_engine::{SyncEngine, SyncErrorKind, CREDENTIALS_FILE};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -346,14 +346,24 @@ async fn probe_tells_a_reachable_server_from_a_dead_one_quickly() {
     engine.enrol_from_qr(&server.qr_url(UNIT)).await.unwrap();
     engine.probe().await.unwrap();
 
+    // A link that is down: offline, to retry.
+    let link = cdht_test_support::down_link::DownLink::start().await;
+    let client = SyncClient::new(&link.url, &[]).unwrap();
+    let started = std::time::Instant::now();
+    let err = client.healthz().await.unwrap_err();
+    assert!(err.is_retry_later(), "{err}");
+    assert!(matches!(err, ClientError::Network(_)), "{err:?}");
+    assert!(started.elapsed() < cdht_sync_client::HEALTHZ_TIMEOUT * 2);
+
+    // Nothing listening at the address while the network works: no server
+    // there, said at once (not a network to wait for).
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
     let client = SyncClient::new(&dead, &[]).unwrap();
-    let started = std::time::Instant::now();
     let err = client.healthz().await.unwrap_err();
-    assert!(err.is_retry_later(), "{err}");
+    assert!(matches!(err, ClientError::NoServer(_)), "{err:?}");
     assert!(started.elapsed() < cdht_sync_client::HEALTHZ_TIMEOUT * 2);
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 use cdht_store::{AssessmentStatus, OutboxState, Store, SyncCredentials};
 use cdht_sync_engine::{SyncEngine, SyncErrorKind, SyncPhase, CREDENTIALS_FILE};
+use cdht_test_support::down_link::DownLink;
 use serde_json::{json, Value};
 use support::*;
 
@@ -197,10 +198,10 @@ async fn offline_auth_and_not_enrolled_are_told_apart_and_lose_nothing() {
 
     // The server is unreachable: Offline, everything kept.
     let good: SyncCredentials = engine.store().sync_credentials().unwrap().unwrap();
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    // The link to the server is down: offline. (A port where nothing
+    // listens is not offline: the network works and no server is there.)
+    let link = DownLink::start().await;
+    let dead = link.url.clone();
     let write_creds = |creds: &SyncCredentials| {
         Store::open_with_key_file(dir.path())
             .unwrap()

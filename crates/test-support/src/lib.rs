@@ -6,6 +6,7 @@
 //!   127.0.0.1:0 with a temporary data dir and the demo tree, and clients of it.
 //! - [`records`] (feature `server`): protocol record bodies and envelopes.
 //! - [`relay`] (feature `server`): a slow, resetting link in-process.
+//! - [`down_link`] (feature `server`): an address whose link is down.
 //! - [`photos`] (feature `photos`): a 12-megapixel phone-like JPEG with
 //!   camera EXIF (orientation, GPS, Make/Model), and EXIF/pixel checks.
 //! - [`photo`]: a fake JPEG of a given size.
@@ -13,6 +14,8 @@
 // Test helpers: a failed setup step should panic the test that called it.
 #![allow(clippy::unwrap_used)]
 
+#[cfg(feature = "server")]
+pub mod down_link;
 #[cfg(feature = "photos")]
 pub mod photos;
 #[cfg(feature = "server")]

@@ -168,12 +168,16 @@ async fn json_for_bare_errors(response: Response) -> Response {
     ApiError::new(status, "bad_request", "Yêu cầu không hợp lệ.").into_response()
 }
 
-/// `GET /healthz`: `{"status":"ok"}`.
+/// `GET /healthz`: `{"status":"ok","service":"cdht"}`.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     /// Always `ok` (a failing database answers 500).
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// Always `cdht`: how a device tells this server from anything else that
+    /// answers at an address (a router's page, another web site).
+    #[schema(example = "cdht")]
+    pub service: &'static str,
 }
 
 #[utoipa::path(
@@ -189,7 +193,10 @@ pub struct Health {
 )]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.db(|s| s.stats().map(|_| ())).await?;
-    Ok(Json(Health { status: "ok" }))
+    Ok(Json(Health {
+        status: "ok",
+        service: cdht_core::sync::HEALTH_SERVICE,
+    }))
 }
 
 #[utoipa::path(
