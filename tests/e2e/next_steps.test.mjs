@@ -52,15 +52,18 @@ test("home's next step follows the person's state, one step and one button each"
       if (shot) await s.screenshot(shot);
     };
     // A round that starts after the click: the last success time changes.
+    // The live card is redrawn on every event of the loop: an element found
+    // a moment ago may be a new one now, so a lookup that misses reads "".
+    const read = async (css) => ((await s.findAll(css)).length ? await s.text(css).catch(() => "") : "");
     const sync = async () => {
       await nav(s, "sync");
       await s.waitFor("#sync-now");
-      const before = (await s.findAll("#sync-last")).length ? await s.text("#sync-last") : "";
+      const before = await read("#sync-last");
       await sleep(1_100); // the time shown has whole seconds
       await s.click("#sync-now");
       for (let i = 0; ; i++) {
-        const last = (await s.findAll("#sync-last")).length ? await s.text("#sync-last") : "";
-        if (last && last !== before && (await s.text("#sync-state")).includes("Đã đồng bộ")) break;
+        const last = await read("#sync-last");
+        if (last && last !== before && (await read("#sync-state")).includes("Đã đồng bộ")) break;
         if (i === 120) assert.fail(`no new sync round: ${last}`);
         await sleep(500);
       }

@@ -24,7 +24,7 @@ test("a server that is not CDHT is refused at join, and named on the sync screen
     // Something else answers at the address: refused, nothing stored.
     await joinTyped(s, router.url, "HD-CG-021");
     await s.waitFor("#join-error[data-kind=join_not_cdht]", { text: "không phải máy chủ CDHT" });
-    await s.screenshot("20-join-not-cdht");
+    await s.screenshot("30-join-not-cdht");
     // Nothing listens at the address while the network works: refused.
     const closed = await freePort();
     await joinTyped(s, `http://127.0.0.1:${closed}`, "HD-CG-022");
@@ -41,8 +41,9 @@ test("a server that is not CDHT is refused at join, and named on the sync screen
     await nav(s, "sync");
     await s.click("#sync-now");
     await s.waitFor("#sync-state[data-state=not_cdht]", { text: "không phải máy chủ CDHT", timeout: 30_000 });
+    assert.ok((await s.text("#sync-state")).includes(later.url), "the screen names the address");
     await s.waitFor("#sync-rescan", { text: "Quét lại mã QR của chi hội" });
-    await s.screenshot("21-sync-not-cdht");
+    await s.screenshot("31-sync-not-cdht");
     await s.click("#sync-rescan");
     await s.waitFor("#join-server");
     later.close();

@@ -127,6 +127,7 @@ pub struct EnrolledView {
 pub struct SyncState {
     /// The device holds a token for a server.
     pub enrolled: bool,
+    /// The server a stored join waits for, else the one enrolled with.
     pub server: Option<String>,
     pub unit_code: Option<String>,
     /// A join is stored and waits for the server (offline, or not tried yet).
@@ -495,12 +496,17 @@ impl SyncLoop {
 
     fn refresh_enrolment(&self) {
         let enrolment = self.engine.enrolment();
-        let pending = pending_join(self.engine.store()).is_some();
+        let pending = pending_join(self.engine.store());
         self.shared.update(|s| {
             s.enrolled = enrolment.is_some();
-            s.server = enrolment.as_ref().map(|e| e.server.clone());
+            // The server a stored join waits for, else the enrolled one: the
+            // sync screen names the address it cannot reach.
+            s.server = pending
+                .as_ref()
+                .map(|p| p.server.clone())
+                .or_else(|| enrolment.as_ref().map(|e| e.server.clone()));
             s.unit_code = enrolment.as_ref().map(|e| e.unit.as_str().to_owned());
-            s.enrol_pending = pending;
+            s.enrol_pending = pending.is_some();
             s.scope = enrolment
                 .as_ref()
                 .map_or(DeviceScope::OwnRecords, |e| e.scope);

@@ -164,6 +164,8 @@ async fn the_sync_screen_names_a_wrong_server_instead_of_waiting_for_a_network()
     assert_eq!(err.kind, SyncErrorKind::NotCdht, "{err:?}");
     assert!(err.message.contains("quét lại mã QR"), "{err:?}");
     assert!(state.enrol_pending, "the join is kept: {state:?}");
+    // The screen names the address that answered.
+    assert_eq!(state.server.as_deref(), Some(router.as_str()));
 
     let closed = closed_port().await;
     let (shared, _dir) = loop_joined_to(&closed).await;
