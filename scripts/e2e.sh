@@ -35,6 +35,10 @@ echo "== e2e: building the UI"
 (cd ui && { [ -d node_modules ] || npm install --no-audit --no-fund; } && npm run check --silent && npm run build --silent)
 echo "== e2e: building the app (debug, UI embedded)"
 (cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --no-bundle)
+# The sync server the tests start (tests/e2e/harness.mjs builds it the same
+# way): built here, so that its build never counts against a test's timeout.
+echo "== e2e: building the sync server"
+cargo build --quiet -p cdht-server
 (cd tests/e2e && { [ -d node_modules ] || npm install --no-audit --no-fund; })
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
