@@ -1,8 +1,11 @@
 // Generated types, kept in ui/shared/src/generated/ and committed:
 //   dashboard-api.ts  from openapi.json (the sync server's /api/openapi.json, which
 //                     sync-server/tests/openapi.rs keeps current) by openapi-typescript.
-// `node scripts/generate.mjs` writes them; `--check` (run by `npm run check`) fails
-// when a committed file is not what the generator makes now.
+//   app-ipc.ts        from the Rust types of the app's IPC, by ts-rs in
+//                     crates/app/src/ts_types.rs (a Rust test keeps it current).
+// `node scripts/generate.mjs` writes dashboard-api.ts; `--check` (run by `npm run
+// check`) fails when it is not what the generator makes now, or when the app's
+// command and event names differ between Rust and shared/src/app-types.ts.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
@@ -32,6 +35,25 @@ for (const [name, text] of Object.entries(outputs)) {
     writeFileSync(file, text);
     console.log(`generated: wrote ${path.relative(process.cwd(), file)}`);
   }
+}
+// The command and event names are written in Rust (src-tauri's
+// generate_handler!, cdht_app::background::SyncEvent::name) and in
+// shared/src/app-types.ts (Commands, SyncEvents): the two lists must match.
+if (check) {
+  const read = (file) => readFileSync(path.resolve("..", file), "utf8");
+  const handler = read("src-tauri/src/lib.rs").match(/generate_handler!\[([^\]]*)\]/);
+  const rustCommands = handler ? handler[1].split(",").map((c) => c.trim()).filter(Boolean).sort() : [];
+  const rustEvents = [...read("crates/app/src/background.rs").matchAll(/=> "(sync-[a-z-]+)"/g)].map((m) => m[1]).sort();
+  const types = readFileSync("shared/src/app-types.ts", "utf8");
+  const block = (name) => types.match(new RegExp(`export type ${name} = \\{([\\s\\S]*?)\\n\\};`))?.[1] ?? "";
+  const keys = (text) => [...text.matchAll(/^\s*"?([a-z_-]+)"?:/gm)].map((m) => m[1]).sort();
+  for (const [what, rust, ts] of [["commands", rustCommands, keys(block("Commands"))], ["events", rustEvents, keys(block("SyncEvents"))]]) {
+    if (!rust.length || JSON.stringify(rust) !== JSON.stringify(ts)) {
+      console.error(`generated: the app's ${what} differ between Rust [${rust}] and shared/src/app-types.ts [${ts}]`);
+      stale += 1;
+    }
+  }
+  if (!stale) console.log(`generated: ${rustCommands.length} commands and ${rustEvents.length} events named alike in Rust and TypeScript`);
 }
 if (stale) process.exit(1);
 if (check) console.log(`generated: ${Object.keys(outputs).length} file(s) current`);

@@ -14,6 +14,8 @@ mod error;
 pub mod next_step;
 mod qr;
 mod thumbnail;
+#[cfg(test)]
+mod ts_types;
 
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
 pub use database_key::OsKeyring;
@@ -68,6 +70,7 @@ pub struct App {
 /// A person's line in the officer's list, with the unit that owns a pulled
 /// person on the server when it is not the unit joined on this device.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PeopleListItem {
     #[serde(flatten)]
     pub item: PersonListItem,
@@ -84,6 +87,7 @@ impl std::ops::Deref for PeopleListItem {
 
 /// The first screen's data: where the person is in the app's flow.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Overview {
     pub year: i32,
     pub units: Vec<Unit>,
@@ -102,6 +106,7 @@ pub struct Overview {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CatalogSummary {
     pub id: CatalogId,
     pub decision: String,
@@ -111,6 +116,7 @@ pub struct CatalogSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GroupSummary {
     pub id: GroupId,
     pub name: Text,
@@ -118,6 +124,7 @@ pub struct GroupSummary {
 
 /// What waits to be sent: the "Đồng bộ / Sync" area.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncStatus {
     /// Records (submitted assessments, people) not yet acknowledged by the server.
     pub waiting_records: usize,
@@ -134,6 +141,7 @@ pub struct SyncStatus {
 /// A photo the server refused (`invalid_evidence`, `hash_mismatch`): listed
 /// with its reason and the next step, "Chụp lại ảnh này".
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RefusedPhoto {
     pub evidence_id: EvidenceId,
     pub assessment_id: AssessmentId,
@@ -148,6 +156,7 @@ pub struct RefusedPhoto {
 
 /// One record waiting in the outbox, as the sync area lists it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct WaitingRecord {
     /// `assessment` or `person`.
     pub record_kind: String,
@@ -166,6 +175,7 @@ pub struct WaitingRecord {
 /// the server's stable `code` (the UI words known codes in its own language)
 /// and its Vietnamese `reason` (shown for codes the UI does not know).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RejectedRecord {
     pub record_kind: String,
     pub record_id: String,
@@ -180,6 +190,7 @@ pub struct RejectedRecord {
 
 /// The profile form (the citizen's own profile).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ProfileForm {
     pub full_name: String,
@@ -197,6 +208,7 @@ pub struct ProfileForm {
 
 /// The officer's quick-add form (a household member).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(default)]
 pub struct PersonForm {
     pub person_id: Option<PersonId>,
@@ -216,6 +228,7 @@ pub struct PersonForm {
 
 /// Everything the self-assessment screen shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AssessmentView {
     pub assessment: Assessment,
     pub person_name: String,
@@ -224,6 +237,8 @@ pub struct AssessmentView {
     pub catalog_draft: bool,
     pub rules: Rules,
     pub group: Group,
+    // Answers is serialized by hand: an object of indicator id to answer.
+    #[cfg_attr(test, ts(type = "Record<string, Answer>"))]
     pub answers: Answers,
     pub evidence: Vec<EvidenceView>,
     pub score: ScoreResult,
@@ -237,6 +252,7 @@ pub struct AssessmentView {
 
 /// One kept set of answers, for the notice on the assessment.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReplacedAnswersView {
     pub replaced_id: i64,
     pub replaced_at_ms: i64,
@@ -249,6 +265,7 @@ pub struct ReplacedAnswersView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReplacedAnswerRow {
     pub indicator_id: IndicatorId,
     /// `None` for an indicator the catalog no longer has.
@@ -263,6 +280,7 @@ pub struct ReplacedAnswerRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EvidenceView {
     #[serde(flatten)]
     pub evidence: Evidence,
@@ -272,18 +290,21 @@ pub struct EvidenceView {
 
 /// What an autosave returns: the "Đã lưu" tick and the new live score.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AnswerSaved {
     pub saved: Saved,
     pub score: ScoreResult,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EvidenceAdded {
     pub evidence: EvidenceView,
     pub saved: Saved,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HistoryView {
     pub person: Person,
     pub entries: Vec<AssessmentBrief>,
