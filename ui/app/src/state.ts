@@ -36,11 +36,6 @@ export function go(screen: Screen, extra: Partial<typeof nav> = {}): void {
   window.scrollTo(0, 0);
 }
 
-/** Draws the current screen again, where it is scrolled. */
-export function redraw(): void {
-  route.value = { ...route.peek(), key: route.peek().key + 1 };
-}
-
 /** The flash message a navigation left for this screen, taken once. */
 export function takeFlash(): string | null {
   const flash = nav.flash;

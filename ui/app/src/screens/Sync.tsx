@@ -7,7 +7,7 @@ import type { RejectedRecord, SyncErrorKind, SyncState, SyncStatus, SyncView } f
 import { call } from "../api";
 import { SyncSummary } from "../components/SyncSummary";
 import { useSyncEvent } from "../live";
-import { go, redraw, route, selfId } from "../state";
+import { go, selfId } from "../state";
 
 /**
  * Why the server refused something, in the chosen language: its stable code
@@ -52,15 +52,17 @@ function syncStateText(bg: SyncState): StateText {
   return { id: "waiting", text: t("sync.state_waiting") };
 }
 
-function SyncLiveCard({ bg, progress, running }: { bg: SyncState; progress: Progress | null; running: boolean }) {
+function SyncLiveCard({ bg, progress, running, reload }: { bg: SyncState; progress: Progress | null; running: boolean; reload: () => Promise<void> }) {
   const st = running ? { id: "running", text: t("sync.state_running") } : syncStateText(bg);
   const [busy, setBusy] = useState(false);
+  // "Đồng bộ ngay" wakes the loop, then the card reads its state again in
+  // place (the elements stay, so nothing being read goes stale).
   const syncNow = async () => {
     setBusy(true);
     try {
       await call("sync_now");
     } finally {
-      setTimeout(() => { if (route.peek().screen === "sync") redraw(); }, 300);
+      setTimeout(() => { reload().finally(() => setBusy(false)); }, 300);
     }
   };
   return (
@@ -127,8 +129,12 @@ export function SyncScreen() {
   const [shown, setShown] = useState<Shown | null>(null);
   const [error, setError] = useState<unknown>(null);
   const mounted = useRef(true);
+  const reload = () =>
+    call("sync_status").then((v: SyncView) => {
+      if (mounted.current) setShown({ status: v, bg: v.background, progress: null, running: false });
+    });
   useEffect(() => {
-    call("sync_status").then((v: SyncView) => mounted.current && setShown({ status: v, bg: v.background, progress: null, running: false }), setError);
+    reload().catch(setError);
     return () => { mounted.current = false; };
   }, []);
   // Progress redraws the live card at once; after a round the status is read
@@ -150,7 +156,7 @@ export function SyncScreen() {
     <>
       <h2>{t("sync.title")}</h2>
       <p>{t("sync.intro")}</p>
-      <SyncLiveCard bg={shown.bg} progress={shown.progress} running={shown.running} />
+      <SyncLiveCard bg={shown.bg} progress={shown.progress} running={shown.running} reload={() => reload().catch(() => {})} />
       <SyncSummary sync={shown.status} />
       <ParkedList sync={shown.status} />
       <button class="secondary" id="sync-home" onClick={() => go("home")}>{t("nav.home")}</button>
