@@ -1,11 +1,12 @@
 //! Tauri's build step (capabilities, context). A fresh clone has no built UI
 //! yet: a placeholder page keeps `cargo build --workspace` working; the real
-//! UI is built by `npm run build` in ui/ (scripts/setup.sh, scripts/e2e.sh).
+//! UI is built into ui/app/dist by `npm run build` in ui/ (scripts/setup.sh,
+//! scripts/e2e.sh).
 
 use std::path::Path;
 
 fn main() {
-    let dist = Path::new("../ui/dist");
+    let dist = Path::new("../ui/app/dist");
     if !dist.join("index.html").exists() {
         // Best effort: if this fails, tauri-build reports the missing folder itself.
         let _ = std::fs::create_dir_all(dist);
@@ -16,6 +17,6 @@ fn main() {
              <p>The UI is not built: run <code>npm run build</code> in ui/.</p>",
         );
     }
-    println!("cargo:rerun-if-changed=../ui/dist");
+    println!("cargo:rerun-if-changed=../ui/app/dist");
     tauri_build::build();
 }

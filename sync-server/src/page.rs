@@ -70,7 +70,7 @@ pub async fn join_page(
 }
 
 /// The unit's page. The steps name the app's real buttons (the join
-/// screen, `ui/src/i18n/vi.json`). The join key is in the URL fragment,
+/// screen, `ui/shared/src/i18n/vi.json`). The join key is in the URL fragment,
 /// which the browser never sends: the page's own script shows it.
 fn unit_page_body(
     row: &crate::storage::UnitRow,

@@ -72,7 +72,7 @@ async fn the_unit_page_names_the_apps_buttons_shows_the_key_and_the_download() {
     let vi: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../ui/src/i18n/vi.json"
+            "/../ui/shared/src/i18n/vi.json"
         ))
         .unwrap(),
     )

@@ -333,9 +333,18 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.click("#text-size-normal");
     await s.waitFor("#text-size-normal[aria-pressed=true]");
 
+    // Every letter Vietnamese adds, stacked tones included, in the bundled font
+    // (regular and bold), pictured at phone and desktop sizes.
+    await diacriticsSample(s, "09c-diacritics-360x640");
+    await s.setWindowSize(1000, 800);
+    await diacriticsSample(s, "09d-diacritics-1000x800");
+    await s.setWindowSize(360, 640);
+
+    assert.equal(await s.execute(`return document.documentElement.lang`), "vi");
     await s.selectValue("#lang-select", "en");
     await s.waitFor("#app-title", { text: "Learning Citizen" });
     await s.waitFor("#home-next", { text: "Join a unit" });
+    assert.equal(await s.execute(`return document.documentElement.lang`), "en", "<html lang> follows the language");
     await s.screenshot("10-home-english");
     // Errors read in English too (Rust's Vietnamese message is the fallback).
     await nav(s, "join");
@@ -346,6 +355,7 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
     await s.waitFor("#join-error", { text: "The join key is missing or not right" });
     await s.selectValue("#lang-select", "vi");
     await s.waitFor("#app-title", { text: "Công dân học tập" });
+    assert.equal(await s.execute(`return document.documentElement.lang`), "vi");
 
     // The address field comes pre-filled with "https://". Typed after it as
     // the poster prints it, "http://…" is corrected, not doubled; a scheme
@@ -369,6 +379,33 @@ test("Vietnamese renders: UTF-8 page, bundled Noto Sans, text read back with dia
   });
   await stop(s);
 });
+
+/**
+ * Shows every Vietnamese letter with a diacritic over the page for a moment,
+ * checks the bundled Noto Sans has them (regular and bold), and pictures it.
+ */
+async function diacriticsSample(s, name) {
+  const letters = "ă â đ ê ô ơ ư Ă Â Đ Ê Ô Ơ Ư à ả ã á ạ ằ ẳ ẵ ắ ặ ầ ẩ ẫ ấ ậ è ẻ ẽ é ẹ ề ể ễ ế ệ ì ỉ ĩ í ị ò ỏ õ ó ọ ồ ổ ỗ ố ộ ờ ở ỡ ớ ợ ù ủ ũ ú ụ ừ ử ữ ứ ự ỳ ỷ ỹ ý ỵ Ẫ Ặ Ổ Ữ Ợ";
+  const fonts = await s.execute(`
+    const p = document.createElement("div");
+    p.id = "diacritics-sample";
+    p.style.cssText = "position:fixed;inset:auto 0 0 0;z-index:50;background:#fff;padding:8px;border-top:3px solid #0b5d3b";
+    const regular = document.createElement("p");
+    regular.textContent = arguments[0];
+    const bold = document.createElement("p");
+    bold.style.fontWeight = "700";
+    bold.textContent = "Bold: " + arguments[0];
+    p.append(regular, bold);
+    document.querySelector("main").append(p);
+    return document.fonts.ready.then(() => [
+      document.fonts.check("19px 'Noto Sans'", arguments[0]),
+      document.fonts.check("700 19px 'Noto Sans'", arguments[0]),
+    ]);`, [letters]);
+  assert.deepEqual(fonts, [true, true], "the bundled font has every Vietnamese letter, regular and bold");
+  await sleep(300);
+  await s.screenshot(name);
+  await s.execute(`document.getElementById("diacritics-sample").remove(); return true;`);
+}
 
 test("killing the app (SIGKILL) right after 'Đã lưu' loses nothing", { timeout: 180_000 }, async () => {
   const dir = freshDir(WORK_DIR, "kill");

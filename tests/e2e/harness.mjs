@@ -8,11 +8,14 @@ import net from "node:net";
 import path from "node:path";
 import { APP_BINARY, Session, WORK_DIR, sleep } from "./webdriver.mjs";
 import { freshDir } from "./fixtures.mjs";
+import { checkA11y } from "./axe.mjs";
 
 const open = new Set();
 
 export async function start(dataDir) {
   const session = await Session.start(dataDir);
+  // Every screen a test pictures is checked for accessibility too.
+  session.onScreenshot = (name) => checkA11y(session, name);
   open.add(session);
   return session;
 }

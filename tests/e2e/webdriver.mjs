@@ -187,6 +187,8 @@ export class Session {
     await mkdir(ARTIFACTS, { recursive: true });
     const file = path.join(ARTIFACTS, `${name}.png`);
     await writeFile(file, Buffer.from(png, "base64"));
+    // Each screen pictured is also checked (harness.mjs: axe-core), never a failed one.
+    if (this.onScreenshot && !name.startsWith("FAILED")) await this.onScreenshot(name);
     return file;
   }
 

@@ -1,10 +1,10 @@
 // Checks the message catalogs: every language has exactly the keys of vi.json
 // (the reference), no message is empty, placeholders match, and every key the
-// code asks for exists. Run by scripts/e2e.sh before the UI is built.
+// code asks for exists (app, dashboard, shared). Run by `npm run check`.
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 
-const dir = path.resolve("src/i18n");
+const dir = path.resolve("shared/src/i18n");
 const load = (file) => JSON.parse(readFileSync(path.join(dir, file), "utf8"));
 const reference = load("vi.json");
 const refKeys = Object.keys(reference);
@@ -39,8 +39,13 @@ const dynamic = {
   "refusal.": ["version_conflict", "locked_after_review", "out_of_scope", "hash_mismatch", "invalid_evidence", "evidence_too_large", "unsupported_type", "unknown_evidence", "unknown_catalog", "unknown_group", "unknown_indicator", "unknown_level", "duplicate_indicator", "points_out_of_range", "missing_indicators", "invalid_name", "invalid_cccd", "invalid_year", "bad_version", "record_reassigned", "invalid_text", "invalid_phone", "invalid_address", "duplicate_limit"],
 };
 const used = new Set();
-for (const file of readdirSync("src").filter((f) => f.endsWith(".js"))) {
-  const code = readFileSync(path.join("src", file), "utf8");
+// Every source file of the app, the dashboard and the shared components.
+const sources = (folder) =>
+  readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.(ts|tsx)$/.test(e.name) && !e.parentPath.includes("generated"))
+    .map((e) => path.join(e.parentPath, e.name));
+for (const file of ["app/src", "dashboard/src", "shared/src"].flatMap(sources)) {
+  const code = readFileSync(file, "utf8");
   for (const m of code.matchAll(/\bt\(\s*"([^"]+)"/g)) used.add(m[1]);
 }
 for (const [prefix, values] of Object.entries(dynamic)) for (const v of values) used.add(prefix + v);

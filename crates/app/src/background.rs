@@ -43,6 +43,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// What the loop tells the window (the Tauri shell emits each as an event:
 /// `sync-progress`, `sync-done`, `sync-error`, `sync-enrolled`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "event", content = "payload", rename_all = "snake_case")]
 pub enum SyncEvent {
     Progress(SyncProgress),
@@ -66,6 +67,7 @@ impl SyncEvent {
 
 /// A successful round, summed up for the screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncDone {
     pub at_ms: i64,
     pub pushed: usize,
@@ -95,6 +97,7 @@ impl SyncDone {
 /// A failed round or enrolment: the UI maps `kind` to its own sentence (in
 /// the chosen language); `message` is the engine's Vietnamese sentence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncErrorView {
     pub kind: SyncErrorKind,
     pub code: Option<String>,
@@ -116,6 +119,7 @@ impl SyncErrorView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EnrolledView {
     pub server: String,
     pub unit_code: String,
@@ -124,6 +128,7 @@ pub struct EnrolledView {
 
 /// What the sync area shows: the latest of everything the loop saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncState {
     /// The device holds a token for a server.
     pub enrolled: bool,
@@ -151,6 +156,7 @@ pub struct SyncState {
 
 /// An officer now logged in on this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OfficerBinding {
     pub username: String,
     pub scope: DeviceScope,

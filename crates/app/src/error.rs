@@ -9,6 +9,7 @@ use cdht_store::{ErrorKind, StoreError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[error("{kind}: {detail}")]
 pub struct AppError {
     pub kind: String,

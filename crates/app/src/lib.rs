@@ -15,6 +15,8 @@ mod join;
 pub mod next_step;
 mod qr;
 mod thumbnail;
+#[cfg(test)]
+mod ts_types;
 
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
 pub use database_key::OsKeyring;
@@ -71,6 +73,7 @@ pub struct App {
 /// A person's line in the officer's list, with the unit that owns a pulled
 /// person on the server when it is not the unit joined on this device.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PeopleListItem {
     #[serde(flatten)]
     pub item: PersonListItem,
@@ -87,6 +90,7 @@ impl std::ops::Deref for PeopleListItem {
 
 /// The first screen's data: where the person is in the app's flow.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Overview {
     pub year: i32,
     pub units: Vec<Unit>,
@@ -105,6 +109,7 @@ pub struct Overview {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CatalogSummary {
     pub id: CatalogId,
     pub decision: String,
@@ -114,6 +119,7 @@ pub struct CatalogSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GroupSummary {
     pub id: GroupId,
     pub name: Text,
@@ -121,6 +127,7 @@ pub struct GroupSummary {
 
 /// What waits to be sent: the "Đồng bộ / Sync" area.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncStatus {
     /// Records (submitted assessments, people) not yet acknowledged by the server.
     pub waiting_records: usize,
@@ -137,6 +144,7 @@ pub struct SyncStatus {
 /// A photo the server refused (`invalid_evidence`, `hash_mismatch`): listed
 /// with its reason and the next step, "Chụp lại ảnh này".
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RefusedPhoto {
     pub evidence_id: EvidenceId,
     pub assessment_id: AssessmentId,
@@ -151,6 +159,7 @@ pub struct RefusedPhoto {
 
 /// One record waiting in the outbox, as the sync area lists it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct WaitingRecord {
     /// `assessment` or `person`.
     pub record_kind: String,
@@ -169,6 +178,7 @@ pub struct WaitingRecord {
 /// the server's stable `code` (the UI words known codes in its own language)
 /// and its Vietnamese `reason` (shown for codes the UI does not know).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RejectedRecord {
     pub record_kind: String,
     pub record_id: String,
@@ -183,6 +193,7 @@ pub struct RejectedRecord {
 
 /// The profile form (the citizen's own profile).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ProfileForm {
     pub full_name: String,
@@ -200,6 +211,7 @@ pub struct ProfileForm {
 
 /// The officer's quick-add form (a household member).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(default)]
 pub struct PersonForm {
     pub person_id: Option<PersonId>,
@@ -219,6 +231,7 @@ pub struct PersonForm {
 
 /// Everything the self-assessment screen shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AssessmentView {
     pub assessment: Assessment,
     pub person_name: String,
@@ -227,6 +240,8 @@ pub struct AssessmentView {
     pub catalog_draft: bool,
     pub rules: Rules,
     pub group: Group,
+    // Answers is serialized by hand: an object of indicator id to answer.
+    #[cfg_attr(test, ts(type = "Record<string, Answer>"))]
     pub answers: Answers,
     pub evidence: Vec<EvidenceView>,
     pub score: ScoreResult,
@@ -240,6 +255,7 @@ pub struct AssessmentView {
 
 /// One kept set of answers, for the notice on the assessment.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReplacedAnswersView {
     pub replaced_id: i64,
     pub replaced_at_ms: i64,
@@ -252,6 +268,7 @@ pub struct ReplacedAnswersView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ReplacedAnswerRow {
     pub indicator_id: IndicatorId,
     /// `None` for an indicator the catalog no longer has.
@@ -266,6 +283,7 @@ pub struct ReplacedAnswerRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EvidenceView {
     #[serde(flatten)]
     pub evidence: Evidence,
@@ -275,18 +293,21 @@ pub struct EvidenceView {
 
 /// What an autosave returns: the "Đã lưu" tick and the new live score.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AnswerSaved {
     pub saved: Saved,
     pub score: ScoreResult,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct EvidenceAdded {
     pub evidence: EvidenceView,
     pub saved: Saved,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct HistoryView {
     pub person: Person,
     pub entries: Vec<AssessmentBrief>,

@@ -6,6 +6,7 @@ use cdht_store::{AssessmentBrief, AssessmentStatus};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum NextStep {
     /// No unit yet: join one by its QR or its printed codes.

@@ -8,6 +8,7 @@ use std::fmt;
 
 /// Where a person lives decides the pass threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AreaType {
@@ -30,6 +31,9 @@ impl AreaType {
 /// One indicator's answer: points given directly, or an answer level picked
 /// from the catalog. In JSON: a number (`8`) or a level id (`"a"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+// Serialized by hand below: a number or a level id, so untagged for TypeScript.
+#[cfg_attr(feature = "ts", ts(untagged))]
 pub enum Answer {
     /// Points as given; the range is checked against the catalog when scoring,
     /// so out-of-range input gets a typed error rather than a parse failure.

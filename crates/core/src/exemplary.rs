@@ -8,6 +8,7 @@ use crate::catalog::Rules;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExemplaryStatus {
     /// The year the status is for.
     pub year: i32,

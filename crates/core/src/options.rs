@@ -43,6 +43,7 @@ impl CatalogOptions {
 /// An indicator's wording when only a foreign language counts: each text
 /// given replaces the indicator's own; `labels` by level id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ForeignOnlyWording {

@@ -95,6 +95,7 @@ pub enum Completeness {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScoreResult {
     pub catalog: CatalogId,
     pub group: GroupId,
@@ -120,6 +121,7 @@ pub struct ScoreResult {
 
 /// A provisional rule a verdict depended on, with a sentence to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProvisionalRule {
     /// The rule's field name in the catalog (`difficult_area_threshold`).
     pub rule: &'static str,
@@ -127,6 +129,7 @@ pub struct ProvisionalRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CompetencyScore {
     pub id: CompetencyId,
     pub name: Text,
@@ -135,6 +138,7 @@ pub struct CompetencyScore {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IndicatorScore {
     pub id: IndicatorId,
     pub competency: CompetencyId,
@@ -147,6 +151,7 @@ pub struct IndicatorScore {
 
 /// One reason for a fail: what (machine-readable) and a sentence to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reason {
     #[serde(flatten)]
     pub kind: ReasonKind,
@@ -154,6 +159,7 @@ pub struct Reason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReasonKind {
     BelowThreshold {
@@ -173,6 +179,7 @@ pub enum ReasonKind {
 
 /// Raise `indicator` from `from` to `to` points (to `level` where it names one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Improvement {
     pub indicator: IndicatorId,
     pub from: u32,

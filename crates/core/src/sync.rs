@@ -94,6 +94,7 @@ pub struct EnrolResponse {
 /// subtree, so two officers, or an officer and a citizen, work on the same
 /// people.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceScope {

@@ -17,6 +17,7 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
@@ -138,6 +139,7 @@ pub struct JoinUnit {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Unit {
     pub unit_code: UnitCode,
     /// The unit's name, or its code while [`Unit::name_known`] is false.
@@ -184,6 +186,7 @@ pub struct PersonInput {
 /// A stored person. The full CCCD is not here: read it with
 /// [`crate::Store::person_cccd`] only where the job needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Person {
     pub person_id: PersonId,
     pub unit_code: Option<UnitCode>,
@@ -211,6 +214,7 @@ pub struct Person {
 
 /// Core's score, cached for lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScoreSummary {
     pub total_points: i64,
     pub passed: bool,
@@ -218,6 +222,7 @@ pub struct ScoreSummary {
 
 /// An assessment's line in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AssessmentBrief {
     pub assessment_id: AssessmentId,
     pub year: i32,
@@ -229,6 +234,7 @@ pub struct AssessmentBrief {
 
 /// A person's line in a list, with one assessment (the year asked for, or the latest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PersonListItem {
     pub person_id: PersonId,
     pub full_name: String,
@@ -241,6 +247,7 @@ pub struct PersonListItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Assessment {
     pub assessment_id: AssessmentId,
     pub person_id: PersonId,
@@ -270,6 +277,7 @@ pub struct AssessmentDetail {
 
 /// What an autosave reports back, for the "saved" tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Saved {
     pub revision: i64,
     pub updated_at_ms: UnixMs,
@@ -300,6 +308,7 @@ pub struct EvidenceMeta {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evidence {
     pub evidence_id: EvidenceId,
     pub assessment_id: AssessmentId,

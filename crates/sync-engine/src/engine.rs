@@ -81,6 +81,7 @@ pub struct Enrolment {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncPhase {
     Checking,
@@ -93,6 +94,7 @@ pub enum SyncPhase {
 /// For the progress bar: items are records to push plus photos to upload;
 /// bytes are photo bytes (those already acknowledged count as done).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncProgress {
     pub phase: SyncPhase,
     pub items_done: u64,

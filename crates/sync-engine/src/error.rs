@@ -5,6 +5,7 @@ use cdht_sync_client::SyncError as ClientError;
 
 /// The branch the UI takes on a failed round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncErrorKind {
     /// No connection, a timeout or a cut link: keep everything, try again when

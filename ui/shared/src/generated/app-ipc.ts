@@ -1,0 +1,412 @@
+// Generated from the Rust types by crates/app/src/ts_types.rs (ts-rs). Do not edit:
+// run `CDHT_UPDATE_GENERATED=1 cargo test -p cdht-app --lib ts_types`.
+// 64-bit integers are `number`: serde_json writes them as JSON numbers, and the
+// values crossing (milliseconds, counts, bytes, revisions) stay below 2^53.
+
+export type PersonId = string;
+
+export type AssessmentId = string;
+
+export type EvidenceId = string;
+
+export type CatalogId = string;
+
+export type GroupId = string;
+
+export type CompetencyId = string;
+
+export type IndicatorId = string;
+
+export type LevelId = string;
+
+export type UnitCode = string;
+
+export type Text = { vi: string, en: string, };
+
+export type Rules = { 
+/**
+ * Minimum total to pass in a normal area (80).
+ */
+pass_threshold: number, 
+/**
+ * Minimum total to pass in remote, ethnic-minority or disadvantaged areas (70).
+ */
+difficult_area_threshold: number, 
+/**
+ * No indicator may score below this (5).
+ */
+min_indicator_points: number, 
+/**
+ * Recognised this many years in a row makes a person eligible to be
+ * considered for exemplary Learning Citizen (5); the title itself is
+ * granted by a decision (`crate::exemplary`).
+ */
+exemplary_consecutive_years: number, };
+
+export type Group = { id: GroupId, name: Text, draft: boolean, competencies: Array<Competency>, };
+
+export type Competency = { id: CompetencyId, name: Text, indicators: Array<Indicator>, };
+
+export type Indicator = { id: IndicatorId, max_points: number, title: Text, question: Text, evidence_hint: Text, draft: boolean, 
+/**
+ * Answer levels, best first, points strictly descending.
+ */
+levels: Array<Level>, 
+/**
+ * The wording used instead when the operator turns
+ * [`CatalogOptions::other_languages_count`] off (indicator 2.2).
+ */
+foreign_only: ForeignOnlyWording | null, };
+
+export type Level = { id: LevelId, points: number, label: Text, evidence: Text | null, };
+
+export type ForeignOnlyWording = { title: Text | null, question: Text | null, evidence_hint: Text | null, labels: { [key in string]?: Text }, };
+
+export type AreaType = "normal" | "difficult";
+
+export type Answer = number | LevelId;
+
+export type ScoreResult = { catalog: CatalogId, group: GroupId, area: AreaType, total: number, max_total: number, 
+/**
+ * The threshold that applied (depends on the area type).
+ */
+threshold: number, min_indicator_points: number, passed: boolean, competencies: Array<CompetencyScore>, indicators: Array<IndicatorScore>, 
+/**
+ * Every reason for a fail; empty when passed.
+ */
+reasons: Array<Reason>, 
+/**
+ * The smallest set of changes that turns this fail into a pass; empty when passed.
+ */
+improvements: Array<Improvement>, 
+/**
+ * Indicators not answered yet (drafts only).
+ */
+unanswered: Array<IndicatorId>, 
+/**
+ * Provisional rules (see [`crate::provenance`]) this verdict depended
+ * on: shown beside the verdict, so nobody takes it for settled.
+ */
+provisional: Array<ProvisionalRule>, };
+
+export type ProvisionalRule = { 
+/**
+ * The rule's field name in the catalog (`difficult_area_threshold`).
+ */
+rule: string, message: Text, };
+
+export type CompetencyScore = { id: CompetencyId, name: Text, points: number, max_points: number, };
+
+export type IndicatorScore = { id: IndicatorId, competency: CompetencyId, points: number, max_points: number, 
+/**
+ * The level picked, or the level whose points equal the points given.
+ */
+level: LevelId | null, answered: boolean, };
+
+export type Reason = { message: Text, } & ({ "kind": "below_threshold", total: number, threshold: number, short_by: number, } | { "kind": "indicator_below_minimum", indicator: IndicatorId, points: number, min: number, } | { "kind": "unanswered", indicators: Array<IndicatorId>, });
+
+export type ReasonKind = { "kind": "below_threshold", total: number, threshold: number, short_by: number, } | { "kind": "indicator_below_minimum", indicator: IndicatorId, points: number, min: number, } | { "kind": "unanswered", indicators: Array<IndicatorId>, };
+
+export type Improvement = { indicator: IndicatorId, from: number, to: number, level: LevelId | null, message: Text, };
+
+export type ExemplaryStatus = { 
+/**
+ * The year the status is for.
+ */
+year: number, 
+/**
+ * Consecutive recognised years ending with `year` (0 if `year` is not recognised).
+ */
+streak: number, 
+/**
+ * Years in a row needed.
+ */
+required: number, 
+/**
+ * Eligible to be considered for the exemplary title (not the title).
+ */
+eligible: boolean, 
+/**
+ * Further consecutive recognised years needed (0 once eligible).
+ */
+years_to_go: number, 
+/**
+ * The years-in-a-row rule is provisional (one source so far).
+ */
+provisional: boolean, };
+
+export type DeviceScope = "own_records" | "unit_records";
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type Unit = { unit_code: UnitCode, 
+/**
+ * The unit's name, or its code while [`Unit::name_known`] is false.
+ */
+name: string, 
+/**
+ * False until a sync (or a join that knew it) brought the real name.
+ */
+name_known: boolean, server_url: string, join_payload: JsonValue, joined_at_ms: number, area_type: AreaType, active: boolean, };
+
+export type Person = { person_id: PersonId, unit_code: UnitCode | null, is_self: boolean, full_name: string, birth_year: number | null, gender: Gender | null, ethnicity: string | null, target_group: GroupId | null, household_label: string | null, household_address: string | null, 
+/**
+ * e.g. "••••••••1234"; `None` when no CCCD is stored.
+ */
+cccd_masked: string | null, cccd_consent_at_ms: number | null, 
+/**
+ * The server holds a CCCD for this person that this device never saw
+ * (a pulled person): show "CCCD đã có trên máy chủ"; an edit keeps it.
+ */
+server_has_cccd: boolean, 
+/**
+ * The unit that owns a pulled person on the server (may be a child unit
+ * of the joined one); `None` for people created on this device.
+ */
+server_unit_code: UnitCode | null, revision: number, created_at_ms: number, updated_at_ms: number, };
+
+export type Gender = "female" | "male" | "other";
+
+export type Saved = { revision: number, updated_at_ms: number, };
+
+export type ScoreSummary = { total_points: number, passed: boolean, };
+
+export type AssessmentBrief = { assessment_id: AssessmentId, year: number, status: AssessmentStatus, score: ScoreSummary | null, return_reason: string | null, updated_at_ms: number, };
+
+export type AssessmentStatus = "draft" | "submitted" | "approved" | "returned" | "recognised";
+
+export type PersonListItem = { person_id: PersonId, full_name: string, is_self: boolean, birth_year: number | null, household_label: string | null, unit_code: UnitCode | null, cccd_masked: string | null, assessment: AssessmentBrief | null, };
+
+export type Assessment = { assessment_id: AssessmentId, person_id: PersonId, year: number, catalog_id: CatalogId, group_id: GroupId, area_type: AreaType, status: AssessmentStatus, return_reason: string | null, decision_number: string | null, decision_date: string | null, revision: number, score: ScoreSummary | null, created_at_ms: number, updated_at_ms: number, submitted_at_ms: number | null, };
+
+export type Evidence = { evidence_id: EvidenceId, assessment_id: AssessmentId, indicator_id: IndicatorId, 
+/**
+ * Lowercase hex; also the file's name.
+ */
+sha256: string, mime: string, byte_size: number, width_px: number | null, height_px: number | null, taken_at_ms: number | null, created_at_ms: number, 
+/**
+ * False for a photo of a pulled record that was not fetched yet: there is
+ * no file at [`crate::Store::evidence_path`] until
+ * [`crate::Store::save_fetched_evidence`] writes it.
+ */
+on_device: boolean, };
+
+export type SyncPhase = "checking" | "pushing" | "uploading" | "pulling" | "done";
+
+export type SyncProgress = { phase: SyncPhase, items_done: number, items_total: number, bytes_done: number, bytes_total: number, };
+
+export type SyncErrorKind = "offline" | "retry_later" | "auth_expired" | "certificate_untrusted" | "rejected" | "store" | "bad_credentials" | "forbidden_role";
+
+export type AppError = { kind: string, message: string, detail: string, };
+
+export type NextStep = "join" | "profile" | "assess" | "continue_draft" | "send" | "await_review" | "fix_returned" | "await_recognition" | "recognised";
+
+export type Overview = { year: number, units: Array<Unit>, self_person: Person | null, catalog: CatalogSummary, sync: SyncStatus, broken_photos: number, 
+/**
+ * The officer logged in on this device (it receives the whole unit's records).
+ */
+device_officer: string | null, 
+/**
+ * The device holds a token for a server (joined and enrolled).
+ */
+enrolled: boolean, 
+/**
+ * The person's own assessment of `year`, if any.
+ */
+this_year: AssessmentBrief | null, 
+/**
+ * Home's "Việc tiếp theo" ([`next_step::next_step`]).
+ */
+next_step: NextStep, };
+
+export type CatalogSummary = { id: CatalogId, decision: string, title: Text, draft: boolean, groups: Array<GroupSummary>, };
+
+export type GroupSummary = { id: GroupId, name: Text, };
+
+export type SyncStatus = { 
+/**
+ * Records (submitted assessments, people) not yet acknowledged by the server.
+ */
+waiting_records: number, 
+/**
+ * Photos not yet fully uploaded.
+ */
+waiting_photos: number, 
+/**
+ * Records the server refused, with its reason: a person must fix them.
+ */
+rejected: Array<RejectedRecord>, 
+/**
+ * The first waiting records, oldest first, named for people to recognise.
+ */
+waiting: Array<WaitingRecord>, 
+/**
+ * Photos the server refused whole: the person must take them again.
+ */
+refused_photos: Array<RefusedPhoto>, };
+
+export type RefusedPhoto = { evidence_id: EvidenceId, assessment_id: AssessmentId, person_id: PersonId, person_name: string | null, year: number, indicator_id: IndicatorId, code: string, 
+/**
+ * The server's sentence (Vietnamese).
+ */
+reason: string, };
+
+export type WaitingRecord = { 
+/**
+ * `assessment` or `person`.
+ */
+record_kind: string, record_id: string, 
+/**
+ * Whose record it is.
+ */
+person_name: string | null, 
+/**
+ * The assessment's year (assessments only).
+ */
+year: number | null, queued_at_ms: number, attempts: number, 
+/**
+ * Why the last attempt failed (network, server busy), if one did.
+ */
+last_error: string | null, };
+
+export type RejectedRecord = { record_kind: string, record_id: string, code: string | null, reason: string | null, 
+/**
+ * Whose record it is, to open it and fix it.
+ */
+person_id: PersonId | null, person_name: string | null, 
+/**
+ * The assessment's year (assessments and photos).
+ */
+year: number | null, };
+
+export type ProfileForm = { full_name: string, birth_year: number | null, gender: Gender | null, ethnicity: string | null, target_group: GroupId | null, 
+/**
+ * A newly typed CCCD; `None` or empty keeps what is stored.
+ */
+cccd: string | null, 
+/**
+ * The consent checkbox, required with a new CCCD.
+ */
+cccd_consent: boolean, 
+/**
+ * Erase the stored CCCD and its consent.
+ */
+erase_cccd: boolean, };
+
+export type PersonForm = { person_id: PersonId | null, full_name: string, birth_year: number | null, gender: Gender | null, ethnicity: string | null, target_group: GroupId | null, household_label: string | null, household_address: string | null, cccd: string | null, cccd_consent: boolean, 
+/**
+ * Erase the stored CCCD and its consent (also one the server holds for a
+ * pulled person: the consent is withdrawn there too).
+ */
+erase_cccd: boolean, };
+
+export type PeopleListItem = { owner_unit: string | null, person_id: PersonId, full_name: string, is_self: boolean, birth_year: number | null, household_label: string | null, unit_code: UnitCode | null, cccd_masked: string | null, assessment: AssessmentBrief | null, };
+
+export type AssessmentView = { assessment: Assessment, person_name: string, catalog_id: CatalogId, catalog_title: Text, catalog_draft: boolean, rules: Rules, group: Group, answers: Record<string, Answer>, evidence: Array<EvidenceView>, score: ScoreResult, editable: boolean, 
+/**
+ * Answers edited here and not sent that another device's version
+ * replaced (the first to reach the server wins), newest first: shown
+ * until the person says "Đã xem". Only kept sets that differ from the
+ * answers now are listed.
+ */
+replaced_answers: Array<ReplacedAnswersView>, };
+
+export type ReplacedAnswersView = { replaced_id: number, replaced_at_ms: number, 
+/**
+ * The answers that differ from the assessment's answers now, in the
+ * catalog's order.
+ */
+rows: Array<ReplacedAnswerRow>, 
+/**
+ * "Dùng lại câu trả lời của tôi" can be offered: the assessment is
+ * editable here (the other device's version is a draft or was returned).
+ */
+can_restore: boolean, };
+
+export type ReplacedAnswerRow = { indicator_id: IndicatorId, 
+/**
+ * `None` for an indicator the catalog no longer has.
+ */
+indicator_title: Text | null, 
+/**
+ * The person's kept answer.
+ */
+answer: Answer, 
+/**
+ * Its level's label and points, when the catalog knows them.
+ */
+level_label: Text | null, points: number | null, 
+/**
+ * What the assessment holds now for the indicator (`None`: unanswered).
+ */
+current: Answer | null, };
+
+export type EvidenceView = { 
+/**
+ * A small JPEG as a `data:` URL (no file access from the webview needed).
+ */
+thumbnail: string | null, evidence_id: EvidenceId, assessment_id: AssessmentId, indicator_id: IndicatorId, 
+/**
+ * Lowercase hex; also the file's name.
+ */
+sha256: string, mime: string, byte_size: number, width_px: number | null, height_px: number | null, taken_at_ms: number | null, created_at_ms: number, 
+/**
+ * False for a photo of a pulled record that was not fetched yet: there is
+ * no file at [`crate::Store::evidence_path`] until
+ * [`crate::Store::save_fetched_evidence`] writes it.
+ */
+on_device: boolean, };
+
+export type AnswerSaved = { saved: Saved, score: ScoreResult, };
+
+export type EvidenceAdded = { evidence: EvidenceView, saved: Saved, };
+
+export type HistoryView = { person: Person, entries: Array<AssessmentBrief>, exemplary: ExemplaryStatus, };
+
+export type SyncEvent = { "event": "progress", "payload": SyncProgress } | { "event": "done", "payload": SyncDone } | { "event": "error", "payload": SyncErrorView } | { "event": "enrolled", "payload": EnrolledView };
+
+export type SyncDone = { at_ms: number, pushed: number, acked: number, rejected: number, photos_uploaded: number, uploaded_bytes: number, pulled_changes: number, applied_changes: number, };
+
+export type SyncErrorView = { kind: SyncErrorKind, code: string | null, message: string, detail: string, at_ms: number, };
+
+export type EnrolledView = { server: string, unit_code: string, unit_name: string, };
+
+export type SyncState = { 
+/**
+ * The device holds a token for a server.
+ */
+enrolled: boolean, server: string | null, unit_code: string | null, 
+/**
+ * A join is stored and waits for the server (offline, or not tried yet).
+ */
+enrol_pending: boolean, 
+/**
+ * A round is running now.
+ */
+running: boolean, 
+/**
+ * The latest progress of the running (or last) round.
+ */
+progress: SyncProgress | null, last_done: SyncDone | null, 
+/**
+ * When the last round succeeded (ms since the epoch).
+ */
+last_success_ms: number | null, 
+/**
+ * The error of the last round, cleared by a success.
+ */
+last_error: SyncErrorView | null, 
+/**
+ * Rounds finished since the app started (successes and failures).
+ */
+rounds: number, 
+/**
+ * What the device pulls: `unit_records` while an officer is logged in on it.
+ */
+scope: DeviceScope, 
+/**
+ * The officer logged in on this device, if any.
+ */
+officer: string | null, };
+
+export type OfficerBinding = { username: string, scope: DeviceScope, };
