@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNotice, ProgressBar, type Progress } from "@cdht/shared/components";
 import { locale, t, tOwn } from "@cdht/shared/i18n";
-import type { RejectedRecord, SyncErrorKind, SyncState, SyncStatus, SyncView } from "@cdht/shared/app-types";
+import type { RejectedRecord, SyncState, SyncStatus, SyncView } from "@cdht/shared/app-types";
 import { call } from "../api";
 import { SyncSummary } from "../components/SyncSummary";
 import { useSyncEvent } from "../live";
@@ -25,9 +25,7 @@ function syncStateText(bg: SyncState): StateText {
   const err = bg.last_error;
   if (bg.running) return { id: "running", text: t("sync.state_running") };
   if (err) {
-    // The two wrong-server kinds are worded here before the engine reports
-    // them (SyncErrorKind, generated from Rust, does not list them yet).
-    switch (err.kind as SyncErrorKind | "server_not_answering" | "not_cdht") {
+    switch (err.kind) {
       case "offline":
       case "retry_later":
         return { id: "offline", text: t("sync.state_offline") };

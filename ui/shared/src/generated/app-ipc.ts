@@ -195,7 +195,7 @@ export type SyncPhase = "checking" | "pushing" | "uploading" | "pulling" | "done
 
 export type SyncProgress = { phase: SyncPhase, items_done: number, items_total: number, bytes_done: number, bytes_total: number, };
 
-export type SyncErrorKind = "offline" | "retry_later" | "auth_expired" | "certificate_untrusted" | "rejected" | "store" | "bad_credentials" | "forbidden_role";
+export type SyncErrorKind = "offline" | "retry_later" | "server_not_answering" | "not_cdht" | "auth_expired" | "certificate_untrusted" | "rejected" | "store" | "bad_credentials" | "forbidden_role";
 
 export type AppError = { kind: string, message: string, detail: string, };
 
@@ -375,7 +375,11 @@ export type SyncState = {
 /**
  * The device holds a token for a server.
  */
-enrolled: boolean, server: string | null, unit_code: string | null, 
+enrolled: boolean, 
+/**
+ * The server a stored join waits for, else the one enrolled with.
+ */
+server: string | null, unit_code: string | null, 
 /**
  * A join is stored and waits for the server (offline, or not tried yet).
  */
