@@ -1,0 +1,347 @@
+//! The report's figures from its facts: pure, no SQL, no clock.
+
+use super::{
+    share, ChildCounts, Counts, EligiblePerson, ExemplaryFigures, GroupCounts, Household,
+    HouseholdSummary, IndicatorFigure, Progress, Report, ReportFacts, UnitMembers, ADULT_AGE,
+    DIGITAL_INDICATOR, LEARNING_UNIT_SHARE, TARGET_ADULTS_RECOGNISED, TARGET_DIGITAL_SKILLS,
+};
+use cdht_core::sync::ReviewState;
+use cdht_core::Catalog;
+use std::collections::{HashMap, HashSet};
+
+/// The minimum per indicator when a catalog is unknown (the published rule).
+const DEFAULT_MIN_POINTS: u32 = 5;
+
+/// Counts of a set of assessments, with the people seen.
+#[derive(Default)]
+struct Tally {
+    people: HashSet<u32>,
+    counts: Counts,
+}
+
+impl Tally {
+    fn add(&mut self, person: u32, state: ReviewState, passed: bool) {
+        self.people.insert(person);
+        let c = &mut self.counts;
+        if state != ReviewState::Draft {
+            c.submitted += 1;
+            if passed {
+                c.passed += 1;
+            }
+        }
+        match state {
+            ReviewState::Approved => c.approved += 1,
+            ReviewState::Recognised => {
+                c.approved += 1;
+                c.recognised += 1;
+            }
+            ReviewState::Returned => c.returned += 1,
+            ReviewState::Draft | ReviewState::Submitted => {}
+        }
+    }
+
+    fn finish(self) -> Counts {
+        Counts {
+            registered: self.people.len() as u64,
+            pass_rate: share(self.counts.passed, self.counts.submitted),
+            ..self.counts
+        }
+    }
+}
+
+/// The person's recognised assessment of the year (the first met).
+struct Recognised {
+    unit: u32,
+    catalog: u32,
+    digital: Option<u8>,
+}
+
+/// The report of `facts.units[0]` for `facts.year`. `catalogs` give group
+/// names and each catalog's rules (minimum per indicator, years in a row for
+/// exemplary). Eligible persons' names are left empty for the caller to fill.
+#[must_use]
+pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
+    let year = facts.year;
+    let child_of = children_of(facts);
+    let catalog_of: Vec<Option<&Catalog>> = facts
+        .catalogs
+        .iter()
+        .map(|id| catalogs.iter().find(|c| c.id.as_str() == id))
+        .collect();
+    let min_points: Vec<u32> = catalog_of
+        .iter()
+        .map(|c| c.map_or(DEFAULT_MIN_POINTS, |c| c.rules.min_indicator_points))
+        .collect();
+    let digital = facts.indicators.iter().position(|i| i == DIGITAL_INDICATOR);
+
+    let mut total = Tally::default();
+    let mut by_group: Vec<Tally> = facts.groups.iter().map(|_| Tally::default()).collect();
+    let mut by_child: HashMap<u32, Tally> = HashMap::new();
+    // (sum, count, below minimum) per indicator.
+    let mut indicators = vec![(0u64, 0u64, 0u64); facts.indicators.len()];
+    let mut recognised: HashMap<u32, Recognised> = HashMap::new();
+    for a in &facts.assessments {
+        total.add(a.person, a.state, a.passed);
+        by_group[a.group as usize].add(a.person, a.state, a.passed);
+        if let Some(child) = child_of[a.unit as usize] {
+            by_child
+                .entry(child)
+                .or_default()
+                .add(a.person, a.state, a.passed);
+        }
+        if a.state != ReviewState::Draft {
+            let min = min_points[a.catalog as usize];
+            for &(i, p) in &a.points {
+                let slot = &mut indicators[i as usize];
+                slot.0 += u64::from(p);
+                slot.1 += 1;
+                if u32::from(p) < min {
+                    slot.2 += 1;
+                }
+            }
+        }
+        if a.state == ReviewState::Recognised {
+            recognised.entry(a.person).or_insert_with(|| Recognised {
+                unit: a.unit,
+                catalog: a.catalog,
+                digital: digital.and_then(|d| {
+                    a.points
+                        .iter()
+                        .find(|(i, _)| *i as usize == d)
+                        .map(|(_, p)| *p)
+                }),
+            });
+        }
+    }
+
+    let group_name = |id: &str| {
+        catalogs
+            .iter()
+            .flat_map(|c| &c.groups)
+            .find(|g| g.id.as_str() == id)
+            .map_or_else(|| id.to_owned(), |g| g.name.vi.clone())
+    };
+    let mut groups: Vec<GroupCounts> = by_group
+        .into_iter()
+        .enumerate()
+        .filter(|(_, t)| !t.people.is_empty())
+        .map(|(i, t)| GroupCounts {
+            group: facts.groups[i].clone(),
+            name: group_name(&facts.groups[i]),
+            counts: t.finish(),
+        })
+        .collect();
+    groups.sort_by(|a, b| a.group.cmp(&b.group));
+
+    // Every direct child, with or without assessments.
+    let mut children: Vec<ChildCounts> = facts
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.parent == Some(0))
+        .map(|(i, u)| ChildCounts {
+            unit: u.code.clone(),
+            name: u.name.clone(),
+            counts: by_child
+                .remove(&(i as u32))
+                .map(Tally::finish)
+                .unwrap_or_default(),
+        })
+        .collect();
+    children.sort_by(|a, b| a.unit.cmp(&b.unit));
+
+    let mut indicator_figures: Vec<IndicatorFigure> = indicators
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, n, _))| *n > 0)
+        .map(|(i, &(sum, n, below))| IndicatorFigure {
+            id: facts.indicators[i].clone(),
+            mean_points: share(sum, n),
+            below_min_share: share(below, n),
+            assessments: n,
+        })
+        .collect();
+    indicator_figures.sort_by(|a, b| {
+        a.mean_points
+            .total_cmp(&b.mean_points)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+
+    let exemplary = exemplary(facts, &recognised, &catalog_of);
+    let birth: HashMap<u32, Option<u16>> = facts
+        .members
+        .iter()
+        .map(|m| (m.person, m.birth_year))
+        .collect();
+    let adult = |birth_year: Option<u16>| birth_year.is_none_or(|b| b + ADULT_AGE <= year);
+    let (units, household_list) = members(facts, &recognised, adult);
+
+    let adults_registered: Vec<u32> = total
+        .people
+        .iter()
+        .copied()
+        .filter(|p| adult(birth.get(p).copied().flatten()))
+        .collect();
+    let adults_recognised = adults_registered
+        .iter()
+        .filter(|p| recognised.contains_key(p))
+        .count() as u64;
+    let digital_skills = recognised
+        .values()
+        .filter(|r| r.digital.is_some_and(|p| p >= 5))
+        .count() as u64;
+    let progress = Progress {
+        adults_registered: adults_registered.len() as u64,
+        adults_recognised,
+        adults_recognised_share: share(adults_recognised, adults_registered.len() as u64),
+        adults_recognised_target: TARGET_ADULTS_RECOGNISED,
+        title_holders: recognised.len() as u64,
+        digital_skills,
+        digital_skills_share: share(digital_skills, recognised.len() as u64),
+        digital_skills_target: TARGET_DIGITAL_SKILLS,
+    };
+    let households = HouseholdSummary {
+        households: household_list.iter().filter(|h| h.adults > 0).count() as u64,
+        all_recognised: household_list
+            .iter()
+            .filter(|h| h.adults > 0 && h.recognised == h.adults)
+            .count() as u64,
+        at_least_60: household_list
+            .iter()
+            .filter(|h| h.adults > 0 && h.share >= TARGET_ADULTS_RECOGNISED)
+            .count() as u64,
+    };
+    let root = facts.units.first();
+    Report {
+        unit: root.map(|u| u.code.clone()).unwrap_or_default(),
+        unit_name: root.map(|u| u.name.clone()).unwrap_or_default(),
+        year,
+        counts: total.finish(),
+        by_group: groups,
+        by_child: children,
+        indicators: indicator_figures,
+        exemplary,
+        units,
+        households,
+        household_list,
+        progress,
+    }
+}
+
+/// For each unit of the subtree, the direct child of the root it lies under
+/// (`None` for the root). Units come parent first.
+fn children_of(facts: &ReportFacts) -> Vec<Option<u32>> {
+    let mut out: Vec<Option<u32>> = Vec::with_capacity(facts.units.len());
+    for (i, u) in facts.units.iter().enumerate() {
+        let child = match u.parent {
+            None => None,
+            Some(0) => Some(i as u32),
+            Some(p) => out.get(p as usize).copied().flatten(),
+        };
+        out.push(child);
+    }
+    out
+}
+
+fn exemplary(
+    facts: &ReportFacts,
+    recognised: &HashMap<u32, Recognised>,
+    catalog_of: &[Option<&Catalog>],
+) -> ExemplaryFigures {
+    let year = i32::from(facts.year);
+    let mut persons = Vec::new();
+    let mut provisional = false;
+    for (&person, r) in recognised {
+        let Some(catalog) = catalog_of[r.catalog as usize] else {
+            continue;
+        };
+        let mut years = facts
+            .earlier_recognised
+            .get(&person)
+            .cloned()
+            .unwrap_or_default();
+        years.push(year);
+        let status = cdht_core::exemplary_status(&years, year, &catalog.rules);
+        provisional |= status.provisional;
+        if status.eligible {
+            persons.push(EligiblePerson {
+                person: facts.people[person as usize].clone(),
+                person_name: String::new(),
+                unit: facts.units[r.unit as usize].code.clone(),
+                streak: status.streak,
+            });
+        }
+    }
+    persons.sort_by(|a, b| a.unit.cmp(&b.unit).then_with(|| a.person.cmp(&b.person)));
+    ExemplaryFigures {
+        eligible: persons.len() as u64,
+        persons,
+        provisional,
+    }
+}
+
+/// Units' adult members and households.
+fn members(
+    facts: &ReportFacts,
+    recognised: &HashMap<u32, Recognised>,
+    adult: impl Fn(Option<u16>) -> bool,
+) -> (Vec<UnitMembers>, Vec<Household>) {
+    let mut adults = vec![0u64; facts.units.len()];
+    let mut held = vec![0u64; facts.units.len()];
+    // (unit, label) → (members, adults, recognised)
+    let mut homes: HashMap<(u32, &str), (u64, u64, u64)> = HashMap::new();
+    for m in &facts.members {
+        let is_adult = adult(m.birth_year);
+        let is_recognised = is_adult && recognised.contains_key(&m.person);
+        if is_adult {
+            let mut u = Some(m.unit);
+            while let Some(i) = u {
+                adults[i as usize] += 1;
+                held[i as usize] += u64::from(is_recognised);
+                u = facts.units[i as usize].parent;
+            }
+        }
+        if let Some(label) = m
+            .household
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let home = homes.entry((m.unit, label)).or_default();
+            home.0 += 1;
+            home.1 += u64::from(is_adult);
+            home.2 += u64::from(is_recognised);
+        }
+    }
+    let mut units: Vec<UnitMembers> = facts
+        .units
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| adults[*i] > 0)
+        .map(|(i, u)| {
+            let s = share(held[i], adults[i]);
+            UnitMembers {
+                unit: u.code.clone(),
+                name: u.name.clone(),
+                adults: adults[i],
+                recognised: held[i],
+                share: s,
+                meets_learning_unit: s >= LEARNING_UNIT_SHARE,
+            }
+        })
+        .collect();
+    units.sort_by(|a, b| a.unit.cmp(&b.unit));
+    let mut households: Vec<Household> = homes
+        .into_iter()
+        .map(|((unit, label), (members, adults, rec))| Household {
+            unit: facts.units[unit as usize].code.clone(),
+            label: label.to_owned(),
+            members,
+            adults,
+            recognised: rec,
+            share: share(rec, adults),
+        })
+        .collect();
+    households.sort_by(|a, b| a.unit.cmp(&b.unit).then_with(|| a.label.cmp(&b.label)));
+    (units, households)
+}
