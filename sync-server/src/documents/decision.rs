@@ -79,7 +79,7 @@ pub fn decision_pdf(
     doc.text(Weight::Regular, 11.0, w / 2.0, y, Align::Center, unit_name);
     y -= 28.0;
     // STT, name, born, unit, points.
-    let cols = [left, left + 34.0, left + 230.0, left + 285.0, left + 480.0];
+    let cols = [left, left + 30.0, left + 218.0, left + 278.0, left + 488.0];
     let header = ["STT", "Họ và tên", "Năm sinh", "Đơn vị", "Điểm"];
     let draw_header = |doc: &mut Document, y: f32| {
         for (x, t) in cols.iter().zip(header) {
@@ -99,9 +99,9 @@ pub fn decision_pdf(
         let born = r.birth_year.map_or_else(String::new, |b| b.to_string());
         let cells = [
             (i + 1).to_string(),
-            clip(&doc, &r.full_name, 190.0),
+            clip(&doc, &r.full_name, 182.0),
             born,
-            clip(&doc, &r.unit_name, 190.0),
+            clip(&doc, &r.unit_name, 200.0),
             r.total.to_string(),
         ];
         for (x, t) in cols.iter().zip(cells) {

@@ -19,7 +19,12 @@ pub(super) fn review_queue(
 ) -> StorageResult<QueuePage> {
     let conn = db.conn()?;
     let limit = f.limit.max(1);
-    let (after_at, after_id) = f.after.clone().unwrap_or_default();
+    // The first page starts after a time later than any (the index range
+    // then starts at the newest row).
+    let (after_at, after_id) = f
+        .after
+        .clone()
+        .unwrap_or_else(|| ("9999".to_owned(), String::new()));
     let mut stmt = conn.prepare_cached(&format!(
         "{SUBTREE} SELECT a.id, a.unit, a.person, COALESCE(p.full_name, ''), a.catalog, a.grp,
             a.state, a.total, a.passed, a.threshold, a.updated_at, {HAS_DUPLICATE}
@@ -29,7 +34,7 @@ pub(super) fn review_queue(
            AND a.unit IN (SELECT code FROM sub)
            AND (?4 IS NULL OR a.grp = ?4)
            AND (?5 IS NULL OR a.passed = ?5)
-           AND (?6 = '' OR a.updated_at < ?6 OR (a.updated_at = ?6 AND a.id < ?7))
+           AND (a.updated_at, a.id) < (?6, ?7)
            AND (?8 IS NULL OR {HAS_DUPLICATE} = ?8)
          ORDER BY a.updated_at DESC, a.id DESC LIMIT ?9"
     ))?;

@@ -47,12 +47,11 @@ pub(super) fn report_facts(
     unit: &str,
     year: u16,
 ) -> StorageResult<ReportFacts> {
-    let conn = db.conn()?;
-    // One snapshot for every read below.
-    conn.execute_batch("BEGIN")?;
-    let facts = gather(&conn, unit, year);
-    conn.execute_batch("COMMIT")?;
-    facts
+    let mut conn = db.conn()?;
+    // One snapshot for every read below (a read transaction, rolled back
+    // when dropped, also on an error).
+    let tx = conn.transaction()?;
+    gather(&tx, unit, year)
 }
 
 fn gather(conn: &Connection, unit: &str, year: u16) -> StorageResult<ReportFacts> {
