@@ -44,7 +44,7 @@ fn person_record(i: usize, unit: &str) -> (PersonId, RecordBody) {
 
 fn assessment_record(i: usize, aid: AssessmentId, pid: PersonId) -> RecordBody {
     // Every fourth fails on indicator 2.1 (4 points); the others pass.
-    let points: [i64; 10] = if i % 4 == 0 {
+    let points: [i64; 10] = if i.is_multiple_of(4) {
         [8, 8, 8, 8, 4, 8, 8, 8, 8, 8]
     } else {
         [9, 8, 10, 7, 6 + (i % 5) as i64, 8, 9, 8, 10, 9]
@@ -62,7 +62,7 @@ fn assessment_record(i: usize, aid: AssessmentId, pid: PersonId) -> RecordBody {
                 .map(|(id, p)| (IndicatorId::new(*id), Answer::Points(p)))
                 .collect(),
         ),
-        state: if i % 10 == 0 {
+        state: if i.is_multiple_of(10) {
             DeviceState::Draft
         } else {
             DeviceState::Submitted
@@ -106,7 +106,7 @@ async fn fill_unit(
     let mut out = Vec::new();
     let mut approved = Vec::new();
     for (i, aid) in pushed {
-        let sent = i % 10 != 0;
+        let sent = !i.is_multiple_of(10);
         let state = if !sent {
             "draft"
         } else if i % 7 == 1 {
@@ -118,7 +118,7 @@ async fn fill_unit(
                 .await
                 .unwrap();
             "returned"
-        } else if i % 4 != 0 && i % 3 != 1 {
+        } else if !i.is_multiple_of(4) && i % 3 != 1 {
             reviewer
                 .post_json::<_, Value>(&format!("/api/v1/assessments/{aid}/approve"), &json!({}))
                 .await
@@ -592,7 +592,7 @@ async fn review_queue_pages_newest_first_with_filters() {
             None => break,
         }
     }
-    let submitted = pushed.iter().filter(|(i, _)| i % 10 != 0).count();
+    let submitted = pushed.iter().filter(|(i, _)| !i.is_multiple_of(10)).count();
     assert_eq!(seen.len(), submitted, "every submitted one once, no drafts");
     let keys: Vec<(String, String)> = seen
         .iter()
@@ -619,7 +619,7 @@ async fn review_queue_pages_newest_first_with_filters() {
         .unwrap();
     let want = pushed
         .iter()
-        .filter(|(i, _)| i % 10 != 0 && i % 4 == 0 && i % 3 == 0)
+        .filter(|(i, _)| !i.is_multiple_of(10) && i.is_multiple_of(4) && i.is_multiple_of(3))
         .count();
     assert_eq!(failing["items"].as_array().unwrap().len(), want);
     let drafts: Value = reviewer
