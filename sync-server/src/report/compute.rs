@@ -7,19 +7,60 @@ use super::{
 };
 use cdht_core::sync::ReviewState;
 use cdht_core::Catalog;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The minimum per indicator when a catalog is unknown (the published rule).
 const DEFAULT_MIN_POINTS: u32 = 5;
 
+/// A set of people (indexes into `ReportFacts::people`), one bit each: a
+/// province's half a million people fit in 64 kB, and adding one is a shift.
+#[derive(Clone)]
+struct People {
+    bits: Vec<u64>,
+    len: u64,
+}
+
+impl People {
+    fn new(people: usize) -> Self {
+        Self {
+            bits: vec![0; people.div_ceil(64)],
+            len: 0,
+        }
+    }
+
+    fn insert(&mut self, p: u32) {
+        let (word, bit) = (p as usize / 64, p % 64);
+        if let Some(w) = self.bits.get_mut(word) {
+            if *w & (1 << bit) == 0 {
+                *w |= 1 << bit;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.bits.iter().enumerate().flat_map(|(i, &w)| {
+            (0..64u32)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| i as u32 * 64 + b)
+        })
+    }
+}
+
 /// Counts of a set of assessments, with the people seen.
-#[derive(Default)]
 struct Tally {
-    people: HashSet<u32>,
+    people: People,
     counts: Counts,
 }
 
 impl Tally {
+    fn new(people: usize) -> Self {
+        Self {
+            people: People::new(people),
+            counts: Counts::default(),
+        }
+    }
+
     fn add(&mut self, person: u32, state: ReviewState, passed: bool) {
         self.people.insert(person);
         let c = &mut self.counts;
@@ -42,7 +83,7 @@ impl Tally {
 
     fn finish(self) -> Counts {
         Counts {
-            registered: self.people.len() as u64,
+            registered: self.people.len,
             pass_rate: share(self.counts.passed, self.counts.submitted),
             ..self.counts
         }
@@ -74,8 +115,9 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         .collect();
     let digital = facts.indicators.iter().position(|i| i == DIGITAL_INDICATOR);
 
-    let mut total = Tally::default();
-    let mut by_group: Vec<Tally> = facts.groups.iter().map(|_| Tally::default()).collect();
+    let n = facts.people.len();
+    let mut total = Tally::new(n);
+    let mut by_group: Vec<Tally> = facts.groups.iter().map(|_| Tally::new(n)).collect();
     let mut by_child: HashMap<u32, Tally> = HashMap::new();
     // (sum, count, below minimum) per indicator.
     let mut indicators = vec![(0u64, 0u64, 0u64); facts.indicators.len()];
@@ -86,7 +128,7 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         if let Some(child) = child_of[a.unit as usize] {
             by_child
                 .entry(child)
-                .or_default()
+                .or_insert_with(|| Tally::new(n))
                 .add(a.person, a.state, a.passed);
         }
         if a.state != ReviewState::Draft {
@@ -124,7 +166,7 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
     let mut groups: Vec<GroupCounts> = by_group
         .into_iter()
         .enumerate()
-        .filter(|(_, t)| !t.people.is_empty())
+        .filter(|(_, t)| t.people.len > 0)
         .map(|(i, t)| GroupCounts {
             group: facts.groups[i].clone(),
             name: group_name(&facts.groups[i]),
@@ -168,19 +210,20 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
     });
 
     let exemplary = exemplary(facts, &recognised, &catalog_of);
-    let birth: HashMap<u32, Option<u16>> = facts
-        .members
-        .iter()
-        .map(|m| (m.person, m.birth_year))
-        .collect();
+    // Birth years by person; `None` for people who are no members here.
+    let mut birth: Vec<Option<Option<u16>>> = vec![None; n];
+    for m in &facts.members {
+        if let Some(slot) = birth.get_mut(m.person as usize) {
+            *slot = Some(m.birth_year);
+        }
+    }
     let adult = |birth_year: Option<u16>| birth_year.is_none_or(|b| b + ADULT_AGE <= year);
     let (units, household_list) = members(facts, &recognised, adult);
 
     let adults_registered: Vec<u32> = total
         .people
         .iter()
-        .copied()
-        .filter(|p| adult(birth.get(p).copied().flatten()))
+        .filter(|&p| adult(birth.get(p as usize).copied().flatten().flatten()))
         .collect();
     let adults_recognised = adults_registered
         .iter()

@@ -32,6 +32,12 @@ struct Interner {
 
 impl Interner {
     fn get(&mut self, s: &str) -> u32 {
+        // A handful (indicators, groups): a scan beats hashing.
+        if self.list.len() <= 16 {
+            if let Some(i) = self.list.iter().position(|x| x == s) {
+                return i as u32;
+            }
+        }
         if let Some(&i) = self.index.get(s) {
             return i;
         }
