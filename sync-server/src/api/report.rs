@@ -7,7 +7,7 @@ use super::review::READERS;
 use crate::documents::tables::{csv, report_tables};
 use crate::documents::xlsx::workbook;
 use crate::error::{ApiError, ApiPath, ApiQuery};
-use crate::report::{compute, score_legacy, Report};
+use crate::report::{compute_with, score_legacy, Report};
 use crate::storage::Subject;
 use crate::AppState;
 use axum::extract::State;
@@ -33,12 +33,14 @@ pub(super) fn bad_year() -> ApiError {
     ApiError::bad_request("bad_query", "Năm phải từ 2021 đến 2100.")
 }
 
-/// The report of `code` for `year`, once the officer may read the unit.
+/// The report of `code` for `year`, once the officer may read the unit;
+/// `households`: with every household listed (the exports).
 async fn build(
     state: &AppState,
     subject: &Subject,
     code: String,
     year: u16,
+    households: bool,
 ) -> Result<Report, ApiError> {
     require_officer(state, subject, READERS, &code).await?;
     if !YEARS.contains(&year) {
@@ -48,7 +50,7 @@ async fn build(
     let mut facts = state.db(move |s| s.report_facts(&code, year)).await?;
     let mut report = tokio::task::spawn_blocking(move || {
         score_legacy(&mut facts, &catalogs);
-        compute(&facts, &catalogs)
+        compute_with(&facts, &catalogs, households)
     })
     .await
     .map_err(|e| {
@@ -109,7 +111,7 @@ pub(super) async fn report(
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<YearQuery>,
 ) -> Result<Json<Report>, ApiError> {
-    Ok(Json(build(&state, &subject, code, q.year).await?))
+    Ok(Json(build(&state, &subject, code, q.year, false).await?))
 }
 
 /// A file download: its type and name.
@@ -168,7 +170,7 @@ pub(super) async fn report_xlsx(
     ApiQuery(q): ApiQuery<YearQuery>,
 ) -> Result<Response, ApiError> {
     let name = format!("bao-cao-{}-{}.xlsx", file_part(&code), q.year);
-    let report = build(&state, &subject, code, q.year).await?;
+    let report = build(&state, &subject, code, q.year, true).await?;
     let bytes = tokio::task::spawn_blocking(move || workbook(&report_tables(&report)))
         .await
         .map_err(|_| ApiError::internal())?
@@ -206,7 +208,7 @@ pub(super) async fn report_csv(
     ApiQuery(q): ApiQuery<YearQuery>,
 ) -> Result<Response, ApiError> {
     let name = format!("bao-cao-{}-{}.csv", file_part(&code), q.year);
-    let report = build(&state, &subject, code, q.year).await?;
+    let report = build(&state, &subject, code, q.year, true).await?;
     let bytes = csv(&report_tables(&report)).map_err(|e| {
         tracing::error!(error = %e, "report csv");
         ApiError::internal()

@@ -3,11 +3,12 @@
 use super::{
     share, ChildCounts, Counts, EligiblePerson, ExemplaryFigures, GroupCounts, Household,
     HouseholdSummary, IndicatorFigure, Progress, Report, ReportFacts, UnitMembers, ADULT_AGE,
-    DIGITAL_INDICATOR, LEARNING_UNIT_SHARE, TARGET_ADULTS_RECOGNISED, TARGET_DIGITAL_SKILLS,
+    DIGITAL_INDICATOR, LEARNING_UNIT_SHARE, NO_POINTS, TARGET_ADULTS_RECOGNISED,
+    TARGET_DIGITAL_SKILLS,
 };
 use cdht_core::sync::ReviewState;
 use cdht_core::Catalog;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The minimum per indicator when a catalog is unknown (the published rule).
 const DEFAULT_MIN_POINTS: u32 = 5;
@@ -97,11 +98,19 @@ struct Recognised {
     digital: Option<u8>,
 }
 
-/// The report of `facts.units[0]` for `facts.year`. `catalogs` give group
-/// names and each catalog's rules (minimum per indicator, years in a row for
-/// exemplary). Eligible persons' names are left empty for the caller to fill.
+/// The report of `facts.units[0]` for `facts.year`, with every household
+/// listed. `catalogs` give group names and each catalog's rules (minimum per
+/// indicator, years in a row for exemplary). Eligible persons' names are
+/// left empty for the caller to fill.
 #[must_use]
 pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
+    compute_with(facts, catalogs, true)
+}
+
+/// [`compute`]; `households`: list every household (the exports), or only
+/// count them (the JSON).
+#[must_use]
+pub fn compute_with(facts: &ReportFacts, catalogs: &[Catalog], households: bool) -> Report {
     let year = facts.year;
     let child_of = children_of(facts);
     let catalog_of: Vec<Option<&Catalog>> = facts
@@ -118,10 +127,12 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
     let n = facts.people.len();
     let mut total = Tally::new(n);
     let mut by_group: Vec<Tally> = facts.groups.iter().map(|_| Tally::new(n)).collect();
-    let mut by_child: HashMap<u32, Tally> = HashMap::new();
+    let mut by_child: HashMap<u32, Tally> = HashMap::default();
     // (sum, count, below minimum) per indicator.
     let mut indicators = vec![(0u64, 0u64, 0u64); facts.indicators.len()];
-    let mut recognised: HashMap<u32, Recognised> = HashMap::new();
+    // By person index: a vector, not a map (half a million people).
+    let mut recognised: Vec<Option<Recognised>> = Vec::new();
+    recognised.resize_with(n, || None);
     for a in &facts.assessments {
         total.add(a.person, a.state, a.passed);
         by_group[a.group as usize].add(a.person, a.state, a.passed);
@@ -133,8 +144,10 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         }
         if a.state != ReviewState::Draft {
             let min = min_points[a.catalog as usize];
-            for &(i, p) in &a.points {
-                let slot = &mut indicators[i as usize];
+            for (slot, &p) in indicators.iter_mut().zip(&a.points) {
+                if p == NO_POINTS {
+                    continue;
+                }
                 slot.0 += u64::from(p);
                 slot.1 += 1;
                 if u32::from(p) < min {
@@ -142,16 +155,13 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
                 }
             }
         }
-        if a.state == ReviewState::Recognised {
-            recognised.entry(a.person).or_insert_with(|| Recognised {
+        if a.state == ReviewState::Recognised && recognised[a.person as usize].is_none() {
+            recognised[a.person as usize] = Some(Recognised {
                 unit: a.unit,
                 catalog: a.catalog,
-                digital: digital.and_then(|d| {
-                    a.points
-                        .iter()
-                        .find(|(i, _)| *i as usize == d)
-                        .map(|(_, p)| *p)
-                }),
+                digital: digital
+                    .and_then(|d| a.points.get(d).copied())
+                    .filter(|p| *p != NO_POINTS),
             });
         }
     }
@@ -218,7 +228,7 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         }
     }
     let adult = |birth_year: Option<u16>| birth_year.is_none_or(|b| b + ADULT_AGE <= year);
-    let (units, household_list) = members(facts, &recognised, adult);
+    let (units, homes) = members(facts, &recognised, adult);
 
     let adults_registered: Vec<u32> = total
         .people
@@ -227,10 +237,12 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         .collect();
     let adults_recognised = adults_registered
         .iter()
-        .filter(|p| recognised.contains_key(p))
+        .filter(|&&p| recognised[p as usize].is_some())
         .count() as u64;
+    let title_holders = recognised.iter().flatten().count() as u64;
     let digital_skills = recognised
-        .values()
+        .iter()
+        .flatten()
         .filter(|r| r.digital.is_some_and(|p| p >= 5))
         .count() as u64;
     let progress = Progress {
@@ -238,21 +250,23 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         adults_recognised,
         adults_recognised_share: share(adults_recognised, adults_registered.len() as u64),
         adults_recognised_target: TARGET_ADULTS_RECOGNISED,
-        title_holders: recognised.len() as u64,
+        title_holders,
         digital_skills,
-        digital_skills_share: share(digital_skills, recognised.len() as u64),
+        digital_skills_share: share(digital_skills, title_holders),
         digital_skills_target: TARGET_DIGITAL_SKILLS,
     };
-    let households = HouseholdSummary {
-        households: household_list.iter().filter(|h| h.adults > 0).count() as u64,
-        all_recognised: household_list
-            .iter()
-            .filter(|h| h.adults > 0 && h.recognised == h.adults)
+    let with_adults = || homes.values().filter(|h| h.1 > 0);
+    let summary = HouseholdSummary {
+        households: with_adults().count() as u64,
+        all_recognised: with_adults().filter(|h| h.2 == h.1).count() as u64,
+        at_least_60: with_adults()
+            .filter(|h| share(h.2, h.1) >= TARGET_ADULTS_RECOGNISED)
             .count() as u64,
-        at_least_60: household_list
-            .iter()
-            .filter(|h| h.adults > 0 && h.share >= TARGET_ADULTS_RECOGNISED)
-            .count() as u64,
+    };
+    let household_list = if households {
+        household_list(facts, &homes)
+    } else {
+        Vec::new()
     };
     let root = facts.units.first();
     Report {
@@ -265,7 +279,7 @@ pub fn compute(facts: &ReportFacts, catalogs: &[Catalog]) -> Report {
         indicators: indicator_figures,
         exemplary,
         units,
-        households,
+        households: summary,
         household_list,
         progress,
     }
@@ -288,13 +302,17 @@ fn children_of(facts: &ReportFacts) -> Vec<Option<u32>> {
 
 fn exemplary(
     facts: &ReportFacts,
-    recognised: &HashMap<u32, Recognised>,
+    recognised: &[Option<Recognised>],
     catalog_of: &[Option<&Catalog>],
 ) -> ExemplaryFigures {
     let year = i32::from(facts.year);
     let mut persons = Vec::new();
     let mut provisional = false;
-    for (&person, r) in recognised {
+    for (person, r) in recognised.iter().enumerate() {
+        let Some(r) = r else {
+            continue;
+        };
+        let person = person as u32;
         let Some(catalog) = catalog_of[r.catalog as usize] else {
             continue;
         };
@@ -323,19 +341,24 @@ fn exemplary(
     }
 }
 
-/// Units' adult members and households.
-fn members(
-    facts: &ReportFacts,
-    recognised: &HashMap<u32, Recognised>,
+/// (unit, household label) → (members, adults, adults recognised).
+type Homes<'a> = HashMap<(u32, &'a str), (u64, u64, u64)>;
+
+/// Units' adult members, and households.
+fn members<'a>(
+    facts: &'a ReportFacts,
+    recognised: &[Option<Recognised>],
     adult: impl Fn(Option<u16>) -> bool,
-) -> (Vec<UnitMembers>, Vec<Household>) {
+) -> (Vec<UnitMembers>, Homes<'a>) {
     let mut adults = vec![0u64; facts.units.len()];
     let mut held = vec![0u64; facts.units.len()];
-    // (unit, label) → (members, adults, recognised)
-    let mut homes: HashMap<(u32, &str), (u64, u64, u64)> = HashMap::new();
+    let mut homes: Homes<'a> = HashMap::default();
     for m in &facts.members {
         let is_adult = adult(m.birth_year);
-        let is_recognised = is_adult && recognised.contains_key(&m.person);
+        let is_recognised = is_adult
+            && recognised
+                .get(m.person as usize)
+                .is_some_and(Option::is_some);
         if is_adult {
             let mut u = Some(m.unit);
             while let Some(i) = u {
@@ -374,9 +397,14 @@ fn members(
         })
         .collect();
     units.sort_by(|a, b| a.unit.cmp(&b.unit));
+    (units, homes)
+}
+
+/// Every household, by unit, then label.
+fn household_list(facts: &ReportFacts, homes: &Homes<'_>) -> Vec<Household> {
     let mut households: Vec<Household> = homes
-        .into_iter()
-        .map(|((unit, label), (members, adults, rec))| Household {
+        .iter()
+        .map(|(&(unit, label), &(members, adults, rec))| Household {
             unit: facts.units[unit as usize].code.clone(),
             label: label.to_owned(),
             members,
@@ -386,5 +414,5 @@ fn members(
         })
         .collect();
     households.sort_by(|a, b| a.unit.cmp(&b.unit).then_with(|| a.label.cmp(&b.label)));
-    (units, households)
+    households
 }

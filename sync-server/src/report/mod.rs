@@ -14,12 +14,11 @@ mod compute;
 #[cfg(test)]
 mod tests;
 
-pub use compute::compute;
+pub use compute::{compute, compute_with};
 
 use cdht_core::score::IndicatorScore;
 use cdht_core::sync::ReviewState;
 use serde::Serialize;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 /// Decision 677/QĐ-TTg's 2030 target: share of adults (in learning families,
@@ -35,6 +34,11 @@ pub const ADULT_AGE: u16 = 18;
 /// The digital-skills indicator ("uses IT / digital skills as the work needs").
 pub const DIGITAL_INDICATOR: &str = "2.1";
 
+/// The most indicators a report tells apart (catalogs have 10).
+pub const MAX_INDICATORS: usize = 16;
+/// No points for that indicator in [`AssessmentFact::points`].
+pub const NO_POINTS: u8 = u8::MAX;
+
 /// Each indicator's points as kept with a scored assessment: `1.1:8,1.2:10,…`.
 #[must_use]
 pub fn points_text(indicators: &[IndicatorScore]) -> String {
@@ -48,18 +52,6 @@ pub fn points_text(indicators: &[IndicatorScore]) -> String {
         out.push_str(&ind.points.to_string());
     }
     out
-}
-
-/// [`points_text`] read back: (indicator id, points) pairs; `None` when the
-/// text is not of that form.
-#[must_use]
-pub fn parse_points(text: &str) -> Option<Vec<(&str, u8)>> {
-    text.split(',')
-        .map(|pair| {
-            let (id, points) = pair.split_once(':')?;
-            Some((id, points.parse().ok()?))
-        })
-        .collect()
 }
 
 /// What a report is computed from. Units, groups, catalogs, indicators and
@@ -80,7 +72,7 @@ pub struct ReportFacts {
     pub members: Vec<MemberFact>,
     /// Years before the report's year in which a person recognised this year
     /// in the subtree was recognised (anywhere): index into `people` → years.
-    pub earlier_recognised: HashMap<u32, Vec<i32>>,
+    pub earlier_recognised: rustc_hash::FxHashMap<u32, Vec<i32>>,
     /// Assessments sent in before points were kept (migration 0009): their
     /// answers, to score with [`score_legacy`].
     pub legacy: Vec<LegacyAnswers>,
@@ -113,17 +105,18 @@ pub fn score_legacy(facts: &mut ReportFacts, catalogs: &[cdht_core::Catalog]) {
         else {
             continue;
         };
-        let mut points = Vec::with_capacity(result.indicators.len());
+        let mut points = [NO_POINTS; MAX_INDICATORS];
         for ind in &result.indicators {
             let id = ind.id.as_str();
             let index = match facts.indicators.iter().position(|i| i == id) {
                 Some(i) => i,
-                None => {
+                None if facts.indicators.len() < MAX_INDICATORS => {
                     facts.indicators.push(id.to_owned());
                     facts.indicators.len() - 1
                 }
+                None => continue,
             };
-            points.push((index as u32, u8::try_from(ind.points).unwrap_or(u8::MAX)));
+            points[index] = u8::try_from(ind.points).unwrap_or(NO_POINTS - 1);
         }
         if let Some(fact) = facts.assessments.get_mut(legacy.fact) {
             fact.points = points;
@@ -147,9 +140,9 @@ pub struct AssessmentFact {
     pub catalog: u32,
     pub state: ReviewState,
     pub passed: bool,
-    /// (indicator index, points); empty when unknown (a draft pushed before
-    /// points were kept).
-    pub points: Vec<(u32, u8)>,
+    /// Points by indicator index ([`NO_POINTS`] where none: an indicator of
+    /// another catalog, or a draft pushed before points were kept).
+    pub points: [u8; MAX_INDICATORS],
 }
 
 #[derive(Debug, Clone)]
@@ -308,8 +301,8 @@ pub struct Report {
     /// Every unit of the subtree with an adult member, by code.
     pub units: Vec<UnitMembers>,
     pub households: HouseholdSummary,
-    /// Every household (`report.xlsx` and `report.csv` list them; the JSON
-    /// leaves them out: a province has hundreds of thousands).
+    /// Every household, when asked for (`report.xlsx` and `report.csv` list
+    /// them; the JSON leaves them out: a province has hundreds of thousands).
     #[serde(skip)]
     pub household_list: Vec<Household>,
     pub progress: Progress,
