@@ -75,6 +75,14 @@ impl People {
             .map(|u| u.as_u128())
     }
 
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            uuids: std::collections::HashMap::with_capacity_and_hasher(n, BuildMix),
+            others: FxHashMap::default(),
+            list: Vec::with_capacity(n),
+        }
+    }
+
     fn get(&mut self, s: &str) -> u32 {
         let next = self.list.len() as u32;
         match Self::key(s) {
@@ -215,8 +223,6 @@ pub(super) fn report_facts(
     let mut conn = db.conn()?;
     // One snapshot for every read below (a read transaction, rolled back
     // when dropped, also on an error).
-    // Read the index pages in place rather than copied page by page.
-    conn.pragma_update(None, "mmap_size", 1_i64 << 31)?;
     let tx = conn.transaction()?;
     gather(&tx, unit, year)
 }
@@ -228,12 +234,15 @@ fn gather(conn: &Connection, unit: &str, year: u16) -> StorageResult<ReportFacts
         .enumerate()
         .map(|(i, u)| (u.code.as_str(), i as u32))
         .collect();
-    let mut people = People::default();
+    // Sized once from counts over the same index ranges: growing tables of
+    // half a million rows by doubling touches (and faults in) twice the memory.
+    let (n_assessments, n_members) = counts(conn, unit, year)?;
+    let mut people = People::with_capacity(n_assessments.max(n_members));
     let mut units_seen = UnitCache::new(&unit_index);
     let mut groups = Interner::default();
     let mut catalogs = Interner::default();
     let mut indicators = Indicators::default();
-    let mut assessments = Vec::new();
+    let mut assessments = Vec::with_capacity(n_assessments);
     let mut legacy_rows = Vec::new();
     {
         let mut stmt = conn.prepare(&format!(
@@ -271,7 +280,7 @@ fn gather(conn: &Connection, unit: &str, year: u16) -> StorageResult<ReportFacts
         }
     }
     let legacy = legacy_answers(conn, &legacy_rows)?;
-    let mut members = Vec::new();
+    let mut members = Vec::with_capacity(n_members);
     {
         let mut stmt = conn.prepare(&format!(
             "{SUBTREE_DEPTH} SELECT id, unit, birth_year, address
@@ -303,6 +312,30 @@ fn gather(conn: &Connection, unit: &str, year: u16) -> StorageResult<ReportFacts
         earlier_recognised,
         legacy,
     })
+}
+
+/// How many assessments of `year` and people the subtree of `unit` has.
+fn counts(conn: &Connection, unit: &str, year: u16) -> StorageResult<(usize, usize)> {
+    let n: i64 = conn.query_row(
+        &format!(
+            "{SUBTREE_DEPTH} SELECT COUNT(*) FROM assessments INDEXED BY assessments_report
+             WHERE year = ?2 AND unit IN (SELECT code FROM sub)"
+        ),
+        params![unit, year],
+        |r| r.get(0),
+    )?;
+    let m: i64 = conn.query_row(
+        &format!(
+            "{SUBTREE_DEPTH} SELECT COUNT(*) FROM persons INDEXED BY persons_report
+             WHERE unit IN (SELECT code FROM sub)"
+        ),
+        params![unit],
+        |r| r.get(0),
+    )?;
+    Ok((
+        usize::try_from(n).unwrap_or(0),
+        usize::try_from(m).unwrap_or(0),
+    ))
 }
 
 /// The unit and every unit below it, parents first.
