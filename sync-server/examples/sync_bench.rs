@@ -181,6 +181,8 @@ async fn storage_ingest(batches: &[PushBatch]) -> Duration {
                                 passed: true,
                                 threshold: 80,
                             },
+                            points: "1.1:8,1.2:8,1.3:8,1.4:8,2.1:8,2.2:8,2.3:8,2.4:8,3.1:8,3.2:8"
+                                .to_owned(),
                         },
                     },
                 })

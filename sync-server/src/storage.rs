@@ -187,6 +187,9 @@ pub enum RecordCheck {
     },
     Assessment {
         score: ServerScore,
+        /// Each indicator's points as scored (`crate::report::points_text`),
+        /// kept for reports.
+        points: String,
     },
     Evidence,
 }
@@ -468,6 +471,37 @@ pub trait Storage: Send + Sync + 'static {
         grant: &ExemplaryGrant,
         status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
     ) -> StorageResult<()>;
+
+    // reports, queue and documents (issue 13)
+    /// What the report of `unit` for `year` is computed from (`crate::report`).
+    fn report_facts(&self, unit: &str, year: u16) -> StorageResult<crate::report::ReportFacts>;
+    /// Full names of persons by id; unknown ids are left out.
+    fn person_names(&self, ids: &[String]) -> StorageResult<HashMap<String, String>>;
+    /// One page of the review queue of the subtree of `unit`.
+    fn review_queue(
+        &self,
+        unit: &str,
+        filter: &crate::queue::QueueFilter,
+    ) -> StorageResult<crate::queue::QueuePage>;
+    /// The certificate of a recognised assessment, its verification token
+    /// stored as `new_token` the first time (kept after). `None` when no
+    /// such assessment; `not_recognised` (conflict) when not recognised.
+    fn certificate(
+        &self,
+        id: AssessmentId,
+        new_token: &str,
+    ) -> StorageResult<Option<crate::documents::CertificateFacts>>;
+    /// What a verification token certifies, while its assessment is recognised.
+    fn verify_certificate(
+        &self,
+        token: &str,
+    ) -> StorageResult<Option<crate::documents::CertificateFacts>>;
+    /// The people a decision (by number) recognised in the subtree of `unit`.
+    fn decision_list(
+        &self,
+        unit: &str,
+        decision_no: &str,
+    ) -> StorageResult<Vec<crate::documents::DecisionRow>>;
 
     // evidence
     /// Where each photo's upload stands, as `reader` may see it: a device,

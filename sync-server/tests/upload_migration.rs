@@ -42,6 +42,13 @@ async fn a_version_5_data_folder_credits_each_photo_to_its_first_announcer() {
     let data = server.state.config.data_dir.clone();
     {
         let conn = rusqlite::Connection::open(data.join("cdht.sqlite3")).unwrap();
+        // Migration 9 (reports) undone first, then 8.
+        conn.execute_batch(
+            "DROP TABLE certificates; DROP INDEX assessments_report;
+             DROP INDEX assessments_queue; DROP INDEX persons_report;
+             ALTER TABLE assessments DROP COLUMN points;",
+        )
+        .unwrap();
         conn.execute_batch(&format!(
             "DROP TABLE uploads; ALTER TABLE evidence DROP COLUMN uploader; {VERSION_5_BLOBS};
              PRAGMA user_version = 7;"

@@ -7,10 +7,13 @@
 //! its grant by decision). This file holds the router, the document and
 //! what they share: the token extractor and the scope checks.
 
+mod documents;
 mod enrol;
 mod evidence;
 mod exemplary;
 mod push;
+mod queue;
+mod report;
 mod review;
 
 pub use enrol::hash_password;
@@ -94,10 +97,18 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::rotate_join_key))
         .routes(routes!(review::approve))
         .routes(routes!(review::return_assessment))
-        .routes(routes!(review::stats));
+        .routes(routes!(review::stats))
+        .routes(routes!(report::report))
+        .routes(routes!(report::report_xlsx))
+        .routes(routes!(report::report_csv))
+        .routes(routes!(queue::review_queue))
+        .routes(routes!(documents::certificate))
+        .routes(routes!(documents::decision_xlsx))
+        .routes(routes!(documents::decision_pdf_list));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(crate::page::join_page))
+        .routes(routes!(crate::documents::verify::verify_page))
         .routes(routes!(openapi))
         .nest("/api/v1", v1)
 }

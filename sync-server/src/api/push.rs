@@ -269,6 +269,7 @@ fn check_record(
                         passed: result.passed,
                         threshold: result.threshold,
                     },
+                    points: crate::report::points_text(&result.indicators),
                 },
                 Err(e) => RecordCheck::Rejected {
                     code: e.code(),

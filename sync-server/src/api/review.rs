@@ -173,7 +173,7 @@ pub(super) async fn audit_log(
     Ok(Json(state.db(move |s| s.audit(&code)).await?))
 }
 
-async fn assessment_scope(
+pub(super) async fn assessment_scope(
     state: &AppState,
     subject: &Subject,
     roles: &[Role],
@@ -189,7 +189,7 @@ async fn assessment_scope(
     require_officer(state, subject, roles, unit.as_str()).await
 }
 
-fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
+pub(super) fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
     id.parse()
         .map_err(|_| ApiError::bad_request("bad_path", "Mã bản đánh giá không đúng."))
 }

@@ -147,3 +147,45 @@ fn migration_3_keeps_the_change_sequence() {
     assert_eq!(page.changes.len(), 1);
     assert!(page.cursor > 41, "new changes continue after the old ones");
 }
+
+/// An assessment stored before migration 9 has no points: the report reads
+/// its answers and scores them, so its indicators still count.
+#[test]
+fn migration_9_reports_score_assessments_stored_without_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cdht.sqlite3");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            r#"PRAGMA user_version = 8;
+             INSERT INTO units VALUES ('U1', 'Unit', 'branch', NULL, NULL, 'K', 'x');
+             INSERT INTO persons (id, unit, device_id, version, hash, full_name, updated_at)
+                VALUES ('P1', 'U1', 'D', 1, 'h', 'A', 'x');
+             INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp,
+                answers, version, hash, state, total, passed, threshold, updated_at)
+                VALUES ('0190d3c2-7a9b-7cde-8f01-23456789abcd', 'U1', 'D', 'P1', 2025,
+                '244-2022', 'farmers',
+                '{"1.1":7,"1.2":"a","1.3":7,"1.4":7,"2.1":3,"2.2":5,"2.3":9,"2.4":8,"3.1":10,"3.2":"b"}',
+                1, 'h', 'submitted', 76, 0, 80, 'x');"#,
+        )
+        .unwrap();
+    }
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    let mut facts = storage.report_facts("U1", 2025).unwrap();
+    assert_eq!(facts.assessments.len(), 1);
+    assert_eq!(
+        facts.legacy.len(),
+        1,
+        "no points kept: its answers are read"
+    );
+    let catalogs = cdht_core::embedded_catalogs().unwrap().to_vec();
+    crate::report::score_legacy(&mut facts, &catalogs);
+    let report = crate::report::compute(&facts, &catalogs);
+    let digital = report.indicators.iter().find(|i| i.id == "2.1").unwrap();
+    assert_eq!((digital.mean_points, digital.below_min_share), (3.0, 1.0));
+    assert_eq!(report.indicators[0].id, "2.1", "the weakest first");
+    assert_eq!(report.counts.submitted, 1);
+}

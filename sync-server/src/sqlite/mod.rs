@@ -4,10 +4,13 @@
 mod batch_answers;
 mod catalogs;
 mod devices;
+mod documents;
 mod evidence;
 mod exemplary;
 mod pull;
 mod push;
+mod queue;
+mod report;
 mod review;
 mod units;
 
@@ -36,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_exemplary_titles.sql"),
     include_str!("../../migrations/0007_change_log_references.sql"),
     include_str!("../../migrations/0008_uploads_per_device.sql"),
+    include_str!("../../migrations/0009_reports.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -391,6 +395,45 @@ impl Storage for SqliteStorage {
         status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
     ) -> StorageResult<()> {
         exemplary::grant_exemplary(self, unit, actor, grant, status)
+    }
+
+    fn report_facts(&self, unit: &str, year: u16) -> StorageResult<crate::report::ReportFacts> {
+        report::report_facts(self, unit, year)
+    }
+
+    fn person_names(&self, ids: &[String]) -> StorageResult<HashMap<String, String>> {
+        report::person_names(self, ids)
+    }
+
+    fn review_queue(
+        &self,
+        unit: &str,
+        filter: &crate::queue::QueueFilter,
+    ) -> StorageResult<crate::queue::QueuePage> {
+        queue::review_queue(self, unit, filter)
+    }
+
+    fn certificate(
+        &self,
+        id: AssessmentId,
+        new_token: &str,
+    ) -> StorageResult<Option<crate::documents::CertificateFacts>> {
+        documents::certificate(self, id, new_token)
+    }
+
+    fn verify_certificate(
+        &self,
+        token: &str,
+    ) -> StorageResult<Option<crate::documents::CertificateFacts>> {
+        documents::verify(self, token)
+    }
+
+    fn decision_list(
+        &self,
+        unit: &str,
+        decision_no: &str,
+    ) -> StorageResult<Vec<crate::documents::DecisionRow>> {
+        documents::decision_list(self, unit, decision_no)
     }
 
     fn evidence_status(

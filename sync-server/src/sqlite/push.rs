@@ -266,7 +266,7 @@ fn apply_record(
     match decision {
         Decision::AlreadyHad => {
             ack.outcome = AckOutcome::AlreadyHad;
-            if let RecordCheck::Assessment { score } = &record.check {
+            if let RecordCheck::Assessment { score, .. } = &record.check {
                 ack.score = Some(*score);
             }
             return Ok(ack);
@@ -339,7 +339,7 @@ fn apply_record(
             ])?;
             0
         }
-        (RecordBody::Assessment(a), RecordCheck::Assessment { score }) => {
+        (RecordBody::Assessment(a), RecordCheck::Assessment { score, points }) => {
             let state = match a.state {
                 DeviceState::Draft => ReviewState::Draft,
                 DeviceState::Submitted => ReviewState::Submitted,
@@ -348,12 +348,14 @@ fn apply_record(
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             tx.prepare_cached(
                 "INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp, answers,
-                    version, hash, state, total, passed, threshold, updated_at, device_total)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                    version, hash, state, total, passed, threshold, updated_at, device_total,
+                    points)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                    ?17)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, person = ?4, year = ?5,
                     catalog = ?6, grp = ?7, answers = ?8, version = ?9, hash = ?10, state = ?11,
                     total = ?12, passed = ?13, threshold = ?14, updated_at = ?15,
-                    device_total = ?16",
+                    device_total = ?16, points = ?17",
             )?
             .execute(params![
                 id_text,
@@ -371,7 +373,8 @@ fn apply_record(
                 score.passed,
                 score.threshold,
                 t.text,
-                a.device_total
+                a.device_total,
+                points
             ])?;
             if old_state != Some(state) {
                 audit_at(

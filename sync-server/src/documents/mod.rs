@@ -1,0 +1,84 @@
+//! Documents officers print and people keep: a recognised assessment's
+//! certificate (PDF with a QR to its verification page), a decision's
+//! recognition list (XLSX and PDF), a unit's report (XLSX and CSV), and the
+//! public verification page `GET /v/{token}`.
+
+pub mod certificate;
+pub mod decision;
+pub mod pdf;
+pub mod tables;
+pub mod verify;
+pub mod xlsx;
+
+use serde::Serialize;
+
+/// What a certificate and its verification page show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateFacts {
+    pub assessment: String,
+    pub full_name: String,
+    pub birth_year: Option<u16>,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub year: u16,
+    pub decision_no: String,
+    pub decision_date: String,
+    /// The verification token (random, stored).
+    pub token: String,
+}
+
+/// One person of a decision's recognition list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionRow {
+    pub full_name: String,
+    pub birth_year: Option<u16>,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub group: String,
+    pub total: u32,
+    pub year: u16,
+    pub decision_date: String,
+}
+
+/// A new verification token: 32 random bytes (256 bits), hex.
+pub fn new_token() -> anyhow::Result<String> {
+    Ok(hex::encode(crate::random_bytes::<32>()?))
+}
+
+/// `d/m/yyyy` for an ISO date (`2025-12-01` → `1/12/2025`), as Vietnamese
+/// documents write it; anything else as is.
+#[must_use]
+pub fn vi_date(iso: &str) -> String {
+    let parts: Vec<&str> = iso.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] => match (d.parse::<u32>(), m.parse::<u32>()) {
+            (Ok(d), Ok(m)) => format!("{d}/{m}/{y}"),
+            _ => iso.to_owned(),
+        },
+        _ => iso.to_owned(),
+    }
+}
+
+/// Initials of a full name: "Nguyễn Thị Lan" → "N. T. L.".
+#[must_use]
+pub fn initials(full_name: &str) -> String {
+    full_name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .map(|c| format!("{}.", c.to_uppercase()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_and_dates_read_as_vietnamese_documents_write_them() {
+        assert_eq!(initials("Nguyễn Thị Lan"), "N. T. L.");
+        assert_eq!(initials("  Đặng   văn  ấn "), "Đ. V. Ấ.");
+        assert_eq!(vi_date("2025-12-01"), "1/12/2025");
+        assert_eq!(vi_date("bad"), "bad");
+    }
+}
