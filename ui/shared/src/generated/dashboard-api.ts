@@ -36,6 +36,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assessments/{id}/certificate.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The certificate of a recognised assessment (A4 PDF with a verification QR)
+         * @description One A4 page "Công dân học tập": full name, unit, year, decision number and date, and a QR code of `{public_url}/v/{token}`; the token is random and kept, so every download of the same certificate carries the same one.
+         */
+        get: operations["certificate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assessments/{id}/return": {
         parameters: {
             query?: never;
@@ -303,6 +323,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/units/{code}/recognition-list.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The people a decision recognised in the unit's subtree, as a printable PDF */
+        get: operations["decision_pdf_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/recognition-list.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The people a decision recognised in the unit's subtree, as an Excel workbook */
+        get: operations["decision_xlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/units/{code}/recognitions": {
         parameters: {
             query?: never;
@@ -314,6 +368,83 @@ export interface paths {
         put?: never;
         /** Recognise approved assessments (recogniser) */
         post: operations["recognise"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A unit's yearly report: counts, by group, by child unit, indicators, exemplary, members, households, Decision 677 progress
+         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered. `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household address; the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
+         */
+        get: operations["report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/report.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The yearly report as CSV (UTF-8 with BOM; one section per table)
+         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered. `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household address; the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
+         */
+        get: operations["report_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/report.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The yearly report as an Excel workbook (a sheet per table, Vietnamese headers)
+         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered. `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household address; the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
+         */
+        get: operations["report_xlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/units/{code}/review-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The review queue of a unit's subtree: newest first, paged, filtered */
+        get: operations["review_queue"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -346,6 +477,23 @@ export interface paths {
         };
         /** The page a phone camera without the app opens for a unit's QR */
         get: operations["join_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The verification page a certificate's QR opens (no login) */
+        get: operations["verify_page"];
         put?: never;
         post?: never;
         delete?: never;
@@ -479,6 +627,11 @@ export interface components {
             /** @enum {string} */
             kind: "catalog";
         };
+        ChildCounts: components["schemas"]["Counts"] & {
+            name: string;
+            /** @description A direct child unit's code (its subtree is counted). */
+            unit: string;
+        };
         Competency: {
             id: components["schemas"]["CompetencyId"];
             indicators: components["schemas"]["Indicator"][];
@@ -486,6 +639,41 @@ export interface components {
         };
         /** @description A competency within a group: `1`, `2`, `3`. */
         CompetencyId: string;
+        /** @description The counts of one set of assessments (see the module's definitions). */
+        Counts: {
+            /**
+             * Format: int64
+             * @description Approved or recognised.
+             */
+            approved: number;
+            /**
+             * Format: double
+             * @description `passed` ÷ `submitted` (0 when nothing was sent in).
+             */
+            pass_rate: number;
+            /**
+             * Format: int64
+             * @description Sent in and passing by the server's score.
+             */
+            passed: number;
+            /** Format: int64 */
+            recognised: number;
+            /**
+             * Format: int64
+             * @description People with an assessment of the year (draft or later).
+             */
+            registered: number;
+            /**
+             * Format: int64
+             * @description Returned now.
+             */
+            returned: number;
+            /**
+             * Format: int64
+             * @description Assessments sent in: now submitted, returned, approved or recognised.
+             */
+            submitted: number;
+        };
         /**
          * Format: uuid
          * @description A device (one installation of the app).
@@ -548,6 +736,17 @@ export interface components {
         DuplicatePage: {
             groups: components["schemas"]["DuplicateGroup"][];
             next?: components["schemas"]["AssessmentId"] | null;
+        };
+        EligiblePerson: {
+            person: string;
+            person_name: string;
+            /**
+             * Format: int32
+             * @description Recognised years in a row ending with the report's year.
+             */
+            streak: number;
+            /** @description The unit of the person's recognised assessment of the year. */
+            unit: string;
         };
         /**
          * @description `POST /api/v1/enrol`: a device joins a unit with the code and join key from
@@ -620,6 +819,19 @@ export interface components {
              * @description The size announced by the evidence record (0 if no record names it yet).
              */
             size: number;
+        };
+        /**
+         * @description People recognised in each of the years in a row ending with this one
+         *     that their catalog asks for (5): eligible to be considered for
+         *     "Công dân học tập tiêu biểu" (the title is granted by a decision).
+         */
+        ExemplaryFigures: {
+            /** Format: int64 */
+            eligible: number;
+            /** @description By unit, then name. */
+            persons: components["schemas"]["EligiblePerson"][];
+            /** @description The years-in-a-row rule is provisional (one source so far). */
+            provisional: boolean;
         };
         /** @description One page of persons, by person id; ask again with `after = next` while set. */
         ExemplaryPage: {
@@ -699,15 +911,44 @@ export interface components {
             id: components["schemas"]["GroupId"];
             name: components["schemas"]["Text"];
         };
+        GroupCounts: components["schemas"]["Counts"] & {
+            /** @description The target group id (a catalog's). */
+            group: string;
+            /** @description Its name in Vietnamese, from the catalogs. */
+            name: string;
+        };
         /** @description A target group within a catalog, e.g. `farmers`. */
         GroupId: string;
-        /** @description `GET /healthz`: `{"status":"ok"}`. */
+        /** @description `GET /healthz`: `{"status":"ok","service":"cdht"}`. */
         Health: {
+            /**
+             * @description Always `cdht`: how a device tells this server from anything else that
+             *     answers at an address (a router's page, another web site).
+             * @example cdht
+             */
+            service: string;
             /**
              * @description Always `ok` (a failing database answers 500).
              * @example ok
              */
             status: string;
+        };
+        HouseholdSummary: {
+            /**
+             * Format: int64
+             * @description Households whose adult members are all recognised.
+             */
+            all_recognised: number;
+            /**
+             * Format: int64
+             * @description Households with at least 60 % of adult members recognised.
+             */
+            at_least_60: number;
+            /**
+             * Format: int64
+             * @description Households (same unit, same household label) with an adult member.
+             */
+            households: number;
         };
         Indicator: {
             draft?: boolean;
@@ -720,6 +961,25 @@ export interface components {
             max_points: number;
             question: components["schemas"]["Text"];
             title: components["schemas"]["Text"];
+        };
+        IndicatorFigure: {
+            /**
+             * Format: int64
+             * @description How many assessments the figures are over.
+             */
+            assessments: number;
+            /**
+             * Format: double
+             * @description Share of those below the minimum per indicator (5).
+             */
+            below_min_share: number;
+            /** @description The indicator id (`1.1` … `3.2`). */
+            id: string;
+            /**
+             * Format: double
+             * @description Mean points over the assessments sent in that scored it.
+             */
+            mean_points: number;
         };
         /** @description An indicator: `1.1` … `3.2`. */
         IndicatorId: string;
@@ -758,6 +1018,46 @@ export interface components {
          * @description A person: a citizen's own profile or a household member an officer collects.
          */
         PersonId: string;
+        /** @description Progress against Decision 677/QĐ-TTg's 2030 targets. */
+        Progress: {
+            /**
+             * Format: int64
+             * @description Of those, recognised this year.
+             */
+            adults_recognised: number;
+            /**
+             * Format: double
+             * @description `adults_recognised` ÷ `adults_registered`.
+             */
+            adults_recognised_share: number;
+            /**
+             * Format: double
+             * @description The 2030 target (0.6).
+             */
+            adults_recognised_target: number;
+            /**
+             * Format: int64
+             * @description Registered people who are adults.
+             */
+            adults_registered: number;
+            /**
+             * Format: int64
+             * @description Of those, with the digital-skills indicator (2.1) at 5 or more.
+             */
+            digital_skills: number;
+            /** Format: double */
+            digital_skills_share: number;
+            /**
+             * Format: double
+             * @description The 2030 target (0.9).
+             */
+            digital_skills_target: number;
+            /**
+             * Format: int64
+             * @description People recognised this year.
+             */
+            title_holders: number;
+        };
         /**
          * @description `GET /api/v1/pull?since=CURSOR&limit=N`: what changed in the device's unit
          *     since its cursor (0 for the first pull). Repeat with the returned cursor
@@ -801,6 +1101,32 @@ export interface components {
             batch_id: string;
             /** Format: int64 */
             seq: number;
+        };
+        QueueItem: {
+            catalog: string;
+            /** @description Another assessment of the same person (keyed CCCD) in the same year exists. */
+            duplicate: boolean;
+            group: string;
+            id: string;
+            passed: boolean;
+            person: string;
+            person_name: string;
+            state: string;
+            /** Format: int32 */
+            threshold: number;
+            /**
+             * Format: int32
+             * @description The server's score.
+             */
+            total: number;
+            unit: string;
+            /** @description When the assessment last changed (pushed or reviewed). */
+            updated_at: string;
+        };
+        /** @description One page, newest first; ask again with `cursor = next` while set. */
+        QueuePage: {
+            items: components["schemas"]["QueueItem"][];
+            next?: string | null;
         };
         RecogniseBody: {
             /** @description 1 to 5000 approved assessments of the unit's subtree. */
@@ -892,6 +1218,24 @@ export interface components {
         };
         /** @enum {string} */
         RecordKind: "person" | "assessment" | "evidence";
+        /** @description `GET /api/v1/units/{code}/report?year=YYYY`. */
+        Report: components["schemas"]["Counts"] & {
+            /** @description One row per direct child unit (its subtree), by code. */
+            by_child: components["schemas"]["ChildCounts"][];
+            /** @description One row per target group with an assessment, by group id. */
+            by_group: components["schemas"]["GroupCounts"][];
+            exemplary: components["schemas"]["ExemplaryFigures"];
+            households: components["schemas"]["HouseholdSummary"];
+            /** @description Weakest first (lowest mean). */
+            indicators: components["schemas"]["IndicatorFigure"][];
+            progress: components["schemas"]["Progress"];
+            unit: string;
+            unit_name: string;
+            /** @description Every unit of the subtree with an adult member, by code. */
+            units: components["schemas"]["UnitMembers"][];
+            /** Format: int32 */
+            year: number;
+        };
         ReturnBody: {
             /** @description Shown to the person; 1 to 1000 characters. */
             reason: string;
@@ -985,6 +1329,29 @@ export interface components {
             kind: string;
             name: string;
             parent?: components["schemas"]["UnitCode"] | null;
+        };
+        /** @description A unit of the subtree and its members (people of the unit and below). */
+        UnitMembers: {
+            /**
+             * Format: int64
+             * @description Adult members (born in the report's year − 18 or before; no birth
+             *     year given counts as adult).
+             */
+            adults: number;
+            /** @description At least 90 % (the learning-unit title's share, Thông tư 24/2023). */
+            meets_learning_unit: boolean;
+            name: string;
+            /**
+             * Format: int64
+             * @description Adult members recognised this year.
+             */
+            recognised: number;
+            /**
+             * Format: double
+             * @description `recognised` ÷ `adults`.
+             */
+            share: number;
+            unit: string;
         };
     };
     responses: never;
@@ -1098,6 +1465,83 @@ export interface operations {
                 };
             };
             /** @description `busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assessment's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": number[];
+                };
+            };
+            /** @description `bad_path`: the id is not a UUID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no token, or an unknown or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` (also for an unknown id) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_recognised`: the assessment is not recognised */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2528,6 +2972,148 @@ export interface operations {
             };
         };
     };
+    decision_pdf_list: {
+        parameters: {
+            query: {
+                /** @description The decision number, as entered when recognising (1 to 100 characters). */
+                decision_no: string;
+            };
+            header?: never;
+            path: {
+                /** @description The unit's code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": number[];
+                };
+            };
+            /** @description `bad_query`: no decision number, or a bad one */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    decision_xlsx: {
+        parameters: {
+            query: {
+                /** @description The decision number, as entered when recognising (1 to 100 characters). */
+                decision_no: string;
+            };
+            header?: never;
+            path: {
+                /** @description The unit's code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list (empty when the decision recognised nobody here) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
+                };
+            };
+            /** @description `bad_query`: no decision number, or a bad one */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     recognise: {
         parameters: {
             query?: never;
@@ -2634,6 +3220,302 @@ export interface operations {
             };
         };
     };
+    report: {
+        parameters: {
+            query: {
+                /** @description The report's year: 2021 to 2100. */
+                year: number;
+            };
+            header?: never;
+            path: {
+                /** @description The unit's code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description `bad_query`: no `year`, or one outside 2021–2100 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no token, or an unknown or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` (no suitable role, or a device token) or `out_of_scope` (the unit is outside the officer's subtrees, or unknown) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_csv: {
+        parameters: {
+            query: {
+                /** @description The report's year: 2021 to 2100. */
+                year: number;
+            };
+            header?: never;
+            path: {
+                /** @description The unit's code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description `bad_query`: no `year`, or one outside 2021–2100 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no token, or an unknown or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_xlsx: {
+        parameters: {
+            query: {
+                /** @description The report's year: 2021 to 2100. */
+                year: number;
+            };
+            header?: never;
+            path: {
+                /** @description The unit's code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workbook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": number[];
+                };
+            };
+            /** @description `bad_query`: no `year`, or one outside 2021–2100 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no token, or an unknown or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    review_queue: {
+        parameters: {
+            query: {
+                /** @description 2021 to 2100. */
+                year: number;
+                /** @description `draft`, `submitted` (when left out), `returned`, `approved` or `recognised`. */
+                state?: string;
+                /** @description A target group id. */
+                group?: string;
+                /** @description Only passing (true) or failing (false) by the server's score. */
+                passed?: boolean;
+                /** @description Only with (true) or without (false) a likely duplicate (same keyed CCCD, same year). */
+                duplicate?: boolean;
+                /** @description The `next` of the previous page. */
+                cursor?: string;
+                /** @description 1 to 200, 50 when left out. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The unit's code */
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page, newest first; repeat with `cursor = next` while `next` is set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePage"];
+                };
+            };
+            /** @description `bad_query`: a year outside 2021–2100, an unknown state, a bad cursor or a parameter of the wrong type */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -2694,6 +3576,56 @@ export interface operations {
                 };
             };
             /** @description A page saying the unit is not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    verify_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The certificate's verification token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The title is genuine: initials, birth year, unit, year, decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html; charset=utf-8": string;
+                };
+            };
+            /** @description A page saying no such certificate exists */
             404: {
                 headers: {
                     [name: string]: unknown;
