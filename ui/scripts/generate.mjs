@@ -37,13 +37,13 @@ for (const [name, text] of Object.entries(outputs)) {
   }
 }
 // The command and event names are written in Rust (src-tauri's
-// generate_handler!, cdht_app::background::SyncEvent::name) and in
+// generate_handler!, cdht_app::background::SyncEvent::name, in background/views.rs) and in
 // shared/src/app-types.ts (Commands, SyncEvents): the two lists must match.
 if (check) {
   const read = (file) => readFileSync(path.resolve("..", file), "utf8");
   const handler = read("src-tauri/src/lib.rs").match(/generate_handler!\[([^\]]*)\]/);
   const rustCommands = handler ? handler[1].split(",").map((c) => c.trim()).filter(Boolean).sort() : [];
-  const rustEvents = [...read("crates/app/src/background.rs").matchAll(/=> "(sync-[a-z-]+)"/g)].map((m) => m[1]).sort();
+  const rustEvents = [...read("crates/app/src/background/views.rs").matchAll(/=> "(sync-[a-z-]+)"/g)].map((m) => m[1]).sort();
   const types = readFileSync("shared/src/app-types.ts", "utf8");
   const block = (name) => types.match(new RegExp(`export type ${name} = \\{([\\s\\S]*?)\\n\\};`))?.[1] ?? "";
   const keys = (text) => [...text.matchAll(/^\s*"?([a-z_-]+)"?:/gm)].map((m) => m[1]).sort();
