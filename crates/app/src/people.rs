@@ -204,6 +204,7 @@ impl App {
     }
 }
 
+/// Whether every (folded) query word starts a word of the household label.
 fn household_matches(label: &str, words: &[String]) -> bool {
     let folded = fold_name(label);
     let label_words: Vec<&str> = folded
@@ -215,7 +216,6 @@ fn household_matches(label: &str, words: &[String]) -> bool {
         .all(|w| label_words.iter().any(|l| l.starts_with(w.as_str())))
 }
 
-/// A database count as the `usize` the UI's structs carry.
 fn check_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() {
