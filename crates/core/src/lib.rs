@@ -5,6 +5,7 @@
 pub mod assessment;
 pub mod catalog;
 pub mod chunking;
+pub mod code;
 pub mod exemplary;
 pub mod ids;
 pub mod jcs;
@@ -17,5 +18,6 @@ pub mod text;
 
 pub use assessment::{Answer, Answers, AreaType, AssessmentInput};
 pub use catalog::{embedded_catalog, embedded_catalogs, merge_catalogs, Catalog, CatalogError};
+pub use code::Code;
 pub use exemplary::{exemplary_status, ExemplaryStatus};
 pub use score::{score, score_with, Completeness, ProvisionalRule, ScoreError, ScoreResult};
