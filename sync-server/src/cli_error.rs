@@ -79,7 +79,7 @@ impl CliError {
         if let Some(cdht_server::storage::StorageError::Refused { code, message, .. }) =
             e.downcast_ref::<cdht_server::storage::StorageError>()
         {
-            return Self::new(code, message.clone());
+            return Self::new(code.as_str(), message.clone());
         }
         Self::new("failed", format!("{e:#}"))
     }

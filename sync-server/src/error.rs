@@ -1,5 +1,6 @@
-//! Every error answer is `{"code": "...", "message": "..."}`; internal error
-//! text is logged, never sent.
+//! Every error answer is `{"code": "...", "message": "...", "params": {...}}`
+//! from one [`Code`]; `message` is the code's Vietnamese fallback for old
+//! apps. Internal error text is logged, never sent.
 
 use crate::storage::{Refusal, StorageError};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -8,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cdht_core::sync::ErrorBody;
+use cdht_core::Code;
 use serde::de::DeserializeOwned;
 
 /// How long a client told `503 busy` should wait: a crowd's burst of writes
@@ -17,78 +19,60 @@ pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    /// `offset_mismatch` only: where the upload stands, as a number.
-    pub received: Option<u64>,
+    /// What went wrong, with its parameters: the answer's `code` and
+    /// `params`, and its `message` (the Vietnamese fallback for old apps).
+    pub code: Code,
     /// Seconds for a `Retry-After` header (a busy server says when to come back).
     pub retry_after: Option<u32>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code) -> Self {
         Self {
             status,
             code,
-            message: message.into(),
-            received: None,
             retry_after: None,
         }
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    pub fn bad_request(code: Code) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code)
     }
     pub fn unauthenticated() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "Cần đăng nhập hoặc đăng ký thiết bị (thiếu mã truy cập, hoặc mã đã hết hạn).",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, Code::Unauthenticated)
     }
     pub fn out_of_scope() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "out_of_scope",
-            "Tài khoản này không có quyền với đơn vị đó.",
-        )
+        Self::new(StatusCode::FORBIDDEN, Code::OutOfScope)
     }
     pub fn forbidden_role() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden_role",
-            "Tài khoản này không có quyền làm việc này.",
-        )
+        Self::new(StatusCode::FORBIDDEN, Code::ForbiddenRole)
     }
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Không tìm thấy.")
+        Self::new(StatusCode::NOT_FOUND, Code::NotFound)
     }
     /// The database stayed busy past its wait (a crowd of writers): the
     /// request did nothing and may be sent again as is.
     pub fn busy() -> Self {
         Self {
             retry_after: Some(BUSY_RETRY_AFTER_SECS),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "Máy chủ đang bận. Vui lòng thử lại sau ít giây.",
-            )
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, Code::Busy)
         }
     }
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Máy chủ gặp sự cố. Vui lòng thử lại sau.",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let received = match self.code {
+            Code::OffsetMismatch { received } => Some(received),
+            _ => None,
+        };
         let body = ErrorBody {
-            code: self.code.to_owned(),
-            message: self.message,
-            received: self.received,
+            code: self.code.as_str().to_owned(),
+            message: self.code.fallback_vi(),
+            received,
+            params: self.code.params(),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
@@ -104,17 +88,13 @@ impl IntoResponse for ApiError {
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
-            StorageError::Refused {
-                kind,
-                code,
-                message,
-            } => {
+            StorageError::Refused { kind, code, .. } => {
                 let status = match kind {
                     Refusal::NotFound => StatusCode::NOT_FOUND,
                     Refusal::Conflict => StatusCode::CONFLICT,
                     Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                Self::new(status, code, message)
+                Self::new(status, code)
             }
             other if other.is_busy() => {
                 tracing::warn!(error = %other, "database busy");
@@ -157,8 +137,7 @@ async fn json_value<S: Send + Sync>(
     state: &S,
 ) -> Result<serde_json::Value, ApiError> {
     let bytes = json_bytes(req, state).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::bad_request("bad_json", "Nội dung không phải JSON hợp lệ."))
+    serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request(Code::BadJson))
 }
 
 /// The body of a request that says it is JSON.
@@ -176,8 +155,7 @@ async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<bytes::By
     if !is_json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Nội dung phải là JSON (Content-Type: application/json).",
+            Code::UnsupportedMediaType,
         ));
     }
     bytes::Bytes::from_request(req, state)
@@ -186,32 +164,24 @@ async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<bytes::By
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 payload_too_large()
             } else {
-                ApiError::bad_request("bad_request", "Yêu cầu không đọc được.")
+                ApiError::bad_request(Code::BadRequest)
             }
         })
 }
 
-/// Reads a JSON value as `T`. A value of the wrong shape is `invalid_body`,
-/// whose message names the place (a JSON path such as
-/// `records[0].body.year`) in Vietnamese and never carries serde's English.
+/// Reads a JSON value as `T`. A value of the wrong shape is `invalid_body`
+/// with the place (a JSON path such as `records[0].body.year`), never
+/// serde's English.
 pub fn decode_json<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let place = e.path().to_string();
-        let message = if place.is_empty() || place == "." {
-            "Dữ liệu gửi lên không đúng mẫu.".to_owned()
-        } else {
-            format!("Dữ liệu gửi lên không đúng mẫu tại `{}`.", short(&place))
-        };
-        ApiError::bad_request("invalid_body", message)
+        let place = (!place.is_empty() && place != ".").then(|| short(&place));
+        ApiError::bad_request(Code::InvalidBody { place })
     })
 }
 
 pub fn payload_too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "Dữ liệu gửi lên quá lớn; hãy chia nhỏ.",
-    )
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge)
 }
 
 fn short(s: &str) -> String {
@@ -228,10 +198,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|q| Self(q.0))
             .map_err(|e: QueryRejection| {
-                ApiError::bad_request(
-                    "bad_query",
-                    format!("Tham số không đúng: {}", short(&e.body_text())),
-                )
+                tracing::debug!(error = %short(&e.body_text()), "bad query");
+                ApiError::bad_request(Code::BadQuery { param: None })
             })
     }
 }
@@ -245,9 +213,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Self(p.0))
-            .map_err(|_: PathRejection| {
-                ApiError::bad_request("bad_path", "Địa chỉ yêu cầu không đúng.")
-            })
+            .map_err(|_: PathRejection| ApiError::bad_request(Code::BadPath))
     }
 }
 

@@ -2,6 +2,7 @@
 //! ones (docs/sync-protocol.md, "Versions and conflicts").
 
 use cdht_core::sync::ReviewState;
+use cdht_core::Code;
 
 /// What the server holds of a record that a device pushes again.
 #[derive(Debug, Clone)]
@@ -47,9 +48,9 @@ pub const MAX_SAME_CCCD_PER_DEVICE: u64 = 3;
 #[must_use]
 pub fn same_cccd(others: u64) -> Option<Decision> {
     (others >= MAX_SAME_CCCD_PER_DEVICE).then_some(Decision::Reject {
-        code: "duplicate_limit",
-        message: "Máy này đã ghi số CCCD này cho nhiều người. Có thể người này đã có hồ sơ: \
-                  hãy kiểm tra lại danh sách trước khi thêm.",
+        code: Code::DuplicateLimit {
+            max: MAX_SAME_CCCD_PER_DEVICE as u32,
+        },
     })
 }
 
@@ -59,16 +60,11 @@ pub enum Decision {
     Update,
     AlreadyHad,
     Superseded,
-    Reject {
-        code: &'static str,
-        message: &'static str,
-    },
+    Reject { code: Code },
 }
 
 const LOCKED: Decision = Decision::Reject {
-    code: "locked_after_review",
-    message: "Bản đánh giá đã được cán bộ duyệt hoặc công nhận nên không sửa được \
-              nữa. Nếu cần sửa, hãy đề nghị cán bộ trả lại.",
+    code: Code::LockedAfterReview,
 };
 
 /// Decides one record, given what the server has and whether the pushing
@@ -81,8 +77,7 @@ const LOCKED: Decision = Decision::Reject {
 pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'_>) -> Decision {
     if !in_scope {
         return Decision::Reject {
-            code: "out_of_scope",
-            message: "Bản ghi này thuộc người hoặc đơn vị khác; thiết bị không được sửa.",
+            code: Code::OutOfScope,
         };
     }
     let version = pushed.version;
@@ -99,9 +94,7 @@ pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'
             Decision::AlreadyHad
         } else {
             Decision::Reject {
-                code: "version_conflict",
-                message: "Bản ghi đã được sửa trên thiết bị khác với cùng phiên bản. \
-                          Hãy đồng bộ lại rồi sửa tiếp.",
+                code: Code::VersionConflict,
             }
         };
     }
@@ -112,9 +105,7 @@ pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'
     // assessment) would move it out of its owner's hands.
     if old.link != pushed.link {
         return Decision::Reject {
-            code: "record_reassigned",
-            message: "Không được chuyển bản ghi sang người hoặc bản đánh giá khác. \
-                      Hãy tạo bản ghi mới.",
+            code: Code::RecordReassigned,
         };
     }
     if parent_locked || old.state.is_some_and(|s| !s.device_may_edit()) {
@@ -154,8 +145,7 @@ mod tests {
         assert!(matches!(
             decide(None, false, &p(1, "h")),
             Decision::Reject {
-                code: "out_of_scope",
-                ..
+                code: Code::OutOfScope
             }
         ));
         let o = old(Some(ReviewState::Submitted));
@@ -164,8 +154,7 @@ mod tests {
         assert!(matches!(
             decide(Some(&o), true, &p(2, "other")),
             Decision::Reject {
-                code: "version_conflict",
-                ..
+                code: Code::VersionConflict
             }
         ));
         assert_eq!(decide(Some(&o), true, &p(1, "h1")), Decision::Superseded);
@@ -173,16 +162,14 @@ mod tests {
         assert!(matches!(
             decide(Some(&o), false, &p(3, "h3")),
             Decision::Reject {
-                code: "out_of_scope",
-                ..
+                code: Code::OutOfScope
             }
         ));
         for locked in [ReviewState::Approved, ReviewState::Recognised] {
             assert!(matches!(
                 decide(Some(&old(Some(locked))), true, &p(3, "h3")),
                 Decision::Reject {
-                    code: "locked_after_review",
-                    ..
+                    code: Code::LockedAfterReview
                 }
             ));
         }
@@ -199,8 +186,7 @@ mod tests {
         assert!(matches!(
             same_cccd(MAX_SAME_CCCD_PER_DEVICE),
             Some(Decision::Reject {
-                code: "duplicate_limit",
-                ..
+                code: Code::DuplicateLimit { .. }
             })
         ));
     }
@@ -215,8 +201,7 @@ mod tests {
         assert!(matches!(
             decide(Some(&o), true, &moved),
             Decision::Reject {
-                code: "record_reassigned",
-                ..
+                code: Code::RecordReassigned
             }
         ));
         for (parent, locked) in [
@@ -235,8 +220,7 @@ mod tests {
                     matches!(
                         d,
                         Decision::Reject {
-                            code: "locked_after_review",
-                            ..
+                            code: Code::LockedAfterReview
                         }
                     ),
                     locked,

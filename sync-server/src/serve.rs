@@ -178,7 +178,7 @@ async fn checkpoint_periodically(state: AppState) {
     loop {
         every.tick().await;
         if let Err(e) = state.db(|s| s.checkpoint(false)).await {
-            tracing::warn!(code = e.code, "periodic checkpoint failed");
+            tracing::warn!(code = e.code.as_str(), "periodic checkpoint failed");
         }
     }
 }
@@ -187,6 +187,6 @@ async fn final_checkpoint(state: &AppState) {
     match state.db(|s| s.checkpoint(true)).await {
         Ok(true) => tracing::info!("write-ahead log emptied"),
         Ok(false) => tracing::warn!("write-ahead log still in use at shutdown"),
-        Err(e) => tracing::warn!(code = e.code, "checkpoint at shutdown failed"),
+        Err(e) => tracing::warn!(code = e.code.as_str(), "checkpoint at shutdown failed"),
     }
 }

@@ -10,7 +10,7 @@ use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{
     DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore, UnitInfo,
 };
-use cdht_core::{AreaType, Catalog};
+use cdht_core::{AreaType, Catalog, Code};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -19,10 +19,12 @@ use uuid::Uuid;
 /// on; the others are internal and never shown to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// `message` is for the operator's command line and logs; clients get
+    /// the code.
     #[error("{code}: {message}")]
     Refused {
         kind: Refusal,
-        code: &'static str,
+        code: Code,
         message: String,
     },
     #[error("database: {0}")]
@@ -56,7 +58,17 @@ impl StorageError {
             _ => false,
         }
     }
-    pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
+    /// A refusal worded by its code alone.
+    pub fn refused(kind: Refusal, code: Code) -> Self {
+        let message = code.fallback_vi();
+        Self::Refused {
+            kind,
+            code,
+            message,
+        }
+    }
+    /// A refusal with its own words for the operator's command line.
+    pub fn refused_saying(kind: Refusal, code: Code, message: impl Into<String>) -> Self {
         Self::Refused {
             kind,
             code,
@@ -175,8 +187,7 @@ pub struct PreparedRecord {
 pub enum RecordCheck {
     /// Refused before storage (bad hash, unscorable, bad CCCD, …).
     Rejected {
-        code: &'static str,
-        message: String,
+        code: Code,
     },
     Person {
         cccd: CccdUpdate,

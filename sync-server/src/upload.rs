@@ -21,6 +21,7 @@ use crate::AppState;
 use axum::body::Body;
 use axum::http::StatusCode;
 use cdht_core::sync::{EvidenceStatus, MAX_CHUNK_BYTES};
+use cdht_core::Code;
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -70,32 +71,26 @@ impl Completions {
 }
 
 pub fn offset_mismatch(received: u64) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::CONFLICT,
-        "offset_mismatch",
-        format!("Máy chủ đã nhận {received} byte; hãy gửi tiếp từ đó."),
-    );
-    e.received = Some(received);
-    e
+    ApiError::new(StatusCode::CONFLICT, Code::OffsetMismatch { received })
 }
 
 fn refused(verdict: Verdict) -> ApiError {
     match verdict {
         Verdict::Ok => ApiError::internal(),
-        Verdict::HashMismatch => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "hash_mismatch",
-            "Ảnh nhận được không khớp mã kiểm tra; hãy gửi lại từ đầu.",
-        ),
+        Verdict::HashMismatch => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::HashMismatch)
+        }
         Verdict::NotJpeg => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_evidence",
-            "Tệp gửi lên không phải ảnh JPEG.",
+            Code::InvalidEvidence {
+                problem: "not_jpeg".to_owned(),
+            },
         ),
         Verdict::BadSize => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_evidence",
-            "Ảnh có kích thước (số điểm ảnh) không hợp lệ hoặc quá lớn.",
+            Code::InvalidEvidence {
+                problem: "bad_dimensions".to_owned(),
+            },
         ),
     }
 }
@@ -213,7 +208,7 @@ async fn receive_now(
     let len = data.len() as u64;
     if len == 0 {
         return Err(if cut {
-            ApiError::bad_request("bad_body", "Không đọc được dữ liệu gửi lên.")
+            ApiError::bad_request(Code::BadBody)
         } else {
             out_of_range()
         });
@@ -255,10 +250,7 @@ async fn receive_now(
 }
 
 fn out_of_range() -> ApiError {
-    ApiError::bad_request(
-        "chunk_out_of_range",
-        "Phần dữ liệu gửi vượt quá kích thước ảnh đã khai báo.",
-    )
+    ApiError::bad_request(Code::ChunkOutOfRange)
 }
 
 /// Completes every upload a crash or an older version left with all its
@@ -268,7 +260,10 @@ pub async fn repair_stuck(state: &AppState) {
     let stuck = match state.db(|s| s.stuck_uploads()).await {
         Ok(stuck) => stuck,
         Err(e) => {
-            tracing::error!(code = e.code, "cannot list unfinished evidence photos");
+            tracing::error!(
+                code = e.code.as_str(),
+                "cannot list unfinished evidence photos"
+            );
             return;
         }
     };
@@ -276,7 +271,11 @@ pub async fn repair_stuck(state: &AppState) {
         let sha256 = key.sha256.as_str();
         match complete_now(state, &key).await {
             Ok(s) => tracing::info!(sha256, complete = s.complete, "repaired an evidence upload"),
-            Err(e) => tracing::warn!(sha256, code = e.code, "an evidence upload starts again"),
+            Err(e) => tracing::warn!(
+                sha256,
+                code = e.code.as_str(),
+                "an evidence upload starts again"
+            ),
         }
     }
 }

@@ -50,6 +50,12 @@ pub struct ErrorBody {
     /// offset to continue from (absent on every other error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received: Option<u64>,
+    /// The code's parameters (which indicator, which minimum, ...), so a
+    /// client words the code itself ([`crate::code::Code`]); absent when it
+    /// has none, and from servers older than the codes.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: serde_json::Map<String, serde_json::Value>,
 }
 
 // ---------------------------------------------------------------- enrolment

@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use cdht_core::sync::ErrorBody;
 use cdht_core::text::has_forbidden_char;
+use cdht_core::Code;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -104,10 +105,9 @@ async fn decision_rows(
         || decision_no.chars().count() > 100
         || has_forbidden_char(&decision_no, false)
     {
-        return Err(ApiError::bad_request(
-            "bad_query",
-            "Cần số quyết định (tối đa 100 ký tự, không có ký tự điều khiển).",
-        ));
+        return Err(ApiError::bad_request(Code::BadQuery {
+            param: Some("decision_no".to_owned()),
+        }));
     }
     state
         .db(move |s| {

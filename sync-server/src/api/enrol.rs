@@ -13,6 +13,7 @@ use cdht_core::sync::{
     LoginResponse, Role, RoleGrant,
 };
 use cdht_core::text::has_forbidden_char;
+use cdht_core::Code;
 use std::net::SocketAddr;
 
 // ------------------------------------------------------------ enrol, login
@@ -45,7 +46,7 @@ pub(super) async fn enrol(
         .as_deref()
         .is_some_and(|l| has_forbidden_char(l, false))
     {
-        return Err(invalid_text("Tên thiết bị"));
+        return Err(invalid_text("device_label"));
     }
     let key = format!("join:{}", state.client_ip(peer, &headers));
     let Some(attempt) = state.limiter.attempt(&[&key]).await else {
@@ -73,11 +74,7 @@ pub(super) async fn enrol(
         .await?;
     let Some((row, last_push_seq, device_id)) = enrolled else {
         attempt.failed();
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_join_key",
-            "Mã đơn vị hoặc mã tham gia không đúng. Bác xem lại mã in dưới mã QR.",
-        ));
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, Code::BadJoinKey));
     };
     attempt.succeeded();
     Ok(Json(EnrolResponse {
@@ -90,11 +87,7 @@ pub(super) async fn enrol(
 }
 
 fn rate_limited() -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "Thử sai quá nhiều lần. Vui lòng đợi ít phút rồi thử lại.",
-    )
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited)
 }
 
 /// Checks an officer's username and password, rate-limited per client
@@ -135,8 +128,7 @@ async fn check_password(
             attempt.failed();
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "bad_credentials",
-                "Tên đăng nhập hoặc mật khẩu không đúng.",
+                Code::BadCredentials,
             ))
         }
     }
@@ -248,11 +240,7 @@ pub(super) async fn bind_officer(
         .iter()
         .any(|g| matches!(g.role, Role::Collector | Role::Admin) && ancestors.contains(&g.unit));
     if !may_collect {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden_role",
-            "Cán bộ này không có quyền nhập liệu (collector) ở đơn vị của thiết bị.",
-        ));
+        return Err(ApiError::forbidden_role());
     }
     let device_id = device.device_id;
     state

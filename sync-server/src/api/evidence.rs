@@ -14,6 +14,7 @@ use axum::Json;
 use cdht_core::sync::{
     ErrorBody, EvidenceQuery, EvidenceQueryResponse, EvidenceStatus, MAX_CHUNK_BYTES,
 };
+use cdht_core::Code;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -62,10 +63,9 @@ pub(super) async fn evidence_status(
     ApiJson(q): ApiJson<EvidenceQuery>,
 ) -> Result<Json<EvidenceQueryResponse>, ApiError> {
     if q.sha256.len() > 500 || !q.sha256.iter().all(|s| valid_sha256(s)) {
-        return Err(ApiError::bad_request(
-            "invalid_evidence",
-            "Tối đa 500 mã sha256 (64 ký tự hex thường) mỗi lần hỏi.",
-        ));
+        return Err(ApiError::bad_request(Code::InvalidEvidence {
+            problem: "too_many_hashes".to_owned(),
+        }));
     }
     let own = match &subject {
         Subject::Device(d) => Some(d.device_id.to_string()),
@@ -138,10 +138,9 @@ pub(super) async fn upload_chunk(
 ) -> Result<Json<EvidenceStatus>, ApiError> {
     let device_id = device(subject)?.device_id.to_string();
     if !valid_sha256(&sha256) {
-        return Err(ApiError::bad_request(
-            "invalid_evidence",
-            "Mã sha256 của ảnh không hợp lệ.",
-        ));
+        return Err(ApiError::bad_request(Code::InvalidEvidence {
+            problem: "bad_sha256".to_owned(),
+        }));
     }
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -155,13 +154,7 @@ pub(super) async fn upload_chunk(
     let progress = state
         .db(move |s| s.upload_progress(&k))
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_evidence",
-                "Máy chủ chưa có thông tin ảnh này; hãy gửi bản ghi minh chứng trước.",
-            )
-        })?;
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, Code::UnknownEvidence))?;
     if progress.complete {
         return Ok(Json(EvidenceStatus {
             sha256,
@@ -212,23 +205,16 @@ pub(super) async fn download_evidence(
     ApiPath(sha256): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     if !valid_sha256(&sha256) {
-        return Err(ApiError::bad_request(
-            "invalid_evidence",
-            "Mã sha256 của ảnh không hợp lệ.",
-        ));
+        return Err(ApiError::bad_request(Code::InvalidEvidence {
+            problem: "bad_sha256".to_owned(),
+        }));
     }
     let reader = reader(subject);
     let sha = sha256.clone();
     let size = state
         .db(move |s| s.readable_photo(&sha, &reader))
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "Máy chủ chưa có đủ ảnh này.",
-            )
-        })?;
+        .ok_or_else(|| ApiError::not_found())?;
     let stream = blobs::open_final(state.blobs.as_ref(), &sha256)
         .await
         .map_err(|e| match e {
@@ -236,11 +222,7 @@ pub(super) async fn download_evidence(
             // without the blobs folder): missing, not a server fault.
             object_store::Error::NotFound { .. } => {
                 tracing::warn!(sha256 = %sha256, "a complete evidence photo is missing");
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "Máy chủ chưa có đủ ảnh này.",
-                )
+                ApiError::not_found()
             }
             e => {
                 tracing::error!(error = %e, "cannot read an evidence photo");

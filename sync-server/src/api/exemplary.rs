@@ -13,6 +13,7 @@ use axum::Json;
 use cdht_core::ids::{AssessmentId, PersonId, UnitCode};
 use cdht_core::sync::{ErrorBody, Role};
 use cdht_core::text::has_forbidden_char;
+use cdht_core::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -71,7 +72,9 @@ pub(super) struct ExemplaryQuery {
 }
 
 fn bad_year() -> ApiError {
-    ApiError::bad_request("bad_query", "Năm phải từ 2021 đến 2100.")
+    ApiError::bad_request(Code::BadQuery {
+        param: Some("year".to_owned()),
+    })
 }
 
 #[utoipa::path(
@@ -186,7 +189,7 @@ pub(super) async fn grant_exemplary(
     let actor = require_officer(&state, &subject, &[Role::Recogniser], &code).await?;
     let decision_no = body.decision_no.trim().to_owned();
     if has_forbidden_char(&decision_no, false) {
-        return Err(invalid_text("Số quyết định"));
+        return Err(invalid_text("decision_no"));
     }
     if !YEARS.contains(&body.year)
         || decision_no.is_empty()
@@ -194,11 +197,7 @@ pub(super) async fn grant_exemplary(
         || body.persons.is_empty()
         || body.persons.len() > MAX_PERSONS
     {
-        return Err(ApiError::bad_request(
-            "invalid_exemplary",
-            "Cần năm (2021–2100), số quyết định (tối đa 100 ký tự) và danh sách người \
-             (tối đa 5000).",
-        ));
+        return Err(ApiError::bad_request(Code::InvalidExemplary { max: 5000 }));
     }
     let year = body.year;
     let grant = ExemplaryGrant {

@@ -29,6 +29,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use cdht_core::sync::{ErrorBody, Role};
+use cdht_core::Code;
 use serde::Serialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -149,11 +150,7 @@ async fn fallback() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Phương thức không được hỗ trợ ở địa chỉ này.",
-    )
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, Code::MethodNotAllowed)
 }
 
 /// Layers below the handlers (the body limit) answer in plain text; every
@@ -176,7 +173,7 @@ async fn json_for_bare_errors(response: Response) -> Response {
     if status.is_server_error() {
         return ApiError::internal().into_response();
     }
-    ApiError::new(status, "bad_request", "Yêu cầu không hợp lệ.").into_response()
+    ApiError::new(status, Code::BadRequest).into_response()
 }
 
 /// `GET /healthz`: `{"status":"ok","service":"cdht"}`.
@@ -303,13 +300,9 @@ fn valid_sha256(s: &str) -> bool {
 }
 
 /// The message of `invalid_text`: a control or bidi character in `field`.
-fn invalid_text_message(field: &str) -> String {
-    format!(
-        "{field} có ký tự điều khiển hoặc ký tự đảo chiều chữ (không nhìn thấy được). \
-         Hãy xoá và gõ lại."
-    )
-}
-
+/// `field` names the field for the code (`full_name`, `decision_no`, ...).
 fn invalid_text(field: &str) -> ApiError {
-    ApiError::bad_request("invalid_text", invalid_text_message(field))
+    ApiError::bad_request(Code::InvalidText {
+        field: field.to_owned(),
+    })
 }

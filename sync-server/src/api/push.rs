@@ -1,7 +1,7 @@
 //! `push` and `pull`: a device's records in (checked, scored, applied as
 //! one idempotent batch) and the changes it may see out.
 
-use super::{device, invalid_text_message, valid_sha256};
+use super::{device, valid_sha256};
 use crate::error::{ApiError, ApiJsonWithValue, ApiQuery};
 use crate::storage::{BatchKey, CccdUpdate, PreparedRecord, PushOutcome, RecordCheck, Subject};
 use crate::AppState;
@@ -14,6 +14,7 @@ use cdht_core::sync::{
     MAX_RECORDS_PER_BATCH, PROTOCOL_JCS,
 };
 use cdht_core::text::{has_forbidden_char, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
+use cdht_core::Code;
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -24,11 +25,8 @@ use utoipa::IntoParams;
 /// The largest push `seq` and pull cursor: SQLite integers are signed 64-bit.
 const MAX_SEQ: u64 = i64::MAX as u64;
 
-fn reject(code: &'static str, message: impl Into<String>) -> RecordCheck {
-    RecordCheck::Rejected {
-        code,
-        message: message.into(),
-    }
+fn reject(code: Code) -> RecordCheck {
+    RecordCheck::Rejected { code }
 }
 
 #[utoipa::path(
@@ -57,25 +55,22 @@ pub(super) async fn push(
 ) -> Result<Response, ApiError> {
     let device = device(subject)?;
     if !(1..=PROTOCOL_JCS).contains(&batch.protocol) {
-        return Err(ApiError::bad_request(
-            "unsupported_protocol",
-            format!("Máy chủ hiểu giao thức 1 đến {PROTOCOL_JCS}."),
-        ));
+        return Err(ApiError::bad_request(Code::UnsupportedProtocol {
+            max: PROTOCOL_JCS,
+        }));
     }
     if batch.records.len() > MAX_RECORDS_PER_BATCH {
         // 413, not 400: the client splits the batch rather than parking it.
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!("Một lần gửi tối đa {MAX_RECORDS_PER_BATCH} bản ghi; hãy chia nhỏ."),
+            Code::BatchTooLarge {
+                max: MAX_RECORDS_PER_BATCH as u32,
+            },
         ));
     }
     // The database keeps seq as a signed 64-bit integer.
     if batch.seq == 0 || batch.seq > MAX_SEQ {
-        return Err(ApiError::bad_request(
-            "bad_seq",
-            format!("Số thứ tự gửi phải từ 1 đến {MAX_SEQ}."),
-        ));
+        return Err(ApiError::bad_request(Code::BadSeq { max: MAX_SEQ }));
     }
     // The batch key covers everything the device sent, re-serialised from the
     // parsed value so that whitespace or key order cannot fake a change.
@@ -126,10 +121,7 @@ pub(super) async fn push(
                 envelope.hash = canonical;
                 check_record(&state, &envelope, &scoring)
             } else {
-                reject(
-                    "hash_mismatch",
-                    "Bản ghi bị hỏng trên đường truyền (mã kiểm tra không khớp).",
-                )
+                reject(Code::HashMismatch)
             };
             PreparedRecord { envelope, check }
         })
@@ -151,15 +143,10 @@ pub(super) async fn push(
             json,
         )
             .into_response()),
-        PushOutcome::BatchConflict => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "batch_conflict",
-            "Mã lô gửi này đã được dùng cho một nội dung khác.",
-        )),
+        PushOutcome::BatchConflict => Err(ApiError::new(StatusCode::CONFLICT, Code::BatchConflict)),
         PushOutcome::SeqOutOfOrder { last } => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "seq_out_of_order",
-            format!("Số thứ tự lô gửi phải lớn hơn {last} (lô cuối máy chủ đã nhận)."),
+            Code::SeqOutOfOrder { last },
         )),
     }
 }
@@ -193,43 +180,42 @@ fn check_record(
 ) -> RecordCheck {
     let max_evidence = scoring.max_evidence;
     if envelope.version == 0 {
-        return reject("bad_version", "Phiên bản bản ghi bắt đầu từ 1.");
+        return reject(Code::BadVersion);
     }
     match &envelope.body {
         RecordBody::Person(p) => {
             for (field, value) in [
-                ("Họ tên", Some(&p.full_name)),
-                ("Số điện thoại", p.phone.as_ref()),
-                ("Địa chỉ", p.address.as_ref()),
+                ("full_name", Some(&p.full_name)),
+                ("phone", p.phone.as_ref()),
+                ("address", p.address.as_ref()),
             ] {
                 if value.is_some_and(|v| has_forbidden_char(v, false)) {
-                    return reject("invalid_text", invalid_text_message(field));
+                    return reject(Code::InvalidText {
+                        field: field.to_owned(),
+                    });
                 }
             }
             let name = p.full_name.trim();
             if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-                return reject(
-                    "invalid_name",
-                    format!("Họ tên không được để trống (tối đa {MAX_NAME_CHARS} ký tự)."),
-                );
+                return reject(Code::InvalidName {
+                    max: MAX_NAME_CHARS as u32,
+                });
             }
             if p.phone
                 .as_ref()
                 .is_some_and(|v| v.chars().count() > MAX_PHONE_CHARS)
             {
-                return reject(
-                    "invalid_phone",
-                    format!("Số điện thoại tối đa {MAX_PHONE_CHARS} ký tự."),
-                );
+                return reject(Code::InvalidPhone {
+                    max: MAX_PHONE_CHARS as u32,
+                });
             }
             if p.address
                 .as_ref()
                 .is_some_and(|v| v.chars().count() > MAX_ADDRESS_CHARS)
             {
-                return reject(
-                    "invalid_address",
-                    format!("Địa chỉ tối đa {MAX_ADDRESS_CHARS} ký tự."),
-                );
+                return reject(Code::InvalidAddress {
+                    max: MAX_ADDRESS_CHARS as u32,
+                });
             }
             let cccd = match p.cccd.as_deref().map(str::trim) {
                 None | Some("") if p.keep_cccd => CccdUpdate::Keep,
@@ -237,7 +223,7 @@ fn check_record(
                 Some(c) if c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()) => {
                     CccdUpdate::Set(state.cccd_hmac(c))
                 }
-                Some(_) => return reject("invalid_cccd", "Số CCCD phải gồm đúng 12 chữ số."),
+                Some(_) => return reject(Code::InvalidCccd),
             };
             RecordCheck::Person {
                 cccd,
@@ -246,7 +232,7 @@ fn check_record(
         }
         RecordBody::Assessment(a) => {
             if !(2021..=2100).contains(&a.year) {
-                return reject("invalid_year", "Năm đánh giá không hợp lệ.");
+                return reject(Code::InvalidYear);
             }
             let input = AssessmentInput {
                 catalog: a.catalog.clone(),
@@ -271,27 +257,27 @@ fn check_record(
                     },
                     points: crate::report::points_text(&result.indicators),
                 },
-                Err(e) => RecordCheck::Rejected {
-                    code: e.code(),
-                    message: e.message_vi(),
-                },
+                Err(e) => reject(Code::from(&e)),
             }
         }
         RecordBody::Evidence(e) => {
             if has_forbidden_char(e.indicator.as_str(), false) {
-                return reject("invalid_text", invalid_text_message("Mã chỉ số"));
+                return reject(Code::InvalidText {
+                    field: "indicator".to_owned(),
+                });
             }
             if !valid_sha256(&e.sha256) {
-                return reject("invalid_evidence", "Mã sha256 của ảnh không hợp lệ.");
+                return reject(Code::InvalidEvidence {
+                    problem: "bad_sha256".to_owned(),
+                });
             }
             if e.size == 0 || e.size > max_evidence {
-                return reject(
-                    "evidence_too_large",
-                    format!("Ảnh phải nhỏ hơn {} MB.", max_evidence / (1024 * 1024)),
-                );
+                return reject(Code::EvidenceTooLarge {
+                    max_mb: max_evidence / (1024 * 1024),
+                });
             }
             if e.content_type != "image/jpeg" {
-                return reject("unsupported_type", "Chỉ nhận ảnh JPEG.");
+                return reject(Code::UnsupportedType);
             }
             RecordCheck::Evidence
         }
@@ -335,10 +321,9 @@ pub(super) async fn pull(
 ) -> Result<Json<PullResponse>, ApiError> {
     let device = device(subject)?;
     if q.since > MAX_SEQ {
-        return Err(ApiError::bad_request(
-            "bad_query",
-            format!("Tham số không đúng: `since` tối đa {MAX_SEQ}."),
-        ));
+        return Err(ApiError::bad_request(Code::BadQuery {
+            param: Some("since".to_owned()),
+        }));
     }
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;

@@ -11,6 +11,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use cdht_core::sync::{ErrorBody, ReviewState};
+use cdht_core::Code;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -67,18 +68,18 @@ pub(super) async fn review_queue(
     let review_state = match q.state.as_deref() {
         None => ReviewState::Submitted,
         Some(s) => ReviewState::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_query",
-                "Trạng thái phải là draft, submitted, returned, approved hoặc recognised.",
-            )
+            ApiError::bad_request(Code::BadQuery {
+                param: Some("state".to_owned()),
+            })
         })?,
     };
     let after = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(
-            parse_cursor(c)
-                .ok_or_else(|| ApiError::bad_request("bad_query", "Con trỏ trang không đúng."))?,
-        ),
+        Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+            ApiError::bad_request(Code::BadQuery {
+                param: Some("cursor".to_owned()),
+            })
+        })?),
     };
     let filter = QueueFilter {
         year: q.year,

@@ -15,6 +15,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cdht_core::sync::ErrorBody;
+use cdht_core::Code;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -30,7 +31,9 @@ pub(super) struct YearQuery {
 }
 
 pub(super) fn bad_year() -> ApiError {
-    ApiError::bad_request("bad_query", "Năm phải từ 2021 đến 2100.")
+    ApiError::bad_request(Code::BadQuery {
+        param: Some("year".to_owned()),
+    })
 }
 
 /// The report of `code` for `year`, once the officer may read the unit;

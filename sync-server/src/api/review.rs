@@ -14,6 +14,7 @@ use axum::Json;
 use cdht_core::ids::AssessmentId;
 use cdht_core::sync::{ErrorBody, Role, UnitInfo};
 use cdht_core::text::has_forbidden_char;
+use cdht_core::Code;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -190,8 +191,7 @@ pub(super) async fn assessment_scope(
 }
 
 pub(super) fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::bad_request("bad_path", "Mã bản đánh giá không đúng."))
+    id.parse().map_err(|_| ApiError::bad_request(Code::BadPath))
 }
 
 #[utoipa::path(
@@ -267,13 +267,10 @@ pub(super) async fn return_assessment(
     let id = parse_assessment(&id)?;
     let reason = body.reason.trim().to_owned();
     if has_forbidden_char(&reason, true) {
-        return Err(invalid_text("Lý do"));
+        return Err(invalid_text("reason"));
     }
     if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(ApiError::bad_request(
-            "reason_required",
-            "Cần ghi lý do trả lại (tối đa 1000 ký tự).",
-        ));
+        return Err(ApiError::bad_request(Code::ReasonRequired { max: 1000 }));
     }
     let actor = assessment_scope(&state, &subject, &[Role::Reviewer], id).await?;
     state
@@ -323,13 +320,12 @@ pub(super) async fn recognise(
     let actor = require_officer(&state, &subject, &[Role::Recogniser], &code).await?;
     let decision_no = body.decision_no.trim().to_owned();
     if has_forbidden_char(&decision_no, false) {
-        return Err(invalid_text("Số quyết định"));
+        return Err(invalid_text("decision_no"));
     }
     if decision_no.is_empty() || body.assessments.is_empty() || body.assessments.len() > 5000 {
-        return Err(ApiError::bad_request(
-            "invalid_recognition",
-            "Cần số quyết định và danh sách bản đánh giá (tối đa 5000).",
-        ));
+        return Err(ApiError::bad_request(Code::InvalidRecognition {
+            max: 5000,
+        }));
     }
     let rec = Recognition {
         decision_no,

@@ -4,6 +4,7 @@ use super::{add_change, now, write_tx, SqliteStorage};
 use crate::storage::{Refusal, StorageError, StorageResult};
 use cdht_core::sync::Change;
 use cdht_core::Catalog;
+use cdht_core::Code;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// A catalog change, for every device (no unit, subject or origin), with
@@ -21,9 +22,13 @@ fn add_catalog_change(tx: &Transaction<'_>, catalog: &Catalog) -> StorageResult<
 }
 
 fn stale_revision(id: &str, revision: u32, installed: u32) -> StorageError {
-    StorageError::refused(
+    StorageError::refused_saying(
         Refusal::Conflict,
-        "stale_revision",
+        Code::StaleRevision {
+            catalog: id.to_owned(),
+            revision,
+            installed,
+        },
         format!(
             "catalog {id} revision {revision} is not above the installed revision {installed}; \
              give the corrected file a higher \"revision\""

@@ -7,6 +7,7 @@ use crate::storage::{
 };
 use cdht_core::ids::{DeviceId, UnitCode};
 use cdht_core::sync::{DeviceScope, Role, RoleGrant};
+use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn grants(conn: &rusqlite::Connection, officer_id: i64) -> StorageResult<Vec<RoleGrant>> {
@@ -188,9 +189,11 @@ pub(super) fn add_officer(
             |r| r.get(0),
         )?;
         if !exists {
-            return Err(StorageError::refused(
+            return Err(StorageError::refused_saying(
                 Refusal::NotFound,
-                "unknown_unit",
+                Code::UnknownUnit {
+                    unit: g.unit.to_string(),
+                },
                 format!("no unit {}", g.unit),
             ));
         }

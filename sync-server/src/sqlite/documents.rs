@@ -4,6 +4,7 @@ use super::{now, write_tx, SqliteStorage, SUBTREE};
 use crate::documents::{CertificateFacts, DecisionRow};
 use crate::storage::{Refusal, StorageError, StorageResult};
 use cdht_core::ids::AssessmentId;
+use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension};
 
 const FACTS: &str = "SELECT a.id, COALESCE(p.full_name, ''), p.birth_year, a.unit, u.name, a.year,
@@ -55,8 +56,7 @@ pub(super) fn certificate(
     if state != "recognised" {
         return Err(StorageError::refused(
             Refusal::Conflict,
-            "not_recognised",
-            "Bản đánh giá này chưa được công nhận nên chưa có giấy chứng nhận.",
+            Code::NotRecognised,
         ));
     }
     facts.token = match token_of(&conn, &id_text)? {

@@ -7,6 +7,7 @@ use crate::storage::{
     StorageError, StorageResult,
 };
 use cdht_core::ids::{PersonId, UnitCode};
+use cdht_core::Code;
 use cdht_core::ExemplaryStatus;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -101,8 +102,14 @@ pub(super) fn exemplary_candidates(
     Ok(ExemplaryCandidatePage { candidates, next })
 }
 
-fn not_eligible(message: String) -> StorageError {
-    StorageError::refused(Refusal::Conflict, "not_eligible", message)
+fn not_eligible(person: String, year: u32, streak: u32, required: u32) -> StorageError {
+    let code = Code::NotEligible {
+        person,
+        year,
+        streak,
+        required,
+    };
+    StorageError::refused(Refusal::Conflict, code)
 }
 
 pub(super) fn grant_exemplary(
@@ -135,26 +142,25 @@ pub(super) fn grant_exemplary(
                 |r| r.get(0),
             )?;
             return Err(if known {
-                not_eligible(format!(
-                    "Người {person} chưa được công nhận “Công dân học tập” năm {year} trong \
-                     đơn vị này, nên chưa đủ điều kiện xét công dân học tập tiêu biểu."
-                ))
+                // Not recognised this year in this unit: a streak of none.
+                not_eligible(person_text, year.into(), 0, 1)
             } else {
-                StorageError::refused(
+                StorageError::refused_saying(
                     Refusal::NotFound,
-                    "not_found",
-                    format!("Không có người {person} trong đơn vị này."),
+                    Code::NotFound,
+                    format!("no person {person} in this unit"),
                 )
             });
         };
         let candidate = complete(&tx, year, row)?;
         let s = status(&candidate)?;
         if !s.eligible {
-            return Err(not_eligible(format!(
-                "{} mới được công nhận {} năm liền đến năm {year} (cần {} năm), nên chưa đủ \
-                 điều kiện xét công dân học tập tiêu biểu.",
-                candidate.person_name, s.streak, s.required
-            )));
+            return Err(not_eligible(
+                candidate.person_name.clone(),
+                year.into(),
+                s.streak,
+                s.required,
+            ));
         }
         match &candidate.title {
             // The same decision sent again: nothing to do.
@@ -162,12 +168,12 @@ pub(super) fn grant_exemplary(
             Some(held) => {
                 return Err(StorageError::refused(
                     Refusal::Conflict,
-                    "already_granted",
-                    format!(
-                        "{} đã được công nhận công dân học tập tiêu biểu năm {year} theo quyết \
-                         định {} ngày {}.",
-                        candidate.person_name, held.decision_no, held.decision_date
-                    ),
+                    Code::AlreadyGranted {
+                        person: candidate.person_name.clone(),
+                        year: year.into(),
+                        decision_no: held.decision_no.clone(),
+                        decision_date: held.decision_date.clone(),
+                    },
                 ))
             }
             None => {}

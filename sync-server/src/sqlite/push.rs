@@ -15,6 +15,7 @@ use cdht_core::sync::{
     ReviewState,
 };
 use cdht_core::AreaType;
+use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -194,14 +195,15 @@ fn apply_record(
         message: None,
         score: None,
     };
-    let reject = |mut ack: RecordAck, code: &str, message: String| {
+    // The ack's message is the code's Vietnamese fallback, for old apps.
+    let reject = |mut ack: RecordAck, code: &Code| {
         ack.outcome = AckOutcome::Rejected;
-        ack.code = Some(code.to_owned());
-        ack.message = Some(message);
+        ack.code = Some(code.as_str().to_owned());
+        ack.message = Some(code.fallback_vi());
         ack
     };
-    if let RecordCheck::Rejected { code, message } = &record.check {
-        return Ok(reject(ack, code, message.clone()));
+    if let RecordCheck::Rejected { code } = &record.check {
+        return Ok(reject(ack, code));
     }
     let table = match env.body {
         RecordBody::Person(_) => "persons",
@@ -275,7 +277,7 @@ fn apply_record(
             ack.outcome = AckOutcome::Superseded;
             return Ok(ack);
         }
-        Decision::Reject { code, message } => return Ok(reject(ack, code, message.to_owned())),
+        Decision::Reject { code } => return Ok(reject(ack, &code)),
         Decision::Insert | Decision::Update => {}
     }
     // One phone may not grow a duplicate group without bound.
@@ -290,8 +292,8 @@ fn apply_record(
             params![device_id, hmac, id_text],
             |r| r.get(0),
         )?;
-        if let Some(Decision::Reject { code, message }) = same_cccd(others) {
-            return Ok(reject(ack, code, message.to_owned()));
+        if let Some(Decision::Reject { code }) = same_cccd(others) {
+            return Ok(reject(ack, &code));
         }
     }
     let record_kind = match (&env.body, &record.check) {

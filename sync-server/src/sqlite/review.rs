@@ -8,6 +8,7 @@ use crate::storage::{
 };
 use cdht_core::ids::{AssessmentId, UnitCode};
 use cdht_core::sync::{Change, ReviewState};
+use cdht_core::Code;
 use rusqlite::{params, OptionalExtension};
 
 /// Other assessments of the same person (same keyed CCCD) in the same year
@@ -106,9 +107,7 @@ pub(super) fn review(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
-        .ok_or_else(|| {
-            StorageError::refused(Refusal::NotFound, "not_found", "Không có bản đánh giá này.")
-        })?;
+        .ok_or_else(|| StorageError::refused(Refusal::NotFound, Code::NotFound))?;
     let from = ReviewState::parse(&state).ok_or_else(|| StorageError::Corrupt(state.clone()))?;
     let (to, reason) = match action {
         ReviewAction::Approve => (ReviewState::Approved, None),
@@ -121,12 +120,10 @@ pub(super) fn review(
     if !allowed {
         return Err(StorageError::refused(
             Refusal::Conflict,
-            "wrong_state",
-            format!(
-                "Bản đánh giá đang ở trạng thái “{}”, không thể chuyển sang “{}”.",
-                from.as_str(),
-                to.as_str()
-            ),
+            Code::WrongState {
+                state: from.as_str().to_owned(),
+                to: Some(to.as_str().to_owned()),
+            },
         ));
     }
     tx.execute(
@@ -183,17 +180,16 @@ pub(super) fn recognise(
             )
             .optional()?;
         let Some((a_unit, state, person)) = row else {
-            return Err(StorageError::refused(
+            return Err(StorageError::refused_saying(
                 Refusal::NotFound,
-                "not_found",
-                format!("Không có bản đánh giá {id} trong đơn vị này."),
+                Code::NotFound,
+                format!("no assessment {id} in this unit"),
             ));
         };
         if state != ReviewState::Approved.as_str() {
             return Err(StorageError::refused(
                 Refusal::Conflict,
-                "wrong_state",
-                format!("Bản đánh giá {id} chưa được duyệt (trạng thái “{state}”)."),
+                Code::WrongState { state, to: None },
             ));
         }
         // Counted once: the same person recognised elsewhere this year blocks it.
@@ -206,12 +202,10 @@ pub(super) fn recognise(
             |r| r.get(0),
         )?;
         if elsewhere {
-            return Err(StorageError::refused(
+            return Err(StorageError::refused_saying(
                 Refusal::Conflict,
-                "already_recognised_elsewhere",
-                format!(
-                    "Người của bản đánh giá {id} đã được công nhận ở đơn vị khác trong năm nay."
-                ),
+                Code::AlreadyRecognisedElsewhere,
+                format!("the person of assessment {id} is recognised elsewhere this year"),
             ));
         }
         tx.execute(

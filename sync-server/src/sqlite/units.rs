@@ -5,6 +5,7 @@ use crate::storage::{NewUnit, Refusal, StorageError, StorageResult, UnitRow, Uni
 use cdht_core::ids::UnitCode;
 use cdht_core::sync::Change;
 use cdht_core::AreaType;
+use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 
@@ -94,9 +95,11 @@ fn insert_units(tx: &Transaction<'_>, units: &[NewUnit]) -> StorageResult<()> {
             rusqlite::Error::SqliteFailure(f, _)
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                StorageError::refused(
+                StorageError::refused_saying(
                     Refusal::Conflict,
-                    "unit_exists",
+                    Code::UnitExists {
+                        unit: unit.code.to_string(),
+                    },
                     format!(
                         "unit {} exists already, or its parent does not exist",
                         unit.code
@@ -150,9 +153,11 @@ pub(super) fn set_join_key(db: &SqliteStorage, code: &str, join_key: &str) -> St
         params![code, join_key, now()],
     )?;
     if n == 0 {
-        return Err(StorageError::refused(
+        return Err(StorageError::refused_saying(
             Refusal::NotFound,
-            "unknown_unit",
+            Code::UnknownUnit {
+                unit: code.to_string(),
+            },
             format!("no unit {code} (see `cdht-server units list`)"),
         ));
     }
@@ -208,9 +213,11 @@ pub(super) fn import_units(
             None => None,
         };
         if matches!(root_parent, Some(Some(_))) {
-            return Err(StorageError::refused(
+            return Err(StorageError::refused_saying(
                 Refusal::Conflict,
-                "cycle",
+                Code::Cycle {
+                    unit: code.to_string(),
+                },
                 format!("the new parent of {code} makes a loop in the unit tree"),
             ));
         }

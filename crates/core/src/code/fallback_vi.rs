@@ -56,7 +56,8 @@ impl Code {
                     .to_owned()
             }
             Self::OutOfScope => {
-                "Bản ghi hoặc đơn vị này nằm ngoài quyền của tài khoản hay thiết bị này."
+                "Bản ghi hoặc đơn vị này thuộc người hoặc đơn vị khác; tài khoản hay thiết bị \
+                 này không được sửa."
                     .to_owned()
             }
             Self::ForbiddenRole => "Tài khoản này không có quyền làm việc này.".to_owned(),
