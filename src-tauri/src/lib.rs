@@ -9,6 +9,7 @@ use cdht_app::{
 };
 use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId, PersonId};
 use cdht_core::Answer;
+use cdht_core::Code;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tauri::{Emitter, Manager, State};
@@ -23,18 +24,16 @@ struct AppState {
 
 impl AppState {
     fn with<T>(&self, action: impl FnOnce(&mut App) -> Result<T, AppError>) -> Result<T, AppError> {
-        let mut guard = self.app.lock().map_err(|_| {
-            AppError::new(
-                "internal",
-                "Ứng dụng gặp lỗi. Bác hãy tắt đi mở lại; dữ liệu đã lưu vẫn còn.",
-                "app mutex poisoned",
-            )
-        })?;
+        let mut guard = self
+            .app
+            .lock()
+            .map_err(|_| AppError::new(Code::AppFailed, "app mutex poisoned"))?;
         match guard.as_mut() {
             Some(app) => action(app),
-            None => Err(self.open_error.clone().unwrap_or_else(|| {
-                AppError::new("internal", "Ứng dụng chưa mở được dữ liệu.", "no app")
-            })),
+            None => Err(self
+                .open_error
+                .clone()
+                .unwrap_or_else(|| AppError::new(Code::AppFailed, "no app"))),
         }
     }
 }
@@ -367,11 +366,7 @@ pub fn run() {
                 },
                 Err(detail) => (
                     None,
-                    Some(AppError::new(
-                        "storage_error",
-                        "Không tìm thấy chỗ lưu dữ liệu của ứng dụng trên máy.",
-                        detail,
-                    )),
+                    Some(AppError::new(Code::DataFolderUnavailable, detail)),
                 ),
             };
             if let Some(err) = &open_error {

@@ -4,6 +4,7 @@
 //! on the device from the catalog the assessment was made with.
 
 use super::*;
+use cdht_core::Code;
 
 /// Everything the self-assessment screen shows.
 #[derive(Debug, Clone, Serialize)]
@@ -97,8 +98,7 @@ impl App {
         }
         let Some(group) = person.target_group.clone() else {
             return Err(AppError::new(
-                "no_target_group",
-                "Bác hãy chọn nhóm đối tượng trong Hồ sơ trước, rồi mới tự đánh giá.",
+                Code::NoTargetGroup,
                 "person has no target group",
             ));
         };
@@ -122,8 +122,9 @@ impl App {
             .group(assessment.group_id.as_str())
             .ok_or_else(|| {
                 AppError::new(
-                    "unknown_group",
-                    "Nhóm đối tượng của bài này không có trong bộ tiêu chí.",
+                    Code::UnknownGroup {
+                        group: assessment.group_id.to_string(),
+                    },
                     format!("group {} not in {}", assessment.group_id, catalog.id),
                 )
             })?
@@ -189,8 +190,7 @@ impl App {
             .find(|k| k.replaced_id == replaced_id)
             .ok_or_else(|| {
                 AppError::new(
-                    "not_found",
-                    "Không còn câu trả lời cũ này. Bác hãy mở lại bài.",
+                    Code::ReplacedAnswersGone,
                     format!("kept answers {replaced_id} of {assessment_id} are gone"),
                 )
             })?;
@@ -279,9 +279,12 @@ impl App {
             .and_then(|g| g.indicator(indicator.as_str()))
             .is_some();
         if !known {
-            return Err(AppError::invalid(format!(
-                "Chỉ số “{indicator}” không có trong bài này."
-            )));
+            return Err(AppError::new(
+                Code::IndicatorNotInAssessment {
+                    indicator: indicator.to_string(),
+                },
+                format!("indicator {indicator} is not in this assessment"),
+            ));
         }
         let meta = EvidenceMeta {
             mime: photo.mime.to_owned(),
@@ -322,20 +325,21 @@ impl App {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !is_hash {
-            return Err(AppError::invalid("Ảnh này không có trên máy."));
+            return Err(AppError::new(
+                Code::PhotoUnknown,
+                format!("no evidence {sha256} on the device"),
+            ));
         }
         if !self.store.evidence_on_device(sha256).unwrap_or(true) {
             return Err(AppError::new(
-                "photo_on_server",
-                "Ảnh này đang ở máy chủ. Bác bấm “Tải ảnh” để tải về máy.",
+                Code::PhotoOnServer,
                 "pulled photo not fetched yet",
             ));
         }
         let path = self.store.evidence_path(sha256);
         let jpeg = std::fs::read(&path).map_err(|err| {
             AppError::new(
-                "photo_missing",
-                "Không mở được ảnh này trên máy. Bác hãy xoá ảnh và chụp lại.",
+                Code::PhotoMissing,
                 format!("reading {}: {err}", path.display()),
             )
         })?;

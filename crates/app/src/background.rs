@@ -22,6 +22,7 @@
 use crate::AppError;
 use cdht_core::qr::JoinPayload;
 use cdht_core::sync::DeviceScope;
+use cdht_core::Code;
 use cdht_store::{DatabaseKey, Store, Unit};
 use cdht_sync_engine::{
     RetryBackoff, ServerConfig, SyncEngine, SyncError, SyncErrorKind, SyncPhase,
@@ -108,8 +109,7 @@ impl SyncShared {
         let username = username.trim();
         if username.is_empty() || password.is_empty() {
             return Err(AppError::new(
-                "officer_fields_required",
-                "Bác hãy nhập tên đăng nhập và mật khẩu của cán bộ.",
+                Code::OfficerFieldsRequired,
                 "empty username or password",
             ));
         }
@@ -159,13 +159,11 @@ async fn wait_answer<T>(answer: oneshot::Receiver<T>) -> Result<T, AppError> {
     match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
         Ok(Ok(result)) => Ok(result),
         Ok(Err(_)) => Err(AppError::new(
-            "sync_unavailable",
-            "Phần đồng bộ của ứng dụng chưa chạy. Bác tắt ứng dụng đi mở lại rồi thử lại.",
+            Code::SyncUnavailable,
             "the sync loop dropped the request",
         )),
         Err(_) => Err(AppError::new(
-            "sync_busy",
-            "Máy đang bận đồng bộ. Bác chờ vài phút rồi thử lại.",
+            Code::SyncBusy,
             "the sync loop did not answer in time",
         )),
     }
@@ -539,9 +537,7 @@ pub async fn run_sync_loop(
                         while let Some(request) = shared.take_request() {
                             let err = SyncErrorView::from_error(&err, now_ms());
                             let refused = AppError::new(
-                                "sync_unavailable",
-                                "Phần đồng bộ chưa mở được dữ liệu trên máy. \
-                                 Bác tắt ứng dụng đi mở lại rồi thử lại.",
+                                Code::SyncUnavailable,
                                 err.detail,
                             );
                             match request {

@@ -10,6 +10,7 @@
 //! private folder is used, through the same [`KeyStore`] seam.
 
 use crate::{AppError, AppResult};
+use cdht_core::Code;
 use cdht_store::{load_or_create_key, ChosenKey, KeyStore};
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
 use cdht_store::{DatabaseKey, KeyStoreError};
@@ -104,8 +105,7 @@ pub fn platform_key_store(data_dir: &Path) -> Option<Box<dyn KeyStore>> {
 pub fn database_key(data_dir: &Path) -> AppResult<ChosenKey> {
     std::fs::create_dir_all(data_dir).map_err(|err| {
         AppError::new(
-            "storage_error",
-            "Không tạo được thư mục dữ liệu của ứng dụng.",
+            Code::DataFolderUnavailable,
             format!("creating {}: {err}", data_dir.display()),
         )
     })?;

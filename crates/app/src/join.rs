@@ -10,6 +10,7 @@
 use crate::{decode_qr_text, person_input_from, App, AppError, AppResult};
 use cdht_core::qr::JoinPayload;
 use cdht_core::AreaType;
+use cdht_core::Code;
 use cdht_store::{JoinUnit, Unit};
 use cdht_sync_engine::{ServerConfig, SyncError, SyncErrorKind};
 
@@ -43,26 +44,13 @@ pub async fn check_join_server(payload: &JoinPayload, config: &ServerConfig) -> 
 fn join_check_verdict(err: &SyncError, server: &str) -> AppResult<()> {
     let detail = format!("{server}: {err}");
     match err.kind() {
-        SyncErrorKind::NotCdht => Err(AppError::new(
-            "join_not_cdht",
-            "Địa chỉ máy chủ này có trả lời nhưng không phải máy chủ CDHT. Bác hãy kiểm tra lại \
-             địa chỉ in trên áp phích của chi hội, hoặc quét mã QR.",
-            detail,
-        )),
-        SyncErrorKind::ServerNotAnswering => Err(AppError::new(
-            "join_server_not_answering",
-            "Máy có mạng nhưng không có máy chủ nào trả lời ở địa chỉ này (địa chỉ sai, hoặc máy \
-             chủ đang tắt). Bác hãy kiểm tra lại địa chỉ in trên áp phích của chi hội, quét mã \
-             QR, hoặc thử lại sau.",
-            detail,
-        )),
+        SyncErrorKind::NotCdht => Err(AppError::new(Code::JoinNotCdht, detail)),
+        SyncErrorKind::ServerNotAnswering => {
+            Err(AppError::new(Code::JoinServerNotAnswering, detail))
+        }
         // The address itself is refused by this app (plain HTTP to a LAN
         // host): no sync could ever use it.
-        SyncErrorKind::Rejected => Err(AppError::new(
-            err.code().unwrap_or("join_refused"),
-            err.message_vi(),
-            detail,
-        )),
+        SyncErrorKind::Rejected => Err(AppError::new(err.as_code(), detail)),
         // No network, too slow, busy, a certificate to fix: stored, and the
         // sync screen says what it waits for.
         SyncErrorKind::Offline
@@ -93,9 +81,8 @@ impl App {
 
     /// Stores the join on the device (no network needed).
     pub fn join_unit(&mut self, payload: &JoinPayload) -> AppResult<Unit> {
-        let join_payload = serde_json::to_value(payload).map_err(|err| {
-            AppError::new("storage_error", "Không lưu được đơn vị.", err.to_string())
-        })?;
+        let join_payload = serde_json::to_value(payload)
+            .map_err(|err| AppError::new(Code::StorageError, format!("the join payload: {err}")))?;
         // Offline, the unit's name and area type are not known yet (an empty
         // name): the store shows the code until the first sync brings the real
         // name, and a re-join keeps a name it already has.
@@ -135,9 +122,11 @@ mod tests {
             "join_server_not_answering"
         );
         assert_eq!(
-            refused(SyncError::Rejected {
-                code: "insecure_server".into(),
-                message: "…".into()
+            refused(SyncError::RefusedHere {
+                code: cdht_core::Code::InsecureServer {
+                    server: "http://192.0.2.1".into()
+                },
+                detail: "…".into()
             }),
             "insecure_server"
         );

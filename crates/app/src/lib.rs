@@ -11,6 +11,7 @@ mod assessment;
 pub mod background;
 pub mod cli;
 use assessment::assessment_input;
+use cdht_core::Code;
 mod database_key;
 mod error;
 mod join;
@@ -136,8 +137,7 @@ impl App {
         let thumbnails_dir = data_dir.as_ref().join("thumbnails");
         std::fs::create_dir_all(&thumbnails_dir).map_err(|err| {
             AppError::new(
-                "storage_error",
-                "Không tạo được thư mục dữ liệu của ứng dụng.",
+                Code::DataFolderUnavailable,
                 format!("creating {}: {err}", thumbnails_dir.display()),
             )
         })?;
@@ -175,13 +175,7 @@ impl App {
         self.catalogs
             .iter()
             .max_by(|a, b| a.issued_on.cmp(&b.issued_on))
-            .ok_or_else(|| {
-                AppError::new(
-                    "catalog_broken",
-                    "Ứng dụng chưa có bộ tiêu chí nào. Bác hãy cập nhật ứng dụng.",
-                    "no catalog",
-                )
-            })
+            .ok_or_else(|| AppError::new(Code::CatalogBroken, "no catalog"))
     }
 
     /// Every catalog the app scores with: the shipped ones merged with those
@@ -202,11 +196,9 @@ impl App {
     fn catalog(&self, id: &CatalogId) -> AppResult<&Catalog> {
         self.catalogs.iter().find(|c| &c.id == id).ok_or_else(|| {
             AppError::new(
-                "unknown_catalog",
-                format!(
-                    "Bài này dùng bộ tiêu chí “{id}” mà máy chưa có. \
-                     Bác hãy đồng bộ hoặc cập nhật ứng dụng."
-                ),
+                Code::UnknownCatalog {
+                    catalog: id.to_string(),
+                },
                 format!("catalog {id} is neither shipped nor pulled"),
             )
         })
@@ -317,13 +309,8 @@ impl App {
 /// The shipped catalogs merged with the pulled ones. A pulled catalog that
 /// cannot be read never blocks the app: the shipped ones are used then.
 fn merged_catalogs(store: &Store) -> AppResult<Vec<Catalog>> {
-    let shipped = cdht_core::embedded_catalogs().map_err(|err| {
-        AppError::new(
-            "catalog_broken",
-            "Bộ tiêu chí trong ứng dụng bị lỗi. Bác hãy cập nhật ứng dụng.",
-            err.to_string(),
-        )
-    })?;
+    let shipped = cdht_core::embedded_catalogs()
+        .map_err(|err| AppError::new(Code::CatalogBroken, err.to_string()))?;
     let pulled = store.catalogs().unwrap_or_default();
     Ok(cdht_core::merge_catalogs(shipped, &pulled))
 }
@@ -354,13 +341,7 @@ fn decode_base64(text: &str) -> AppResult<Vec<u8>> {
     let data = text.rsplit_once(',').map_or(text, |(_, d)| d);
     base64::engine::general_purpose::STANDARD
         .decode(data.trim())
-        .map_err(|err| {
-            AppError::new(
-                "file_unreadable",
-                "Không đọc được tệp này. Bác hãy chọn lại.",
-                format!("base64: {err}"),
-            )
-        })
+        .map_err(|err| AppError::new(Code::FileUnreadable, format!("base64: {err}")))
 }
 
 /// The camera's local "YYYY-MM-DDTHH:MM:SS" as Unix milliseconds (this device's zone).

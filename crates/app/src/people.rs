@@ -2,6 +2,7 @@
 //! members, the list and the search; and the checks of what was typed.
 
 use super::*;
+use cdht_core::Code;
 
 /// A person's line in the officer's list, with the unit that owns a pulled
 /// person on the server when it is not the unit joined on this device.
@@ -75,7 +76,7 @@ impl App {
             full_name: check_name(&form.full_name)?,
             birth_year: check_birth_year(form.birth_year)?,
             gender: form.gender,
-            ethnicity: check_optional("Dân tộc", form.ethnicity.as_ref(), 100)?,
+            ethnicity: check_optional("ethnicity", form.ethnicity.as_ref(), 100)?,
             target_group: self.check_group(form.target_group.as_ref())?,
             household_label: existing.as_ref().and_then(|p| p.household_label.clone()),
             household_address: existing.as_ref().and_then(|p| p.household_address.clone()),
@@ -102,11 +103,11 @@ impl App {
             full_name: check_name(&form.full_name)?,
             birth_year: check_birth_year(form.birth_year)?,
             gender: form.gender,
-            ethnicity: check_optional("Dân tộc", form.ethnicity.as_ref(), 100)?,
+            ethnicity: check_optional("ethnicity", form.ethnicity.as_ref(), 100)?,
             target_group: self.check_group(form.target_group.as_ref())?,
-            household_label: check_optional("Tên hộ", form.household_label.as_ref(), 200)?,
+            household_label: check_optional("household", form.household_label.as_ref(), 200)?,
             household_address: check_optional(
-                "Địa chỉ",
+                "address",
                 form.household_address.as_ref(),
                 cdht_core::text::MAX_ADDRESS_CHARS,
             )?,
@@ -126,8 +127,9 @@ impl App {
         let catalog = self.current_catalog()?;
         if catalog.group(group.as_str()).is_none() {
             return Err(AppError::new(
-                "unknown_group",
-                "Nhóm đối tượng này không có trong bộ tiêu chí. Bác hãy chọn lại.",
+                Code::UnknownGroup {
+                    group: group.to_string(),
+                },
                 format!("group {group} not in catalog {}", catalog.id),
             ));
         }
@@ -219,13 +221,9 @@ fn household_matches(label: &str, words: &[String]) -> bool {
 fn check_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(AppError::new(
-            "name_required",
-            "Bác hãy nhập họ và tên.",
-            "full name is empty",
-        ));
+        return Err(AppError::new(Code::NameRequired, "full name is empty"));
     }
-    check_text("Họ tên", name, cdht_core::text::MAX_NAME_CHARS)?;
+    check_text("full_name", name, cdht_core::text::MAX_NAME_CHARS)?;
     Ok(name.to_owned())
 }
 
@@ -234,15 +232,18 @@ fn check_name(name: &str) -> AppResult<String> {
 fn check_text(field: &str, text: &str, max_chars: usize) -> AppResult<()> {
     if cdht_core::text::has_forbidden_char(text, false) {
         return Err(AppError::new(
-            "text_invalid",
-            format!("{field} có ký tự lạ (không nhìn thấy được). Bác xoá ô này và gõ lại."),
+            Code::TextInvalid {
+                field: field.to_owned(),
+            },
             format!("{field}: a control or bidi character"),
         ));
     }
     if text.chars().count() > max_chars {
         return Err(AppError::new(
-            "text_too_long",
-            format!("{field} dài quá, tối đa {max_chars} ký tự."),
+            Code::TextTooLong {
+                field: field.to_owned(),
+                max: max_chars as u32,
+            },
             format!("{field}: over {max_chars} characters"),
         ));
     }
@@ -265,8 +266,9 @@ fn check_birth_year(year: Option<i32>) -> AppResult<Option<i32>> {
     let this_year = App::current_year();
     match year {
         Some(y) if !(1900..=this_year).contains(&y) => Err(AppError::new(
-            "birth_year_invalid",
-            format!("Năm sinh phải từ 1900 đến {this_year}, ví dụ 1965."),
+            Code::BirthYearInvalid {
+                max: this_year as u32,
+            },
             format!("birth year {y} out of range"),
         )),
         other => Ok(other),
@@ -283,19 +285,12 @@ fn cccd_update(typed: Option<&str>, consent: bool, erase: bool) -> AppResult<Ccc
     };
     if !consent {
         return Err(AppError::new(
-            "cccd_consent_required",
-            "Bác cần đánh dấu ô “Tôi đồng ý” trước khi lưu số CCCD. \
-             Nếu không muốn, hãy để trống ô CCCD.",
+            Code::CccdConsentRequired,
             "CCCD given without consent",
         ));
     }
-    let number = cdht_store::normalize_cccd(typed).map_err(|_| {
-        AppError::new(
-            "cccd_invalid",
-            "Số CCCD phải có đúng 12 chữ số. Bác xem lại thẻ căn cước.",
-            "CCCD is not 12 digits",
-        )
-    })?;
+    let number = cdht_store::normalize_cccd(typed)
+        .map_err(|_| AppError::new(Code::CccdInvalid, "CCCD is not 12 digits"))?;
     Ok(CccdUpdate::Set {
         number,
         consent_given: true,

@@ -2,6 +2,7 @@
 //! screenshot), in Rust so the desktop needs no camera and no native library.
 
 use crate::error::AppError;
+use cdht_core::Code;
 use image::ImageReader;
 use std::io::Cursor;
 
@@ -13,13 +14,7 @@ const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
 
 /// The text of the first readable QR code in the image.
 pub fn decode_qr_text(image_bytes: &[u8]) -> Result<String, AppError> {
-    let not_image = |detail: String| {
-        AppError::new(
-            "qr_not_image",
-            "Tệp này không phải là ảnh. Bác hãy chọn ảnh chụp mã QR của đơn vị (tệp .jpg hoặc .png).",
-            detail,
-        )
-    };
+    let not_image = |detail: String| AppError::new(Code::QrNotImage, detail);
     let mut reader = ImageReader::new(Cursor::new(image_bytes))
         .with_guessed_format()
         .map_err(|e| not_image(e.to_string()))?;
@@ -50,9 +45,7 @@ pub fn decode_qr_text(image_bytes: &[u8]) -> Result<String, AppError> {
     let grids = prepared.detect_grids();
     if grids.is_empty() {
         return Err(AppError::new(
-            "qr_not_found",
-            "Không thấy mã QR trong ảnh. Bác hãy chụp lại cho rõ, thấy đủ cả mã, không bị loá; \
-             hoặc nhập mã đơn vị in dưới mã QR.",
+            Code::QrNotFound,
             "no QR code found in the image",
         ));
     }
@@ -64,9 +57,7 @@ pub fn decode_qr_text(image_bytes: &[u8]) -> Result<String, AppError> {
         }
     }
     Err(AppError::new(
-        "qr_damaged",
-        "Mã QR bị mờ hoặc hỏng nên không đọc được. Bác hãy chụp lại gần hơn, \
-         hoặc nhập mã đơn vị và mã tham gia in dưới mã QR.",
+        Code::QrDamaged,
         format!("QR code found but not readable: {last_error}"),
     ))
 }

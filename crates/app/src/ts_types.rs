@@ -70,6 +70,7 @@ fn generated() -> String {
         Improvement,
         ExemplaryStatus,
         DeviceScope,
+        cdht_core::Code,
         // cdht-store: the records.
         serde_json::Value,
         Unit,
@@ -120,6 +121,12 @@ fn generated() -> String {
         out.push_str(&declaration.replace("bigint", "number"));
         out.push('\n');
     }
+    // Every code's name: `npm run check` requires each in every catalog.
+    out.push_str("\n/** Every code's name (cdht_core::Code::ALL). */\nexport const CODES = [\n");
+    for code in cdht_core::Code::ALL {
+        out.push_str(&format!("  \"{}\",\n", code.name));
+    }
+    out.push_str("] as const;\n");
     out
 }
 

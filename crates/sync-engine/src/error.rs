@@ -1,5 +1,6 @@
 //! What a sync round can fail with, sorted by what the app does about it.
 
+use cdht_core::Code;
 use cdht_store::StoreError;
 use cdht_sync_client::SyncError as ClientError;
 
@@ -54,6 +55,10 @@ pub enum SyncError {
     CertificateUntrusted(String),
     #[error("refused ({code}): {message}")]
     Rejected { code: String, message: String },
+    /// Refused on the device before anything was sent (a QR code, a plain
+    /// HTTP address, an answer outside the protocol).
+    #[error("refused ({code}): {detail}")]
+    RefusedHere { code: Code, detail: String },
     #[error("local database: {0}")]
     Store(#[from] StoreError),
     #[error("wrong officer username or password ({code})")]
@@ -72,7 +77,7 @@ impl SyncError {
             Self::NotCdht(_) => SyncErrorKind::NotCdht,
             Self::AuthExpired { .. } => SyncErrorKind::AuthExpired,
             Self::CertificateUntrusted(_) => SyncErrorKind::CertificateUntrusted,
-            Self::Rejected { .. } => SyncErrorKind::Rejected,
+            Self::Rejected { .. } | Self::RefusedHere { .. } => SyncErrorKind::Rejected,
             Self::Store(_) => SyncErrorKind::Store,
             Self::BadCredentials { .. } => SyncErrorKind::BadCredentials,
             Self::ForbiddenRole { .. } => SyncErrorKind::ForbiddenRole,
@@ -100,46 +105,31 @@ impl SyncError {
             | Self::Rejected { code, .. }
             | Self::BadCredentials { code, .. }
             | Self::ForbiddenRole { code, .. } => Some(code),
+            Self::RefusedHere { code, .. } => Some(code.as_str()),
             _ => None,
         }
     }
 
-    /// What to tell the person, in Vietnamese (the server's own sentence when
-    /// it gave one for a rejection).
+    /// What went wrong as the code the UI words (a server's refusal keeps
+    /// its code; one this version does not know keeps the server's message).
     #[must_use]
-    pub fn message_vi(&self) -> String {
+    pub fn as_code(&self) -> Code {
         match self {
-            Self::Offline(_) => "Chưa có mạng. Dữ liệu vẫn được lưu an toàn trên máy; \
-                ứng dụng sẽ tự gửi khi có sóng trở lại."
-                .to_owned(),
-            Self::RetryLater { .. } => "Máy chủ đang bận. Dữ liệu vẫn được lưu trên máy; \
-                ứng dụng sẽ tự thử lại sau ít phút."
-                .to_owned(),
-            Self::ServerNotAnswering(_) => "Máy có mạng nhưng máy chủ không trả lời ở địa chỉ \
-                này. Ứng dụng sẽ tự thử lại; nếu cứ như vậy, bác hãy quét lại mã QR của chi hội. \
-                Dữ liệu vẫn được lưu trên máy."
-                .to_owned(),
-            Self::NotCdht(_) => "Địa chỉ này có trả lời nhưng không phải máy chủ CDHT. \
-                Bác hãy quét lại mã QR của chi hội. Dữ liệu vẫn được lưu trên máy."
-                .to_owned(),
-            Self::AuthExpired { .. } => "Máy này cần tham gia lại đơn vị: bác hãy quét lại \
-                mã QR của chi hội. Mọi dữ liệu đã nhập vẫn còn nguyên."
-                .to_owned(),
-            Self::CertificateUntrusted(_) => "Không xác minh được chứng chỉ bảo mật của máy chủ \
-                (không phải do mất mạng). Bác hãy báo cán bộ chi hội kiểm tra địa chỉ máy chủ. \
-                Dữ liệu vẫn được lưu trên máy."
-                .to_owned(),
-            Self::Rejected { message, .. } if !message.trim().is_empty() => message.clone(),
-            Self::Rejected { .. } => "Máy chủ không nhận yêu cầu này.".to_owned(),
-            Self::BadCredentials { .. } => "Sai tên đăng nhập hoặc mật khẩu.".to_owned(),
-            Self::ForbiddenRole { .. } => "Tài khoản này không có quyền thu thập phiếu \
-                cho đơn vị của máy này. Bác hãy nhờ quản trị viên cấp quyền cộng tác viên."
-                .to_owned(),
-            Self::Store(err) => format!(
-                "Lỗi bộ nhớ trên máy ({:?}). Dữ liệu chưa gửi không bị xoá; \
-                 bác hãy kiểm tra dung lượng trống rồi thử lại.",
-                err.kind()
-            ),
+            Self::Offline(_) => Code::Offline,
+            Self::RetryLater { .. } => Code::RetryLater,
+            Self::ServerNotAnswering(_) => Code::ServerNotAnswering,
+            Self::NotCdht(_) => Code::NotCdht,
+            Self::AuthExpired { .. } => Code::AuthExpired,
+            Self::CertificateUntrusted(_) => Code::CertificateUntrusted,
+            Self::Rejected { code, message } => Code::from_wire(code, None, message),
+            Self::RefusedHere { code, .. } => code.clone(),
+            Self::Store(err) => match err.kind() {
+                cdht_store::ErrorKind::DiskFull => Code::DiskFull,
+                cdht_store::ErrorKind::KeyUnavailable => Code::DatabaseKeyUnavailable,
+                _ => Code::StorageError,
+            },
+            Self::BadCredentials { .. } => Code::BadCredentials,
+            Self::ForbiddenRole { .. } => Code::ForbiddenRole,
         }
     }
 }
@@ -163,20 +153,19 @@ impl From<ClientError> for SyncError {
             ClientError::Forbidden { code, message }
             | ClientError::Conflict { code, message }
             | ClientError::Rejected { code, message, .. } => Self::Rejected { code, message },
-            ClientError::Protocol(text) => Self::Rejected {
-                code: "protocol".to_owned(),
-                message: format!("Máy chủ trả lời không đúng giao thức: {text}"),
+            ClientError::Protocol(text) => Self::RefusedHere {
+                code: Code::Protocol,
+                detail: text,
             },
-            ClientError::InsecureServer(server) => Self::Rejected {
-                code: "insecure_server".to_owned(),
-                message: format!(
-                    "Không gửi dữ liệu qua kết nối không mã hoá tới {server}. \
-                     Hãy dùng địa chỉ https://."
-                ),
+            ClientError::InsecureServer(server) => Self::RefusedHere {
+                code: Code::InsecureServer {
+                    server: server.to_string(),
+                },
+                detail: format!("plain HTTP to {server}"),
             },
-            ClientError::Qr(qr) => Self::Rejected {
-                code: qr.code().to_owned(),
-                message: qr.message_vi(),
+            ClientError::Qr(qr) => Self::RefusedHere {
+                code: Code::from(&qr),
+                detail: qr.to_string(),
             },
         }
     }

@@ -29,7 +29,7 @@
 //! // once, on a background tokio task (its own store connection; WAL lets the UI keep its own):
 //! let mut engine = SyncEngine::open(&data_dir, &database_key, ServerConfig::default())?;
 //! // join screen (scanned QR text, or JoinPayload::from_typed(server, unit, key) + engine.enrol):
-//! let unit = engine.enrol_from_qr(&qr_text).await?;            // Err(e): show e.message_vi()
+//! let unit = engine.enrol_from_qr(&qr_text).await?;            // Err(e): show e.as_code()
 //! // the loop:
 //! let mut backoff = RetryBackoff::default();
 //! loop {
@@ -39,7 +39,7 @@
 //!     }
 //!     match engine.sync_once(|p| emit("sync-progress", p)).await {
 //!         Ok(report) => { backoff.record_success(); emit("sync-done", report) }
-//!         Err(e) => { backoff.record_failure(&e); emit("sync-error", (e.kind(), e.message_vi())) }
+//!         Err(e) => { backoff.record_failure(&e); emit("sync-error", (e.kind(), e.as_code())) }
 //!     }
 //! }
 //! ```

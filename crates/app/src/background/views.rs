@@ -2,6 +2,7 @@
 //! screen shows.
 
 use cdht_core::sync::DeviceScope;
+use cdht_core::Code;
 use cdht_sync_engine::{SyncError, SyncErrorKind, SyncProgress, SyncReport};
 use serde::Serialize;
 
@@ -60,13 +61,14 @@ impl SyncDone {
 }
 
 /// A failed round or enrolment: the UI maps `kind` to its own sentence (in
-/// the chosen language); `message` is the engine's Vietnamese sentence.
+/// the chosen language), and words `error` (a server's refusal, with its
+/// code) from its catalogs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncErrorView {
     pub kind: SyncErrorKind,
     pub code: Option<String>,
-    pub message: String,
+    pub error: Code,
     pub detail: String,
     pub at_ms: i64,
 }
@@ -76,7 +78,7 @@ impl SyncErrorView {
         Self {
             kind: err.kind(),
             code: err.code().map(str::to_owned),
-            message: err.message_vi(),
+            error: err.as_code(),
             detail: err.to_string(),
             at_ms,
         }

@@ -11,6 +11,7 @@ fn field_vi(field: &str) -> &str {
         "phone" => "Số điện thoại",
         "address" => "Địa chỉ",
         "household" => "Tên hộ",
+        "ethnicity" => "Dân tộc",
         "indicator" => "Mã chỉ số",
         "decision_no" => "Số quyết định",
         "reason" => "Lý do",

@@ -289,7 +289,7 @@ codes! {
     // The app: people and assessments.
     /// The full name is empty.
     App NameRequired = "name_required";
-    /// The field `field` (`full_name`, `phone`, `address`, `household`) holds an invisible character.
+    /// The field `field` (`full_name`, `ethnicity`, `household`, `address`) holds an invisible character.
     App TextInvalid { field: String } = "text_invalid";
     /// The field `field` is over `max` characters.
     App TextTooLong { field: String, max: u32 } = "text_too_long";

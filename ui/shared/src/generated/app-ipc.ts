@@ -137,6 +137,8 @@ provisional: boolean, };
 
 export type DeviceScope = "own_records" | "unit_records";
 
+export type Code = { "code": "bad_json" } | { "code": "invalid_body", place: string | null, } | { "code": "bad_request" } | { "code": "bad_body" } | { "code": "unsupported_media_type" } | { "code": "payload_too_large" } | { "code": "bad_query", param: string | null, } | { "code": "bad_path" } | { "code": "method_not_allowed" } | { "code": "unauthenticated" } | { "code": "out_of_scope" } | { "code": "forbidden_role" } | { "code": "bad_join_key" } | { "code": "bad_credentials" } | { "code": "rate_limited" } | { "code": "not_found" } | { "code": "busy" } | { "code": "internal" } | { "code": "unsupported_protocol", max: number, } | { "code": "batch_too_large", max: number, } | { "code": "bad_seq", max: number, } | { "code": "batch_conflict" } | { "code": "seq_out_of_order", last: number, } | { "code": "bad_version" } | { "code": "invalid_text", field: string, } | { "code": "invalid_name", max: number, } | { "code": "invalid_phone", max: number, } | { "code": "invalid_address", max: number, } | { "code": "invalid_cccd" } | { "code": "invalid_year" } | { "code": "version_conflict" } | { "code": "locked_after_review" } | { "code": "record_reassigned" } | { "code": "duplicate_limit", max: number, } | { "code": "hash_mismatch" } | { "code": "invalid_evidence", problem: string, } | { "code": "evidence_too_large", max_mb: number, } | { "code": "unsupported_type" } | { "code": "unknown_evidence" } | { "code": "offset_mismatch", received: number, } | { "code": "chunk_out_of_range" } | { "code": "unknown_catalog", catalog: string, } | { "code": "unknown_group", group: string, } | { "code": "unknown_indicator", indicator: string, } | { "code": "duplicate_indicator", indicator: string, } | { "code": "missing_indicators", indicators: Array<string>, } | { "code": "points_out_of_range", indicator: string, points: number, max: number, } | { "code": "unknown_level", indicator: string, level: string, } | { "code": "wrong_state", state: string, to: string | null, } | { "code": "already_recognised_elsewhere" } | { "code": "not_recognised" } | { "code": "reason_required", max: number, } | { "code": "invalid_recognition", max: number, } | { "code": "invalid_exemplary", max: number, } | { "code": "not_eligible", person: string, year: number, streak: number, required: number, } | { "code": "already_granted", person: string, year: number, decision_no: string, decision_date: string, } | { "code": "stale_revision", catalog: string, revision: number, installed: number, } | { "code": "unit_exists", unit: string, } | { "code": "unknown_unit", unit: string, } | { "code": "cycle", unit: string, } | { "code": "below_threshold", total: number, threshold: number, short_by: number, } | { "code": "indicator_below_minimum", indicator: string, points: number, min: number, } | { "code": "unanswered", indicators: Array<string>, } | { "code": "already_exists" } | { "code": "conflict" } | { "code": "locked" } | { "code": "invalid_input" } | { "code": "disk_full" } | { "code": "corrupt" } | { "code": "too_new" } | { "code": "database_key_unavailable" } | { "code": "storage_error" } | { "code": "data_folder_unavailable" } | { "code": "app_failed" } | { "code": "qr_not_cdht" } | { "code": "qr_newer_version" } | { "code": "qr_bad_unit_code", unit: string, } | { "code": "qr_bad_join_key" } | { "code": "qr_bad_server" } | { "code": "qr_not_image" } | { "code": "qr_not_found" } | { "code": "qr_damaged" } | { "code": "join_not_cdht" } | { "code": "join_server_not_answering" } | { "code": "photo_empty" } | { "code": "photo_too_large", max_mb: number, } | { "code": "photo_not_an_image" } | { "code": "photo_unsupported_format", format: string, } | { "code": "photo_corrupt" } | { "code": "photo_dimensions_too_large" } | { "code": "photo_internal" } | { "code": "photo_on_server" } | { "code": "photo_missing" } | { "code": "photo_unknown" } | { "code": "photo_fetch_offline" } | { "code": "photo_not_on_server" } | { "code": "photo_fetch_failed" } | { "code": "file_unreadable" } | { "code": "name_required" } | { "code": "text_invalid", field: string, } | { "code": "text_too_long", field: string, max: number, } | { "code": "birth_year_invalid", max: number, } | { "code": "cccd_consent_required" } | { "code": "cccd_invalid" } | { "code": "no_target_group" } | { "code": "indicator_not_in_assessment", indicator: string, } | { "code": "replaced_answers_gone" } | { "code": "catalog_broken" } | { "code": "sync_unavailable" } | { "code": "sync_busy" } | { "code": "officer_fields_required" } | { "code": "officer_bad_credentials" } | { "code": "officer_no_role" } | { "code": "officer_offline" } | { "code": "officer_retry_later" } | { "code": "officer_logout_offline" } | { "code": "not_enrolled" } | { "code": "offline" } | { "code": "retry_later" } | { "code": "server_not_answering" } | { "code": "not_cdht" } | { "code": "auth_expired" } | { "code": "certificate_untrusted" } | { "code": "protocol" } | { "code": "insecure_server", server: string, } | { "code": "unrecognised", name: string, message: string, };
+
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
 export type Unit = { unit_code: UnitCode, 
@@ -197,7 +199,11 @@ export type SyncProgress = { phase: SyncPhase, items_done: number, items_total: 
 
 export type SyncErrorKind = "offline" | "retry_later" | "server_not_answering" | "not_cdht" | "auth_expired" | "certificate_untrusted" | "rejected" | "store" | "bad_credentials" | "forbidden_role";
 
-export type AppError = { kind: string, message: string, detail: string, };
+export type AppError = { 
+/**
+ * The code's name (`code.code`), for the UI's branches.
+ */
+kind: string, code: Code, detail: string, };
 
 export type NextStep = "join" | "profile" | "assess" | "continue_draft" | "send" | "await_review" | "fix_returned" | "await_recognition" | "recognised";
 
@@ -367,7 +373,7 @@ export type SyncEvent = { "event": "progress", "payload": SyncProgress } | { "ev
 
 export type SyncDone = { at_ms: number, pushed: number, acked: number, rejected: number, photos_uploaded: number, uploaded_bytes: number, pulled_changes: number, applied_changes: number, };
 
-export type SyncErrorView = { kind: SyncErrorKind, code: string | null, message: string, detail: string, at_ms: number, };
+export type SyncErrorView = { kind: SyncErrorKind, code: string | null, error: Code, detail: string, at_ms: number, };
 
 export type EnrolledView = { server: string, unit_code: string, unit_name: string, };
 
@@ -414,3 +420,133 @@ scope: DeviceScope,
 officer: string | null, };
 
 export type OfficerBinding = { username: string, scope: DeviceScope, };
+
+/** Every code's name (cdht_core::Code::ALL). */
+export const CODES = [
+  "bad_json",
+  "invalid_body",
+  "bad_request",
+  "bad_body",
+  "unsupported_media_type",
+  "payload_too_large",
+  "bad_query",
+  "bad_path",
+  "method_not_allowed",
+  "unauthenticated",
+  "out_of_scope",
+  "forbidden_role",
+  "bad_join_key",
+  "bad_credentials",
+  "rate_limited",
+  "not_found",
+  "busy",
+  "internal",
+  "unsupported_protocol",
+  "batch_too_large",
+  "bad_seq",
+  "batch_conflict",
+  "seq_out_of_order",
+  "bad_version",
+  "invalid_text",
+  "invalid_name",
+  "invalid_phone",
+  "invalid_address",
+  "invalid_cccd",
+  "invalid_year",
+  "version_conflict",
+  "locked_after_review",
+  "record_reassigned",
+  "duplicate_limit",
+  "hash_mismatch",
+  "invalid_evidence",
+  "evidence_too_large",
+  "unsupported_type",
+  "unknown_evidence",
+  "offset_mismatch",
+  "chunk_out_of_range",
+  "unknown_catalog",
+  "unknown_group",
+  "unknown_indicator",
+  "duplicate_indicator",
+  "missing_indicators",
+  "points_out_of_range",
+  "unknown_level",
+  "wrong_state",
+  "already_recognised_elsewhere",
+  "not_recognised",
+  "reason_required",
+  "invalid_recognition",
+  "invalid_exemplary",
+  "not_eligible",
+  "already_granted",
+  "stale_revision",
+  "unit_exists",
+  "unknown_unit",
+  "cycle",
+  "below_threshold",
+  "indicator_below_minimum",
+  "unanswered",
+  "already_exists",
+  "conflict",
+  "locked",
+  "invalid_input",
+  "disk_full",
+  "corrupt",
+  "too_new",
+  "database_key_unavailable",
+  "storage_error",
+  "data_folder_unavailable",
+  "app_failed",
+  "qr_not_cdht",
+  "qr_newer_version",
+  "qr_bad_unit_code",
+  "qr_bad_join_key",
+  "qr_bad_server",
+  "qr_not_image",
+  "qr_not_found",
+  "qr_damaged",
+  "join_not_cdht",
+  "join_server_not_answering",
+  "photo_empty",
+  "photo_too_large",
+  "photo_not_an_image",
+  "photo_unsupported_format",
+  "photo_corrupt",
+  "photo_dimensions_too_large",
+  "photo_internal",
+  "photo_on_server",
+  "photo_missing",
+  "photo_unknown",
+  "photo_fetch_offline",
+  "photo_not_on_server",
+  "photo_fetch_failed",
+  "file_unreadable",
+  "name_required",
+  "text_invalid",
+  "text_too_long",
+  "birth_year_invalid",
+  "cccd_consent_required",
+  "cccd_invalid",
+  "no_target_group",
+  "indicator_not_in_assessment",
+  "replaced_answers_gone",
+  "catalog_broken",
+  "sync_unavailable",
+  "sync_busy",
+  "officer_fields_required",
+  "officer_bad_credentials",
+  "officer_no_role",
+  "officer_offline",
+  "officer_retry_later",
+  "officer_logout_offline",
+  "not_enrolled",
+  "offline",
+  "retry_later",
+  "server_not_answering",
+  "not_cdht",
+  "auth_expired",
+  "certificate_untrusted",
+  "protocol",
+  "insecure_server",
+  "unrecognised",
+] as const;
