@@ -1,6 +1,5 @@
 // The Rust commands (src-tauri → crates/app), typed by their names. Every
-// failure is an AppError {kind, message, detail}: `kind` is the code the
-// catalogs word, `message` Vietnamese (shown when a catalog has no wording).
+// failure is an AppError {kind, code, detail}: the catalogs word `code`.
 import { invoke } from "@tauri-apps/api/core";
 import type { Commands } from "@cdht/shared/app-types";
 import type { AppError } from "@cdht/shared/types";
@@ -10,7 +9,7 @@ export async function call<C extends keyof Commands>(command: C, ...args: {} ext
     return await invoke<Commands[C][1]>(command, (args[0] ?? {}) as Record<string, unknown>);
   } catch (err) {
     if (err && typeof err === "object" && "kind" in err) throw err;
-    throw { kind: "internal", message: "Ứng dụng gặp lỗi. Bác hãy thử lại.", detail: String(err) } satisfies AppError;
+    throw { kind: "app_failed", code: { code: "app_failed" }, detail: String(err) } satisfies AppError;
   }
 }
 
@@ -20,7 +19,7 @@ export function readFileAsDataUrl(file: File): Promise<string> {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result));
     reader.onerror = () =>
-      reject({ kind: "file_unreadable", message: "Không đọc được tệp này. Bác hãy chọn lại.", detail: String(reader.error) } satisfies AppError);
+      reject({ kind: "file_unreadable", code: { code: "file_unreadable" }, detail: String(reader.error) } satisfies AppError);
     reader.readAsDataURL(file);
   });
 }

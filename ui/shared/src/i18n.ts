@@ -57,6 +57,32 @@ export function tOwn(key: string, params: Params = {}): string | null {
   return text === undefined ? null : fill(text, params);
 }
 
+/** A code's parameters as the catalogs' placeholders (lists joined, a field named). */
+function codeParams(code: Record<string, unknown>): Params {
+  const params: Params = {};
+  for (const [name, value] of Object.entries(code)) {
+    if (Array.isArray(value)) params[name] = value.join(", ");
+    else if (typeof value === "string" || typeof value === "number") params[name] = value;
+    else params[name] = "";
+  }
+  if (typeof code.field === "string") params.field_name = t(`field.${code.field}`);
+  return params;
+}
+
+/**
+ * An error or refusal code (`{code, ...params}`, cdht_core::Code) in the
+ * chosen language: the catalogs word every code (`code.<name>`); a code this
+ * version does not know is `unrecognised`, which carries the sender's sentence.
+ */
+export function describe(code: { code: string }): string {
+  return t(`code.${code.code}`, codeParams(code as Record<string, unknown>));
+}
+
+/** A code's wording by its name alone (a push refusal's `code`), or null when unknown. */
+export function describeName(name: string | null | undefined): string | null {
+  return name ? tOwn(`code.${name}`) : null;
+}
+
 /** A text from the core's catalogs ({vi, en}): the current language if it has one, else Vietnamese. */
 export function tx(text: { vi: string; en?: string | null } | Record<string, string> | null | undefined): string {
   if (!text) return "";

@@ -4,5 +4,8 @@
 /** A text in the criteria catalogs: Vietnamese always, English when known. */
 export type Text = { vi: string; en?: string | null };
 
-/** Every failure of a command: `kind` is the stable code, `message` Vietnamese. */
-export type AppError = { kind: string; message?: string | null; detail?: string | null };
+/**
+ * Every failure of a command: `code` (cdht_core::Code) is what the catalogs
+ * word, `kind` its name; `message` only for a failure the UI itself words.
+ */
+export type AppError = { kind: string; code?: { code: string } | null; message?: string | null; detail?: string | null };

@@ -2,7 +2,7 @@
 // what waits, and what the server refused ("Cần sửa") with the way to fix it.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNotice, ProgressBar, type Progress } from "@cdht/shared/components";
-import { locale, t, tOwn } from "@cdht/shared/i18n";
+import { describe, describeName, locale, t, tOwn } from "@cdht/shared/i18n";
 import type { RejectedRecord, SyncState, SyncStatus, SyncView } from "@cdht/shared/app-types";
 import { call } from "../api";
 import { SyncSummary } from "../components/SyncSummary";
@@ -10,12 +10,12 @@ import { useSyncEvent } from "../live";
 import { go, selfId } from "../state";
 
 /**
- * Why the server refused something, in the chosen language: its stable code
- * worded by the catalog (with the next step), or the server's own sentence
- * (Vietnamese) for a code this version does not know.
+ * Why the server refused a record, in the chosen language: its stable code
+ * worded by the catalog (with the next step), else the code's own wording,
+ * or the server's sentence (Vietnamese) for a code this version does not know.
  */
 function refusalText(code: string | null | undefined, message: string | null | undefined): string {
-  return (code && tOwn(`refusal.${code}`)) || message || t("sync.parked_no_reason");
+  return (code && tOwn(`refusal.${code}`)) || describeName(code) || message || t("sync.parked_no_reason");
 }
 
 type StateText = { id: string; text: string; rescan?: boolean };
@@ -42,7 +42,7 @@ function syncStateText(bg: SyncState): StateText {
       case "store":
         return { id: "store", text: t("sync.state_store") };
       default:
-        return { id: "rejected", text: t("sync.state_rejected", { reason: refusalText(err.code, err.message) }) };
+        return { id: "rejected", text: t("sync.state_rejected", { reason: (err.code && tOwn(`refusal.${err.code}`)) || describe(err.error) }) };
     }
   }
   if (!bg.enrolled && !bg.enrol_pending) return { id: "not_joined", text: t("sync.state_not_joined") };

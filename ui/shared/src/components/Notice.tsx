@@ -1,10 +1,11 @@
 import type { ComponentChildren } from "preact";
-import { t, tOwn } from "../i18n";
+import { describe, t } from "../i18n";
 import type { AppError } from "../types";
 
 /**
- * A failure, in the chosen language: the catalog words a known kind
- * (`error.<kind>`); otherwise the sentence that came with it (Vietnamese).
+ * A failure, in the chosen language: the catalogs word its code
+ * (`code.<name>`, with its parameters); a failure the UI made itself
+ * carries its own (already translated) message.
  */
 export function ErrorNotice({ error, id = "error" }: { error: AppError | unknown; id?: string }) {
   if (!error) return null;
@@ -13,7 +14,7 @@ export function ErrorNotice({ error, id = "error" }: { error: AppError | unknown
   return (
     <div class="notice error" role="alert" id={id} data-kind={kind}>
       <strong>{t("common.error_title")}</strong>
-      <p>{(kind && tOwn(`error.${kind}`)) ?? err.message ?? String(error)}</p>
+      <p>{err?.code ? describe(err.code) : err?.message ?? t("code.app_failed")}</p>
     </div>
   );
 }

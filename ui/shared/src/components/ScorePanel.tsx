@@ -1,4 +1,4 @@
-import { t, tx } from "../i18n";
+import { describe, t, tx } from "../i18n";
 import type { Text } from "../types";
 
 export type Score = {
@@ -9,7 +9,7 @@ export type Score = {
   min_indicator_points: number;
   unanswered: string[];
   competencies: { id: string; name: Text; points: number; max_points: number }[];
-  reasons: { kind: string; message: Text }[];
+  reasons: { kind: string }[];
   improvements: { message: Text }[];
   provisional: { rule: string }[];
 };
@@ -55,7 +55,7 @@ export function ScorePanel({ score, onJump }: { score: Score; onJump?: (indicato
       {reasons.length && unanswered === 0 ? (
         <div id="score-reasons">
           <h4>{t("assess.reasons")}</h4>
-          <ul>{reasons.map((r, i) => <li key={i}>{tx(r.message)}</li>)}</ul>
+          <ul>{reasons.map((r, i) => <li key={i}>{describe({ ...r, code: r.kind })}</li>)}</ul>
         </div>
       ) : null}
       {score.improvements.length && unanswered === 0 ? (

@@ -786,6 +786,12 @@ export interface components {
             code: string;
             message: string;
             /**
+             * @description The code's parameters (which indicator, which minimum, ...), so a
+             *     client words the code itself ([`crate::code::Code`]); absent when it
+             *     has none, and from servers older than the codes.
+             */
+            params?: Record<string, never>;
+            /**
              * Format: int64
              * @description With `offset_mismatch`: the bytes of the photo the server holds, the
              *     offset to continue from (absent on every other error).
