@@ -15,7 +15,8 @@ use serde::Serialize;
 pub struct AppError {
     /// The code's name (`code.code`), for the UI's branches.
     pub kind: String,
-    pub code: Code,
+    // Boxed: a code with its params is large, and every command's `Err` holds one.
+    pub code: Box<Code>,
     pub detail: String,
 }
 
@@ -23,7 +24,7 @@ impl AppError {
     pub fn new(code: Code, detail: impl Into<String>) -> Self {
         Self {
             kind: code.as_str().to_owned(),
-            code,
+            code: Box::new(code),
             detail: detail.into(),
         }
     }

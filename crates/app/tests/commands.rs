@@ -108,7 +108,7 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
         .unwrap();
     assert!(full.starts_with("data:image/jpeg;base64,/9j/"));
     assert_eq!(
-        app.evidence_photo("../../etc/passwd").unwrap_err().code,
+        *app.evidence_photo("../../etc/passwd").unwrap_err().code,
         cdht_core::Code::PhotoUnknown
     );
 
@@ -139,7 +139,7 @@ fn join_by_qr_image_profile_assessment_photos_and_reopen() {
         )
         .unwrap_err();
     assert_eq!(locked.kind, "locked");
-    assert_eq!(locked.code, cdht_core::Code::Locked);
+    assert_eq!(*locked.code, cdht_core::Code::Locked);
     let history = app.history(person_id).unwrap();
     assert_eq!(history.entries.len(), 1);
     assert_eq!(history.exemplary.streak, 0);
@@ -154,7 +154,7 @@ fn wrong_or_damaged_qr_images_get_clear_vietnamese_messages() {
         .join_unit_from_qr_image(&qr_png("https://shop.example.com/sale?id=1"))
         .unwrap_err();
     assert_eq!(foreign.kind, "qr_not_cdht");
-    assert_eq!(foreign.code, cdht_core::Code::QrNotCdht);
+    assert_eq!(*foreign.code, cdht_core::Code::QrNotCdht);
 
     let blank = app
         .join_unit_from_qr_image(&photo_jpeg(300, 200, 0))
@@ -360,7 +360,7 @@ fn a_person_without_target_group_is_asked_to_choose_one() {
         .open_assessment(me.person_id, App::current_year())
         .unwrap_err();
     assert_eq!(err.kind, "no_target_group");
-    assert_eq!(err.code, cdht_core::Code::NoTargetGroup);
+    assert_eq!(*err.code, cdht_core::Code::NoTargetGroup);
 }
 
 #[test]
@@ -511,7 +511,7 @@ fn officer_quick_add_with_a_cccd_needs_consent_and_shows_it_masked_grouped_by_ho
     with_cccd.cccd = Some("036 185 004 321".into());
     let refused = app.save_person(&with_cccd).unwrap_err();
     assert_eq!(refused.kind, "cccd_consent_required");
-    assert_eq!(refused.code, cdht_core::Code::CccdConsentRequired);
+    assert_eq!(*refused.code, cdht_core::Code::CccdConsentRequired);
     with_cccd.cccd_consent = true;
     with_cccd.cccd = Some("03618500432".into());
     assert_eq!(

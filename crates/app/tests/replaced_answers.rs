@@ -170,7 +170,7 @@ fn unsent_answers_replaced_by_another_device_are_shown_used_again_and_dismissed(
     let refused = app
         .restore_replaced_answers(id, kept.replaced_id)
         .unwrap_err();
-    assert_eq!(refused.code, cdht_core::Code::Locked, "{refused:?}");
+    assert_eq!(*refused.code, cdht_core::Code::Locked, "{refused:?}");
 
     // "Đã xem".
     let seen = app.dismiss_replaced_answers(id).unwrap();

@@ -102,7 +102,7 @@ async fn a_join_is_refused_only_where_the_answer_proves_the_address_wrong() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, "join_not_cdht", "{err:?}");
-    assert_eq!(err.code, cdht_core::Code::JoinNotCdht, "{err:?}");
+    assert_eq!(*err.code, cdht_core::Code::JoinNotCdht, "{err:?}");
 
     let closed = closed_port().await;
     let err = check_join_server(&payload_for(&closed), &config)

@@ -214,7 +214,7 @@ pub(super) async fn download_evidence(
     let size = state
         .db(move |s| s.readable_photo(&sha, &reader))
         .await?
-        .ok_or_else(|| ApiError::not_found())?;
+        .ok_or_else(ApiError::not_found)?;
     let stream = blobs::open_final(state.blobs.as_ref(), &sha256)
         .await
         .map_err(|e| match e {

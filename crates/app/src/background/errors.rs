@@ -55,24 +55,24 @@ mod tests {
             code: "bad_credentials".into(),
             message: "x".into(),
         });
-        assert_eq!(wrong.code, Code::OfficerBadCredentials);
+        assert_eq!(*wrong.code, Code::OfficerBadCredentials);
         assert_eq!(wrong.kind, "officer_bad_credentials");
         let role = officer_error(&SyncError::ForbiddenRole {
             code: "forbidden_role".into(),
             message: "x".into(),
         });
-        assert_eq!(role.code, Code::OfficerNoRole);
+        assert_eq!(*role.code, Code::OfficerNoRole);
         let offline = officer_error(&SyncError::Offline("connection refused".into()));
-        assert_eq!(offline.code, Code::OfficerOffline);
+        assert_eq!(*offline.code, Code::OfficerOffline);
         let logout = officer_logout_error(&SyncError::Offline("timeout".into()));
-        assert_eq!(logout.code, Code::OfficerLogoutOffline);
+        assert_eq!(*logout.code, Code::OfficerLogoutOffline);
         let photo = fetch_photo_error(&SyncError::Offline("timeout".into()));
-        assert_eq!(photo.code, Code::PhotoFetchOffline);
+        assert_eq!(*photo.code, Code::PhotoFetchOffline);
         // A server's refusal keeps the server's code.
         let refused = officer_error(&SyncError::Rejected {
             code: "busy".into(),
             message: "x".into(),
         });
-        assert_eq!(refused.code, Code::Busy);
+        assert_eq!(*refused.code, Code::Busy);
     }
 }
