@@ -100,7 +100,7 @@ export function Queue() {
                     {i.duplicate ? <span class="badge status-returned">{t("dash.duplicate_flag")}</span> : null}</td>
                   <td>{unitName(i.unit)}</td>
                   <td>{groupName(i.group)}</td>
-                  <td class={i.passed ? "pass" : "fail"}>{i.total}/{i.threshold} · {i.passed ? t("dash.passed") : t("dash.failed")}</td>
+                  <td class={i.passed ? "pass" : "fail"}>{t("dash.score_short", { total: i.total, threshold: i.threshold })} · {i.passed ? t("dash.passed") : t("dash.failed")}</td>
                   <td><span class={`badge status-${i.state}`}>{t(`status.${i.state}`)}</span></td>
                   <td>{when(i.updated_at, locale())}</td>
                 </tr>

@@ -47,9 +47,10 @@ export function Review({ id }: { id: string }) {
       }
       if (action === "approve") await postJson(`/assessments/${id}/approve`, {});
       else await postJson(`/assessments/${id}/return`, { reason: reason.trim() });
-      setDone(action === "approve" ? t("dash.approved_ok") : t("dash.returned_ok"));
-      setReason("");
+      // The new state first, then the notice, so both show together.
       setDetail(await load());
+      setReason("");
+      setDone(action === "approve" ? t("dash.approved_ok") : t("dash.returned_ok"));
     } catch (e) {
       if ((e as ApiError).kind === "wrong_state") {
         const fresh = await load().catch(() => null);
