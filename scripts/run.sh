@@ -70,7 +70,7 @@ import json, sys
 for u in json.load(open(sys.argv[1])):
     print(f"  {u.get('code', ''):12} {u.get('name', '')}  join key {u.get('join_key', '')}  QR {u.get('qr_url') or ''}")
 PY
-echo "== demo officers (also in $data/demo.json); no dashboard yet: they act through the HTTP API"
+echo "== demo officers (also in $data/demo.json): each logs in to the dashboard ($url/dashboard/)"
 python3 - "$data/demo.json" "$url" <<'PY' || cat "$data/demo.json"
 import json, sys
 does = {
@@ -84,7 +84,7 @@ d = json.load(open(sys.argv[1]))
 for o in d.get("officers", []):
     role = o.get("role", "")
     print(f"  {o.get('username', ''):14} password {o.get('password', ''):14} {role} of {o.get('unit', '')}: {does.get(role, '')}")
-print(f"   where: POST {sys.argv[2]}/api/v1/login, then the routes of {sys.argv[2]}/api/openapi.json")
+print(f"   also through the HTTP API: POST {sys.argv[2]}/api/v1/login, then the routes of {sys.argv[2]}/api/openapi.json")
 PY
 
 echo "== starting the sync server on $url"
@@ -97,8 +97,22 @@ for _ in $(seq 100); do
 done
 curl -fsS "$url/healthz" >/dev/null || { echo "the server did not start" >&2; exit 1; }
 echo "   health: $url/healthz   API: $url/api/openapi.json   unit page: $url/j/DEMO-X1-C1"
+# The dashboard's address and one demo login that works (a reviewer of a commune).
+login=$(python3 - "$data/demo.json" <<'PY' || true
+import json, sys
+for o in json.load(open(sys.argv[1])).get("officers", []):
+    if o.get("role") == "reviewer":
+        print(f"{o['username']} / {o['password']} (reviewer of {o['unit']})")
+        break
+PY
+)
+echo "== the dashboard: $url/dashboard/   log in as ${login:-one of the demo officers above}"
 
 if [ -z "${CDHT_SERVER_BIN:-}" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  if command -v xdg-open >/dev/null 2>&1; then
+    echo "== opening the dashboard in the default browser"
+    xdg-open "$url/dashboard/" >/dev/null 2>&1 || true
+  fi
   echo "== building the desktop app (release, UI embedded)"
   (cd src-tauri && ../ui/node_modules/.bin/tauri build --no-bundle)
   echo "== starting the app: join a unit by typing the server $public, a unit code and its join key above"

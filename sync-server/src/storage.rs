@@ -290,6 +290,45 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// One assessment as stored, for a reviewer's page (the API adds the score's
+/// reasons and the catalog's wording).
+#[derive(Debug, Clone)]
+pub struct AssessmentRecord {
+    pub id: AssessmentId,
+    pub unit: String,
+    pub person: String,
+    pub person_name: String,
+    pub birth_year: Option<u16>,
+    pub address: Option<String>,
+    pub year: u16,
+    pub catalog: String,
+    pub group: String,
+    /// The answers' JSON as pushed (`cdht_core::Answers`).
+    pub answers: String,
+    pub state: String,
+    pub total: u32,
+    pub passed: bool,
+    pub threshold: u32,
+    pub return_reason: Option<String>,
+    pub decision_no: Option<String>,
+    pub decision_date: Option<String>,
+    pub updated_at: String,
+    /// (indicator, sha256) of each evidence photo.
+    pub evidence: Vec<(String, String)>,
+    pub last_review: Option<LastReview>,
+}
+
+/// The newest review action on an assessment (approve, return, recognise).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LastReview {
+    /// The officer's username.
+    pub actor: String,
+    /// RFC 3339.
+    pub at: String,
+    /// `approve`, `return` or `recognise`.
+    pub action: String,
+}
+
 /// A review decision by an officer.
 #[derive(Debug, Clone)]
 pub enum ReviewAction {
@@ -448,6 +487,8 @@ pub trait Storage: Send + Sync + 'static {
 
     // review
     fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>>;
+    /// One assessment with its person, photos and last review; `None` when unknown.
+    fn assessment_record(&self, id: AssessmentId) -> StorageResult<Option<AssessmentRecord>>;
     fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>>;
     fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()>;
     fn recognise(&self, unit: &str, actor: &str, recognition: &Recognition) -> StorageResult<()>;

@@ -88,6 +88,25 @@ fn the_poster_carries_the_public_url_and_loopback_is_warned_about() {
         out.contains("approves or returns"),
         "what each demo login does: {out}"
     );
+    // The dashboard's address, and a demo login that is the real one.
+    assert!(
+        out.contains(&format!("http://127.0.0.1:{port}/dashboard/")),
+        "{out}"
+    );
+    let demo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("demo.json")).unwrap()).unwrap();
+    let reviewer = demo["officers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["role"] == "reviewer")
+        .unwrap();
+    let login = format!(
+        "log in as {} / {}",
+        reviewer["username"].as_str().unwrap(),
+        reviewer["password"].as_str().unwrap()
+    );
+    assert!(out.contains(&login), "{login}\n{out}");
 
     // The same data folder, run again on loopback only: the poster follows,
     // and the run says phones cannot reach it, and how to fix it.

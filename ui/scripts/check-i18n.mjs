@@ -32,6 +32,11 @@ const dynamic = {
   "status.": ["draft", "submitted", "approved", "returned", "recognised"],
   "profile.gender_": ["female", "male", "other"],
   "home.text_size_": ["normal", "large", "larger"],
+  // The dashboard's pages, report counts and their definitions, review actions.
+  "dash.nav_": ["queue", "recognition", "duplicates", "reports"],
+  "dash.count_": ["registered", "submitted", "approved", "returned", "recognised", "passed"],
+  "dash.def_": ["registered", "submitted", "approved", "returned", "recognised", "passed"],
+  "dash.action_": ["approve", "return", "recognise"],
   // The server's stable refusal codes (docs/sync-protocol.md); an unknown code shows the server's message.
   "refusal.": ["version_conflict", "locked_after_review", "out_of_scope", "hash_mismatch", "invalid_evidence", "evidence_too_large", "unsupported_type", "unknown_evidence", "unknown_catalog", "unknown_group", "unknown_indicator", "unknown_level", "duplicate_indicator", "points_out_of_range", "missing_indicators", "invalid_name", "invalid_cccd", "invalid_year", "bad_version", "record_reassigned", "invalid_text", "invalid_phone", "invalid_address", "duplicate_limit"],
 };

@@ -7,6 +7,7 @@
 //! its grant by decision). This file holds the router, the document and
 //! what they share: the token extractor and the scope checks.
 
+mod dashboard;
 mod documents;
 mod enrol;
 mod evidence;
@@ -103,11 +104,16 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(report::report_xlsx))
         .routes(routes!(report::report_csv))
         .routes(routes!(queue::review_queue))
+        .routes(routes!(dashboard::me))
+        .routes(routes!(dashboard::assessment_detail))
         .routes(routes!(documents::certificate))
         .routes(routes!(documents::decision_xlsx))
         .routes(routes!(documents::decision_pdf_list));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
+        .routes(routes!(crate::dashboard::root))
+        .routes(routes!(crate::dashboard::bare))
+        .routes(routes!(crate::dashboard::index))
         .routes(routes!(crate::page::join_page))
         .routes(routes!(crate::documents::verify::verify_page))
         .routes(routes!(openapi))
@@ -145,8 +151,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn fallback() -> ApiError {
-    ApiError::not_found()
+/// Unrouted addresses: under `/dashboard/`, the dashboard's files and pages
+/// (`GET`); anything else is `not_found`.
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        if let Some(page) = crate::dashboard::serve_path(&uri) {
+            return page;
+        }
+    }
+    ApiError::not_found().into_response()
 }
 
 async fn method_not_allowed() -> ApiError {

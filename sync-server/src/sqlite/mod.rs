@@ -3,6 +3,7 @@
 
 mod batch_answers;
 mod catalogs;
+mod detail;
 mod devices;
 mod documents;
 mod evidence;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_change_log_references.sql"),
     include_str!("../../migrations/0008_uploads_per_device.sql"),
     include_str!("../../migrations/0009_reports.sql"),
+    include_str!("../../migrations/0010_audit_by_assessment.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -350,6 +352,13 @@ impl Storage for SqliteStorage {
 
     fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>> {
         review::assessment_unit(self, id)
+    }
+
+    fn assessment_record(
+        &self,
+        id: AssessmentId,
+    ) -> StorageResult<Option<crate::storage::AssessmentRecord>> {
+        detail::assessment_record(self, id)
     }
 
     fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>> {

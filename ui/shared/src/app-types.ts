@@ -9,6 +9,8 @@ import type {
 } from "./generated/app-ipc";
 
 export type * from "./generated/app-ipc";
+/** Every code's name (cdht_core::Code), generated with the types. */
+export { CODES } from "./generated/app-ipc";
 
 /** What `sync_status` answers (src-tauri's SyncView: the status, flattened, and the loop's state). */
 export type SyncView = SyncStatus & { background: SyncState };

@@ -2,6 +2,23 @@
 // the sync server's /api/openapi.json. Do not edit: run `npm run generate`.
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sends a browser to the dashboard (`/dashboard/`) */
+        get: operations["root"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/openapi.json": {
         parameters: {
             query?: never;
@@ -11,6 +28,23 @@ export interface paths {
         };
         /** This document (OpenAPI 3.1), generated from the handlers and types */
         get: operations["openapi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One assessment for review: person, the server's score and reasons, each indicator's answer and photos */
+        get: operations["assessment_detail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -157,6 +191,23 @@ export interface paths {
         put?: never;
         /** Officer password login */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The logged-in officer: name, roles with their units, and the units they cover */
+        get: operations["me"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -451,6 +502,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sends a browser to the dashboard (`/dashboard/`) */
+        get: operations["bare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The officers' web dashboard (HTML); its assets and pages are every address under /dashboard/
+         * @description Hashed assets (`/dashboard/assets/…`) are cached for a year; every other address under `/dashboard/` answers the dashboard's `index.html` (never cached), whose script shows the page for that address.
+         */
+        get: operations["index"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -523,6 +611,43 @@ export interface components {
          * @enum {string}
          */
         AreaType: "normal" | "difficult";
+        /** @description `GET /api/v1/assessments/{id}`: what a reviewer needs to decide. */
+        AssessmentDetail: {
+            /** @description The household's label officers use (the address the person gave). */
+            address?: string | null;
+            /** Format: int32 */
+            birth_year?: number | null;
+            catalog: string;
+            decision_date?: string | null;
+            decision_no?: string | null;
+            group: string;
+            group_name?: components["schemas"]["Text"] | null;
+            id: string;
+            indicators: components["schemas"]["IndicatorDetail"][];
+            last_review?: components["schemas"]["LastReview"] | null;
+            /** Format: int32 */
+            max_total?: number | null;
+            passed: boolean;
+            person: string;
+            person_name: string;
+            /** @description Why it fails by the server's score (empty when it passes). */
+            reasons: components["schemas"]["Text"][];
+            return_reason?: string | null;
+            /** @description `draft`, `submitted`, `returned`, `approved` or `recognised`. */
+            state: string;
+            /** Format: int32 */
+            threshold: number;
+            /**
+             * Format: int32
+             * @description The server's score.
+             */
+            total: number;
+            unit: string;
+            unit_name: string;
+            updated_at: string;
+            /** Format: int32 */
+            year: number;
+        };
         /**
          * Format: uuid
          * @description One assessment: person × year × catalog × group.
@@ -925,6 +1050,11 @@ export interface components {
         };
         /** @description A target group within a catalog, e.g. `farmers`. */
         GroupId: string;
+        GroupName: {
+            catalog: string;
+            id: string;
+            name: components["schemas"]["Text"];
+        };
         /** @description `GET /healthz`: `{"status":"ok","service":"cdht"}`. */
         Health: {
             /**
@@ -968,6 +1098,19 @@ export interface components {
             question: components["schemas"]["Text"];
             title: components["schemas"]["Text"];
         };
+        /** @description One indicator: the answer given and its evidence photos. */
+        IndicatorDetail: {
+            answered: boolean;
+            /** @description sha256 of each photo: `GET /api/v1/evidence/{sha256}` with the same token. */
+            evidence: string[];
+            id: string;
+            level?: components["schemas"]["Text"] | null;
+            /** Format: int32 */
+            max_points: number;
+            /** Format: int32 */
+            points: number;
+            title: components["schemas"]["Text"];
+        };
         IndicatorFigure: {
             /**
              * Format: int64
@@ -998,6 +1141,15 @@ export interface components {
             join_key: string;
             unit: string;
         };
+        /** @description The newest review action on an assessment (approve, return, recognise). */
+        LastReview: {
+            /** @description `approve`, `return` or `recognise`. */
+            action: string;
+            /** @description The officer's username. */
+            actor: string;
+            /** @description RFC 3339. */
+            at: string;
+        };
         Level: {
             evidence?: components["schemas"]["Text"] | null;
             id: components["schemas"]["LevelId"];
@@ -1018,6 +1170,28 @@ export interface components {
             roles: components["schemas"]["RoleGrant"][];
             token: string;
             username: string;
+        };
+        /** @description `GET /api/v1/me`: the logged-in officer. */
+        Me: {
+            /** @description The target groups of the catalogs the server scores with, for filters. */
+            groups: components["schemas"]["GroupName"][];
+            /** @description Each role and the root of the subtree it covers. */
+            roles: components["schemas"]["MyRole"][];
+            /** @description Every unit of those subtrees (roots first, then by code), for pickers. */
+            units: components["schemas"]["MyUnit"][];
+            username: string;
+        };
+        MyRole: {
+            role: components["schemas"]["Role"];
+            unit: string;
+            unit_name: string;
+        };
+        MyUnit: {
+            code: string;
+            /** @description The unit's kind (`province`, `commune`, `branch`, …). */
+            kind: string;
+            name: string;
+            parent?: string | null;
         };
         /**
          * Format: uuid
@@ -1368,6 +1542,24 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    root: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To `/dashboard/` */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     openapi: {
         parameters: {
             query?: never;
@@ -1388,6 +1580,74 @@ export interface operations {
             };
             /** @description `internal` */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    assessment_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assessment's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The assessment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentDetail"];
+                };
+            };
+            /** @description `bad_path`: the id is not a UUID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unauthenticated`: no token, or an unknown or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role` or `out_of_scope` (also for an unknown id) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2238,6 +2498,62 @@ export interface operations {
                 };
             };
             /** @description `busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The officer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description `unauthenticated`: no token, or an unknown or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden_role`: a device's token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `busy`: retry after `Retry-After` seconds */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3518,6 +3834,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    bare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To `/dashboard/` */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    index: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard's page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            /** @description This server was built without the dashboard (an HTML page saying how to build it) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
                 };
             };
         };
