@@ -152,6 +152,27 @@ async fn main() {
         format!("/api/v1/units/BENCH/review-queue?year={YEAR}&limit=50&state=approved");
     let queue_province = time(ROUNDS * 3, || get(province_queue_path.clone())).await;
 
+    // The reference, interleaved with the province report so both see the
+    // same machine: the two scans a report reads (every column of its rows),
+    // stepped by SQLite through rusqlite with nothing done per row.
+    let mut interleaved = Vec::new();
+    let mut reference = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        get(format!("/api/v1/units/BENCH/report?year={YEAR}")).await;
+        interleaved.push(t.elapsed());
+        reference.push(bare_scans(&db_path));
+    }
+    interleaved.sort();
+    reference.sort();
+    let ratio = interleaved[ROUNDS / 2].as_secs_f64() / reference[ROUNDS / 2].as_secs_f64();
+
+    println!();
+    println!(
+        "province report {} (median) against the bare scans of its rows {}: {ratio:.2}x",
+        ms(interleaved[ROUNDS / 2]),
+        ms(reference[ROUNDS / 2])
+    );
     println!();
     println!("| what | median | min | max |");
     println!("|---|---:|---:|---:|");
@@ -171,6 +192,43 @@ async fn main() {
             ms(t[t.len() - 1])
         );
     }
+}
+
+/// Reads every row and column of the province's assessments of YEAR and of
+/// its people, as the report's two scans do, and nothing else.
+fn bare_scans(path: &std::path::Path) -> Duration {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA mmap_size = 1073741824;")
+        .unwrap();
+    let t = Instant::now();
+    let sub = "WITH RECURSIVE sub(code) AS (SELECT 'BENCH' UNION ALL \
+               SELECT u.code FROM units u JOIN sub ON u.parent = sub.code)";
+    for sql in [
+        format!(
+            "{sub} SELECT unit, grp, state, passed, person, catalog, points, rowid
+             FROM assessments INDEXED BY assessments_report
+             WHERE year = {YEAR} AND unit IN (SELECT code FROM sub)"
+        ),
+        format!(
+            "{sub} SELECT id, unit, birth_year, address FROM persons INDEXED BY persons_report
+             WHERE unit IN (SELECT code FROM sub)"
+        ),
+    ] {
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        let mut bytes = 0usize;
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..columns {
+                bytes += match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) => t.len(),
+                    _ => 1,
+                };
+            }
+        }
+        assert!(bytes > 0);
+    }
+    t.elapsed()
 }
 
 fn ms(d: Duration) -> String {

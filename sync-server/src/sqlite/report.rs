@@ -8,7 +8,7 @@ use crate::report::{
 };
 use crate::storage::{StorageError, StorageResult};
 use cdht_core::sync::ReviewState;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
@@ -50,22 +50,35 @@ impl Interner {
     }
 }
 
-/// Numbers people by their id: a UUID (every id a device makes) is kept as
-/// its 128 bits, hashed without touching the heap; anything else as text.
+/// A person id as a sortable key: a UUID (every id a device makes) as its
+/// 128 bits, anything else by its number among such ids; the second field
+/// keeps the two kinds apart.
+type PersonKey = (u128, u32);
+
+/// Numbers people by their id. Rows are noted as they are read and
+/// numbered by one sort at the end: half a million probes of a hash table
+/// larger than the caches cost several times the sort of the same keys.
 #[derive(Default)]
 struct People {
-    uuids: std::collections::HashMap<u128, u32, BuildMix>,
+    /// Ids that are no lower-case hyphenated UUID, numbered as met.
     others: FxHashMap<String, u32>,
-    list: Vec<PersonKey>,
-}
-
-enum PersonKey {
-    Uuid(u128),
-    Text(String),
+    other_ids: Vec<String>,
+    /// Each noted row's key and its slot (the caller's numbering of rows).
+    noted: Vec<(PersonKey, u32)>,
+    /// After [`People::number`]: every key once, in order; a person's number
+    /// is its index here.
+    keys: Vec<PersonKey>,
 }
 
 impl People {
-    fn key(s: &str) -> Option<u128> {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            noted: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
+    fn uuid(s: &str) -> Option<u128> {
         // Only the lower-case hyphenated form, which prints back as it was.
         if s.len() != 36 || s.bytes().any(|b| b.is_ascii_uppercase()) {
             return None;
@@ -75,80 +88,75 @@ impl People {
             .map(|u| u.as_u128())
     }
 
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            uuids: std::collections::HashMap::with_capacity_and_hasher(n, BuildMix),
-            others: FxHashMap::default(),
-            list: Vec::with_capacity(n),
+    fn key(&mut self, s: &str) -> PersonKey {
+        match Self::uuid(s) {
+            Some(k) => (k, u32::MAX),
+            None => {
+                let next = self.other_ids.len() as u32;
+                let i = *self.others.entry(s.to_owned()).or_insert(next);
+                if i == next {
+                    self.other_ids.push(s.to_owned());
+                }
+                (u128::from(i), 0)
+            }
         }
     }
 
-    fn get(&mut self, s: &str) -> u32 {
-        let next = self.list.len() as u32;
-        match Self::key(s) {
-            Some(k) => *self.uuids.entry(k).or_insert_with(|| {
-                self.list.push(PersonKey::Uuid(k));
-                next
-            }),
-            None => *self.others.entry(s.to_owned()).or_insert_with(|| {
-                self.list.push(PersonKey::Text(s.to_owned()));
-                next
-            }),
+    /// Notes that row `slot` names person `s`.
+    fn note(&mut self, s: &str, slot: u32) {
+        let key = self.key(s);
+        self.noted.push((key, slot));
+    }
+
+    /// Takes in the rows `other` noted, their slots moved up by `offset`.
+    fn absorb(&mut self, other: People, offset: u32) {
+        self.noted.reserve(other.noted.len());
+        for ((k, kind), slot) in other.noted {
+            let key = if kind == u32::MAX {
+                (k, kind)
+            } else {
+                self.key(&other.other_ids[k as usize])
+            };
+            self.noted.push((key, slot + offset));
         }
     }
 
-    fn find(&self, s: &str) -> Option<u32> {
-        match Self::key(s) {
-            Some(k) => self.uuids.get(&k).copied(),
-            None => self.others.get(s).copied(),
+    /// Numbers the people noted: `numbers[slot]` is the person of that row.
+    fn number(&mut self, slots: usize) -> Vec<u32> {
+        let mut noted = std::mem::take(&mut self.noted);
+        noted.sort_unstable_by_key(|&(key, _)| key);
+        let mut numbers = vec![0; slots];
+        for (key, slot) in noted {
+            if self.keys.last() != Some(&key) {
+                self.keys.push(key);
+            }
+            numbers[slot as usize] = (self.keys.len() - 1) as u32;
+        }
+        numbers
+    }
+
+    /// The key of `s` if it can name a person noted (ids that are no UUID
+    /// are known only when noted).
+    fn known_key(&self, s: &str) -> Option<PersonKey> {
+        match Self::uuid(s) {
+            Some(k) => Some((k, u32::MAX)),
+            None => Some((u128::from(*self.others.get(s)?), 0)),
         }
     }
 
+    /// Every person's id, by number.
     fn into_list(self) -> Vec<String> {
-        self.list
+        let mut others = self.other_ids.into_iter().map(Some).collect::<Vec<_>>();
+        self.keys
             .into_iter()
-            .map(|k| match k {
-                PersonKey::Uuid(u) => uuid::Uuid::from_u128(u).hyphenated().to_string(),
-                PersonKey::Text(t) => t,
+            .map(|(k, kind)| {
+                if kind == u32::MAX {
+                    uuid::Uuid::from_u128(k).hyphenated().to_string()
+                } else {
+                    others[k as usize].take().unwrap_or_default()
+                }
             })
             .collect()
-    }
-}
-
-/// Hashes a UUID's 128 bits with splitmix64's finaliser: every bit of the
-/// key reaches the bucket bits (a multiply-add hash clusters UUIDs whose
-/// random bits sit high).
-#[derive(Default, Clone, Copy)]
-struct BuildMix;
-
-#[derive(Default)]
-struct Mix(u64);
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-impl std::hash::Hasher for Mix {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = splitmix(self.0 ^ u64::from(*b));
-        }
-    }
-    fn write_u128(&mut self, i: u128) {
-        self.0 = splitmix(splitmix(self.0 ^ (i >> 64) as u64) ^ i as u64);
-    }
-}
-
-impl std::hash::BuildHasher for BuildMix {
-    type Hasher = Mix;
-    fn build_hasher(&self) -> Mix {
-        Mix(0)
     }
 }
 
@@ -221,85 +229,48 @@ pub(super) fn report_facts(
     year: u16,
 ) -> StorageResult<ReportFacts> {
     let mut conn = db.conn()?;
-    // One snapshot for every read below (a read transaction, rolled back
-    // when dropped, also on an error).
+    let members_conn = db.conn()?;
+    // The assessments and the people are read at once on two connections,
+    // each in a read transaction (rolled back when dropped, also on an
+    // error): a province's two scans take about as long each. The two
+    // snapshots start a moment apart; a write that lands between them shows
+    // in one scan only, and the next report agrees with itself again.
     let tx = conn.transaction()?;
-    gather(&tx, unit, year)
-}
-
-fn gather(conn: &Connection, unit: &str, year: u16) -> StorageResult<ReportFacts> {
-    let units = subtree(conn, unit)?;
+    let units = subtree(&tx, unit)?;
     let unit_index: FxHashMap<&str, u32> = units
         .iter()
         .enumerate()
         .map(|(i, u)| (u.code.as_str(), i as u32))
         .collect();
-    // Sized once from counts over the same index ranges: growing tables of
-    // half a million rows by doubling touches (and faults in) twice the memory.
-    let (n_assessments, n_members) = counts(conn, unit, year)?;
-    let mut people = People::with_capacity(n_assessments.max(n_members));
-    let mut units_seen = UnitCache::new(&unit_index);
-    let mut groups = Interner::default();
-    let mut catalogs = Interner::default();
-    let mut indicators = Indicators::default();
-    let mut assessments = Vec::with_capacity(n_assessments);
-    let mut legacy_rows = Vec::new();
-    {
-        let mut stmt = conn.prepare(&format!(
-            "{SUBTREE_DEPTH} SELECT unit, grp, state, passed, person, catalog, points, rowid
-             FROM assessments INDEXED BY assessments_report
-             WHERE year = ?2 AND unit IN (SELECT code FROM sub)"
-        ))?;
-        let mut rows = stmt.query(params![unit, year])?;
-        while let Some(r) = rows.next()? {
-            let Some(unit) = units_seen.get(text(r, 0)?) else {
-                continue;
-            };
-            let state_text = text(r, 2)?;
-            let state = ReviewState::parse(state_text)
-                .ok_or_else(|| StorageError::Corrupt(format!("state {state_text}")))?;
-            let points_text: Option<&str> = r
-                .get_ref(6)?
-                .as_str_or_null()
-                .map_err(rusqlite::Error::from)?;
-            let mut points = [NO_POINTS; MAX_INDICATORS];
-            let read = points_text.is_some_and(|t| indicators.read(t, &mut points));
-            if !read && state != ReviewState::Draft {
-                points = [NO_POINTS; MAX_INDICATORS];
-                legacy_rows.push((assessments.len(), r.get::<_, i64>(7)?));
-            }
-            assessments.push(AssessmentFact {
-                unit,
-                group: groups.get(text(r, 1)?),
-                state,
-                passed: r.get(3)?,
-                person: people.get(text(r, 4)?),
-                catalog: catalogs.get(text(r, 5)?),
-                points,
-            });
-        }
+    let (scanned, members) = std::thread::scope(|s| {
+        let members = s.spawn(|| scan_members(members_conn, unit, &unit_index));
+        let scanned = scan_assessments(&tx, unit, year, &unit_index);
+        let members = members
+            .join()
+            .unwrap_or_else(|_| Err(StorageError::Corrupt("report scan panicked".into())));
+        (scanned, members)
+    });
+    let Scanned {
+        mut people,
+        mut assessments,
+        groups,
+        catalogs,
+        indicators,
+        legacy_rows,
+    } = scanned?;
+    let (mut members, member_people) = members?;
+    let legacy = legacy_answers(&tx, &legacy_rows)?;
+    let n_rows = assessments.len();
+    people.absorb(member_people, n_rows as u32);
+    let numbers = people.number(n_rows + members.len());
+    for (a, &n) in assessments.iter_mut().zip(&numbers) {
+        a.person = n;
     }
-    let legacy = legacy_answers(conn, &legacy_rows)?;
-    let mut members = Vec::with_capacity(n_members);
-    {
-        let mut stmt = conn.prepare(&format!(
-            "{SUBTREE_DEPTH} SELECT id, unit, birth_year, address
-             FROM persons INDEXED BY persons_report WHERE unit IN (SELECT code FROM sub)"
-        ))?;
-        let mut rows = stmt.query(params![unit])?;
-        while let Some(r) = rows.next()? {
-            let Some(unit) = units_seen.get(text(r, 1)?) else {
-                continue;
-            };
-            members.push(MemberFact {
-                person: people.get(text(r, 0)?),
-                unit,
-                birth_year: r.get(2)?,
-                household: r.get(3)?,
-            });
-        }
+    for (m, &n) in members.iter_mut().zip(&numbers[n_rows..]) {
+        m.person = n;
     }
-    let earlier_recognised = earlier_recognised(conn, year, &assessments, &people)?;
+    drop(numbers);
+    let earlier_recognised = earlier_recognised(&tx, year, &assessments, &people)?;
     Ok(ReportFacts {
         year,
         units,
@@ -314,8 +285,26 @@ fn gather(conn: &Connection, unit: &str, year: u16) -> StorageResult<ReportFacts
     })
 }
 
-/// How many assessments of `year` and people the subtree of `unit` has.
-fn counts(conn: &Connection, unit: &str, year: u16) -> StorageResult<(usize, usize)> {
+/// What the scan of a subtree's assessments of the year gives.
+struct Scanned {
+    /// The person of each assessment, noted by its row.
+    people: People,
+    assessments: Vec<AssessmentFact>,
+    groups: Interner,
+    catalogs: Interner,
+    indicators: Indicators,
+    /// Assessments stored without points: (index in `assessments`, rowid).
+    legacy_rows: Vec<(usize, i64)>,
+}
+
+fn scan_assessments(
+    conn: &Connection,
+    unit: &str,
+    year: u16,
+    unit_index: &FxHashMap<&str, u32>,
+) -> StorageResult<Scanned> {
+    // Sized once from a count over the same index range: growing vectors of
+    // half a million rows by doubling touches (and faults in) twice the memory.
     let n: i64 = conn.query_row(
         &format!(
             "{SUBTREE_DEPTH} SELECT COUNT(*) FROM assessments INDEXED BY assessments_report
@@ -324,7 +313,68 @@ fn counts(conn: &Connection, unit: &str, year: u16) -> StorageResult<(usize, usi
         params![unit, year],
         |r| r.get(0),
     )?;
-    let m: i64 = conn.query_row(
+    let n = usize::try_from(n).unwrap_or(0);
+    let mut people = People::with_capacity(n);
+    let mut units_seen = UnitCache::new(unit_index);
+    let mut groups = Interner::default();
+    let mut catalogs = Interner::default();
+    let mut indicators = Indicators::default();
+    let mut assessments = Vec::with_capacity(n);
+    let mut legacy_rows = Vec::new();
+    let mut stmt = conn.prepare(&format!(
+        "{SUBTREE_DEPTH} SELECT unit, grp, state, passed, person, catalog, points, rowid
+         FROM assessments INDEXED BY assessments_report
+         WHERE year = ?2 AND unit IN (SELECT code FROM sub)"
+    ))?;
+    let mut rows = stmt.query(params![unit, year])?;
+    while let Some(r) = rows.next()? {
+        let Some(unit) = units_seen.get(text(r, 0)?) else {
+            continue;
+        };
+        let state_text = text(r, 2)?;
+        let state = ReviewState::parse(state_text)
+            .ok_or_else(|| StorageError::Corrupt(format!("state {state_text}")))?;
+        let points_text: Option<&str> = r
+            .get_ref(6)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
+        let mut points = [NO_POINTS; MAX_INDICATORS];
+        let read = points_text.is_some_and(|t| indicators.read(t, &mut points));
+        if !read && state != ReviewState::Draft {
+            points = [NO_POINTS; MAX_INDICATORS];
+            legacy_rows.push((assessments.len(), r.get::<_, i64>(7)?));
+        }
+        people.note(text(r, 4)?, assessments.len() as u32);
+        assessments.push(AssessmentFact {
+            unit,
+            group: groups.get(text(r, 1)?),
+            state,
+            passed: r.get(3)?,
+            // Numbered once every row is read (`People::number`).
+            person: 0,
+            catalog: catalogs.get(text(r, 5)?),
+            points,
+        });
+    }
+    Ok(Scanned {
+        people,
+        assessments,
+        groups,
+        catalogs,
+        indicators,
+        legacy_rows,
+    })
+}
+
+/// The people whose unit is in the subtree, read in a transaction of their
+/// own on `conn`; each noted by its index in the list.
+fn scan_members(
+    mut conn: r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>,
+    unit: &str,
+    unit_index: &FxHashMap<&str, u32>,
+) -> StorageResult<(Vec<MemberFact>, People)> {
+    let tx = conn.transaction()?;
+    let n: i64 = tx.query_row(
         &format!(
             "{SUBTREE_DEPTH} SELECT COUNT(*) FROM persons INDEXED BY persons_report
              WHERE unit IN (SELECT code FROM sub)"
@@ -332,10 +382,28 @@ fn counts(conn: &Connection, unit: &str, year: u16) -> StorageResult<(usize, usi
         params![unit],
         |r| r.get(0),
     )?;
-    Ok((
-        usize::try_from(n).unwrap_or(0),
-        usize::try_from(m).unwrap_or(0),
-    ))
+    let n = usize::try_from(n).unwrap_or(0);
+    let mut people = People::with_capacity(n);
+    let mut members = Vec::with_capacity(n);
+    let mut units_seen = UnitCache::new(unit_index);
+    let mut stmt = tx.prepare(&format!(
+        "{SUBTREE_DEPTH} SELECT id, unit, birth_year, address
+         FROM persons INDEXED BY persons_report WHERE unit IN (SELECT code FROM sub)"
+    ))?;
+    let mut rows = stmt.query(params![unit])?;
+    while let Some(r) = rows.next()? {
+        let Some(unit) = units_seen.get(text(r, 1)?) else {
+            continue;
+        };
+        people.note(text(r, 0)?, members.len() as u32);
+        members.push(MemberFact {
+            person: 0,
+            unit,
+            birth_year: r.get(2)?,
+            household: r.get(3)?,
+        });
+    }
+    Ok((members, people))
 }
 
 /// The unit and every unit below it, parents first.
@@ -387,44 +455,57 @@ fn earlier_recognised(
     assessments: &[AssessmentFact],
     people: &People,
 ) -> StorageResult<FxHashMap<u32, Vec<i32>>> {
-    let mut out: FxHashMap<u32, Vec<i32>> = assessments
-        .iter()
-        .filter(|a| a.state == ReviewState::Recognised)
-        .map(|a| (a.person, Vec::new()))
-        .collect();
-    if out.is_empty() {
+    let mut recognised = vec![false; people.keys.len()];
+    for a in assessments {
+        if a.state == ReviewState::Recognised {
+            recognised[a.person as usize] = true;
+        }
+    }
+    let mut out: FxHashMap<u32, Vec<i32>> = FxHashMap::default();
+    if !recognised.contains(&true) {
         return Ok(out);
     }
+    // Keys of the earlier rows, sorted, then walked beside the sorted keys of
+    // the people: no lookup per row.
+    let mut earlier: Vec<(PersonKey, i32)> = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT person, year FROM assessments INDEXED BY assessments_report
          WHERE year >= ?1 AND year < ?2 AND state = 'recognised'",
     )?;
     let mut rows = stmt.query(params![year.saturating_sub(STREAK_WINDOW), year])?;
     while let Some(r) = rows.next()? {
-        let Some(person) = people.find(text(r, 0)?) else {
-            continue;
-        };
-        if let Some(years) = out.get_mut(&person) {
-            years.push(r.get(1)?);
+        if let Some(key) = people.known_key(text(r, 0)?) {
+            earlier.push((key, r.get(1)?));
+        }
+    }
+    earlier.sort_unstable();
+    let mut person = 0;
+    for (key, y) in earlier {
+        while people.keys.get(person).is_some_and(|k| *k < key) {
+            person += 1;
+        }
+        if people.keys.get(person) == Some(&key) && recognised[person] {
+            out.entry(person as u32).or_default().push(y);
         }
     }
     Ok(out)
 }
 
-/// Names of persons by id (those not found are left out).
+/// Names of persons by id (those not found are left out), in one
+/// statement: a province's exemplary list holds thousands.
 pub(super) fn person_names(
     db: &SqliteStorage,
     ids: &[String],
 ) -> StorageResult<HashMap<String, String>> {
     let conn = db.conn()?;
-    let mut stmt = conn.prepare_cached("SELECT full_name FROM persons WHERE id = ?1")?;
-    let mut out = HashMap::with_capacity(ids.len());
-    for id in ids {
-        if let Some(name) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
-            out.insert(id.clone(), name);
-        }
-    }
-    Ok(out)
+    let ids_json = serde_json::to_string(ids).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.full_name FROM json_each(?1) AS j JOIN persons p ON p.id = j.value",
+    )?;
+    let names = stmt
+        .query_map([ids_json], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<HashMap<String, String>, _>>()?;
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -446,5 +527,39 @@ mod tests {
         assert_eq!((again[0], again[1]), (4, 3));
         assert!(!ids.read("1.1=8", &mut points));
         assert!(!ids.read("1.1:x", &mut points));
+    }
+
+    #[test]
+    fn people_are_numbered_once_across_both_scans_and_found_again() {
+        let uuid = "0b0a6c3e-5a3c-4a47-9a51-2f0e1f8e9c11";
+        let mut assessed = People::with_capacity(3);
+        assessed.note(uuid, 0);
+        assessed.note("p-1", 1);
+        assessed.note(uuid, 2);
+        let mut members = People::with_capacity(3);
+        members.note("p-2", 0);
+        members.note("p-1", 1);
+        members.note(uuid, 2);
+        assessed.absorb(members, 3);
+        let numbers = assessed.number(6);
+        // The same id, the same number, whichever scan met it.
+        assert_eq!(numbers[0], numbers[2]);
+        assert_eq!(numbers[0], numbers[5]);
+        assert_eq!(numbers[1], numbers[4]);
+        assert_ne!(numbers[1], numbers[3]);
+        assert_ne!(numbers[0], numbers[1]);
+        let found = |s| {
+            assessed
+                .known_key(s)
+                .and_then(|k| assessed.keys.binary_search(&k).ok())
+        };
+        assert_eq!(found(uuid), Some(numbers[0] as usize));
+        assert_eq!(found("p-1"), Some(numbers[1] as usize));
+        // An upper-case UUID is another id, as stored.
+        assert_eq!(found(&uuid.to_uppercase()), None);
+        let list = assessed.into_list();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[numbers[0] as usize], uuid);
+        assert_eq!(list[numbers[3] as usize], "p-2");
     }
 }
