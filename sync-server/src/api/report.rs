@@ -60,6 +60,11 @@ async fn build(
         tracing::error!(error = %e, "report computation failed");
         ApiError::internal()
     })?;
+    if !households {
+        // A page lists at most this many eligible people; a province can
+        // have tens of thousands, which the exports list in full.
+        report.exemplary.persons.truncate(EXEMPLARY_LISTED);
+    }
     let ids: Vec<String> = report
         .exemplary
         .persons
@@ -77,13 +82,18 @@ async fn build(
     Ok(report)
 }
 
+/// The most eligible people the JSON report lists (`exemplary.eligible`
+/// counts them all; report.xlsx and report.csv list them all).
+pub const EXEMPLARY_LISTED: usize = 500;
+
 const DEFINITIONS: &str = "For the assessments of `year` in the unit's subtree: `registered` = \
     people with an assessment of the year (draft or later); `submitted` = assessments sent in \
     (now submitted, returned, approved or recognised); `approved` = approved or recognised; \
     `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's \
     score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent \
     in, weakest first. `exemplary`: people recognised in each of the years in a row their \
-    catalog asks for (5) ending with `year`, eligible to be considered. `units`: adult members \
+    catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit \
+    listed, all counted; the exports list all). `units`: adult members \
     (of the unit and below) recognised ÷ adult members. `households`: per household address; \
     the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 \
     targets.";

@@ -129,6 +129,9 @@ export function Reports() {
           <h3>{t("dash.exemplary_title")}</h3>
           <p class="hint">{t("dash.exemplary_intro")}</p>
           {r.exemplary.provisional ? <Notice kind="warn">{t("dash.exemplary_provisional")}</Notice> : null}
+          {r.exemplary.persons.length < r.exemplary.eligible ? (
+            <Notice kind="info" id="exemplary-more">{t("dash.exemplary_more", { shown: r.exemplary.persons.length, total: r.exemplary.eligible })}</Notice>
+          ) : null}
           <ExemplaryForm unit={unit} year={year} persons={r.exemplary.persons} onDone={() => setReload(reload + 1)} />
 
           <h3>{t("dash.members_title")}</h3>
