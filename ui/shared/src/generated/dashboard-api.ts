@@ -1417,6 +1417,13 @@ export interface components {
             year: number;
         };
         ReturnBody: {
+            /**
+             * @description The state the reviewer saw: `submitted` (when left out), or `approved`
+             *     to withdraw an approval before recognition. If the assessment is no
+             *     longer in it (another reviewer acted first), `409 wrong_state`.
+             * @default submitted
+             */
+            from: components["schemas"]["ReviewState"];
             /** @description Shown to the person; 1 to 1000 characters. */
             reason: string;
         };
@@ -1712,7 +1719,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `wrong_state`: only a submitted assessment can be approved */
+            /** @description `wrong_state` (params `state`, the state now, and `to`): only a submitted assessment can be approved (another reviewer may have acted first: nothing is overwritten) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1877,7 +1884,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `wrong_state`: only a submitted or approved assessment can be returned */
+            /** @description `wrong_state` (params `state`, the state now, and `to`): the assessment is not in the state `from` says (another reviewer acted first: nothing is overwritten), or `from` is neither `submitted` nor `approved` */
             409: {
                 headers: {
                     [name: string]: unknown;
