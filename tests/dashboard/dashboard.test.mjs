@@ -299,3 +299,49 @@ test("an expired session shows its own page; English is one switch away; a phone
   assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow}px)`);
   await shot("12-phone-review");
 });
+
+test("the duplicates page puts one person's two assessments side by side, with units and states", async () => {
+  // Same CCCD, same year, in a hamlet of each commune; the mountain one is approved.
+  const cccd = "034085001234";
+  const [east] = await (await phone(server, "DEMO-X1-C1")).push([{ name: "Phạm Văn Nam", points: 8, cccd }]);
+  const [mountain] = await (await phone(server, "DEMO-X2-C1")).push([{ name: "Pham Van Nam", points: 9, cccd }]);
+  const admin = await login(server, "admin-tinh");
+  assert.equal((await api(server, "POST", `/api/v1/assessments/${mountain}/approve`, { token: admin, body: {} })).status, 204);
+
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await signOut();
+  await signIn("admin-tinh");
+  await page.goto(`${server.url}/dashboard/duplicates?unit=DEMO-T&year=${YEAR}`);
+  const group = page.locator(".dup-group");
+  await group.first().waitFor();
+  assert.equal(await group.count(), 1);
+  assert.equal(await group.locator("h3").textContent(),
+    `2 bản năm ${YEAR}: Chi hội khuyến học thôn Đông, Chi hội khuyến học bản Na Cô Sa`);
+  const card = (id) => group.locator(`.dup-member[data-id="${id}"]`);
+  await card(east).waitFor();
+  await card(mountain).waitFor();
+  // Side by side: one row, the officer's order (the first unit's on the left).
+  const [left, right] = await Promise.all([card(east).boundingBox(), card(mountain).boundingBox()]);
+  assert.ok(Math.abs(left.y - right.y) < 2 && left.x + left.width <= right.x, JSON.stringify({ left, right }));
+  const text = async (id) => (await card(id).innerText()).replace(/\s+/g, " ");
+  assert.match(await text(east), /^Phạm Văn Nam Chi hội khuyến học thôn Đông \(DEMO-X1-C1\) Đã gửi · 80\/80 /);
+  assert.match(await text(mountain), /^Pham Van Nam Chi hội khuyến học bản Na Cô Sa \(DEMO-X2-C1\) Chi hội đã duyệt · 90\/\d+ /);
+  // What each reviewer should do is said on the page.
+  await page.locator("#duplicates").getByText("Máy chủ không tự gộp hay xoá.", { exact: false }).waitFor();
+  await shot("13-duplicates");
+  // Each side opens its review page.
+  await card(east).getByRole("link").click();
+  await page.locator("#review-person").getByText("Phạm Văn Nam").waitFor();
+
+  // A commune's reviewer sees their own side; the other is named by unit only.
+  await signOut();
+  await signIn("kiemtra-x1");
+  await page.goto(`${server.url}/dashboard/duplicates?unit=DEMO-X1&year=${YEAR}`);
+  await card(east).waitFor();
+  const outside = group.locator(".dup-member.outside");
+  await outside.waitFor();
+  assert.equal((await outside.innerText()).replace(/\s+/g, " "),
+    "DEMO-X2-C1 Bản này ở đơn vị ngoài phạm vi tài khoản của bạn.");
+  assert.doesNotMatch(await group.innerText(), /Pham Van Nam/);
+  await shot("14-duplicates-one-side");
+});
