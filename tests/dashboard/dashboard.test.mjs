@@ -201,7 +201,19 @@ test("the report's page, its drill-down, its XLSX and CSV agree with the JSON", 
   assert.deepEqual(row.slice(0, 6), ["5", "5", "4", "1", "4", "4"]);
   assert.equal(await page.locator("#progress-adults").getAttribute("data-target"), String(json.progress.adults_recognised_target));
   assert.ok(await page.locator("#chart-indicators rect.chart-bar").count() === 10);
+  // Each indicator by its id and the catalog's title, in the table and the chart, in the language chosen.
+  const weakest = json.indicators[0];
+  assert.ok(weakest.title.vi && weakest.title.en && weakest.title.vi !== weakest.id);
+  const firstRow = page.locator("#report-indicators tbody tr").first();
+  assert.equal(await firstRow.locator("th").textContent(), `${weakest.id} ${weakest.title.vi}`);
+  const label = await page.locator("#chart-indicators .chart-label").first().textContent();
+  assert.ok(`${weakest.id} ${weakest.title.vi}`.startsWith(label.replace(/…$/, "")), label);
   await shot("07-report");
+  await page.locator("#lang-select").selectOption("en");
+  await firstRow.locator("th").getByText(`${weakest.id} ${weakest.title.en}`, { exact: true }).waitFor();
+  await page.locator("#report-indicators").screenshot({ path: path.join(SHOTS, "07b-report-indicators-en.png") });
+  await page.locator("#lang-select").selectOption("vi");
+  await firstRow.locator("th").getByText(`${weakest.id} ${weakest.title.vi}`, { exact: true }).waitFor();
 
   const xlsx = await downloadOf("#report-xlsx", "report.xlsx");
   const book = new ExcelJS.Workbook();

@@ -1129,6 +1129,13 @@ export interface components {
              * @description Mean points over the assessments sent in that scored it.
              */
             mean_points: number;
+            /**
+             * @description Its title from the scoring catalog (Vietnamese and English). Groups
+             *     word an indicator for their own work; this is the wording of the
+             *     group with the most assessments sent in that has it (the id when no
+             *     catalog knows it).
+             */
+            title: components["schemas"]["Text"];
         };
         /** @description An indicator: `1.1` … `3.2`. */
         IndicatorId: string;
