@@ -329,11 +329,19 @@ pub struct LastReview {
     pub action: String,
 }
 
-/// A review decision by an officer.
+/// A review decision by an officer. Each acts only on the state the officer
+/// saw, so two reviewers of one assessment never overwrite each other: the
+/// second is refused with `wrong_state`.
 #[derive(Debug, Clone)]
 pub enum ReviewAction {
+    /// `submitted` → `approved`.
     Approve,
-    Return { reason: String },
+    /// `from` → `returned`, where `from` is the state the reviewer saw:
+    /// `submitted`, or `approved` (an approval withdrawn before recognition).
+    Return {
+        reason: String,
+        from: cdht_core::sync::ReviewState,
+    },
 }
 
 #[derive(Debug, Clone)]

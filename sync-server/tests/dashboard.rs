@@ -335,6 +335,21 @@ async fn report_json_csv_and_xlsx_equal_direct_counts() {
         assert_eq!(value("Bị trả lại"), want["returned"]);
         assert_eq!(value("Được công nhận"), want["recognised"]);
         assert_eq!(value("Đạt (điểm máy chủ)"), want["passed"]);
+        // The indicators' sheet names each indicator, as the JSON does.
+        let json: Value = officer
+            .get_json(&format!("/api/v1/units/{unit}/report?year=2025"))
+            .await
+            .unwrap();
+        let indicators = csv_section(&text, "Theo chỉ số");
+        assert_eq!(indicators[0][..2], ["Chỉ số", "Tên chỉ số"]);
+        for (row, ind) in indicators[1..]
+            .iter()
+            .zip(json["indicators"].as_array().unwrap())
+        {
+            assert_eq!(row[0], ind["id"].as_str().unwrap());
+            assert_eq!(row[1], ind["title"]["vi"].as_str().unwrap());
+        }
+        assert_eq!(indicators.len(), 11, "{unit}");
 
         // XLSX: the summary sheet's numbers are numbers, equal to the counts.
         let response = get(
@@ -388,6 +403,16 @@ async fn report_json_csv_and_xlsx_equal_direct_counts() {
         .find(|i| i["id"] == "2.1")
         .unwrap();
     assert!((ind["mean_points"].as_f64().unwrap() - mean).abs() < 1e-9);
+    // Titled from the catalog, in both languages (not just the id).
+    assert!(
+        ind["title"]["vi"]
+            .as_str()
+            .unwrap()
+            .contains("công nghệ thông tin")
+            || ind["title"]["vi"].as_str().unwrap().contains("máy tính"),
+        "{ind}"
+    );
+    assert!(!ind["title"]["en"].as_str().unwrap().is_empty(), "{ind}");
     assert!((ind["below_min_share"].as_f64().unwrap() - below).abs() < 1e-9);
     let means: Vec<f64> = report["indicators"]
         .as_array()

@@ -201,7 +201,19 @@ test("the report's page, its drill-down, its XLSX and CSV agree with the JSON", 
   assert.deepEqual(row.slice(0, 6), ["5", "5", "4", "1", "4", "4"]);
   assert.equal(await page.locator("#progress-adults").getAttribute("data-target"), String(json.progress.adults_recognised_target));
   assert.ok(await page.locator("#chart-indicators rect.chart-bar").count() === 10);
+  // Each indicator by its id and the catalog's title, in the table and the chart, in the language chosen.
+  const weakest = json.indicators[0];
+  assert.ok(weakest.title.vi && weakest.title.en && weakest.title.vi !== weakest.id);
+  const firstRow = page.locator("#report-indicators tbody tr").first();
+  assert.equal(await firstRow.locator("th").textContent(), `${weakest.id} ${weakest.title.vi}`);
+  const label = await page.locator("#chart-indicators .chart-label").first().textContent();
+  assert.ok(`${weakest.id} ${weakest.title.vi}`.startsWith(label.replace(/…$/, "")), label);
   await shot("07-report");
+  await page.locator("#lang-select").selectOption("en");
+  await firstRow.locator("th").getByText(`${weakest.id} ${weakest.title.en}`, { exact: true }).waitFor();
+  await page.locator("#report-indicators").screenshot({ path: path.join(SHOTS, "07b-report-indicators-en.png") });
+  await page.locator("#lang-select").selectOption("vi");
+  await firstRow.locator("th").getByText(`${weakest.id} ${weakest.title.vi}`, { exact: true }).waitFor();
 
   const xlsx = await downloadOf("#report-xlsx", "report.xlsx");
   const book = new ExcelJS.Workbook();
@@ -298,4 +310,50 @@ test("an expired session shows its own page; English is one switch away; a phone
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow}px)`);
   await shot("12-phone-review");
+});
+
+test("the duplicates page puts one person's two assessments side by side, with units and states", async () => {
+  // Same CCCD, same year, in a hamlet of each commune; the mountain one is approved.
+  const cccd = "034085001234";
+  const [east] = await (await phone(server, "DEMO-X1-C1")).push([{ name: "Phạm Văn Nam", points: 8, cccd }]);
+  const [mountain] = await (await phone(server, "DEMO-X2-C1")).push([{ name: "Pham Van Nam", points: 9, cccd }]);
+  const admin = await login(server, "admin-tinh");
+  assert.equal((await api(server, "POST", `/api/v1/assessments/${mountain}/approve`, { token: admin, body: {} })).status, 204);
+
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await signOut();
+  await signIn("admin-tinh");
+  await page.goto(`${server.url}/dashboard/duplicates?unit=DEMO-T&year=${YEAR}`);
+  const group = page.locator(".dup-group");
+  await group.first().waitFor();
+  assert.equal(await group.count(), 1);
+  assert.equal(await group.locator("h3").textContent(),
+    `2 bản năm ${YEAR}: Chi hội khuyến học thôn Đông, Chi hội khuyến học bản Na Cô Sa`);
+  const card = (id) => group.locator(`.dup-member[data-id="${id}"]`);
+  await card(east).waitFor();
+  await card(mountain).waitFor();
+  // Side by side: one row, the officer's order (the first unit's on the left).
+  const [left, right] = await Promise.all([card(east).boundingBox(), card(mountain).boundingBox()]);
+  assert.ok(Math.abs(left.y - right.y) < 2 && left.x + left.width <= right.x, JSON.stringify({ left, right }));
+  const text = async (id) => (await card(id).innerText()).replace(/\s+/g, " ");
+  assert.match(await text(east), /^Phạm Văn Nam Chi hội khuyến học thôn Đông \(DEMO-X1-C1\) Đã gửi · 80\/80 /);
+  assert.match(await text(mountain), /^Pham Van Nam Chi hội khuyến học bản Na Cô Sa \(DEMO-X2-C1\) Chi hội đã duyệt · 90\/\d+ /);
+  // What each reviewer should do is said on the page.
+  await page.locator("#duplicates").getByText("Máy chủ không tự gộp hay xoá.", { exact: false }).waitFor();
+  await shot("13-duplicates");
+  // Each side opens its review page.
+  await card(east).getByRole("link").click();
+  await page.locator("#review-person").getByText("Phạm Văn Nam").waitFor();
+
+  // A commune's reviewer sees their own side; the other is named by unit only.
+  await signOut();
+  await signIn("kiemtra-x1");
+  await page.goto(`${server.url}/dashboard/duplicates?unit=DEMO-X1&year=${YEAR}`);
+  await card(east).waitFor();
+  const outside = group.locator(".dup-member.outside");
+  await outside.waitFor();
+  assert.equal((await outside.innerText()).replace(/\s+/g, " "),
+    "DEMO-X2-C1 Bản này ở đơn vị ngoài phạm vi tài khoản của bạn.");
+  assert.doesNotMatch(await group.innerText(), /Pham Van Nam/);
+  await shot("14-duplicates-one-side");
 });

@@ -94,7 +94,7 @@ export async function phone(server, unit) {
   if (enrolled.status !== 200) throw new Error(`enrol: ${enrolled.text}`);
   const token = enrolled.json.token;
   let seq = 0;
-  /** people: [{name, points: number (every indicator) or array, photo?: Buffer}]; returns their assessment ids. */
+  /** people: [{name, points: number (every indicator) or array, photo?: Buffer, cccd?: string}]; returns their assessment ids. */
   const push = async (people) => {
     const records = [];
     const ids = [];
@@ -104,7 +104,7 @@ export async function phone(server, unit) {
       ids.push(assessment);
       const points = Array.isArray(p.points) ? p.points : INDICATORS.map(() => p.points);
       const bodies = [
-        { kind: "person", id: person, full_name: p.name, birth_year: p.birthYear ?? 1970, address: p.address ?? "Xóm Đông" },
+        { kind: "person", id: person, full_name: p.name, birth_year: p.birthYear ?? 1970, address: p.address ?? "Xóm Đông", ...(p.cccd ? { cccd: p.cccd } : {}) },
         { kind: "assessment", id: assessment, person, year: YEAR, catalog: "244-2022", group: p.group ?? "farmers",
           answers: Object.fromEntries(INDICATORS.map((id, i) => [id, points[i]])), state: "submitted" },
       ];

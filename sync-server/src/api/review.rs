@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use cdht_core::ids::AssessmentId;
-use cdht_core::sync::{ErrorBody, Role, UnitInfo};
+use cdht_core::sync::{ErrorBody, ReviewState, Role, UnitInfo};
 use cdht_core::text::has_forbidden_char;
 use cdht_core::Code;
 use serde::{Deserialize, Serialize};
@@ -209,7 +209,7 @@ pub(super) fn parse_assessment(id: &str) -> Result<AssessmentId, ApiError> {
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`wrong_state`: only a submitted assessment can be approved", body = ErrorBody),
+        (status = 409, description = "`wrong_state` (params `state`, the state now, and `to`): only a submitted assessment can be approved (another reviewer may have acted first: nothing is overwritten)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
     )
@@ -233,6 +233,16 @@ pub(super) struct ReturnBody {
     /// Shown to the person; 1 to 1000 characters.
     #[schema(min_length = 1, max_length = 1000)]
     reason: String,
+    /// The state the reviewer saw: `submitted` (when left out), or `approved`
+    /// to withdraw an approval before recognition. If the assessment is no
+    /// longer in it (another reviewer acted first), `409 wrong_state`.
+    #[serde(default = "submitted")]
+    #[schema(default = "submitted")]
+    from: ReviewState,
+}
+
+const fn submitted() -> ReviewState {
+    ReviewState::Submitted
 }
 
 #[utoipa::path(
@@ -251,7 +261,7 @@ pub(super) struct ReturnBody {
         (status = 401, description = "`unauthenticated`: no token, or an unknown or expired one", body = ErrorBody),
         (status = 403, description = "`forbidden_role` or `out_of_scope` (also for an unknown id)", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`wrong_state`: only a submitted or approved assessment can be returned", body = ErrorBody),
+        (status = 409, description = "`wrong_state` (params `state`, the state now, and `to`): the assessment is not in the state `from` says (another reviewer acted first: nothing is overwritten), or `from` is neither `submitted` nor `approved`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over the limit", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
@@ -272,9 +282,10 @@ pub(super) async fn return_assessment(
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(ApiError::bad_request(Code::ReasonRequired { max: 1000 }));
     }
+    let from = body.from;
     let actor = assessment_scope(&state, &subject, &[Role::Reviewer], id).await?;
     state
-        .db(move |s| s.review(id, &actor, &ReviewAction::Return { reason }))
+        .db(move |s| s.review(id, &actor, &ReviewAction::Return { reason, from }))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

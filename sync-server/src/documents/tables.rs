@@ -101,13 +101,20 @@ pub fn report_tables(r: &Report) -> Vec<Table> {
     }
     let indicators = Table {
         name: "Theo chỉ số",
-        headers: vec!["Chỉ số", "Điểm trung bình", "Tỷ lệ dưới 5 điểm", "Số bản"],
+        headers: vec![
+            "Chỉ số",
+            "Tên chỉ số",
+            "Điểm trung bình",
+            "Tỷ lệ dưới 5 điểm",
+            "Số bản",
+        ],
         rows: r
             .indicators
             .iter()
             .map(|i| {
                 vec![
                     text(&i.id),
+                    text(&i.title.vi),
                     Cell::Num(i.mean_points),
                     Cell::Share(i.below_min_share),
                     Cell::Int(i.assessments),

@@ -6,12 +6,49 @@ use super::{
     DIGITAL_INDICATOR, LEARNING_UNIT_SHARE, NO_POINTS, TARGET_ADULTS_RECOGNISED,
     TARGET_DIGITAL_SKILLS,
 };
+use cdht_core::catalog::Text;
 use cdht_core::sync::ReviewState;
 use cdht_core::Catalog;
 use rustc_hash::FxHashMap as HashMap;
 
 /// The minimum per indicator when a catalog is unknown (the published rule).
 const DEFAULT_MIN_POINTS: u32 = 5;
+
+/// An indicator's title: as the group with the most assessments sent in
+/// words it (then by group id), from the report's catalogs first, then any
+/// catalog; the id itself when none has it.
+fn indicator_titles<'a>(
+    groups: &'a [GroupCounts],
+    used: &'a [Option<&'a Catalog>],
+    catalogs: &'a [Catalog],
+) -> impl Fn(&str) -> Text + 'a {
+    let mut order: Vec<&GroupCounts> = groups.iter().collect();
+    order.sort_by(|a, b| {
+        b.counts
+            .submitted
+            .cmp(&a.counts.submitted)
+            .then_with(|| a.group.cmp(&b.group))
+    });
+    let known: Vec<&Catalog> = used.iter().flatten().copied().chain(catalogs).collect();
+    move |id: &str| {
+        let all = || known.iter().flat_map(|c| &c.groups);
+        order
+            .iter()
+            .find_map(|g| {
+                all()
+                    .filter(|cg| cg.id.as_str() == g.group)
+                    .find_map(|cg| cg.indicator(id))
+            })
+            .or_else(|| all().find_map(|cg| cg.indicator(id)))
+            .map_or_else(
+                || Text {
+                    vi: id.to_owned(),
+                    en: id.to_owned(),
+                },
+                |i| i.title.clone(),
+            )
+    }
+}
 
 /// A set of people (indexes into `ReportFacts::people`), one bit each: a
 /// province's half a million people fit in 64 kB, and adding one is a shift.
@@ -202,12 +239,17 @@ pub fn compute_with(facts: &ReportFacts, catalogs: &[Catalog], households: bool)
         .collect();
     children.sort_by(|a, b| a.unit.cmp(&b.unit));
 
+    let titles: Vec<Text> = {
+        let title = indicator_titles(&groups, &catalog_of, catalogs);
+        facts.indicators.iter().map(|i| title(i)).collect()
+    };
     let mut indicator_figures: Vec<IndicatorFigure> = indicators
         .iter()
         .enumerate()
         .filter(|(_, (_, n, _))| *n > 0)
         .map(|(i, &(sum, n, below))| IndicatorFigure {
             id: facts.indicators[i].clone(),
+            title: titles[i].clone(),
             mean_points: share(sum, n),
             below_min_share: share(below, n),
             assessments: n,

@@ -16,6 +16,7 @@ mod tests;
 
 pub use compute::{compute, compute_with};
 
+use cdht_core::catalog::Text;
 use cdht_core::score::IndicatorScore;
 use cdht_core::sync::ReviewState;
 use serde::Serialize;
@@ -195,6 +196,11 @@ pub struct ChildCounts {
 pub struct IndicatorFigure {
     /// The indicator id (`1.1` … `3.2`).
     pub id: String,
+    /// Its title from the scoring catalog (Vietnamese and English). Groups
+    /// word an indicator for their own work; this is the wording of the
+    /// group with the most assessments sent in that has it (the id when no
+    /// catalog knows it).
+    pub title: Text,
     /// Mean points over the assessments sent in that scored it.
     pub mean_points: f64,
     /// Share of those below the minimum per indicator (5).

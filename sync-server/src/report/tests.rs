@@ -142,6 +142,46 @@ fn indicators_are_over_sent_in_assessments_weakest_first() {
 }
 
 #[test]
+fn indicators_carry_the_title_of_the_group_most_sent_in() {
+    let catalogs = catalogs();
+    let title = |group: &str, id: &str| {
+        catalogs[0]
+            .groups
+            .iter()
+            .find(|g| g.id.as_str() == group)
+            .and_then(|g| g.indicator(id))
+            .unwrap()
+            .title
+            .clone()
+    };
+    let of = |r: &Report, id: &str| {
+        r.indicators
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap()
+            .title
+            .clone()
+    };
+    // Three sent in each: the tie goes to the first group id (farmers).
+    let r = compute(&facts(), &catalogs);
+    assert_eq!(of(&r, "2.1"), title("farmers", "2.1"));
+    assert_eq!(of(&r, "1.1"), title("farmers", "1.1"));
+    assert_ne!(title("farmers", "2.1"), title("workers", "2.1"));
+    assert!(!of(&r, "2.1").en.is_empty());
+    // One more from workers: their wording.
+    let mut more = facts();
+    more.assessments
+        .push(fact(7, 2, 1, ReviewState::Submitted, true, [8, 8]));
+    let r = compute(&more, &catalogs);
+    assert_eq!(of(&r, "2.1"), title("workers", "2.1"));
+    // An indicator no catalog knows keeps its id.
+    let mut unknown = facts();
+    unknown.indicators[1] = "9.9".into();
+    let r = compute(&unknown, &catalogs);
+    assert_eq!(of(&r, "9.9").vi, "9.9");
+}
+
+#[test]
 fn exemplary_members_households_and_progress() {
     let r = compute(&facts(), &catalogs());
     // p4: 2021–2025 recognised; p5 only 2022–2025.

@@ -109,14 +109,15 @@ pub(super) fn review(
         .optional()?
         .ok_or_else(|| StorageError::refused(Refusal::NotFound, Code::NotFound))?;
     let from = ReviewState::parse(&state).ok_or_else(|| StorageError::Corrupt(state.clone()))?;
-    let (to, reason) = match action {
-        ReviewAction::Approve => (ReviewState::Approved, None),
-        ReviewAction::Return { reason } => (ReviewState::Returned, Some(reason.as_str())),
+    // Only from the state the reviewer saw: whoever acts second on an
+    // assessment finds it moved on and is refused, nothing overwritten.
+    let (to, reason, seen) = match action {
+        ReviewAction::Approve => (ReviewState::Approved, None, ReviewState::Submitted),
+        ReviewAction::Return { reason, from } => {
+            (ReviewState::Returned, Some(reason.as_str()), *from)
+        }
     };
-    let allowed = match to {
-        ReviewState::Approved => from == ReviewState::Submitted,
-        _ => matches!(from, ReviewState::Submitted | ReviewState::Approved),
-    };
+    let allowed = from == seen && matches!(from, ReviewState::Submitted | ReviewState::Approved);
     if !allowed {
         return Err(StorageError::refused(
             Refusal::Conflict,

@@ -4,19 +4,20 @@
 
 export type Bar = { label: string; value: number; text: string };
 
-/** Horizontal bars, one per row; `max` is the full width; `mark` draws a target line. */
-export function BarChart({ bars, max, mark, title, id }: { bars: Bar[]; max: number; mark?: number; title: string; id?: string }) {
+/** Horizontal bars, one per row; `max` is the full width; `mark` draws a target line; `labelW` is the labels' room (longer ones are cut, whole in a tooltip). */
+export function BarChart({ bars, max, mark, title, id, labelW = 200 }: { bars: Bar[]; max: number; mark?: number; title: string; id?: string; labelW?: number }) {
   const row = 28;
-  const labelW = 200;
+  const fits = Math.floor(labelW / 7);
   const barW = 360;
   const height = bars.length * row + 8;
   const x = (v: number) => labelW + (max > 0 ? Math.max(0, Math.min(1, v / max)) : 0) * barW;
   return (
-    <svg class="chart" id={id} viewBox={`0 0 ${labelW + barW + 90} ${height}`} role="img" aria-label={title}>
+    <svg class={labelW > 200 ? "chart wide" : "chart"} id={id} viewBox={`0 0 ${labelW + barW + 90} ${height}`} role="img" aria-label={title}>
       <title>{title}</title>
       {bars.map((b, i) => (
         <g key={b.label + i} transform={`translate(0 ${i * row + 4})`}>
-          <text x={labelW - 8} y={row / 2 + 4} text-anchor="end" class="chart-label">{b.label.length > 28 ? `${b.label.slice(0, 27)}…` : b.label}</text>
+          {b.label.length > fits ? <title>{b.label}</title> : null}
+          <text x={labelW - 8} y={row / 2 + 4} text-anchor="end" class="chart-label">{b.label.length > fits ? `${b.label.slice(0, fits - 1)}…` : b.label}</text>
           <rect x={labelW} y={4} width={barW} height={row - 10} class="chart-track" />
           <rect x={labelW} y={4} width={x(b.value) - labelW} height={row - 10} class="chart-bar" />
           <text x={labelW + barW + 6} y={row / 2 + 4} class="chart-value">{b.text}</text>

@@ -119,12 +119,12 @@ export function Reports() {
             <table id="report-indicators">
               <thead><tr><th scope="col">{t("dash.indicator")}</th><th scope="col" class="num">{t("dash.mean_points")}</th><th scope="col" class="num">{t("dash.below_min")}</th></tr></thead>
               <tbody>
-                {r.indicators.map((i) => <tr key={i.id}><th scope="row">{i.id}</th><td class="num">{i.mean_points.toFixed(2)}</td><td class="num">{pct(i.below_min_share)}</td></tr>)}
+                {r.indicators.map((i) => <tr key={i.id} data-id={i.id}><th scope="row">{i.id} {tx(i.title)}</th><td class="num">{i.mean_points.toFixed(2)}</td><td class="num">{pct(i.below_min_share)}</td></tr>)}
               </tbody>
             </table>
           </div>
           <BarChart id="chart-indicators" title={t("dash.chart_indicators")} max={10}
-            bars={r.indicators.map((i) => ({ label: i.id, value: i.mean_points, text: i.mean_points.toFixed(1) }))} mark={5} />
+            bars={r.indicators.map((i) => ({ label: `${i.id} ${tx(i.title)}`, value: i.mean_points, text: i.mean_points.toFixed(1) }))} mark={5} labelW={400} />
 
           <h3>{t("dash.exemplary_title")}</h3>
           <p class="hint">{t("dash.exemplary_intro")}</p>

@@ -46,7 +46,8 @@ export function Review({ id }: { id: string }) {
         return;
       }
       if (action === "approve") await postJson(`/assessments/${id}/approve`, {});
-      else await postJson(`/assessments/${id}/return`, { reason: reason.trim() });
+      // Only from the state this page showed: a reviewer who acted meanwhile wins (409 wrong_state).
+      else await postJson(`/assessments/${id}/return`, { reason: reason.trim(), from: detail.state });
       // The new state first, then the notice, so both show together.
       setDetail(await load());
       setReason("");

@@ -1129,6 +1129,13 @@ export interface components {
              * @description Mean points over the assessments sent in that scored it.
              */
             mean_points: number;
+            /**
+             * @description Its title from the scoring catalog (Vietnamese and English). Groups
+             *     word an indicator for their own work; this is the wording of the
+             *     group with the most assessments sent in that has it (the id when no
+             *     catalog knows it).
+             */
+            title: components["schemas"]["Text"];
         };
         /** @description An indicator: `1.1` … `3.2`. */
         IndicatorId: string;
@@ -1417,6 +1424,13 @@ export interface components {
             year: number;
         };
         ReturnBody: {
+            /**
+             * @description The state the reviewer saw: `submitted` (when left out), or `approved`
+             *     to withdraw an approval before recognition. If the assessment is no
+             *     longer in it (another reviewer acted first), `409 wrong_state`.
+             * @default submitted
+             */
+            from: components["schemas"]["ReviewState"];
             /** @description Shown to the person; 1 to 1000 characters. */
             reason: string;
         };
@@ -1712,7 +1726,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `wrong_state`: only a submitted assessment can be approved */
+            /** @description `wrong_state` (params `state`, the state now, and `to`): only a submitted assessment can be approved (another reviewer may have acted first: nothing is overwritten) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1877,7 +1891,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `wrong_state`: only a submitted or approved assessment can be returned */
+            /** @description `wrong_state` (params `state`, the state now, and `to`): the assessment is not in the state `from` says (another reviewer acted first: nothing is overwritten), or `from` is neither `submitted` nor `approved` */
             409: {
                 headers: {
                     [name: string]: unknown;
