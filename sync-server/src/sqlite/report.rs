@@ -24,29 +24,23 @@ fn text<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a str> {
     r.get_ref(i)?.as_str().map_err(rusqlite::Error::from)
 }
 
-/// Numbers strings as they come (people, units' groups, catalogs): each
-/// string allocated once, as the key; the list is made at the end.
+/// Numbers the few strings a column repeats (target groups, catalogs) as
+/// they come: a handful each, so a look along the list beats hashing the
+/// string on each of half a million rows.
 #[derive(Default)]
-struct Interner {
-    index: FxHashMap<String, u32>,
-}
+struct Interner(Vec<String>);
 
 impl Interner {
     fn get(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
+        if let Some(i) = self.0.iter().position(|known| known == s) {
+            return i as u32;
         }
-        let i = self.index.len() as u32;
-        self.index.insert(s.to_owned(), i);
-        i
+        self.0.push(s.to_owned());
+        (self.0.len() - 1) as u32
     }
 
     fn into_list(self) -> Vec<String> {
-        let mut list = vec![String::new(); self.index.len()];
-        for (s, i) in self.index {
-            list[i as usize] = s;
-        }
-        list
+        self.0
     }
 }
 
