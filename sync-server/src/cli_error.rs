@@ -18,7 +18,7 @@ pub(crate) struct CliError {
 impl From<ScoreError> for CliError {
     fn from(e: ScoreError) -> Self {
         let mut error = Self::new(e.code(), e.to_string());
-        error.vi = Some(e.message_vi());
+        error.vi = Some(cdht_core::Code::from(&e).fallback_vi());
         error
     }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod cli_error;
+mod score_text;
 
 use cli_error::{error_line, CliError, Coded, UnreadableInput};
 
@@ -271,7 +272,9 @@ fn run_score(file: &str, draft: bool) -> Result<String, CliError> {
         Completeness::Complete
     };
     let result = cdht_core::score(&input, completeness)?;
-    to_json(&result)
+    let json = score_text::with_messages(&result)
+        .map_err(|e| CliError::new("internal", format!("could not write JSON: {e}")))?;
+    to_json(&json)
 }
 
 fn read_input(file: &str) -> Result<String, CliError> {

@@ -117,6 +117,17 @@ fn result_carries_reasons_and_improvements() {
         .unwrap()
         .contains("Chỉ số 3.2"));
     assert_eq!(v["improvements"][0]["to"], 5);
+    // A suggestion is a code with its params, and a sentence for the operator.
+    assert_eq!(v["improvements"][0]["code"], "raise_indicator_to_level");
+    assert_eq!(v["improvements"][0]["gain"], 1);
+    assert_eq!(
+        v["improvements"][0]["message"]["vi"],
+        "Nâng chỉ số 3.2 từ 4 lên 5 điểm (mức c, thêm 1 điểm)."
+    );
+    assert_eq!(
+        v["improvements"][0]["message"]["en"],
+        "Raise indicator 3.2 from 4 to 5 points (level c, 1 point more)."
+    );
     assert_eq!(v["competencies"].as_array().unwrap().len(), 3);
 }
 

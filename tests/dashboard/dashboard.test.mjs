@@ -158,6 +158,8 @@ test("a reviewer approves one, returns another with a reason, and meets a second
   // Lê Thị Ánh fails on indicator 2.1: returned with a reason (required).
   await page.goto(`${server.url}/dashboard/review/${ids[2]}`);
   await page.locator("#review-reasons").waitFor();
+  // The server's reasons are codes, worded by the catalogs.
+  assert.match(await page.locator("#review-reasons").textContent(), /Chỉ số 2\.1 chỉ có \d+ điểm, cần ít nhất 5\./);
   await page.locator("#return").click();
   assert.equal(await page.locator("#return-reason").evaluate((el) => el === document.activeElement), true);
   await page.locator("#return-reason").fill(REASON);

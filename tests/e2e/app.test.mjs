@@ -115,6 +115,14 @@ test("join by QR image, assess with two photos, see the verdict, restart, everyt
     const improvements = await s.text("#score-improvements");
     assert.match(improvements, /2\.2/, improvements);
     await s.screenshot("04-assess-fail");
+    // Why and how to pass, worded by the catalogs from codes: the indicator's
+    // title comes from the assessment's catalog.
+    const reasons = await s.text("#score-reasons");
+    assert.match(reasons, /Chỉ số 2\.2 chỉ có 0 điểm, cần ít nhất 5\./, reasons);
+    assert.match(improvements, /Nâng chỉ số 2\.2 “[^”]+” từ 0 lên 5 điểm \(mức c\), thêm 5 điểm\./, improvements);
+    assert.doesNotMatch(improvements, /\{\w+\}/, improvements);
+    await s.execute(`const side = document.querySelector(".assess-side"); side.scrollTop = side.scrollHeight; return true;`);
+    await s.screenshot("04c-assess-improvements");
     // Raise 2.2 to the best level: passed.
     await s.click("#lvl-2-2-a");
     await s.waitFor("#verdict", { text: "Đạt" });

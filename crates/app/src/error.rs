@@ -6,7 +6,7 @@
 use cdht_core::qr::QrError;
 use cdht_core::{Code, ScoreError};
 use cdht_photo::{PhotoError, PhotoErrorKind};
-use cdht_store::{ErrorKind, StoreError};
+use cdht_store::StoreError;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -30,27 +30,9 @@ impl AppError {
     }
 }
 
-/// The store's failure as the code the UI words.
-#[must_use]
-pub fn store_code(kind: ErrorKind) -> Code {
-    match kind {
-        ErrorKind::NotFound => Code::NotFound,
-        ErrorKind::AlreadyExists => Code::AlreadyExists,
-        ErrorKind::Conflict => Code::Conflict,
-        ErrorKind::Locked => Code::Locked,
-        ErrorKind::InvalidInput => Code::InvalidInput,
-        ErrorKind::DiskFull => Code::DiskFull,
-        ErrorKind::Corrupt => Code::Corrupt,
-        ErrorKind::TooNew => Code::TooNew,
-        ErrorKind::Busy => Code::Busy,
-        ErrorKind::KeyUnavailable => Code::DatabaseKeyUnavailable,
-        ErrorKind::Io | ErrorKind::Internal => Code::StorageError,
-    }
-}
-
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
-        Self::new(store_code(err.kind()), err.to_string())
+        Self::new(err.code(), err.to_string())
     }
 }
 

@@ -32,7 +32,9 @@ fn generated() -> String {
         UnitCode,
     };
     use cdht_core::options::ForeignOnlyWording;
-    use cdht_core::score::{CompetencyScore, Improvement, IndicatorScore, Reason, ReasonKind};
+    use cdht_core::score::{
+        CompetencyScore, Improvement, ImprovementCode, IndicatorScore, Reason, ReasonKind,
+    };
     use cdht_core::sync::DeviceScope;
     use cdht_core::{Answer, AreaType, ExemplaryStatus, ProvisionalRule, ScoreResult};
     use cdht_store::{
@@ -68,6 +70,7 @@ fn generated() -> String {
         Reason,
         ReasonKind,
         Improvement,
+        ImprovementCode,
         ExemplaryStatus,
         DeviceScope,
         cdht_core::Code,

@@ -50,39 +50,6 @@ impl ScoreError {
             Self::UnknownLevel { .. } => "unknown_level",
         }
     }
-
-    /// The message a person reads, in Vietnamese.
-    #[must_use]
-    pub fn message_vi(&self) -> String {
-        match self {
-            Self::UnknownCatalog { catalog, .. } => {
-                format!("Không có bộ tiêu chí “{catalog}”.")
-            }
-            Self::UnknownGroup { group, .. } => {
-                format!("Không có nhóm đối tượng “{group}” trong bộ tiêu chí này.")
-            }
-            Self::UnknownIndicator { indicator } => {
-                format!("Chỉ số “{indicator}” không có trong bộ tiêu chí của nhóm này.")
-            }
-            Self::DuplicateIndicator { indicator } => {
-                format!("Chỉ số {indicator} được trả lời hai lần.")
-            }
-            Self::MissingIndicators { indicators } => {
-                format!(
-                    "Còn thiếu câu trả lời cho chỉ số {}.",
-                    indicators.join(", ")
-                )
-            }
-            Self::PointsOutOfRange {
-                indicator,
-                points,
-                max,
-            } => format!("Chỉ số {indicator}: {points} điểm nằm ngoài khoảng 0–{max}."),
-            Self::UnknownLevel {
-                indicator, level, ..
-            } => format!("Chỉ số {indicator}: không có mức trả lời “{level}”."),
-        }
-    }
 }
 
 /// Whether every indicator must be answered.
@@ -119,13 +86,13 @@ pub struct ScoreResult {
     pub provisional: Vec<ProvisionalRule>,
 }
 
-/// A provisional rule a verdict depended on, with a sentence to show.
+/// A provisional rule a verdict depended on: the UI words it from the rule's
+/// name (`provisional.<rule>` in its catalogs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProvisionalRule {
     /// The rule's field name in the catalog (`difficult_area_threshold`).
     pub rule: &'static str,
-    pub message: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,13 +116,13 @@ pub struct IndicatorScore {
     pub answered: bool,
 }
 
-/// One reason for a fail: what (machine-readable) and a sentence to show.
+/// One reason for a fail. Its kind with its params is a [`crate::Code`]
+/// (keyed `kind` here), which the UI words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reason {
     #[serde(flatten)]
     pub kind: ReasonKind,
-    pub message: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,15 +144,29 @@ pub enum ReasonKind {
     },
 }
 
-/// Raise `indicator` from `from` to `to` points (to `level` where it names one).
+/// Raise `indicator` from `from` to `to` points (to `level` where it names
+/// one). Its JSON is its [`crate::Code`] (`code` and the code's params, and
+/// `level: null` for a plain raise), which the UI words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Improvement {
+    pub code: ImprovementCode,
     pub indicator: IndicatorId,
     pub from: u32,
     pub to: u32,
+    /// The points added: `to - from`.
+    pub gain: u32,
     pub level: Option<LevelId>,
-    pub message: Text,
+}
+
+/// Which code words an [`Improvement`]: to a number of points, or to an
+/// answer level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ImprovementCode {
+    RaiseIndicator,
+    RaiseIndicatorToLevel,
 }
 
 /// Scores an assessment against the shipped catalogs.
@@ -321,14 +302,9 @@ fn score_group(
 
     let mut reasons = Vec::new();
     if !missing.is_empty() {
-        let list = join_ids(&missing);
         reasons.push(Reason {
             kind: ReasonKind::Unanswered {
                 indicators: missing.clone(),
-            },
-            message: Text {
-                vi: format!("Chưa trả lời chỉ số {list}."),
-                en: format!("Indicators {list} are not answered yet."),
             },
         });
     }
@@ -340,30 +316,14 @@ fn score_group(
                 threshold,
                 short_by,
             },
-            message: Text {
-                vi: format!("Tổng điểm {total}, còn thiếu {short_by} điểm để đạt {threshold}."),
-                en: format!(
-                    "Total {total} is {} short of {threshold}.",
-                    points_en(short_by)
-                ),
-            },
         });
     }
     for r in resolved.iter().filter(|r| r.answered && r.points < min) {
-        let id = &r.indicator.id;
-        let points = r.points;
         reasons.push(Reason {
             kind: ReasonKind::IndicatorBelowMinimum {
-                indicator: id.clone(),
-                points,
+                indicator: r.indicator.id.clone(),
+                points: r.points,
                 min,
-            },
-            message: Text {
-                vi: format!("Chỉ số {id} chỉ có {points} điểm, cần ít nhất {min}."),
-                en: format!(
-                    "Indicator {id} has {}; at least {min} are needed.",
-                    points_en(points)
-                ),
             },
         });
     }
@@ -375,14 +335,6 @@ fn score_group(
     {
         provisional.push(ProvisionalRule {
             rule: "difficult_area_threshold",
-            message: Text {
-                vi: format!(
-                    "Đạt theo ngưỡng {threshold} điểm vùng khó khăn — quy định đang chờ xác nhận."
-                ),
-                en: format!(
-                    "Passed by the {threshold}-point threshold for difficult areas — a rule awaiting confirmation."
-                ),
-            },
         });
     }
     let improvements = if passed {
@@ -433,13 +385,6 @@ fn score_group(
         unanswered: missing,
         provisional,
     })
-}
-
-fn join_ids(ids: &[IndicatorId]) -> String {
-    ids.iter()
-        .map(IndicatorId::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The smallest set of changes that passes: fewest indicators changed, then
@@ -498,27 +443,17 @@ fn plan_improvements(resolved: &[Resolved<'_>], threshold: u32, min: u32) -> Vec
         .filter(|(r, to)| *to != r.points)
         .map(|(r, to)| {
             let level = r.indicator.level_with_points(to).map(|l| l.id.clone());
-            let id = &r.indicator.id;
-            let from = r.points;
-            let message = match &level {
-                Some(l) => Text {
-                    vi: format!("Nâng chỉ số {id} từ {from} lên {to} điểm (mức {l})."),
-                    en: format!(
-                        "Raise indicator {id} from {from} to {} (level {l}).",
-                        points_en(to)
-                    ),
-                },
-                None => Text {
-                    vi: format!("Nâng chỉ số {id} từ {from} lên {to} điểm."),
-                    en: format!("Raise indicator {id} from {from} to {}.", points_en(to)),
-                },
-            };
             Improvement {
-                indicator: id.clone(),
-                from,
+                code: if level.is_some() {
+                    ImprovementCode::RaiseIndicatorToLevel
+                } else {
+                    ImprovementCode::RaiseIndicator
+                },
+                indicator: r.indicator.id.clone(),
+                from: r.points,
                 to,
+                gain: to - r.points,
                 level,
-                message,
             }
         })
         .collect()
@@ -543,13 +478,4 @@ fn candidate_points(r: &Resolved<'_>, min: u32) -> Vec<u32> {
         options.extend((r.points + 1).max(min)..=r.indicator.max_points);
     }
     options
-}
-
-/// "1 point", "0 points", "7 points": English wording of a count of points.
-fn points_en(n: u32) -> String {
-    if n == 1 {
-        "1 point".to_owned()
-    } else {
-        format!("{n} points")
-    }
 }

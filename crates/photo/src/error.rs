@@ -1,8 +1,8 @@
 //! Typed errors of the photo pipeline.
 //!
-//! Every error has an English [`Display`](std::fmt::Display) (for logs), a
-//! [`PhotoErrorKind`] a UI can branch on, and a Vietnamese sentence for the
-//! citizen ([`PhotoError::user_message_vi`]).
+//! Every error has an English [`Display`](std::fmt::Display) (for logs) and
+//! a [`PhotoErrorKind`] a UI can branch on; the app turns it into a code
+//! its catalogs word for the citizen.
 
 /// What went wrong, without details: what a UI branches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,38 +98,6 @@ impl PhotoError {
             Self::Corrupt { .. } => PhotoErrorKind::Corrupt,
             Self::DimensionsTooLarge { .. } => PhotoErrorKind::DimensionsTooLarge,
             Self::Internal { .. } => PhotoErrorKind::Internal,
-        }
-    }
-
-    /// A short message for the citizen, in Vietnamese, saying what to do next.
-    pub fn user_message_vi(&self) -> String {
-        match self {
-            Self::Empty => "Tệp ảnh trống. Vui lòng chụp lại hoặc chọn ảnh khác.".to_owned(),
-            Self::TooLarge { max, .. } => format!(
-                "Tệp quá lớn (tối đa {} MB). Vui lòng chọn ảnh khác hoặc chụp lại bằng máy ảnh của điện thoại.",
-                max.div_ceil(1024 * 1024)
-            ),
-            Self::NotAnImage => {
-                "Tệp này không phải là ảnh. Vui lòng chọn ảnh chụp (JPEG, PNG hoặc WebP).".to_owned()
-            }
-            Self::UnsupportedFormat { format } if format == "HEIC" => {
-                "Ảnh dạng HEIC chưa được hỗ trợ. Vui lòng chọn ảnh JPEG, hoặc đặt máy ảnh lưu ảnh \
-                 ở dạng JPEG (\"Tương thích nhất\") rồi chụp lại."
-                    .to_owned()
-            }
-            Self::UnsupportedFormat { format } => format!(
-                "Định dạng ảnh {format} chưa được hỗ trợ. Vui lòng chọn ảnh JPEG, PNG hoặc WebP."
-            ),
-            Self::Corrupt { .. } => {
-                "Ảnh bị hỏng hoặc chưa tải về đầy đủ. Vui lòng chụp lại hoặc chọn ảnh khác."
-                    .to_owned()
-            }
-            Self::DimensionsTooLarge { .. } => {
-                "Ảnh có kích thước quá lớn để xử lý. Vui lòng chụp lại bằng máy ảnh của điện thoại \
-                 hoặc chọn ảnh khác."
-                    .to_owned()
-            }
-            Self::Internal { .. } => "Không xử lý được ảnh. Vui lòng thử lại.".to_owned(),
         }
     }
 }

@@ -34,7 +34,7 @@
 //! let bytes = std::fs::read("IMG_0001.jpg").unwrap();
 //! match cdht_photo::process_photo(&bytes, &cdht_photo::PhotoOptions::default()) {
 //!     Ok(p) => println!("{} {}x{} {} bytes", p.sha256_hex, p.width, p.height, p.jpeg.len()),
-//!     Err(e) => eprintln!("{e} / {:?}: {}", e.kind(), e.user_message_vi()),
+//!     Err(e) => eprintln!("{e} / {:?}", e.kind()),
 //! }
 //! ```
 
@@ -126,8 +126,7 @@ pub struct ProcessedPhoto {
 /// # Errors
 ///
 /// A [`PhotoError`] whose [`kind`](PhotoError::kind) tells why the photo was
-/// refused and whose [`user_message_vi`](PhotoError::user_message_vi) tells the
-/// citizen what to do.
+/// refused.
 pub fn process_photo(input: &[u8], opts: &PhotoOptions) -> Result<ProcessedPhoto, PhotoError> {
     if input.is_empty() {
         return Err(PhotoError::Empty);

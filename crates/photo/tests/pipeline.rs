@@ -166,7 +166,6 @@ fn text_file_renamed_jpg_is_not_an_image() {
     assert_eq!(err, PhotoError::NotAnImage);
     assert_eq!(err.kind(), PhotoErrorKind::NotAnImage);
     assert_eq!(err.kind().code(), "not_an_image");
-    assert!(err.user_message_vi().contains("không phải là ảnh"));
     assert_eq!(err.to_string(), "the file is not an image");
 }
 
@@ -176,7 +175,6 @@ fn truncated_jpeg_is_refused_as_corrupt() {
     for keep in [input.len() * 6 / 10, input.len() - 2, 600] {
         let err = process_photo(&input[..keep], &opts()).unwrap_err();
         assert_eq!(err.kind(), PhotoErrorKind::Corrupt, "cut at {keep}: {err}");
-        assert!(err.user_message_vi().contains("bị hỏng"));
     }
 }
 
@@ -240,7 +238,6 @@ fn png_claiming_60000x60000_is_refused_before_decoding() {
             ..
         }
     ));
-    assert!(err.user_message_vi().contains("quá lớn"));
 }
 
 #[test]
@@ -299,12 +296,6 @@ fn input_over_max_bytes_is_too_large() {
         }
     );
     assert_eq!(err.kind().code(), "too_large");
-    assert!(PhotoError::TooLarge {
-        size: 1,
-        max: 25 * 1024 * 1024
-    }
-    .user_message_vi()
-    .contains("25 MB"));
 }
 
 #[test]
@@ -325,7 +316,7 @@ fn heic_and_gif_are_unsupported_with_a_helpful_message() {
             format: "HEIC".into()
         }
     );
-    assert!(err.user_message_vi().contains("JPEG"));
+    assert_eq!(err.kind(), PhotoErrorKind::UnsupportedFormat);
 
     let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
     let err = process_photo(&gif, &opts()).unwrap_err();
@@ -365,7 +356,7 @@ fn same_input_gives_the_same_file_name() {
 }
 
 #[test]
-fn every_error_has_a_vietnamese_message_and_english_display() {
+fn every_error_has_its_own_code_and_an_english_display() {
     let errors = [
         PhotoError::Empty,
         PhotoError::TooLarge { size: 2, max: 1 },
@@ -383,8 +374,6 @@ fn every_error_has_a_vietnamese_message_and_english_display() {
     ];
     let mut codes = std::collections::HashSet::new();
     for e in errors {
-        assert!(e.user_message_vi().ends_with('.'), "{e:?}");
-        assert!(e.user_message_vi().contains("ảnh"), "{e:?}");
         assert!(!e.to_string().is_empty());
         assert!(codes.insert(e.kind().code()));
     }

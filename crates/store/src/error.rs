@@ -92,6 +92,26 @@ impl StoreError {
         }
     }
 
+    /// The failure as the code the UI words (the same code for the app's
+    /// commands and its sync loop).
+    #[must_use]
+    pub fn code(&self) -> cdht_core::Code {
+        use cdht_core::Code;
+        match self.kind() {
+            ErrorKind::NotFound => Code::NotFound,
+            ErrorKind::AlreadyExists => Code::AlreadyExists,
+            ErrorKind::Conflict => Code::Conflict,
+            ErrorKind::Locked => Code::Locked,
+            ErrorKind::InvalidInput => Code::InvalidInput,
+            ErrorKind::DiskFull => Code::DiskFull,
+            ErrorKind::Corrupt => Code::Corrupt,
+            ErrorKind::TooNew => Code::TooNew,
+            ErrorKind::Busy => Code::Busy,
+            ErrorKind::KeyUnavailable => Code::DatabaseKeyUnavailable,
+            ErrorKind::Io | ErrorKind::Internal => Code::StorageError,
+        }
+    }
+
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             what,
@@ -130,5 +150,30 @@ impl From<rusqlite::Error> for StoreError {
 impl From<serde_json::Error> for StoreError {
     fn from(err: serde_json::Error) -> Self {
         Self::Internal(format!("JSON: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cdht_core::Code;
+
+    #[test]
+    fn each_failure_is_the_code_the_ui_words() {
+        let locked = StoreError::Locked {
+            assessment_id: "a".into(),
+            status: "submitted",
+        };
+        assert_eq!(locked.code(), Code::Locked);
+        let full = StoreError::io("writing", io::Error::from(io::ErrorKind::StorageFull));
+        assert_eq!(full.code(), Code::DiskFull);
+        let key = StoreError::KeyUnavailable("keyring locked".into());
+        assert_eq!(key.code(), Code::DatabaseKeyUnavailable);
+        let newer = StoreError::TooNew {
+            found: 9,
+            supported: 3,
+        };
+        assert_eq!(newer.code(), Code::TooNew);
+        assert_eq!(StoreError::Internal("x".into()).code(), Code::StorageError);
     }
 }

@@ -4,6 +4,11 @@
 
 use cdht_core::qr::QrError;
 use cdht_core::sync::ErrorBody;
+use cdht_core::Code;
+
+/// A refusal's parameters as the server sent them (`params` of its body):
+/// with the code, what the app words ([`Code::from_wire`]).
+pub type Params = serde_json::Map<String, serde_json::Value>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -37,16 +42,25 @@ pub enum SyncError {
     Unauthenticated { code: String, message: String },
     /// 403: signed in, but not allowed there.
     #[error("not allowed ({code}): {message}")]
-    Forbidden { code: String, message: String },
+    Forbidden {
+        code: String,
+        message: String,
+        params: Params,
+    },
     /// 409: see `code` (`batch_conflict`, `seq_out_of_order`, `offset_mismatch`, …).
     #[error("conflict ({code}): {message}")]
-    Conflict { code: String, message: String },
+    Conflict {
+        code: String,
+        message: String,
+        params: Params,
+    },
     /// Any other 4xx: this request is refused as it is; park it with the reason.
     #[error("refused ({status} {code}): {message}")]
     Rejected {
         status: u16,
         code: String,
         message: String,
+        params: Params,
     },
     /// The server answered something this client does not understand.
     #[error("unexpected answer from the server: {0}")]
@@ -94,13 +108,47 @@ impl SyncError {
             _ => None,
         }
     }
+
+    /// The server's refusal as a code with its params, if the server gave
+    /// one: a code this version does not know keeps the server's sentence.
+    #[must_use]
+    pub fn server_code(&self) -> Option<Code> {
+        match self {
+            Self::Forbidden {
+                code,
+                message,
+                params,
+            }
+            | Self::Conflict {
+                code,
+                message,
+                params,
+            }
+            | Self::Rejected {
+                code,
+                message,
+                params,
+                ..
+            } => Some(Code::from_wire(code, Some(params), message)),
+            Self::Unavailable { code, message, .. } | Self::Unauthenticated { code, message } => {
+                Some(Code::from_wire(code, None, message))
+            }
+            _ => None,
+        }
+    }
 }
 
 pub type SyncResult<T> = Result<T, SyncError>;
 
-/// The error of a non-2xx answer, from its status and `{code, message}` body.
+/// The error of a non-2xx answer, from its status and `{code, message, params}` body.
 pub(crate) fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
-    let Ok(ErrorBody { code, message, .. }) = serde_json::from_slice(bytes) else {
+    let Ok(ErrorBody {
+        code,
+        message,
+        params,
+        ..
+    }) = serde_json::from_slice(bytes)
+    else {
         let snippet = format!("HTTP {status}: {}", answer_snippet(bytes));
         // A CDHT server words every refusal as an `ErrorBody`; a 5xx page is
         // a proxy in front of it that cannot reach it now (retry later), any
@@ -117,8 +165,16 @@ pub(crate) fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
     };
     match status {
         401 => SyncError::Unauthenticated { code, message },
-        403 => SyncError::Forbidden { code, message },
-        409 => SyncError::Conflict { code, message },
+        403 => SyncError::Forbidden {
+            code,
+            message,
+            params,
+        },
+        409 => SyncError::Conflict {
+            code,
+            message,
+            params,
+        },
         429 | 500..=599 => SyncError::Unavailable {
             status,
             code,
@@ -128,6 +184,7 @@ pub(crate) fn error_from_status(status: u16, bytes: &[u8]) -> SyncError {
             status,
             code,
             message,
+            params,
         },
     }
 }
@@ -249,6 +306,33 @@ mod tests {
             error_from_status(400, refusal),
             SyncError::Rejected { ref code, .. } if code == "bad_request"
         ));
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_params_as_a_code() {
+        let body = r#"{"code":"invalid_name","message":"Họ tên...","params":{"max":200}}"#;
+        let err = error_from_status(422, body.as_bytes());
+        assert_eq!(err.server_code(), Some(Code::InvalidName { max: 200 }));
+        let conflict = br#"{"code":"seq_out_of_order","message":"...","params":{"last":41}}"#;
+        assert_eq!(
+            error_from_status(409, conflict).server_code(),
+            Some(Code::SeqOutOfOrder { last: 41 })
+        );
+        // From a server older than params: a code with params it cannot fill
+        // keeps the server's sentence, one without params is itself.
+        let old = r#"{"code":"invalid_name","message":"Họ tên quá dài."}"#;
+        assert_eq!(
+            error_from_status(422, old.as_bytes()).server_code(),
+            Some(Code::Unrecognised {
+                name: "invalid_name".into(),
+                message: "Họ tên quá dài.".into()
+            })
+        );
+        let plain = br#"{"code":"out_of_scope","message":"x"}"#;
+        assert_eq!(
+            error_from_status(403, plain).server_code(),
+            Some(Code::OutOfScope)
+        );
     }
 
     #[test]

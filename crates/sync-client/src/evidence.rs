@@ -95,6 +95,7 @@ impl SyncClient {
                     status: 404,
                     code: "unknown_evidence".into(),
                     message: "push the evidence record before its photo".into(),
+                    params: crate::error::Params::new(),
                 });
             }
             let mut offset = status.received;

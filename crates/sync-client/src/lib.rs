@@ -25,7 +25,7 @@ use std::time::Duration;
 mod error;
 mod evidence;
 pub(crate) use error::{answer_snippet, error_from_status};
-pub use error::{names_unknown_host, SyncError, SyncResult};
+pub use error::{names_unknown_host, Params, SyncError, SyncResult};
 pub use evidence::UploadReport;
 
 /// The largest evidence photo [`SyncClient::download_evidence`] accepts

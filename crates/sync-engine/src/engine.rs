@@ -466,12 +466,16 @@ impl SyncEngine {
             self.store.mark_batch_sent(frozen.batch_id)?;
             let response = match client.push(&batch).await {
                 Ok(response) => response,
-                Err(ClientError::Conflict { code, message })
-                    if code == "seq_out_of_order" && resets < 3 =>
-                {
-                    // After a reinstall or restore: continue after the server's number.
+                Err(ClientError::Conflict {
+                    code,
+                    message,
+                    params,
+                }) if code == "seq_out_of_order" && resets < 3 => {
+                    // After a reinstall or restore: continue after the server's
+                    // number (its param; in the sentence from older servers).
                     resets += 1;
-                    if let Some(last) = last_number(&message) {
+                    let last = params.get("last").and_then(serde_json::Value::as_u64);
+                    if let Some(last) = last.or_else(|| last_number(&message)) {
                         self.store.note_server_push_seq(last)?;
                     }
                     self.store.abandon_push_batch(frozen.batch_id)?;

@@ -2,7 +2,7 @@
 
 use cdht_core::Code;
 use cdht_store::StoreError;
-use cdht_sync_client::SyncError as ClientError;
+use cdht_sync_client::{Params, SyncError as ClientError};
 
 /// The branch the UI takes on a failed round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -54,7 +54,12 @@ pub enum SyncError {
     #[error("the server's certificate is not trusted: {0}")]
     CertificateUntrusted(String),
     #[error("refused ({code}): {message}")]
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+        /// The code's params as the server sent them.
+        params: Params,
+    },
     /// Refused on the device before anything was sent (a QR code, a plain
     /// HTTP address, an answer outside the protocol).
     #[error("refused ({code}): {detail}")]
@@ -121,13 +126,13 @@ impl SyncError {
             Self::NotCdht(_) => Code::NotCdht,
             Self::AuthExpired { .. } => Code::AuthExpired,
             Self::CertificateUntrusted(_) => Code::CertificateUntrusted,
-            Self::Rejected { code, message } => Code::from_wire(code, None, message),
+            Self::Rejected {
+                code,
+                message,
+                params,
+            } => Code::from_wire(code, Some(params), message),
             Self::RefusedHere { code, .. } => code.clone(),
-            Self::Store(err) => match err.kind() {
-                cdht_store::ErrorKind::DiskFull => Code::DiskFull,
-                cdht_store::ErrorKind::KeyUnavailable => Code::DatabaseKeyUnavailable,
-                _ => Code::StorageError,
-            },
+            Self::Store(err) => err.code(),
             Self::BadCredentials { .. } => Code::BadCredentials,
             Self::ForbiddenRole { .. } => Code::ForbiddenRole,
         }
@@ -147,12 +152,29 @@ impl From<ClientError> for SyncError {
                 Self::BadCredentials { code, message }
             }
             ClientError::Unauthenticated { code, message } => Self::AuthExpired { code, message },
-            ClientError::Forbidden { code, message } if code == "forbidden_role" => {
+            ClientError::Forbidden { code, message, .. } if code == "forbidden_role" => {
                 Self::ForbiddenRole { code, message }
             }
-            ClientError::Forbidden { code, message }
-            | ClientError::Conflict { code, message }
-            | ClientError::Rejected { code, message, .. } => Self::Rejected { code, message },
+            ClientError::Forbidden {
+                code,
+                message,
+                params,
+            }
+            | ClientError::Conflict {
+                code,
+                message,
+                params,
+            }
+            | ClientError::Rejected {
+                code,
+                message,
+                params,
+                ..
+            } => Self::Rejected {
+                code,
+                message,
+                params,
+            },
             ClientError::Protocol(text) => Self::RefusedHere {
                 code: Code::Protocol,
                 detail: text,

@@ -54,6 +54,7 @@ mod error;
 mod retry;
 mod uploads;
 
+pub use cdht_sync_client::Params;
 pub use credentials::CREDENTIALS_FILE;
 pub use engine::{
     Enrolment, RejectedItem, ServerConfig, SyncEngine, SyncPhase, SyncProgress, SyncReport,

@@ -107,6 +107,7 @@ pub(crate) async fn upload_all<F: FnMut(SyncProgress)>(
                     let finished = joined.map_err(|e| SyncError::Rejected {
                         code: "internal".to_owned(),
                         message: format!("upload task failed: {e}"),
+                        params: cdht_sync_client::Params::new(),
                     })?;
                     if let Err(e) = finish(store, &mut acked, finished, report, tracker) {
                         // Let the photo in flight end; start no other.

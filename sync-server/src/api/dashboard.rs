@@ -154,8 +154,11 @@ pub struct AssessmentDetail {
     pub max_total: Option<u32>,
     pub passed: bool,
     pub threshold: u32,
-    /// Why it fails by the server's score (empty when it passes).
-    pub reasons: Vec<Text>,
+    /// Why it fails by the server's score (empty when it passes): each a
+    /// code with its params (`{"code": "below_threshold", "total": 70, ...}`),
+    /// which the dashboard words.
+    #[schema(value_type = Vec<Value>)]
+    pub reasons: Vec<cdht_core::Code>,
     pub indicators: Vec<IndicatorDetail>,
     pub return_reason: Option<String>,
     pub decision_no: Option<String>,
@@ -300,7 +303,12 @@ fn detail(
         passed: r.passed,
         threshold: r.threshold,
         reasons: scored
-            .map(|s| s.reasons.into_iter().map(|x| x.message).collect())
+            .map(|s| {
+                s.reasons
+                    .iter()
+                    .map(|x| cdht_core::Code::from(&x.kind))
+                    .collect()
+            })
             .unwrap_or_default(),
         indicators,
         return_reason: r.return_reason,

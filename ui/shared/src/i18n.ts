@@ -73,9 +73,10 @@ function codeParams(code: Record<string, unknown>): Params {
  * An error or refusal code (`{code, ...params}`, cdht_core::Code) in the
  * chosen language: the catalogs word every code (`code.<name>`); a code this
  * version does not know is `unrecognised`, which carries the sender's sentence.
+ * `extra` adds what the caller knows from its own data (an indicator's title).
  */
-export function describe(code: { code: string }): string {
-  return t(`code.${code.code}`, codeParams(code as Record<string, unknown>));
+export function describe(code: { code: string }, extra: Params = {}): string {
+  return t(`code.${code.code}`, { ...codeParams(code as Record<string, unknown>), ...extra });
 }
 
 /** A code's wording by its name alone (a push refusal's `code`), or null when unknown. */

@@ -72,7 +72,17 @@ mod tests {
         let refused = officer_error(&SyncError::Rejected {
             code: "busy".into(),
             message: "x".into(),
+            params: cdht_sync_engine::Params::new(),
         });
         assert_eq!(*refused.code, Code::Busy);
+        // With its params, worded by the catalogs like the app's own codes.
+        let mut params = cdht_sync_engine::Params::new();
+        params.insert("max".into(), 200.into());
+        let with_params = officer_error(&SyncError::Rejected {
+            code: "invalid_name".into(),
+            message: "x".into(),
+            params,
+        });
+        assert_eq!(*with_params.code, Code::InvalidName { max: 200 });
     }
 }

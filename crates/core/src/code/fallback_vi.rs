@@ -219,6 +219,21 @@ impl Code {
                 points,
                 min,
             } => format!("Chỉ số {indicator} chỉ có {points} điểm, cần ít nhất {min}."),
+            Self::RaiseIndicator {
+                indicator,
+                from,
+                to,
+                gain,
+            } => format!("Nâng chỉ số {indicator} từ {from} lên {to} điểm (thêm {gain} điểm)."),
+            Self::RaiseIndicatorToLevel {
+                indicator,
+                from,
+                to,
+                gain,
+                level,
+            } => format!(
+                "Nâng chỉ số {indicator} từ {from} lên {to} điểm (mức {level}, thêm {gain} điểm)."
+            ),
             Self::Unrecognised { message, .. } => message.clone(),
             // Codes only the app uses never reach an old app from the server.
             Self::AlreadyExists

@@ -2,7 +2,7 @@
 
 use super::Code;
 use crate::qr::QrError;
-use crate::score::{ReasonKind, ScoreError};
+use crate::score::{Improvement, ImprovementCode, ReasonKind, ScoreError};
 
 impl From<&ScoreError> for Code {
     fn from(err: &ScoreError) -> Self {
@@ -64,6 +64,27 @@ impl From<&ReasonKind> for Code {
             },
             ReasonKind::Unanswered { indicators } => Self::Unanswered {
                 indicators: ids(indicators),
+            },
+        }
+    }
+}
+
+impl From<&Improvement> for Code {
+    fn from(imp: &Improvement) -> Self {
+        let indicator = imp.indicator.to_string();
+        match (imp.code, &imp.level) {
+            (ImprovementCode::RaiseIndicatorToLevel, Some(level)) => Self::RaiseIndicatorToLevel {
+                indicator,
+                from: imp.from,
+                to: imp.to,
+                gain: imp.gain,
+                level: level.to_string(),
+            },
+            _ => Self::RaiseIndicator {
+                indicator,
+                from: imp.from,
+                to: imp.to,
+                gain: imp.gain,
             },
         }
     }

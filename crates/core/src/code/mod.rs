@@ -212,6 +212,11 @@ codes! {
     Score IndicatorBelowMinimum { indicator: String, points: u32, min: u32 } = "indicator_below_minimum";
     /// The `indicators` are not answered yet.
     Score Unanswered { indicators: Vec<String> } = "unanswered";
+    // Scores: the smallest changes that pass (a score's `improvements`).
+    /// Raise indicator `indicator` from `from` to `to` points, `gain` more.
+    Score RaiseIndicator { indicator: String, from: u32, to: u32, gain: u32 } = "raise_indicator";
+    /// Raise indicator `indicator` from `from` to `to` points, answer level `level`, `gain` more.
+    Score RaiseIndicatorToLevel { indicator: String, from: u32, to: u32, gain: u32, level: String } = "raise_indicator_to_level";
 
     // The app: the store on the device.
     /// The record already exists on the device.

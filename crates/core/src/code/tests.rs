@@ -82,7 +82,10 @@ fn the_cores_errors_keep_their_codes() {
     };
     let code = Code::from(&score);
     assert_eq!(code.as_str(), score.code());
-    assert_eq!(code.fallback_vi(), score.message_vi());
+    assert_eq!(
+        code.fallback_vi(),
+        "Còn thiếu câu trả lời cho chỉ số 1.1, 2.2."
+    );
     for qr in [
         QrError::NotCdht,
         QrError::NewerVersion(9),
@@ -154,5 +157,61 @@ fn every_server_code_has_its_own_vietnamese_fallback() {
         .fallback_vi(),
         "Họ tên có ký tự điều khiển hoặc ký tự đảo chiều chữ (không nhìn thấy được). \
          Hãy xoá và gõ lại."
+    );
+}
+
+/// An improvement's JSON holds its code and every one of the code's params
+/// with the same values, so the UI words the improvement as it is.
+#[test]
+fn every_improvement_is_a_code_with_the_same_params() {
+    use crate::assessment::{Answer, AreaType, AssessmentInput};
+    use crate::ids::{IndicatorId, LevelId};
+    let ids = [
+        "1.1", "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2",
+    ];
+    let mut input = AssessmentInput {
+        catalog: "244-2022".into(),
+        group: "farmers".into(),
+        area: AreaType::Normal,
+        answers: crate::Answers(
+            ids.iter()
+                .map(|i| (IndicatorId::new(*i), Answer::Points(7)))
+                .collect(),
+        ),
+    };
+    // One by points under the minimum, one by level at the lowest level.
+    input
+        .answers
+        .set(IndicatorId::new("3.2"), Answer::Points(3));
+    input
+        .answers
+        .set(IndicatorId::new("2.2"), Answer::Level(LevelId::new("d")));
+    let r = crate::score(&input, crate::Completeness::Complete).unwrap();
+    assert!(!r.passed);
+    let mut seen = std::collections::HashSet::new();
+    for imp in &r.improvements {
+        let code = Code::from(imp);
+        let info = Code::info(code.as_str()).unwrap();
+        assert_eq!(info.origin, Origin::Score);
+        seen.insert(code.as_str());
+        let shown = serde_json::to_value(imp).unwrap();
+        assert_eq!(shown["code"], code.as_str(), "{imp:?}");
+        for (name, value) in code.params() {
+            assert_eq!(shown[&name], value, "{name} of {imp:?}");
+        }
+        assert_eq!(imp.gain, imp.to - imp.from);
+    }
+    assert!(seen.contains("raise_indicator_to_level"), "{seen:?}");
+    let by_points = Code::from(&crate::score::Improvement {
+        code: crate::score::ImprovementCode::RaiseIndicator,
+        indicator: IndicatorId::new("3.2"),
+        from: 3,
+        to: 6,
+        gain: 3,
+        level: None,
+    });
+    assert_eq!(
+        serde_json::to_value(&by_points).unwrap(),
+        json!({"code": "raise_indicator", "indicator": "3.2", "from": 3, "to": 6, "gain": 3})
     );
 }

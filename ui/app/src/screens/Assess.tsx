@@ -148,6 +148,8 @@ function AssessmentForm({ view }: { view: AssessmentView }) {
   const indicatorCount = view.group.competencies.reduce((n, c) => n + c.indicators.length, 0);
   const withPhoto = new Set(evidence.map((e) => e.indicator_id)).size;
   const verdict = verdictOf(score);
+  const indicatorTitle = (id: string) =>
+    view.group.competencies.flatMap((c) => c.indicators).find((ind) => ind.id === id)?.title;
   const savedText = saved.kind === "done" ? `✓ ${t("assess.saved")}` : saved.kind === "pending" ? t("assess.saving") : saved.kind === "failed" ? t("assess.not_saved") : "";
   return (
     <>
@@ -203,7 +205,7 @@ function AssessmentForm({ view }: { view: AssessmentView }) {
               </>
             ) : saved.kind === "pending" ? t("assess.saving") : saved.kind === "failed" ? t("assess.not_saved") : null}
           </div>
-          <ScorePanel score={score} onJump={jump} />
+          <ScorePanel score={score} indicatorTitle={indicatorTitle} onJump={jump} />
           <p id="evidence-summary" class="hint">
             {t("assess.evidence_summary", { photos: evidence.length, with: withPhoto, total: indicatorCount })}
           </p>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNotice, Field, Notice, OkNotice } from "@cdht/shared/components";
-import { locale, t, tx } from "@cdht/shared/i18n";
+import { describe, locale, t, tx } from "@cdht/shared/i18n";
 import type { components } from "@cdht/shared/generated/dashboard-api.ts";
 import { download, getJson, postJson, type ApiError } from "../api";
 import { href, navigate, route } from "../router";
@@ -110,7 +110,7 @@ export function Review({ id }: { id: string }) {
         <p class={`verdict ${d.passed ? "pass" : "fail"}`} id="review-score">
           {t("dash.server_score", { total: d.total, max: d.max_total ?? "?", threshold: d.threshold })} · {d.passed ? t("dash.passed") : t("dash.failed")}
         </p>
-        {d.reasons.length ? <ul id="review-reasons">{d.reasons.map((r, i) => <li key={i}>{tx(r)}</li>)}</ul> : null}
+        {d.reasons.length ? <ul id="review-reasons">{d.reasons.map((r, i) => <li key={i}>{describe(r as { code: string })}</li>)}</ul> : null}
         {d.return_reason ? <Notice kind="warn" id="review-return-reason">{t("dash.return_reason_was", { reason: d.return_reason })}</Notice> : null}
         {d.decision_no ? <p>{t("dash.decision_is", { no: d.decision_no, date: d.decision_date ?? "" })}</p> : null}
         {d.last_review ? <p class="hint" id="review-last">{reviewedBy(d)}</p> : null}

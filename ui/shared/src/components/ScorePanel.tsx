@@ -10,7 +10,8 @@ export type Score = {
   unanswered: string[];
   competencies: { id: string; name: Text; points: number; max_points: number }[];
   reasons: { kind: string }[];
-  improvements: { message: Text }[];
+  /** Each a code with its params (`raise_indicator`, `raise_indicator_to_level`). */
+  improvements: { code: string; indicator: string }[];
   provisional: { rule: string }[];
 };
 
@@ -25,9 +26,15 @@ export function verdictOf(score: Score): Verdict {
 
 /**
  * The live score of an assessment: total, verdict, why it fails and the
- * smallest changes that would pass. `onJump` goes to an unanswered indicator.
+ * smallest changes that would pass, all worded from codes by the catalogs.
+ * `indicatorTitle` names an indicator (from the assessment's catalog);
+ * `onJump` goes to an unanswered indicator.
  */
-export function ScorePanel({ score, onJump }: { score: Score; onJump?: (indicator: string) => void }) {
+export function ScorePanel({ score, indicatorTitle, onJump }: {
+  score: Score;
+  indicatorTitle: (indicator: string) => Text | null | undefined;
+  onJump?: (indicator: string) => void;
+}) {
   const unanswered = score.unanswered.length;
   const verdict = verdictOf(score);
   const reasons = score.reasons.filter((r) => r.kind !== "unanswered");
@@ -61,7 +68,7 @@ export function ScorePanel({ score, onJump }: { score: Score; onJump?: (indicato
       {score.improvements.length && unanswered === 0 ? (
         <div id="score-improvements">
           <h4>{t("assess.improvements")}</h4>
-          <ul>{score.improvements.map((i, n) => <li key={n}>{tx(i.message)}</li>)}</ul>
+          <ul>{score.improvements.map((i, n) => <li key={n}>{describe(i, { indicator_title: tx(indicatorTitle(i.indicator)) })}</li>)}</ul>
         </div>
       ) : null}
     </section>

@@ -630,8 +630,12 @@ export interface components {
             passed: boolean;
             person: string;
             person_name: string;
-            /** @description Why it fails by the server's score (empty when it passes). */
-            reasons: components["schemas"]["Text"][];
+            /**
+             * @description Why it fails by the server's score (empty when it passes): each a
+             *     code with its params (`{"code": "below_threshold", "total": 70, ...}`),
+             *     which the dashboard words.
+             */
+            reasons: unknown[];
             return_reason?: string | null;
             /** @description `draft`, `submitted`, `returned`, `approved` or `recognised`. */
             state: string;
