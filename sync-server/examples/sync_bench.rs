@@ -174,6 +174,7 @@ async fn storage_ingest(batches: &[PushBatch]) -> Duration {
                         RecordBody::Person(_) => RecordCheck::Person {
                             cccd: CccdUpdate::Erase,
                             stored_hash: server.state.keyed_hash(&r.hash),
+                            keep_household: true,
                         },
                         _ => RecordCheck::Assessment {
                             score: ServerScore {
@@ -249,7 +250,11 @@ async fn time_pulls(
         (0..PULLS / ROUNDS)
             .map(|_| {
                 let t = Instant::now();
-                assert!(storage.pull(&device, 0, 500).unwrap().changes.is_empty());
+                assert!(storage
+                    .pull(&device, 0, 500, true)
+                    .unwrap()
+                    .changes
+                    .is_empty());
                 ms(t.elapsed())
             })
             .collect::<Vec<f64>>()

@@ -12,6 +12,9 @@ pub struct Existing<'a> {
     /// For a person: the hash of the record as devices pull it (no CCCD), so
     /// a device re-sending the very version it pulled is `AlreadyHad`.
     pub sent_hash: Option<&'a str>,
+    /// For a person with a household label: the hash of the record as
+    /// devices asking for the label pull it (with it, no CCCD).
+    pub household_hash: Option<&'a str>,
     /// The unit that owns the record (its first pusher's unit).
     pub unit: &'a str,
     /// For assessments: the server's review state.
@@ -90,7 +93,10 @@ pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'
         };
     };
     if version == old.version {
-        return if pushed.hash == old.hash || old.sent_hash == Some(pushed.wire_hash) {
+        return if pushed.hash == old.hash
+            || old.sent_hash == Some(pushed.wire_hash)
+            || old.household_hash == Some(pushed.wire_hash)
+        {
             Decision::AlreadyHad
         } else {
             Decision::Reject {
@@ -123,6 +129,7 @@ mod tests {
             version: 2,
             hash: "h2",
             sent_hash: Some("s2"),
+            household_hash: Some("l2"),
             unit: "U",
             state,
             link: Some("P"),

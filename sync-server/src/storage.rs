@@ -195,6 +195,9 @@ pub enum RecordCheck {
         /// the pushed body holds the CCCD (a plain sha256 of it would give
         /// the number back by brute force).
         stored_hash: String,
+        /// The batch did not name `household`: keep the label held, whatever
+        /// the body says (a client that does not know the field).
+        keep_household: bool,
     },
     Assessment {
         score: ServerScore,
@@ -490,8 +493,16 @@ pub trait Storage: Send + Sync + 'static {
     /// The effective area type of the unit owning each of these assessments
     /// (those the server has), which an edit is scored with.
     fn assessment_areas(&self, ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>>;
-    /// The changes since `since` that the device's scope covers.
-    fn pull(&self, device: &DeviceRef, since: u64, limit: u32) -> StorageResult<PullResponse>;
+    /// The changes since `since` that the device's scope covers; pulled
+    /// persons carry their household label only when `household` (the
+    /// client asked for it: older clients refuse unknown fields).
+    fn pull(
+        &self,
+        device: &DeviceRef,
+        since: u64,
+        limit: u32,
+        household: bool,
+    ) -> StorageResult<PullResponse>;
 
     // review
     fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>>;

@@ -38,6 +38,7 @@ fn person_record(i: usize, unit: &str) -> (PersonId, RecordBody) {
             phone: None,
             address: Some(format!("Hộ số {} xóm Đông", i / 3)),
             keep_cccd: false,
+            household: None,
         }),
     )
 }

@@ -355,7 +355,11 @@ async fn document_is_openapi_3_1_and_every_ref_resolves() {
     };
     assert_eq!(
         query("get", "/api/v1/pull"),
-        [("since".to_owned(), false), ("limit".to_owned(), false)]
+        [
+            ("since".to_owned(), false),
+            ("limit".to_owned(), false),
+            ("features".to_owned(), false)
+        ]
     );
     assert_eq!(
         query("put", "/api/v1/evidence/{sha256}"),
@@ -411,6 +415,11 @@ async fn schemas_follow_serde() {
         .as_array()
         .unwrap()
         .contains(&json!("keep_cccd")));
+    assert!(person["properties"]["household"].is_object(), "{person}");
+    assert!(!person["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("household")));
 
     // Values serde writes pass; values serde refuses fail.
     let good = json!({"seq": 3, "at": "2025-10-01T00:00:00Z", "kind": "review",

@@ -42,7 +42,15 @@ async fn a_version_5_data_folder_credits_each_photo_to_its_first_announcer() {
     let data = server.state.config.data_dir.clone();
     {
         let conn = rusqlite::Connection::open(data.join("cdht.sqlite3")).unwrap();
-        // Migration 9 (reports) undone first, then 8.
+        // Migrations 11 (household labels) and 10 (the audit index) undone
+        // first, then 9 (reports), then 8.
+        conn.execute_batch(
+            "DROP INDEX persons_report; ALTER TABLE persons DROP COLUMN household;
+             ALTER TABLE persons DROP COLUMN household_hash;
+             CREATE INDEX persons_report ON persons(unit, id, birth_year, address);
+             DROP INDEX audit_log_assessment;",
+        )
+        .unwrap();
         conn.execute_batch(
             "DROP TABLE certificates; DROP INDEX assessments_report;
              DROP INDEX assessments_queue; DROP INDEX persons_report;

@@ -250,8 +250,20 @@ pub struct PushBatch {
     /// Left out when 1, so a version-1 batch reads and hashes as before.
     #[serde(default = "protocol_v1", skip_serializing_if = "is_protocol_v1")]
     pub protocol: u32,
+    /// The optional record fields this client knows ([`FEATURE_HOUSEHOLD`]):
+    /// a person record of a batch without `household` here keeps the label
+    /// the server holds (a client that never heard of it cannot erase it).
+    /// Left out when empty, so older batches read and hash as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
     pub records: Vec<RecordEnvelope>,
 }
+
+/// The feature a client names to carry a person's household label: in a
+/// push batch's `features`, and in the pull's `features` query parameter
+/// (`GET /api/v1/pull?since=…&features=household`), without which pulled
+/// persons leave the label out (older clients refuse unknown fields).
+pub const FEATURE_HOUSEHOLD: &str = "household";
 
 const fn protocol_v1() -> u32 {
     1
@@ -420,6 +432,12 @@ pub struct PersonRecord {
     /// the server holds a CCCD for this person.
     #[serde(default, skip_serializing_if = "is_false")]
     pub keep_cccd: bool,
+    /// The household label officers use ("Hộ ông Tám, xóm 3"); the report
+    /// counts households by it (by address without one). Left out when
+    /// absent, so a body without it hashes as before; sent only in batches
+    /// naming [`FEATURE_HOUSEHOLD`], pulled only by clients asking for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
@@ -730,6 +748,7 @@ mod tests {
                         phone: None,
                         address: None,
                         keep_cccd: true,
+                        household: None,
                     }),
                 },
             },
@@ -752,9 +771,38 @@ mod tests {
             phone: None,
             address: None,
             keep_cccd: false,
+            household: None,
         });
         let json = String::from_utf8(body.canonical_json()).unwrap();
         assert!(!json.contains("keep_cccd"), "{json}");
+    }
+
+    #[test]
+    fn household_is_left_out_when_absent_and_batches_without_features_read() {
+        let mut person = PersonRecord {
+            id: PersonId::new_v7(),
+            full_name: "A".into(),
+            birth_year: None,
+            cccd: None,
+            phone: None,
+            address: None,
+            keep_cccd: false,
+            household: None,
+        };
+        let without = RecordBody::Person(person.clone()).canonical_json();
+        assert!(!String::from_utf8_lossy(&without).contains("household"));
+        person.household = Some("Hộ ông Tám".into());
+        let with = RecordBody::Person(person.clone()).canonical_json();
+        let v: serde_json::Value = serde_json::from_slice(&with).unwrap();
+        assert_eq!(v["household"], "Hộ ông Tám");
+        assert_eq!(
+            serde_json::from_value::<RecordBody>(v).unwrap(),
+            RecordBody::Person(person)
+        );
+        let old = r#"{"batch_id":"0190d3c2-7a9b-7cde-8f01-23456789abcd","seq":1,"records":[]}"#;
+        let batch: PushBatch = serde_json::from_str(old).unwrap();
+        assert!(batch.features.is_empty());
+        assert_eq!(serde_json::to_string(&batch).unwrap(), old);
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_PHONE_CHARS: usize = 20;
 /// The most characters of an address (village, hamlet, commune, …).
 pub const MAX_ADDRESS_CHARS: usize = 300;
+/// The most characters of a household label ("Hộ ông Tám, xóm 3").
+pub const MAX_HOUSEHOLD_CHARS: usize = 200;
 
 /// Whether `c` may not appear in a text field: control characters (C0,
 /// DEL, C1; a line break only where `multi_line`), line and paragraph

@@ -242,6 +242,9 @@ fn apply_person(
         .filter(|year| (1900..=2200).contains(year));
     let address = clean_text(person.address.as_deref());
     let phone = clean_text(person.phone.as_deref());
+    // Sent only to clients asking for it, and only when the server holds
+    // one: an absent label keeps the local one.
+    let household = clean_text(person.household.as_deref());
     let local: Option<i64> = conn
         .query_row(
             "SELECT sync_version FROM people WHERE person_id = ?1",
@@ -254,8 +257,9 @@ fn apply_person(
             conn.execute(
                 "INSERT INTO people (person_id, unit_code, is_self, full_name, name_folded,
                      birth_year, household_address, phone, server_has_cccd, server_unit_code,
-                     revision, sync_version, synced_revision, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, 1, ?11, ?11)",
+                     revision, sync_version, synced_revision, created_at_ms, updated_at_ms,
+                     household_label)
+                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, 1, ?11, ?11, ?12)",
                 rusqlite::params![
                     id,
                     owner.joined.as_str(),
@@ -268,6 +272,7 @@ fn apply_person(
                     owner.server_unit.as_str(),
                     version,
                     now,
+                    household,
                 ],
             )?;
             Ok(true)
@@ -278,7 +283,8 @@ fn apply_person(
             // The whole profile is replaced (last writer by version). Without
             // `keep_cccd` the server holds no number any more (consent was
             // withdrawn on another device): the local one goes too. Local-only
-            // fields (own profile, household, gender…) stay.
+            // fields (own profile, gender…) stay, and so does the household
+            // label when the record carries none.
             conn.execute(
                 "UPDATE people SET full_name = ?2, name_folded = ?3, birth_year = ?4,
                      household_address = ?5, phone = ?6, server_has_cccd = ?7,
@@ -288,7 +294,8 @@ fn apply_person(
                      cccd_consent = CASE WHEN ?7 THEN cccd_consent ELSE 0 END,
                      cccd_consent_at_ms = CASE WHEN ?7 THEN cccd_consent_at_ms END,
                      revision = revision + 1, synced_revision = revision + 1,
-                     sync_version = ?9, updated_at_ms = ?10
+                     sync_version = ?9, updated_at_ms = ?10,
+                     household_label = COALESCE(?11, household_label)
                  WHERE person_id = ?1",
                 rusqlite::params![
                     id,
@@ -301,6 +308,7 @@ fn apply_person(
                     owner.server_unit.as_str(),
                     version,
                     now,
+                    household,
                 ],
             )?;
             settle_refusals(conn, "person", &id, now)?;

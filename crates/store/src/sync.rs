@@ -44,7 +44,7 @@ fn version_u32(version: i64) -> Result<u32> {
 fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
     let person = conn.query_row(
         "SELECT person_id, full_name, birth_year, cccd, household_address, phone,
-             cccd IS NULL AND server_has_cccd = 1
+             cccd IS NULL AND server_has_cccd = 1, household_label
          FROM people WHERE person_id = ?1",
         [person_id.to_string()],
         |row| {
@@ -60,6 +60,8 @@ fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
                 address: row.get(4)?,
                 // A pulled person whose number only the server holds: keep it.
                 keep_cccd: row.get(6)?,
+                // Sent in batches naming `household` (every batch frozen now).
+                household: row.get(7)?,
             })
         },
     )?;
@@ -284,6 +286,11 @@ impl FrozenBatch {
             seq: self.seq,
             // The outbox freezes version-1 hashes (the canonical serde form).
             protocol: cdht_core::sync::PROTOCOL_VERSION,
+            // This build sends persons' household labels: a person without
+            // one erases the server's. (The server's batch key leaves
+            // `features` out, so a batch an older build froze, and maybe
+            // sent, is still the same batch when resent with it.)
+            features: vec![cdht_core::sync::FEATURE_HOUSEHOLD.to_owned()],
             records,
         })
     }

@@ -56,6 +56,7 @@ fn person(id: PersonId, name: &str, keep_cccd: bool) -> RecordBody {
         phone: Some("0912345678".to_owned()),
         address: Some("Thôn Đông".to_owned()),
         keep_cccd,
+        household: None,
     })
 }
 

@@ -400,8 +400,13 @@ impl SyncClient {
             .await
     }
 
+    /// One page of changes after `since`, asking for the optional fields
+    /// this build knows (persons' household labels).
     pub async fn pull(&self, since: u64) -> SyncResult<PullResponse> {
-        let path = format!("/api/v1/pull?since={since}");
+        let path = format!(
+            "/api/v1/pull?since={since}&features={}",
+            cdht_core::sync::FEATURE_HOUSEHOLD
+        );
         self.retrying(|| self.get_json(&path)).await
     }
 

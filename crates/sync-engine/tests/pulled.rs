@@ -45,6 +45,7 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
             is_self: true,
             birth_year: Some(1970),
             household_address: Some("Xóm Chợ".to_owned()),
+            household_label: Some("Hộ bà Thu, xóm Chợ".to_owned()),
             cccd: CccdUpdate::Set {
                 number: "001170012345".to_owned(),
                 consent_given: true,
@@ -117,6 +118,11 @@ async fn a_collector_device_pulls_edits_and_hands_back_a_citizens_record() {
     assert!(report.applied_changes >= 3, "{report:?}");
     let pulled = b.store().person(person).unwrap();
     assert_eq!(pulled.full_name, "Hà Thị Thu");
+    assert_eq!(
+        pulled.household_label.as_deref(),
+        Some("Hộ bà Thu, xóm Chợ"),
+        "the label travels with the person"
+    );
     assert_eq!(pulled.cccd_masked, None, "the CCCD never comes back");
     assert_eq!(b.store().person_cccd(person).unwrap(), None);
     assert!(pulled.server_has_cccd);

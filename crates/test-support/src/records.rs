@@ -22,6 +22,7 @@ pub fn person(name: &str, cccd: Option<&str>) -> (PersonId, RecordBody) {
             phone: None,
             address: Some("Thôn Đông".to_owned()),
             keep_cccd: false,
+            household: None,
         }),
     )
 }
@@ -78,6 +79,7 @@ pub fn batch(seq: u64, records: Vec<RecordEnvelope>) -> PushBatch {
         batch_id: uuid::Uuid::now_v7(),
         seq,
         protocol: cdht_core::sync::PROTOCOL_VERSION,
+        features: Vec::new(),
         records,
     }
 }

@@ -10,10 +10,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cdht_core::sync::{
-    ErrorBody, PullResponse, PushBatch, PushResponse, RecordBody, ServerScore,
+    ErrorBody, PullResponse, PushBatch, PushResponse, RecordBody, ServerScore, FEATURE_HOUSEHOLD,
     MAX_RECORDS_PER_BATCH, PROTOCOL_JCS,
 };
-use cdht_core::text::{has_forbidden_char, MAX_ADDRESS_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS};
+use cdht_core::text::{
+    has_forbidden_char, MAX_ADDRESS_CHARS, MAX_HOUSEHOLD_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS,
+};
 use cdht_core::Code;
 use cdht_core::{AreaType, AssessmentInput, Catalog, Completeness};
 use serde::Deserialize;
@@ -51,7 +53,7 @@ fn reject(code: Code) -> RecordCheck {
 pub(super) async fn push(
     State(state): State<AppState>,
     subject: Subject,
-    ApiJsonWithValue(batch, sent): ApiJsonWithValue<PushBatch>,
+    ApiJsonWithValue(mut batch, sent): ApiJsonWithValue<PushBatch>,
 ) -> Result<Response, ApiError> {
     let device = device(subject)?;
     if !(1..=PROTOCOL_JCS).contains(&batch.protocol) {
@@ -74,7 +76,10 @@ pub(super) async fn push(
     }
     // The batch key covers everything the device sent, re-serialised from the
     // parsed value so that whitespace or key order cannot fake a change.
-    // Keyed: a batch may hold a CCCD.
+    // Keyed: a batch may hold a CCCD. `features` is left out: a batch an
+    // older build of the app froze, and maybe sent, is resent with them by
+    // the newer one, and is still the same batch (a replay, not a conflict).
+    let features = std::mem::take(&mut batch.features);
     let content_hash = state.keyed_hash(&crate::sha256_hex(
         &serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?,
     ));
@@ -106,6 +111,7 @@ pub(super) async fn push(
         device_area: unit_row.area,
         owner_areas: &owner_areas,
         max_evidence,
+        knows_household: features.iter().any(|f| f == FEATURE_HOUSEHOLD),
     };
     let protocol = batch.protocol;
     let records: Vec<PreparedRecord> = batch
@@ -171,6 +177,9 @@ struct Scoring<'a> {
     /// The owning unit's area type of assessments the server has.
     owner_areas: &'a HashMap<uuid::Uuid, AreaType>,
     max_evidence: u64,
+    /// The batch names [`FEATURE_HOUSEHOLD`]: its persons' labels replace
+    /// the server's (otherwise the server keeps the label it holds).
+    knows_household: bool,
 }
 
 fn check_record(
@@ -188,6 +197,7 @@ fn check_record(
                 ("full_name", Some(&p.full_name)),
                 ("phone", p.phone.as_ref()),
                 ("address", p.address.as_ref()),
+                ("household", p.household.as_ref()),
             ] {
                 if value.is_some_and(|v| has_forbidden_char(v, false)) {
                     return reject(Code::InvalidText {
@@ -217,6 +227,14 @@ fn check_record(
                     max: MAX_ADDRESS_CHARS as u32,
                 });
             }
+            if p.household
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_HOUSEHOLD_CHARS)
+            {
+                return reject(Code::InvalidHousehold {
+                    max: MAX_HOUSEHOLD_CHARS as u32,
+                });
+            }
             let cccd = match p.cccd.as_deref().map(str::trim) {
                 None | Some("") if p.keep_cccd => CccdUpdate::Keep,
                 None | Some("") => CccdUpdate::Erase,
@@ -228,6 +246,7 @@ fn check_record(
             RecordCheck::Person {
                 cccd,
                 stored_hash: state.keyed_hash(&envelope.hash),
+                keep_household: !scoring.knows_household,
             }
         }
         RecordBody::Assessment(a) => {
@@ -294,6 +313,12 @@ pub(super) struct PullQuery {
     #[serde(default)]
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The optional record fields the client knows, comma-separated:
+    /// `household` (persons' household labels). Without it pulled persons
+    /// leave the label out, as older clients refuse unknown fields; unknown
+    /// names are ignored.
+    #[serde(default)]
+    features: Option<String>,
 }
 
 #[utoipa::path(
@@ -327,7 +352,15 @@ pub(super) async fn pull(
     }
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;
+    let household = q
+        .features
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .any(|f| f.trim() == FEATURE_HOUSEHOLD);
     Ok(Json(
-        state.db(move |s| s.pull(&device, since, limit)).await?,
+        state
+            .db(move |s| s.pull(&device, since, limit, household))
+            .await?,
     ))
 }

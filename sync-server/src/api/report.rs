@@ -94,9 +94,9 @@ const DEFINITIONS: &str = "For the assessments of `year` in the unit's subtree: 
     in, weakest first. `exemplary`: people recognised in each of the years in a row their \
     catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit \
     listed, all counted; the exports list all). `units`: adult members \
-    (of the unit and below) recognised ÷ adult members. `households`: per household address; \
-    the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 \
-    targets.";
+    (of the unit and below) recognised ÷ adult members. `households`: per household (its \
+    label, else the address); the list of households is in report.xlsx and report.csv. \
+    `progress`: Decision 677's 2030 targets.";
 
 #[utoipa::path(
     get,

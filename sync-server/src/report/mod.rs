@@ -151,7 +151,7 @@ pub struct MemberFact {
     pub person: u32,
     pub unit: u32,
     pub birth_year: Option<u16>,
-    /// The household as officers write it (the person's household address).
+    /// The household as officers write it: its label, else the address.
     pub household: Option<String>,
 }
 
@@ -251,7 +251,7 @@ pub struct UnitMembers {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Household {
     pub unit: String,
-    /// The household as officers write it.
+    /// The household as officers write it: its label, else the address.
     pub label: String,
     pub members: u64,
     pub adults: u64,

@@ -52,7 +52,7 @@ fn migration_8_keeps_old_changes_and_answers() {
         unit: UnitCode::new("U1"),
         scope: DeviceScope::UnitRecords,
     };
-    let page = storage.pull(&collector, 0, 10).unwrap();
+    let page = storage.pull(&collector, 0, 10, true).unwrap();
     assert_eq!(page.changes.len(), 1);
     assert_eq!((page.changes[0].seq, page.changes[0].at.as_str()), (7, "x"));
     assert_eq!(
@@ -65,7 +65,11 @@ fn migration_8_keeps_old_changes_and_answers() {
         scope: DeviceScope::OwnRecords,
     };
     // Its own push is not sent back to it.
-    assert!(storage.pull(&pusher_ref, 0, 10).unwrap().changes.is_empty());
+    assert!(storage
+        .pull(&pusher_ref, 0, 10, true)
+        .unwrap()
+        .changes
+        .is_empty());
     let key = BatchKey {
         batch_id: batch.parse().unwrap(),
         seq: 1,
@@ -129,7 +133,7 @@ fn migration_3_keeps_the_change_sequence() {
         scope: DeviceScope::OwnRecords,
     };
     // The device that pushed P1 still pulls its review after the migration.
-    let page = storage.pull(&device, 0, 10).unwrap();
+    let page = storage.pull(&device, 0, 10, true).unwrap();
     assert_eq!(page.cursor, 41);
     storage
         .import_units(
@@ -143,7 +147,7 @@ fn migration_3_keeps_the_change_sequence() {
             }],
         )
         .unwrap();
-    let page = storage.pull(&device, 41, 10).unwrap();
+    let page = storage.pull(&device, 41, 10, true).unwrap();
     assert_eq!(page.changes.len(), 1);
     assert!(page.cursor > 41, "new changes continue after the old ones");
 }

@@ -10,6 +10,7 @@ mod evidence;
 mod exemplary;
 mod pull;
 mod push;
+mod push_person;
 mod queue;
 mod report;
 mod review;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_uploads_per_device.sql"),
     include_str!("../../migrations/0009_reports.sql"),
     include_str!("../../migrations/0010_audit_by_assessment.sql"),
+    include_str!("../../migrations/0011_household_label.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -353,8 +355,14 @@ impl Storage for SqliteStorage {
         push::assessment_areas(self, ids)
     }
 
-    fn pull(&self, device: &DeviceRef, since: u64, limit: u32) -> StorageResult<PullResponse> {
-        pull::pull(self, device, since, limit)
+    fn pull(
+        &self,
+        device: &DeviceRef,
+        since: u64,
+        limit: u32,
+        household: bool,
+    ) -> StorageResult<PullResponse> {
+        pull::pull(self, device, since, limit, household)
     }
 
     fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>> {

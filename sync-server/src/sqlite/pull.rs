@@ -26,7 +26,7 @@ use rusqlite::{params, Row};
 const SELECT_CHANGES: &str = "SELECT c.seq, c.at, c.body,
         COALESCE(c.unit, p.unit, a.unit, e.unit), c.record_kind, c.difficult,
         p.id, p.version, p.sent_hash, p.full_name, p.birth_year, p.phone, p.address,
-        p.cccd_hmac IS NOT NULL,
+        p.cccd_hmac IS NOT NULL, p.household, p.household_hash,
         a.id, a.version, a.hash, a.person, a.year, a.catalog, a.grp, a.answers, a.state,
         a.device_total,
         e.id, e.version, e.hash, e.assessment, e.indicator, e.sha256, e.size, e.content_type
@@ -76,6 +76,7 @@ pub(super) fn pull(
     device: &DeviceRef,
     since: u64,
     limit: u32,
+    household: bool,
 ) -> StorageResult<PullResponse> {
     let conn = db.conn()?;
     // The filter is in the query, so LIMIT counts only what the device
@@ -102,7 +103,7 @@ pub(super) fn pull(
         changes.push(ServerChange {
             seq: row.get(0)?,
             at: at(row.get_ref(1)?)?,
-            change: change(row)?,
+            change: change(row, household)?,
         });
     }
     let cursor = changes.last().map_or(since, |c| c.seq);
@@ -138,14 +139,14 @@ fn parse<T: std::str::FromStr>(s: &str) -> StorageResult<T> {
 
 /// The change of a row of [`SELECT_CHANGES`]: its stored body, or the
 /// record it names rebuilt from its row.
-fn change(row: &Row<'_>) -> StorageResult<Change> {
+fn change(row: &Row<'_>, household: bool) -> StorageResult<Change> {
     if let Some(body) = row.get_ref(2)?.as_str_or_null().map_err(corrupt)? {
         return serde_json::from_str(body).map_err(corrupt);
     }
     let (body, version, hash) = match row.get::<_, u8>(4)? {
         0 => {
             let id: String = row.get(6)?;
-            let body = RecordBody::Person(PersonRecord {
+            let mut person = PersonRecord {
                 id: parse(&id)?,
                 full_name: row.get(9)?,
                 birth_year: row.get(10)?,
@@ -153,16 +154,27 @@ fn change(row: &Row<'_>) -> StorageResult<Change> {
                 phone: row.get(11)?,
                 address: row.get(12)?,
                 keep_cccd: row.get(13)?,
-            });
-            (body, row.get(7)?, hash(row, 8)?)
+                household: None,
+            };
+            // The label goes only to clients asking for it, with the hash
+            // of the body as sent (`household_hash`, set when one is held).
+            let label: Option<String> = row.get(14)?;
+            let hash = match label {
+                Some(label) if household => {
+                    person.household = Some(label);
+                    hash(row, 15)?
+                }
+                _ => hash(row, 8)?,
+            };
+            (RecordBody::Person(person), row.get(7)?, hash)
         }
         1 => {
-            let id: String = row.get(14)?;
-            let person: String = row.get(17)?;
+            let id: String = row.get(16)?;
+            let person: String = row.get(19)?;
             let answers: Answers =
-                serde_json::from_str(row.get_ref(21)?.as_str().map_err(corrupt)?)
+                serde_json::from_str(row.get_ref(23)?.as_str().map_err(corrupt)?)
                     .map_err(corrupt)?;
-            let state = if row.get_ref(22)?.as_str().map_err(corrupt)? == "draft" {
+            let state = if row.get_ref(24)?.as_str().map_err(corrupt)? == "draft" {
                 DeviceState::Draft
             } else {
                 DeviceState::Submitted
@@ -170,27 +182,27 @@ fn change(row: &Row<'_>) -> StorageResult<Change> {
             let body = RecordBody::Assessment(AssessmentRecord {
                 id: parse(&id)?,
                 person: parse(&person)?,
-                year: row.get(18)?,
-                catalog: CatalogId::new(row.get::<_, String>(19)?),
-                group: GroupId::new(row.get::<_, String>(20)?),
+                year: row.get(20)?,
+                catalog: CatalogId::new(row.get::<_, String>(21)?),
+                group: GroupId::new(row.get::<_, String>(22)?),
                 answers,
                 state,
-                device_total: row.get(23)?,
+                device_total: row.get(25)?,
             });
-            (body, row.get(15)?, hash(row, 16)?)
+            (body, row.get(17)?, hash(row, 18)?)
         }
         _ => {
-            let id: String = row.get(24)?;
-            let assessment: String = row.get(27)?;
+            let id: String = row.get(26)?;
+            let assessment: String = row.get(29)?;
             let body = RecordBody::Evidence(EvidenceRecord {
                 id: parse(&id)?,
                 assessment: parse(&assessment)?,
-                indicator: IndicatorId::new(row.get::<_, String>(28)?),
-                sha256: row.get(29)?,
-                size: row.get(30)?,
-                content_type: row.get(31)?,
+                indicator: IndicatorId::new(row.get::<_, String>(30)?),
+                sha256: row.get(31)?,
+                size: row.get(32)?,
+                content_type: row.get(33)?,
             });
-            (body, row.get(25)?, hash(row, 26)?)
+            (body, row.get(27)?, hash(row, 28)?)
         }
     };
     let area = if row.get(5)? {

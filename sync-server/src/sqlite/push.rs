@@ -11,8 +11,7 @@ use crate::storage::{
     StorageResult,
 };
 use cdht_core::sync::{
-    AckOutcome, DeviceScope, DeviceState, PersonRecord, PushResponse, RecordAck, RecordBody,
-    ReviewState,
+    AckOutcome, DeviceScope, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState,
 };
 use cdht_core::AreaType;
 use cdht_core::Code;
@@ -95,11 +94,13 @@ fn may_write(
     }
 }
 
-/// (version, hash, unit, state, sent_hash, link) of a stored record.
+/// (version, hash, unit, state, sent_hash, link, household_hash) of a
+/// stored record.
 type ExistingRow = (
     u32,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -116,10 +117,10 @@ fn existing<'a>(
     } else {
         "NULL"
     };
-    let sent_col = if table == "persons" {
-        "sent_hash"
+    let (sent_col, household_col) = if table == "persons" {
+        ("sent_hash", "household_hash")
     } else {
-        "NULL"
+        ("NULL", "NULL")
     };
     let link_col = match table {
         "assessments" => "person",
@@ -128,7 +129,7 @@ fn existing<'a>(
     };
     *buf = tx
         .prepare_cached(&format!(
-            "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}
+            "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}, {household_col}
              FROM {table} WHERE id = ?1"
         ))?
         .query_row([id], |r| {
@@ -139,19 +140,21 @@ fn existing<'a>(
                 r.get(3)?,
                 hash_text(r.get_ref(4)?)?,
                 r.get(5)?,
+                hash_text(r.get_ref(6)?)?,
             ))
         })
         .optional()?;
-    Ok(buf
-        .as_ref()
-        .map(|(version, hash, unit, state, sent_hash, link)| Existing {
+    Ok(buf.as_ref().map(
+        |(version, hash, unit, state, sent_hash, link, household_hash)| Existing {
             version: *version,
             hash,
             sent_hash: sent_hash.as_deref(),
+            household_hash: household_hash.as_deref(),
             unit,
             state: state.as_deref().and_then(ReviewState::parse),
             link: link.as_deref(),
-        }))
+        },
+    ))
 }
 
 /// What a pushed body hangs on: an assessment's person, an evidence's
@@ -297,48 +300,28 @@ fn apply_record(
         }
     }
     let record_kind = match (&env.body, &record.check) {
-        (RecordBody::Person(p), RecordCheck::Person { cccd, .. }) => {
-            let cccd_hmac: Option<String> = match cccd {
-                CccdUpdate::Set(hmac) => Some(hmac.clone()),
-                CccdUpdate::Erase => None,
-                CccdUpdate::Keep => tx
-                    .prepare_cached("SELECT cccd_hmac FROM persons WHERE id = ?1")?
-                    .query_row([&id_text], |r| r.get(0))
-                    .optional()?
-                    .flatten(),
-            };
-            // The hash of the person as devices pull it (no CCCD), which the
-            // pull rebuilds from these columns.
-            let sent_hash = crate::sha256_hex(
-                &RecordBody::Person(PersonRecord {
-                    cccd: None,
-                    keep_cccd: cccd_hmac.is_some(),
-                    ..p.clone()
-                })
-                .canonical_json(),
-            );
-            tx.prepare_cached(
-                "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
-                    cccd_hmac, phone, address, updated_at, sent_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (id) DO UPDATE SET device_id = ?3, version = ?4, hash = ?5,
-                    full_name = ?6, birth_year = ?7, cccd_hmac = ?8, phone = ?9, address = ?10,
-                    updated_at = ?11, sent_hash = ?12",
-            )?
-            .execute(params![
-                id_text,
-                unit,
-                device_id,
-                env.version,
-                hash_value(stored_hash),
-                p.full_name,
-                p.birth_year,
-                cccd_hmac,
-                p.phone,
-                p.address,
-                t.text,
-                hash_value(&sent_hash)
-            ])?;
+        (
+            RecordBody::Person(p),
+            RecordCheck::Person {
+                cccd,
+                keep_household,
+                ..
+            },
+        ) => {
+            super::push_person::write_person(
+                tx,
+                &super::push_person::PersonWrite {
+                    person: p,
+                    id: &id_text,
+                    unit,
+                    device_id,
+                    version: env.version,
+                    stored_hash,
+                    cccd,
+                    keep_household: *keep_household,
+                    at: &t.text,
+                },
+            )?;
             0
         }
         (RecordBody::Assessment(a), RecordCheck::Assessment { score, points }) => {

@@ -381,7 +381,8 @@ fn scan_members(
     let mut members = Vec::with_capacity(n);
     let mut units_seen = UnitCache::new(unit_index);
     let mut stmt = tx.prepare(&format!(
-        "{SUBTREE_DEPTH} SELECT id, unit, birth_year, address
+        "{SUBTREE_DEPTH} SELECT id, unit, birth_year,
+             COALESCE(NULLIF(TRIM(household), ''), address)
          FROM persons INDEXED BY persons_report WHERE unit IN (SELECT code FROM sub)"
     ))?;
     let mut rows = stmt.query(params![unit])?;

@@ -92,6 +92,7 @@ impl Code {
             }
             Self::InvalidPhone { max } => format!("Số điện thoại tối đa {max} ký tự."),
             Self::InvalidAddress { max } => format!("Địa chỉ tối đa {max} ký tự."),
+            Self::InvalidHousehold { max } => format!("Tên hộ tối đa {max} ký tự."),
             Self::InvalidCccd => "Số CCCD phải gồm đúng 12 chữ số.".to_owned(),
             Self::InvalidYear => "Năm đánh giá không hợp lệ.".to_owned(),
             Self::VersionConflict => "Bản ghi đã được sửa trên thiết bị khác với cùng phiên bản. \

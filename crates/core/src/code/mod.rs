@@ -130,7 +130,7 @@ codes! {
     // The sync server: refused records (a push ack's `rejected`).
     /// A record's version starts at 1.
     Server BadVersion = "bad_version";
-    /// A name, phone, address or indicator id holds a control or bidi character; `field` is `full_name`, `phone`, `address`, `indicator`, `decision_no` or `reason`.
+    /// A name, phone, address or indicator id holds a control or bidi character; `field` is `full_name`, `phone`, `address`, `household`, `indicator`, `decision_no` or `reason`.
     Server InvalidText { field: String } = "invalid_text";
     /// The full name is empty or over `max` characters.
     Server InvalidName { max: u32 } = "invalid_name";
@@ -138,6 +138,8 @@ codes! {
     Server InvalidPhone { max: u32 } = "invalid_phone";
     /// The address is over `max` characters.
     Server InvalidAddress { max: u32 } = "invalid_address";
+    /// The household label is over `max` characters.
+    Server InvalidHousehold { max: u32 } = "invalid_household";
     /// The CCCD is not exactly 12 digits.
     Server InvalidCccd = "invalid_cccd";
     /// The assessment's year is not between 2021 and 2100.

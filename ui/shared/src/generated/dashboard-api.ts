@@ -434,7 +434,7 @@ export interface paths {
         };
         /**
          * A unit's yearly report: counts, by group, by child unit, indicators, exemplary, members, households, Decision 677 progress
-         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit listed, all counted; the exports list all). `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household address; the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
+         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit listed, all counted; the exports list all). `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household (its label, else the address); the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
          */
         get: operations["report"];
         put?: never;
@@ -454,7 +454,7 @@ export interface paths {
         };
         /**
          * The yearly report as CSV (UTF-8 with BOM; one section per table)
-         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit listed, all counted; the exports list all). `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household address; the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
+         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit listed, all counted; the exports list all). `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household (its label, else the address); the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
          */
         get: operations["report_csv"];
         put?: never;
@@ -474,7 +474,7 @@ export interface paths {
         };
         /**
          * The yearly report as an Excel workbook (a sheet per table, Vietnamese headers)
-         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit listed, all counted; the exports list all). `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household address; the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
+         * @description For the assessments of `year` in the unit's subtree: `registered` = people with an assessment of the year (draft or later); `submitted` = assessments sent in (now submitted, returned, approved or recognised); `approved` = approved or recognised; `returned` = returned now; `recognised`; `passed` = sent in and passing by the server's score; `pass_rate` = passed ÷ submitted. Indicator figures are over the assessments sent in, weakest first. `exemplary`: people recognised in each of the years in a row their catalog asks for (5) ending with `year`, eligible to be considered (the first 500 by unit listed, all counted; the exports list all). `units`: adult members (of the unit and below) recognised ÷ adult members. `households`: per household (its label, else the address); the list of households is in report.xlsx and report.csv. `progress`: Decision 677's 2030 targets.
          */
         get: operations["report_xlsx"];
         put?: never;
@@ -1269,6 +1269,13 @@ export interface components {
              */
             batch_id: string;
             /**
+             * @description The optional record fields this client knows ([`FEATURE_HOUSEHOLD`]):
+             *     a person record of a batch without `household` here keeps the label
+             *     the server holds (a client that never heard of it cannot erase it).
+             *     Left out when empty, so older batches read and hash as before.
+             */
+            features?: string[];
+            /**
              * Format: int32
              * @description How the records' hashes are made: absent (or 1), the sha256 of
              *     [`RecordBody::canonical_json`] (the first devices); 2
@@ -1352,6 +1359,13 @@ export interface components {
              */
             cccd?: string | null;
             full_name: string;
+            /**
+             * @description The household label officers use ("Hộ ông Tám, xóm 3"); the report
+             *     counts households by it (by address without one). Left out when
+             *     absent, so a body without it hashes as before; sent only in batches
+             *     naming [`FEATURE_HOUSEHOLD`], pulled only by clients asking for it.
+             */
+            household?: string | null;
             id: components["schemas"]["PersonId"];
             /**
              * @description Pushed with `cccd: None`: keep the keyed CCCD the server already holds
@@ -2589,6 +2603,13 @@ export interface operations {
                 since?: number;
                 /** @description The most changes in one answer: 1 to 500, 200 when left out. */
                 limit?: number;
+                /**
+                 * @description The optional record fields the client knows, comma-separated:
+                 *     `household` (persons' household labels). Without it pulled persons
+                 *     leave the label out, as older clients refuse unknown fields; unknown
+                 *     names are ignored.
+                 */
+                features?: string;
             };
             header?: never;
             path?: never;
