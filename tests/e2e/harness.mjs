@@ -105,17 +105,25 @@ export async function startSyncServer() {
 /**
  * A loopback address that is not a CDHT server. Mode "down" accepts each
  * connection and closes it before any answer (a lost link: the app sees no
- * network); mode "html" answers every request with a router's login page.
+ * network); mode "html" answers every request with a router's login page;
+ * mode "silent" accepts and never answers (a link too weak to carry one).
  * `setMode` switches. Unreferenced, so it never keeps a test file running.
  */
 export async function startFakeServer(mode = "down") {
   let current = mode;
+  const sockets = new Set();
   const srv = net.createServer((socket) => {
     socket.on("error", () => {});
+    // A silent connection must not keep the test process alive, and ends
+    // with the server.
+    socket.unref();
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
     if (current === "down") {
       socket.destroy();
       return;
     }
+    if (current === "silent") return;
     let seen = "";
     socket.on("data", (chunk) => {
       // Answer once the whole request is in, so the client is not reset
@@ -132,5 +140,8 @@ export async function startFakeServer(mode = "down") {
   await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
   srv.unref();
   const { port } = srv.address();
-  return { url: `http://127.0.0.1:${port}`, port, setMode: (m) => { current = m; }, close: () => srv.close() };
+  return { url: `http://127.0.0.1:${port}`, port, setMode: (m) => { current = m; }, close: () => {
+    srv.close();
+    for (const socket of sockets) socket.destroy();
+  } };
 }

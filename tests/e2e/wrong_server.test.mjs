@@ -47,6 +47,17 @@ test("a server that is not CDHT is refused at join, and named on the sync screen
     await s.click("#sync-rescan");
     await s.waitFor("#join-server");
     later.close();
+
+    // A link too weak to answer: while the app waits for the server, the
+    // screen says what it is doing and the button cannot join twice; after
+    // its wait the join is stored for later.
+    const weak = await startFakeServer("silent");
+    await joinTyped(s, weak.url, "HD-CG-024");
+    await s.waitFor("#join-checking", { text: "Đang kiểm tra máy chủ của chi hội" });
+    assert.equal(await s.execute(`return document.querySelector("#join-typed-submit").disabled`), true);
+    await s.screenshot("30b-join-checking");
+    await s.waitFor("#join-ok", { text: "HD-CG-024", timeout: 30_000 });
+    weak.close();
   });
   router.close();
   await stop(s);

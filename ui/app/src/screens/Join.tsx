@@ -10,7 +10,9 @@ import type { AppError } from "@cdht/shared/types";
 import { call, readFileAsDataUrl } from "../api";
 import { go, IS_MOBILE, overview, refreshOverview } from "../state";
 
-type Result = { kind: "reading" } | { kind: "joined"; unit: Unit } | { kind: "error"; error: unknown } | null;
+// "checking": the app asks the unit's server whether it is CDHT, which can
+// take a few seconds on a weak link (then the join is kept for later).
+type Result = { kind: "reading" } | { kind: "checking" } | { kind: "joined"; unit: Unit } | { kind: "error"; error: unknown } | null;
 
 export function JoinScreen() {
   const o = overview.peek()!;
@@ -40,6 +42,7 @@ export function JoinScreen() {
     try {
       await invoke("plugin:barcode-scanner|request_permissions").catch(() => null);
       const scanned = await invoke<{ content: string }>("plugin:barcode-scanner|scan", { windowed: false, formats: ["QR_CODE"] });
+      setResult({ kind: "checking" });
       joined(await call("join_unit_from_qr_text", { text: scanned.content }));
     } catch (err) {
       const error: AppError = (err as AppError)?.kind ? (err as AppError) : { kind: "scan_failed", message: t("join.scan_failed") };
@@ -48,6 +51,8 @@ export function JoinScreen() {
   };
   const joinTyped = async (e: Event) => {
     e.preventDefault();
+    if (result?.kind === "checking") return;
+    setResult({ kind: "checking" });
     try {
       joined(await call("join_unit_typed", { server: server.current!.value, unit: unit.current!.value, join_key: key.current!.value }));
     } catch (error) {
@@ -61,7 +66,8 @@ export function JoinScreen() {
       <h2>{t("join.title")}</h2>
       <p>{t("join.intro")}</p>
       <div id="join-result">
-        {result?.kind === "reading" ? <p>{t("join.reading")}</p> : null}
+        {result?.kind === "reading" ? <p role="status">{t("join.reading")}</p> : null}
+        {result?.kind === "checking" ? <p role="status" id="join-checking">{t("join.checking")}</p> : null}
         {result?.kind === "error" ? <ErrorNotice error={result.error} id="join-error" /> : null}
         {result?.kind === "joined" ? (
           <>
@@ -91,7 +97,7 @@ export function JoinScreen() {
           <Field label={t("join.key")}>
             <input id="join-key" ref={key} autoCapitalize="characters" autoComplete="off" />
           </Field>
-          <button class="primary" id="join-typed-submit" type="submit">{t("join.typed_button")}</button>
+          <button class="primary" id="join-typed-submit" type="submit" disabled={result?.kind === "checking"}>{t("join.typed_button")}</button>
         </form>
       </section>
       {o.units.length ? (
