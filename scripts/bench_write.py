@@ -21,6 +21,7 @@ TITLES = {
     "store": "Device database: encrypted (SQLCipher) vs plain",
     "sync": "Sync server: ingest, bytes stored, own-records pulls",
     "report": "Reports and the review queue",
+    "crowd": "A crowd scanning one poster",
     "durability": "Durability of what the person saw as saved",
     "ui": "UI bundle and start-up",
 }
