@@ -32,6 +32,7 @@ use axum::{Json, Router};
 use cdht_core::sync::{ErrorBody, Role};
 use cdht_core::Code;
 use serde::Serialize;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
@@ -146,8 +147,18 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Refuses an oversized body by its Content-Length before reading it.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        // Outermost, so it also sees the answers of the layers above.
+        // Outside those, so it also sees the answers of the layers above.
         .layer(axum::middleware::map_response(json_for_bare_errors))
+        // Outermost: gzip for clients that ask (Accept-Encoding), on what
+        // compresses: JSON, the dashboard's files, documents; never photos
+        // (already JPEG) nor tiny answers (tower-http's default predicate).
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd(),
+        )
         .with_state(state)
 }
 
