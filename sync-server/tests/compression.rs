@@ -112,3 +112,75 @@ async fn a_photo_is_never_compressed_again() {
     assert!(!compressed);
     assert_eq!(body, jpeg);
 }
+
+#[tokio::test]
+async fn a_client_sends_gzip_bodies_once_the_server_says_it_reads_them() {
+    let server = start().await;
+    let phone = server.device("DEMO-X1-C1").await;
+    // Every answer says so (RFC 7694).
+    let r = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["accept-encoding"], "gzip");
+
+    let before = phone
+        .counters()
+        .json_bytes_sent
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let mut records = Vec::new();
+    for i in 0..100 {
+        let (pid, person_body) = person(&format!("Nguyễn Thị Hồng Nhung {i}"), None);
+        records.push(v1(person_body));
+        records.push(v1(assessment(
+            cdht_core::ids::AssessmentId::new_v7(),
+            pid,
+            DeviceState::Submitted,
+            [8, 8, 8, 8, 8, 8, 8, 8, 8, 8],
+        )));
+    }
+    let pushed = batch(1, records);
+    let plain = serde_json::to_vec(&pushed).unwrap().len() as u64;
+    let acks = phone.push(&pushed).await.unwrap().acks;
+    assert_eq!(acks.len(), 200);
+    assert!(acks
+        .iter()
+        .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted));
+    let sent = phone
+        .counters()
+        .json_bytes_sent
+        .load(std::sync::atomic::Ordering::SeqCst)
+        - before;
+    println!(
+        "a push of 200 records: {plain} B of JSON, {sent} B sent ({:.2})",
+        sent as f64 / plain as f64
+    );
+    assert!(sent * 3 < plain, "sent {sent} of {plain}");
+    assert_eq!(server.stats().await.assessments, 100);
+}
+
+#[tokio::test]
+async fn a_small_gzip_bomb_is_refused_by_the_unzipped_size() {
+    use std::io::Write;
+    let server = start().await;
+    let phone = server.device("DEMO-X1-C1").await;
+    // 8 MB of JSON whitespace, a few KB zipped.
+    let mut json = b"{\"seq\":1,\"records\":[".to_vec();
+    json.extend(std::iter::repeat_n(b' ', 8 * 1024 * 1024));
+    json.extend(b"]}");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&json).unwrap();
+    let zipped = encoder.finish().unwrap();
+    assert!(zipped.len() < 64 * 1024);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/push", server.url))
+        .bearer_auth(phone.token().unwrap())
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(zipped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "payload_too_large");
+}

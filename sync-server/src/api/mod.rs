@@ -32,8 +32,11 @@ use axum::{Json, Router};
 use cdht_core::sync::{ErrorBody, Role};
 use cdht_core::Code;
 use serde::Serialize;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -41,6 +44,9 @@ use utoipa_axum::routes;
 
 /// The largest request body: a full push batch. Evidence chunks are smaller.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Answers this large and larger go gzip-compressed to clients that ask.
+const GZIP_ANSWERS_FROM: u16 = 4096;
 
 /// The document's fixed parts; every path and schema comes from the handlers.
 #[derive(OpenApi)]
@@ -145,20 +151,38 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(OpenApiJson(document)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A gzip request body is read unzipped; the limits hold on both
+        // sides (the one above on the bytes unzipped, the one below on
+        // the bytes sent), so a small bomb cannot grow past them.
+        .layer(
+            RequestDecompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd(),
+        )
         // Refuses an oversized body by its Content-Length before reading it.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Outside those, so it also sees the answers of the layers above.
         .layer(axum::middleware::map_response(json_for_bare_errors))
         // Outermost: gzip for clients that ask (Accept-Encoding), on what
         // compresses: JSON, the dashboard's files, documents; never photos
-        // (already JPEG) nor tiny answers (tower-http's default predicate).
+        // (already JPEG), nor small answers, which keep their length and so
+        // free their connection for the next request as soon as they are read.
         .layer(
             CompressionLayer::new()
                 .gzip(true)
                 .no_br()
                 .no_deflate()
-                .no_zstd(),
+                .no_zstd()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(GZIP_ANSWERS_FROM))),
         )
+        // Tells clients they may send gzip bodies (RFC 7694): older servers
+        // never say it, so a client never sends one a server cannot read.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::ACCEPT_ENCODING,
+            axum::http::HeaderValue::from_static("gzip"),
+        ))
         .with_state(state)
 }
 
