@@ -56,11 +56,21 @@ async fn a_collectors_first_sync_comes_compressed_to_clients_that_ask() {
         let (plain, plain_compressed) = raw(&server.url, &path, &token, false).await;
         let (gzip, compressed) = raw(&server.url, &path, &token, true).await;
         assert!(!plain_compressed, "no gzip for a client that did not ask");
-        assert!(compressed, "gzip for a client that asked");
+        // Answers from 4 KB are compressed; smaller ones (the last, empty
+        // page) keep their length.
+        assert_eq!(
+            compressed,
+            plain.len() >= 4096,
+            "gzip for a client that asked"
+        );
         let mut unzipped = Vec::new();
-        flate2::read::GzDecoder::new(&gzip[..])
-            .read_to_end(&mut unzipped)
-            .unwrap();
+        if compressed {
+            flate2::read::GzDecoder::new(&gzip[..])
+                .read_to_end(&mut unzipped)
+                .unwrap();
+        } else {
+            unzipped.clone_from(&gzip);
+        }
         assert_eq!(unzipped, plain, "the same page either way");
         let page: serde_json::Value = serde_json::from_slice(&plain).unwrap();
         let changes = page["changes"].as_array().unwrap();
