@@ -113,10 +113,10 @@ if [ -z "${CDHT_SERVER_BIN:-}" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; t
     echo "== opening the dashboard in the default browser"
     xdg-open "$url/dashboard/" >/dev/null 2>&1 || true
   fi
-  echo "== building the desktop app (release, UI embedded)"
-  (cd src-tauri && ../ui/node_modules/.bin/tauri build --no-bundle)
+  echo "== building the desktop app (release-app profile, UI embedded)"
+  (cd src-tauri && ../ui/node_modules/.bin/tauri build --no-bundle -- --profile release-app)
   echo "== starting the app: join a unit by typing the server $public, a unit code and its join key above"
-  target/release/cdht
+  target/release-app/cdht
 else
   echo "== no display: the server keeps running; press Ctrl+C to stop"
   wait "$server_pid"
