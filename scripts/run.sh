@@ -113,6 +113,8 @@ if [ -z "${CDHT_SERVER_BIN:-}" ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; t
     echo "== opening the dashboard in the default browser"
     xdg-open "$url/dashboard/" >/dev/null 2>&1 || true
   fi
+  # The plain release profile: it builds faster than the
+  # size-trimmed release-app profile the app is shipped with (README).
   echo "== building the desktop app (release, UI embedded)"
   (cd src-tauri && ../ui/node_modules/.bin/tauri build --no-bundle)
   echo "== starting the app: join a unit by typing the server $public, a unit code and its join key above"
