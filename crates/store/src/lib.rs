@@ -48,9 +48,11 @@ mod migrate;
 mod model;
 mod people;
 mod pull;
+mod pull_page;
 mod sql;
 mod sync;
 mod units;
+mod uploads;
 
 pub use cccd::{mask_cccd, normalize_cccd};
 pub use encrypt::{open_connection, ENCRYPTING_SUFFIX};
