@@ -193,3 +193,46 @@ fn migration_9_reports_score_assessments_stored_without_points() {
     assert_eq!(report.indicators[0].id, "2.1", "the weakest first");
     assert_eq!(report.counts.submitted, 1);
 }
+
+/// With every other pooled connection taken, a report reads its two scans
+/// one after the other on its own connection, and counts the same.
+#[test]
+fn a_report_with_no_second_connection_free_counts_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    {
+        let conn = storage.conn().unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO units VALUES ('U1', 'Unit', 'branch', NULL, NULL, 'K', 'x');
+             INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
+                address, updated_at)
+                VALUES ('P1', 'U1', 'D', 1, 'h', 'A', 1970, 'Hộ 1', 'x'),
+                       ('P2', 'U1', 'D', 1, 'h', 'B', 2015, 'Hộ 1', 'x');
+             INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp,
+                answers, version, hash, state, total, passed, threshold, updated_at, points)
+                VALUES ('A1', 'U1', 'D', 'P1', 2025, '244-2022', 'farmers', '{}', 1, 'h',
+                'recognised', 90, 1, 80, 'x', '1.1:9,2.1:8');"#,
+        )
+        .unwrap();
+    }
+    let catalogs = cdht_core::embedded_catalogs().unwrap().to_vec();
+    let both_at_once =
+        crate::report::compute(&storage.report_facts("U1", 2025).unwrap(), &catalogs);
+    let held: Vec<_> = (1..crate::DB_POOL_SIZE)
+        .map(|_| storage.conn().unwrap())
+        .collect();
+    // One connection is left, the report's own: waiting for a second (as
+    // before) would end in `busy` after the pool's wait.
+    let one_after_the_other =
+        crate::report::compute(&storage.report_facts("U1", 2025).unwrap(), &catalogs);
+    drop(held);
+    assert_eq!(one_after_the_other.counts, both_at_once.counts);
+    assert_eq!(one_after_the_other.counts.recognised, 1);
+    assert_eq!(
+        (
+            one_after_the_other.progress.adults_registered,
+            one_after_the_other.households.households
+        ),
+        (1, 1)
+    );
+}

@@ -149,6 +149,11 @@ impl SqliteStorage {
     fn conn(&self) -> StorageResult<r2d2::PooledConnection<SqliteConnectionManager>> {
         Ok(self.pool.get()?)
     }
+
+    /// A connection if one is free at once, else none (no waiting).
+    fn try_conn(&self) -> Option<r2d2::PooledConnection<SqliteConnectionManager>> {
+        self.pool.try_get()
+    }
 }
 
 /// A record hash as kept: its 32 bytes (since migration 0006; half the

@@ -223,12 +223,14 @@ pub(super) fn report_facts(
     year: u16,
 ) -> StorageResult<ReportFacts> {
     let mut conn = db.conn()?;
-    let members_conn = db.conn()?;
     // The assessments and the people are read at once on two connections,
     // each in a read transaction (rolled back when dropped, also on an
     // error): a province's two scans take about as long each. The two
     // snapshots start a moment apart; a write that lands between them shows
-    // in one scan only, and the next report agrees with itself again.
+    // in one scan only, and the next report agrees with itself again. The
+    // second connection only if one is free now: reports that each held one
+    // and waited for another could hold the whole pool.
+    let members_conn = db.try_conn();
     let tx = conn.transaction()?;
     let units = subtree(&tx, unit)?;
     let unit_index: FxHashMap<&str, u32> = units
@@ -236,14 +238,23 @@ pub(super) fn report_facts(
         .enumerate()
         .map(|(i, u)| (u.code.as_str(), i as u32))
         .collect();
-    let (scanned, members) = std::thread::scope(|s| {
-        let members = s.spawn(|| scan_members(members_conn, unit, &unit_index));
-        let scanned = scan_assessments(&tx, unit, year, &unit_index);
-        let members = members
-            .join()
-            .unwrap_or_else(|_| Err(StorageError::Corrupt("report scan panicked".into())));
-        (scanned, members)
-    });
+    let (scanned, members) = match members_conn {
+        Some(mut members_conn) => std::thread::scope(|s| {
+            let members = s.spawn(|| {
+                let members_tx = members_conn.transaction()?;
+                scan_members(&members_tx, unit, &unit_index)
+            });
+            let scanned = scan_assessments(&tx, unit, year, &unit_index);
+            let members = members
+                .join()
+                .unwrap_or_else(|_| Err(StorageError::Corrupt("report scan panicked".into())));
+            (scanned, members)
+        }),
+        None => (
+            scan_assessments(&tx, unit, year, &unit_index),
+            scan_members(&tx, unit, &unit_index),
+        ),
+    };
     let Scanned {
         mut people,
         mut assessments,
@@ -360,14 +371,13 @@ fn scan_assessments(
     })
 }
 
-/// The people whose unit is in the subtree, read in a transaction of their
-/// own on `conn`; each noted by its index in the list.
+/// The people whose unit is in the subtree (in the caller's transaction);
+/// each noted by its index in the list.
 fn scan_members(
-    mut conn: r2d2::PooledConnection<r2d2_sqlite::SqliteConnectionManager>,
+    tx: &Connection,
     unit: &str,
     unit_index: &FxHashMap<&str, u32>,
 ) -> StorageResult<(Vec<MemberFact>, People)> {
-    let tx = conn.transaction()?;
     let n: i64 = tx.query_row(
         &format!(
             "{SUBTREE_DEPTH} SELECT COUNT(*) FROM persons INDEXED BY persons_report
