@@ -15,6 +15,9 @@ use serde::de::DeserializeOwned;
 /// How long a client told `503 busy` should wait: a crowd's burst of writes
 /// clears in about that time.
 pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
+/// How long a client told `507 server_storage_full` should wait: freeing
+/// space takes an operator, so devices come back in minutes, not seconds.
+pub const FULL_RETRY_AFTER_SECS: u32 = 300;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -57,6 +60,26 @@ impl ApiError {
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, Code::Busy)
         }
     }
+    /// The disk (or quota) under the database or the photos is full. What
+    /// the server acknowledged before stays; this request did nothing and
+    /// may be sent again as is once there is space.
+    pub fn storage_full() -> Self {
+        Self {
+            retry_after: Some(FULL_RETRY_AFTER_SECS),
+            ..Self::new(StatusCode::INSUFFICIENT_STORAGE, Code::ServerStorageFull)
+        }
+    }
+    /// A failure to store something: `507` when the disk is full (the
+    /// operator is told plainly), else `500`.
+    pub fn storing(what: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        if is_disk_full(error) {
+            tracing::error!(error = %error, "the disk is full: cannot store {what}; free space");
+            Self::storage_full()
+        } else {
+            tracing::error!(error = %error, "cannot store {what}");
+            Self::internal()
+        }
+    }
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal)
     }
@@ -96,6 +119,10 @@ impl From<StorageError> for ApiError {
                 };
                 Self::new(status, code)
             }
+            other if other.is_full() => {
+                tracing::error!(error = %other, "the disk is full: the database cannot grow; free space");
+                Self::storage_full()
+            }
             other if other.is_busy() => {
                 tracing::warn!(error = %other, "database busy");
                 Self::busy()
@@ -106,6 +133,25 @@ impl From<StorageError> for ApiError {
             }
         }
     }
+}
+
+/// Whether an error, or one of its causes, is "no space left on device" (or
+/// over a disk quota).
+pub fn is_disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT))
+            {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// `axum::Json`, but a bad body is a typed JSON error, never plain text.

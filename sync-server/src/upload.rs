@@ -137,10 +137,7 @@ async fn complete_now(state: &AppState, key: &UploadKey) -> Result<EvidenceStatu
     let parts = parts_of(key, &progress);
     let verdict = blobs::assemble(state.blobs.as_ref(), &parts, sha256, size)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot assemble an evidence photo");
-            ApiError::internal()
-        })?;
+        .map_err(|e| ApiError::storing("an assembled evidence photo", &e))?;
     let ok = verdict == Verdict::Ok;
     let k = key.clone();
     state.db(move |s| s.upload_finish(&k, ok)).await?;
@@ -219,10 +216,7 @@ async fn receive_now(
     let parts = parts_of(key, progress);
     let part = blobs::put_part(state.blobs.as_ref(), &parts, offset, data.into())
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot store an evidence chunk");
-            ApiError::internal()
-        })?;
+        .map_err(|e| ApiError::storing("an evidence chunk", e.as_ref()))?;
     let k = key.clone();
     let counted = state
         .db(move |s| s.upload_add_chunk(&k, offset, len))

@@ -20,7 +20,8 @@ pub struct TestServer {
     /// [`TestServer::officer`] (by default [`fast_retry`]).
     pub retry: RetryPolicy,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
+    /// The temporary data directory, removed on drop (`None` for [`start_at`]).
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestServer {
@@ -36,7 +37,18 @@ pub async fn start() -> TestServer {
 /// The server with some settings changed (e.g. trusted proxies).
 pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
+    let mut server = start_at(dir.path().to_path_buf(), configure).await;
+    server._dir = Some(dir);
+    server
+}
+
+/// The server on a data directory of the caller's (e.g. on a small file
+/// system the test made), which it leaves in place.
+pub async fn start_at(
+    data_dir: std::path::PathBuf,
+    configure: impl FnOnce(&mut Config),
+) -> TestServer {
+    let mut config = Config::new(data_dir);
     configure(&mut config);
     let state = AppState::open(config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -49,7 +61,7 @@ pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         state,
         retry: fast_retry(),
         task,
-        _dir: dir,
+        _dir: None,
     }
 }
 

@@ -82,6 +82,9 @@ pub(super) async fn evidence_status(
                 match upload::complete(&state, &UploadKey::new(&device, &item.sha256)).await {
                     Ok(done) => *item = done,
                     Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => item.received = 0,
+                    // No room for the photo yet: answer what is held; the
+                    // next upload request tries the completion again.
+                    Err(e) if e.code == Code::ServerStorageFull => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -125,7 +128,8 @@ pub(super) struct ChunkQuery {
         (status = 413, description = "`payload_too_large`: the chunk is over 256 KiB", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `invalid_evidence`: the assembled photo is not the announced JPEG; start again", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
-        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody),
+        (status = 507, description = "`server_storage_full`: the server's disk is full; nothing of this request was kept (what was acknowledged before stays); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 pub(super) async fn upload_chunk(

@@ -47,7 +47,8 @@ fn reject(code: Code) -> RecordCheck {
         (status = 413, description = "`payload_too_large` (the body is over 2 MiB) or `batch_too_large` (over 200 records): split the batch", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
-        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody)
+        (status = 503, description = "`busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds", body = ErrorBody),
+        (status = 507, description = "`server_storage_full`: the server's disk is full; nothing of this request was kept (what was acknowledged before stays); retry after `Retry-After` seconds", body = ErrorBody)
     )
 )]
 pub(super) async fn push(

@@ -45,6 +45,17 @@ impl StorageError {
             _ => false,
         }
     }
+    /// The database could not grow: the disk (or quota) is full. Nothing of
+    /// the transaction was kept; the request may be sent again once an
+    /// operator frees space.
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
     /// A refusal worded by its code alone.
     pub fn refused(kind: Refusal, code: Code) -> Self {
         let message = code.fallback_vi();

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, dead_code, unused_imports)]
 
 pub use cdht_test_support::records::*;
-pub use cdht_test_support::server::{fast_retry, start, start_with, TestServer};
+pub use cdht_test_support::server::{fast_retry, start, start_at, start_with, TestServer};
 pub use cdht_test_support::{photo, INDICATORS};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;

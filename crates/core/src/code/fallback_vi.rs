@@ -72,6 +72,10 @@ impl Code {
             Self::NotFound => "Không tìm thấy.".to_owned(),
             Self::Busy => "Máy chủ đang bận. Vui lòng thử lại sau ít giây.".to_owned(),
             Self::Internal => "Máy chủ gặp sự cố. Vui lòng thử lại sau.".to_owned(),
+            Self::ServerStorageFull => {
+                "Máy chủ đã hết chỗ lưu trữ. Dữ liệu vẫn giữ trên máy; vui lòng thử lại sau."
+                    .to_owned()
+            }
             Self::UnsupportedProtocol { max } => format!("Máy chủ hiểu giao thức 1 đến {max}."),
             Self::BatchTooLarge { max } => {
                 format!("Một lần gửi tối đa {max} bản ghi; hãy chia nhỏ.")

@@ -116,6 +116,10 @@ codes! {
     Server Busy = "busy";
     /// The server failed; retry later.
     Server Internal = "internal";
+    /// The server's disk is full: nothing of this request was kept beyond
+    /// what it acknowledged; retry after `Retry-After` (an operator must
+    /// free space).
+    Server ServerStorageFull = "server_storage_full";
     // The sync server: push batches.
     /// The batch's protocol is not one the server speaks (1 to `max`).
     Server UnsupportedProtocol { max: u32 } = "unsupported_protocol";

@@ -2193,6 +2193,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `server_storage_full`: the server's disk is full; nothing of this request was kept (what was acknowledged before stays); retry after `Retry-After` seconds */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     evidence_status: {
@@ -2444,6 +2453,15 @@ export interface operations {
             };
             /** @description `busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `server_storage_full`: the server's disk is full; nothing of this request was kept (what was acknowledged before stays); retry after `Retry-After` seconds */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2760,6 +2778,15 @@ export interface operations {
             };
             /** @description `busy`: the database is busy (a crowd writing); retry after `Retry-After` seconds */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `server_storage_full`: the server's disk is full; nothing of this request was kept (what was acknowledged before stays); retry after `Retry-After` seconds */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
