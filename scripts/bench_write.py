@@ -22,6 +22,7 @@ TITLES = {
     "sync": "Sync server: ingest, bytes stored, own-records pulls",
     "report": "Reports and the review queue",
     "crowd": "A crowd scanning one poster",
+    "crash": "Crashes at random moments",
     "durability": "Durability of what the person saw as saved",
     "ui": "UI bundle and start-up",
 }
