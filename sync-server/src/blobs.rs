@@ -1,5 +1,5 @@
 //! Evidence bytes, through the `object_store` API: the local file system
-//! under `DIR/blobs` today; an S3-compatible store can replace it.
+//! under `DIR/blobs`, or an S3-compatible bucket (`serve --blobs s3://…`).
 //!
 //! Each device uploads the photos it announced itself, so the pieces of an
 //! unfinished upload are kept per device: each piece is its own object
@@ -12,16 +12,73 @@
 //! that uploads the same bytes (checked against their sha256) stores the
 //! same object again.
 
+use crate::BlobsAt;
 use futures_util::StreamExt;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, PutPayload};
 use std::sync::Arc;
 
-pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn ObjectStore>> {
-    let root = data_dir.join("blobs");
-    std::fs::create_dir_all(&root)?;
-    Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?))
+pub fn open(data_dir: &std::path::Path, at: &BlobsAt) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    match at {
+        BlobsAt::DataDir => {
+            let root = data_dir.join("blobs");
+            std::fs::create_dir_all(&root)?;
+            Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?))
+        }
+        BlobsAt::S3 { url, options } => s3(url, options),
+    }
+}
+
+/// `s3://bucket/prefix`: every object of this server under `prefix/`.
+fn s3(url: &str, options: &[(String, String)]) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    let Some((bucket, prefix)) = url
+        .strip_prefix("s3://")
+        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+        .filter(|(bucket, _)| !bucket.is_empty())
+    else {
+        anyhow::bail!("--blobs {url:?}: write it as s3://bucket or s3://bucket/prefix");
+    };
+    let mut builder = AmazonS3Builder::new().with_bucket_name(bucket);
+    for (key, value) in options {
+        let key: AmazonS3ConfigKey = key
+            .parse()
+            .map_err(|e| anyhow::anyhow!("S3 setting {key:?}: {e}"))?;
+        builder = builder.with_config(key, value);
+    }
+    let bucket = builder.build()?;
+    let prefix = prefix.trim_matches('/');
+    Ok(if prefix.is_empty() {
+        Arc::new(bucket)
+    } else {
+        Arc::new(PrefixStore::new(bucket, prefix))
+    })
+}
+
+/// Fails when the store cannot be read (a wrong bucket, endpoint or
+/// credentials), so `serve` stops at once with the reason instead of
+/// failing each upload later. A missing object is the good answer.
+pub async fn check_reachable(store: &dyn ObjectStore) -> object_store::Result<()> {
+    // A listing, not a HEAD: a HEAD's 404 cannot tell a missing bucket
+    // from a missing object.
+    store
+        .list_with_delimiter(Some(&ObjectPath::from("cdht-reachable")))
+        .await
+        .map(|_| ())
+}
+
+/// The S3 settings in the environment, as `object_store` names them: every
+/// `AWS_*` variable it knows (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`,
+/// `AWS_ACCESS_KEY_ID`, …), others ignored.
+#[must_use]
+pub fn s3_options_from_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(key, _)| key.starts_with("AWS_"))
+        .map(|(key, value)| (key.to_ascii_lowercase(), value))
+        .filter(|(key, _)| key.parse::<AmazonS3ConfigKey>().is_ok())
+        .collect()
 }
 
 /// Where the pieces of one device's upload of one photo are kept.

@@ -73,6 +73,24 @@ pub struct Config {
     /// The longest an HTTPS connection's TLS handshake may take
     /// ([`TLS_HANDSHAKE_TIMEOUT`], see [`conn_tls`]).
     pub tls_handshake_timeout: Duration,
+    /// Where evidence photos are kept (`serve --blobs`).
+    pub blobs: BlobsAt,
+}
+
+/// Where evidence photos are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BlobsAt {
+    /// `DIR/blobs` in the data directory: one machine.
+    #[default]
+    DataDir,
+    /// An S3-compatible bucket, `s3://bucket/prefix`, for several server
+    /// instances. `options` are `object_store`'s S3 settings by name (e.g.
+    /// `aws_endpoint`, `aws_allow_http`, `aws_access_key_id`); `serve` takes
+    /// them from the `AWS_*` environment variables.
+    S3 {
+        url: String,
+        options: Vec<(String, String)>,
+    },
 }
 
 impl Config {
@@ -90,6 +108,7 @@ impl Config {
             max_connections: MAX_CONNECTIONS,
             app_url: None,
             tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
+            blobs: BlobsAt::DataDir,
         }
     }
 }
@@ -121,7 +140,7 @@ impl AppState {
         // Rows written before hashes were keyed (issue 9): key them once.
         storage.key_plain_hashes(&|plain| keyed_hash(&secret, plain))?;
         announce_shipped_catalogs(&storage)?;
-        let blobs = blobs::open(&config.data_dir)?;
+        let blobs = blobs::open(&config.data_dir, &config.blobs)?;
         // The database, its WAL, photos: owner-only, like secret.key, also
         // in a folder an older version left world-readable.
         make_owner_only(&config.data_dir)?;

@@ -75,6 +75,12 @@ enum Command {
         /// on each unit's page (`/j/UNIT`).
         #[arg(long, env = "CDHT_APP_URL")]
         app_url: Option<String>,
+        /// Keep evidence photos in an S3-compatible bucket, s3://bucket/prefix,
+        /// instead of DIR/blobs (credentials and endpoint from the AWS_*
+        /// variables, e.g. AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+        /// AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP=true).
+        #[arg(long, env = "CDHT_BLOBS")]
+        blobs: Option<String>,
     },
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
@@ -209,6 +215,7 @@ fn main() -> ExitCode {
             tls_key,
             trusted_proxy,
             app_url,
+            blobs,
         } => run_serve(
             data,
             &listen,
@@ -216,6 +223,7 @@ fn main() -> ExitCode {
             tls_cert.zip(tls_key),
             trusted_proxy,
             app_url,
+            blobs,
         )
         .map_err(CliError::failed),
         Command::Init {
@@ -375,6 +383,7 @@ fn run_serve(
     tls: Option<(PathBuf, PathBuf)>,
     trusted_proxies: Vec<std::net::IpAddr>,
     app_url: Option<String>,
+    blobs: Option<String>,
 ) -> anyhow::Result<String> {
     if let Some(url) = &app_url {
         let ok = (url.starts_with("https://") || url.starts_with("http://"))
@@ -402,12 +411,21 @@ fn run_serve(
     config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
     config.trusted_proxies = trusted_proxies;
     config.app_url = app_url;
+    if let Some(url) = blobs {
+        config.blobs = cdht_server::BlobsAt::S3 {
+            url,
+            options: cdht_server::blobs::s3_options_from_env(),
+        };
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(cdht_server::BLOCKING_THREADS)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let state = cdht_server::AppState::open(config)?;
+        cdht_server::blobs::check_reachable(state.blobs.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("the evidence store cannot be reached: {e}"))?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Coded {
