@@ -75,6 +75,10 @@ pub struct Config {
     pub tls_handshake_timeout: Duration,
     /// Where evidence photos are kept (`serve --blobs`).
     pub blobs: BlobsAt,
+    /// The key of the CCCDs' keyed hash, shared by every instance of one
+    /// deployment (`--secret-file`); `None`: `DIR/secret.key`, made at the
+    /// first start.
+    pub secret_file: Option<PathBuf>,
 }
 
 /// Where evidence photos are kept.
@@ -109,6 +113,7 @@ impl Config {
             app_url: None,
             tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
             blobs: BlobsAt::DataDir,
+            secret_file: None,
         }
     }
 }
@@ -135,8 +140,12 @@ impl AppState {
     /// Opens the data directory: database (migrated), blob store, secret.
     pub fn open(config: Config) -> anyhow::Result<Self> {
         create_private_dir(&config.data_dir)?;
-        let secret = load_or_create_secret(&config.data_dir)?;
+        let secret = match &config.secret_file {
+            Some(path) => read_secret(path)?,
+            None => load_or_create_secret(&config.data_dir)?,
+        };
         let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
+        check_secret(&storage, &secret)?;
         // Rows written before hashes were keyed (issue 9): key them once.
         storage.key_plain_hashes(&|plain| keyed_hash(&secret, plain))?;
         announce_shipped_catalogs(&storage)?;
@@ -306,6 +315,44 @@ fn make_owner_only(dir: &Path) -> std::io::Result<()> {
 pub(crate) fn private_umask() {
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// The secret of `--secret-file`, which must exist: instances that each
+/// made their own would hash the same CCCD differently and never find the
+/// duplicate.
+fn read_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "--secret-file {}: {e}; make it once for the whole deployment \
+             (`openssl rand -hex 32 > FILE`, or copy an existing server's DIR/secret.key) \
+             and give every instance the same file",
+            path.display()
+        )
+    })?;
+    let bytes = hex::decode(text.trim())
+        .map_err(|_| anyhow::anyhow!("{} is not 32 bytes of hex", path.display()))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{} is not 32 bytes of hex", path.display()))
+}
+
+/// Refuses a secret other than the one the database's hashes were made
+/// with (a wrong `--secret-file`, a lost `secret.key`): CCCD duplicates
+/// would silently stop being found. The database keeps a fingerprint of
+/// the secret (a keyed hash of a fixed text), never the secret.
+fn check_secret(storage: &dyn Storage, secret: &[u8; 32]) -> anyhow::Result<()> {
+    const KEY: &str = "secret_fingerprint";
+    let fingerprint = hmac_hex(secret, &[b"cdht-secret-fingerprint"]);
+    match storage.setting(KEY)? {
+        None => storage.set_setting(KEY, &fingerprint)?,
+        Some(stored) if stored == fingerprint => {}
+        Some(_) => anyhow::bail!(
+            "this secret is not the one the database's CCCD hashes were made with: \
+             give every instance the deployment's one secret file (--secret-file / \
+             CDHT_SECRET_FILE), or restore DIR/secret.key from the backup"
+        ),
+    }
+    Ok(())
 }
 
 fn load_or_create_secret(dir: &Path) -> anyhow::Result<[u8; 32]> {

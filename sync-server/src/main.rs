@@ -81,6 +81,11 @@ enum Command {
         /// AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP=true).
         #[arg(long, env = "CDHT_BLOBS")]
         blobs: Option<String>,
+        /// The key of the CCCDs' keyed hash (64 hex characters), the same file
+        /// for every instance of a deployment; default DIR/secret.key, made at
+        /// the first start. The other commands read CDHT_SECRET_FILE.
+        #[arg(long, env = "CDHT_SECRET_FILE")]
+        secret_file: Option<PathBuf>,
     },
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
@@ -216,6 +221,7 @@ fn main() -> ExitCode {
             trusted_proxy,
             app_url,
             blobs,
+            secret_file,
         } => run_serve(
             data,
             &listen,
@@ -224,6 +230,7 @@ fn main() -> ExitCode {
             trusted_proxy,
             app_url,
             blobs,
+            secret_file,
         )
         .map_err(CliError::failed),
         Command::Init {
@@ -329,7 +336,7 @@ fn run_catalogs(full: bool) -> Result<String, CliError> {
 }
 
 fn run_catalogs_command(command: CatalogsCommand) -> anyhow::Result<String> {
-    let open = |data: PathBuf| cdht_server::AppState::open(cdht_server::Config::new(data));
+    let open = |data: PathBuf| cdht_server::AppState::open(config_of(data));
     match command {
         CatalogsCommand::Add { file, data } => {
             let (name, bytes) = read_input_file(&file)?;
@@ -376,6 +383,15 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, CliError> {
         .map_err(|e| CliError::new("internal", format!("could not write JSON: {e}")))
 }
 
+/// The settings every command shares: the data folder, and the secret file
+/// of a deployment of several instances (CDHT_SECRET_FILE).
+fn config_of(data: PathBuf) -> cdht_server::Config {
+    let mut config = cdht_server::Config::new(data);
+    config.secret_file = std::env::var_os("CDHT_SECRET_FILE").map(PathBuf::from);
+    config
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_serve(
     data: PathBuf,
     listen: &str,
@@ -384,6 +400,7 @@ fn run_serve(
     trusted_proxies: Vec<std::net::IpAddr>,
     app_url: Option<String>,
     blobs: Option<String>,
+    secret_file: Option<PathBuf>,
 ) -> anyhow::Result<String> {
     if let Some(url) = &app_url {
         let ok = (url.starts_with("https://") || url.starts_with("http://"))
@@ -407,7 +424,8 @@ fn run_serve(
         )
         .with_writer(std::io::stderr)
         .init();
-    let mut config = cdht_server::Config::new(data);
+    let mut config = config_of(data);
+    config.secret_file = secret_file;
     config.max_evidence_bytes = max_evidence_mb.saturating_mul(1024 * 1024);
     config.trusted_proxies = trusted_proxies;
     config.app_url = app_url;
@@ -449,7 +467,7 @@ fn run_serve(
 fn run_init(data: PathBuf, demo: bool, public_url: &str) -> anyhow::Result<String> {
     let public_url = checked_public_url(public_url)?;
     let public_url = public_url.as_str();
-    let state = cdht_server::AppState::open(cdht_server::Config::new(data.clone()))?;
+    let state = cdht_server::AppState::open(config_of(data.clone()))?;
     let out = if demo {
         let tree = cdht_server::init::init_demo(state.storage.as_ref(), public_url)?;
         serde_json::to_string_pretty(&tree)?
@@ -489,7 +507,7 @@ fn run_officer_add(data: PathBuf, username: &str, roles: &[String]) -> anyhow::R
         Ok(p) if !p.is_empty() => (p, false),
         _ => (cdht_server::random_code(12)?.to_ascii_lowercase(), true),
     };
-    let state = cdht_server::AppState::open(cdht_server::Config::new(data))?;
+    let state = cdht_server::AppState::open(config_of(data))?;
     cdht_server::init::add_officer(state.storage.as_ref(), username, &password, &grants)?;
     let mut out = serde_json::json!({ "username": username, "roles": grants });
     if generated {
@@ -514,7 +532,7 @@ fn checked_public_url(url: &str) -> anyhow::Result<String> {
 }
 
 fn run_units(command: UnitsCommand) -> anyhow::Result<String> {
-    let open = |data: PathBuf| cdht_server::AppState::open(cdht_server::Config::new(data));
+    let open = |data: PathBuf| cdht_server::AppState::open(config_of(data));
     match command {
         UnitsCommand::Import { file, data } => {
             let (name, bytes) = read_input_file(&file)?;
