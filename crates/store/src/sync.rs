@@ -15,9 +15,12 @@ use crate::model::{
 use crate::sql::{now_ms, parsed, parsed_opt, sha256_hex, usize_to_i64};
 use crate::Store;
 use cdht_core::ids::PersonId;
+use cdht_core::sync::merge::{
+    next_version, plan_ack, plan_freeze, plan_profile, queue_evidence, AckOp, FreezeOp,
+};
 use cdht_core::sync::{
     AckOutcome, AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, PushBatch,
-    PushResponse, RecordBody, RecordEnvelope, MAX_RECORDS_PER_BATCH,
+    PushResponse, RecordBody, RecordEnvelope,
 };
 use rusqlite::{Connection, OptionalExtension, Row};
 use uuid::Uuid;
@@ -120,15 +123,19 @@ fn enqueue(conn: &Connection, body: &RecordBody, version: u32, now: UnixMs) -> R
 }
 
 /// Queues the person's profile as a new version if it changed since it was
-/// last queued (or pulled).
-fn queue_profile_if_changed(conn: &Connection, person_id: PersonId, now: UnixMs) -> Result<()> {
-    let (revision, synced_revision, sync_version): (i64, i64, i64) = conn.query_row(
-        "SELECT revision, synced_revision, sync_version FROM people WHERE person_id = ?1",
+/// last queued (or pulled); `server_holds_only`: only if the server has it.
+fn queue_profile_if_changed(
+    conn: &Connection,
+    person_id: PersonId,
+    server_holds_only: bool,
+    now: UnixMs,
+) -> Result<()> {
+    let (edited, sync_version): (bool, i64) = conn.query_row(
+        "SELECT revision <> synced_revision, sync_version FROM people WHERE person_id = ?1",
         [person_id.to_string()],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    if revision != synced_revision {
-        let version = version_u32(sync_version + 1)?;
+    if let Some(version) = plan_profile(edited, version_u32(sync_version)?, server_holds_only) {
         enqueue(conn, &person_body(conn, person_id)?, version, now)?;
         conn.execute(
             "UPDATE people SET sync_version = ?2, synced_revision = revision WHERE person_id = ?1",
@@ -153,7 +160,7 @@ fn queue_edited_profiles(conn: &Connection, now: UnixMs) -> Result<()> {
         .query_map([], |row| parsed(row, 0))?
         .collect::<rusqlite::Result<_>>()?;
     for person_id in ids {
-        queue_profile_if_changed(conn, person_id, now)?;
+        queue_profile_if_changed(conn, person_id, true, now)?;
     }
     Ok(())
 }
@@ -167,31 +174,30 @@ pub(crate) fn enqueue_submission(
     assessment: &Assessment,
     now: UnixMs,
 ) -> Result<OutboxEntry> {
-    queue_profile_if_changed(conn, assessment.person_id, now)?;
+    queue_profile_if_changed(conn, assessment.person_id, false, now)?;
 
-    let version: i64 = conn.query_row(
-        "UPDATE assessments SET sync_version = sync_version + 1, synced_revision = revision
-         WHERE assessment_id = ?1
-         RETURNING sync_version",
+    let held: i64 = conn.query_row(
+        "SELECT sync_version FROM assessments WHERE assessment_id = ?1",
         [assessment.assessment_id.to_string()],
         |row| row.get(0),
     )?;
-    let entry = enqueue(
-        conn,
-        &assessment_body(conn, assessment)?,
-        version_u32(version)?,
-        now,
+    let version = next_version(version_u32(held)?)
+        .ok_or_else(|| StoreError::Internal(format!("record version {held} out of range")))?;
+    conn.execute(
+        "UPDATE assessments SET sync_version = ?2, synced_revision = revision
+         WHERE assessment_id = ?1",
+        (assessment.assessment_id.to_string(), version),
     )?;
+    let entry = enqueue(conn, &assessment_body(conn, assessment)?, version, now)?;
 
     for evidence in load_evidence(conn, assessment.assessment_id)? {
-        // Pulled evidence is already on the server: never queued.
-        let queued: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'evidence' AND record_id = ?1)
-                 OR EXISTS (SELECT 1 FROM evidence WHERE evidence_id = ?1 AND from_server = 1)",
+        let (queued, pulled): (bool, bool) = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'evidence' AND record_id = ?1),
+                 EXISTS (SELECT 1 FROM evidence WHERE evidence_id = ?1 AND from_server = 1)",
             [evidence.evidence_id.to_string()],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        if !queued {
+        if queue_evidence(queued, pulled) {
             // A photo never changes: every evidence record has version 1.
             let body = RecordBody::Evidence(EvidenceRecord {
                 id: evidence.evidence_id,
@@ -354,17 +360,29 @@ impl Store {
     pub fn open_push_batch(&mut self, max_records: usize) -> Result<Option<FrozenBatch>> {
         let now = now_ms();
         let tx = self.write_tx()?;
-        if let Some((batch_id, seq)) = open_batch(&tx)? {
-            let entries = batch_entries(&tx, batch_id)?;
-            tx.commit()?;
-            return Ok(Some(FrozenBatch {
-                batch_id,
-                seq,
-                entries,
-            }));
+        let open = open_batch(&tx)?;
+        if open.is_none() {
+            queue_edited_profiles(&tx, now)?;
         }
-        queue_edited_profiles(&tx, now)?;
-        let limit = max_records.clamp(1, MAX_RECORDS_PER_BATCH);
+        let pending: i64 = tx.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending' AND batch_id IS NULL",
+            [],
+            |row| row.get(0),
+        )?;
+        let pending = usize::try_from(pending).unwrap_or(0);
+        let limit = match (plan_freeze(open.is_some(), pending, max_records), open) {
+            (FreezeOp::Resend, Some((batch_id, seq))) => {
+                let entries = batch_entries(&tx, batch_id)?;
+                tx.commit()?;
+                return Ok(Some(FrozenBatch {
+                    batch_id,
+                    seq,
+                    entries,
+                }));
+            }
+            (FreezeOp::Freeze { records }, _) => records,
+            _ => return Ok(None),
+        };
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare(
                 "SELECT outbox_id FROM outbox WHERE state = 'pending' AND batch_id IS NULL
@@ -524,7 +542,17 @@ impl Store {
                     ack.id, ack.version
                 )));
             };
-            if ack.outcome == AckOutcome::Rejected {
+            // A refused assessment goes back to its person only while it is
+            // still submitted at that version.
+            let current_submission = ack.outcome == AckOutcome::Rejected
+                && kind == RecordKind::Assessment
+                && tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM assessments
+                         WHERE assessment_id = ?1 AND sync_version = ?2 AND status = 'submitted')",
+                    rusqlite::params![ack.id.to_string(), ack.version],
+                    |row| row.get(0),
+                )?;
+            if let AckOp::Park { return_assessment } = plan_ack(ack.outcome, current_submission) {
                 let reason = clip(
                     ack.message
                         .as_deref()
@@ -537,7 +565,7 @@ impl Store {
                      WHERE outbox_id = ?1",
                     rusqlite::params![outbox_id, ack.code, reason, now],
                 )?;
-                if kind == RecordKind::Assessment {
+                if return_assessment {
                     tx.execute(
                         "UPDATE assessments SET status = 'returned', return_reason = ?3,
                              updated_at_ms = ?4
