@@ -14,10 +14,10 @@
 //! sent (`revision <> synced_revision`), or whose push was refused, they are
 //! kept in `replaced_answers` first ([`crate::Store::replaced_answers`]).
 
-use crate::assessments::{answer_columns, load_answers, upsert_answer};
 use crate::error::{Result, StoreError};
 use crate::fold::{clean_display_name, fold_name};
 use crate::model::{AssessmentStatus, UnixMs};
+use crate::rows::assessments::{answer_columns, load_answers, upsert_answer};
 use crate::sql::{check_code, is_sha256_hex};
 use cdht_core::catalog::Catalog;
 use cdht_core::ids::UnitCode;

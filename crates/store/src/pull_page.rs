@@ -5,7 +5,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{PullOutcome, Review};
 use crate::pull::{apply_record, save_catalog, Owner, RecordOutcome, Scorer};
 use crate::sql::now_ms;
-use crate::Store;
+use crate::store::Store;
 use cdht_core::ids::{AssessmentId, UnitCode};
 use cdht_core::sync::{Change, PullResponse, ReviewState};
 use chrono::NaiveDate;

@@ -215,8 +215,11 @@ pub fn plan_freeze(open_batch: bool, pending: usize, max_records: usize) -> Free
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckOp {
     /// Counts as sent (accepted, already had, superseded); an assessment's
-    /// score from the server is cached.
-    Acknowledge,
+    /// score from the server is cached. `unsent`: superseded, the server
+    /// holds a newer version and never took these answers, so an
+    /// assessment still submitted at that version counts as edited here
+    /// (not sent): when the newer version is pulled, its answers are kept.
+    Acknowledge { unsent: bool },
     /// Refused: the row is parked with the reason, and when it is an
     /// assessment's current submission (`current_submission`: still
     /// submitted at that version) the assessment goes back to its person,
@@ -232,8 +235,7 @@ pub fn plan_ack(outcome: AckOutcome, current_submission: bool) -> AckOp {
         AckOutcome::Rejected => AckOp::Park {
             return_assessment: current_submission,
         },
-        AckOutcome::Accepted | AckOutcome::AlreadyHad | AckOutcome::Superseded => {
-            AckOp::Acknowledge
-        }
+        AckOutcome::Accepted | AckOutcome::AlreadyHad => AckOp::Acknowledge { unsent: false },
+        AckOutcome::Superseded => AckOp::Acknowledge { unsent: true },
     }
 }
