@@ -17,7 +17,6 @@ use cdht_core::sync::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,9 +35,7 @@ pub const MAX_EVIDENCE_DOWNLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// count as "still offline".
 pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
+use cdht_core::digest::is_sha256_hex;
 
 /// Exponential backoff with full jitter, so that 300 phones at one meeting do
 /// not retry in lockstep.
@@ -474,17 +471,13 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Lower-case hex sha256.
 #[must_use]
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    cdht_core::digest::sha256_hex(bytes)
 }
 
 /// Wraps a record body with its version and content hash.
 #[must_use]
 pub fn envelope(body: RecordBody, version: u32) -> RecordEnvelope {
-    RecordEnvelope {
-        version,
-        hash: sha256_hex(&body.canonical_json()),
-        body,
-    }
+    RecordEnvelope::seal(body, version)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::error::{Result, StoreError};
 use crate::model::{OutboxEntry, RecordKind, UnixMs};
-use crate::sql::{parsed, parsed_opt, sha256_hex};
+use crate::sql::{parsed, parsed_opt};
 use cdht_core::sync::RecordBody;
 use rusqlite::{Connection, OptionalExtension, Row};
 use uuid::Uuid;
@@ -49,14 +49,7 @@ pub(crate) fn enqueue(
         "INSERT INTO outbox (record_kind, record_id, version, payload_json, content_sha256,
              state, attempts, created_at_ms, updated_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
-        rusqlite::params![
-            kind,
-            record_id,
-            version,
-            payload,
-            sha256_hex(payload.as_bytes()),
-            now
-        ],
+        rusqlite::params![kind, record_id, version, payload, body.hash_v1(), now],
     )?;
     load_outbox(conn, conn.last_insert_rowid())
 }
