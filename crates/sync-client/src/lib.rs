@@ -38,7 +38,9 @@ pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(5);
 use cdht_core::digest::is_sha256_hex;
 
 /// Exponential backoff with full jitter, so that 300 phones at one meeting do
-/// not retry in lockstep.
+/// not retry in lockstep: the one backoff rule of the device, for a request's
+/// retries here and for the pauses between sync rounds
+/// (`cdht_sync_engine::RetryBackoff`, the app's background loop).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts in a row without progress before giving up (the caller's
@@ -59,15 +61,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest pause before retry number `attempt` (0-based):
+    /// `min(cap, base * 2^attempt)`.
+    #[must_use]
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        self.base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.cap)
+    }
+
     /// The pause before retry number `attempt` (0-based): uniform in
-    /// `0..=min(cap, base * 2^attempt)`.
+    /// `0..=ceiling(attempt)`.
     #[must_use]
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.cap);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        let millis = u64::try_from(self.ceiling(attempt).as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(fastrand::u64(0..=millis))
     }
 }
