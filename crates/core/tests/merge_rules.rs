@@ -5,8 +5,8 @@
 
 use cdht_core::ids::{CatalogId, GroupId, IndicatorId};
 use cdht_core::sync::merge::{
-    plan_ack, plan_freeze, plan_profile, plan_pull, plan_submission, queue_evidence, AckOp,
-    FreezeOp, HeldRecord, PullFacts, PullOp, PullSkip, Replace,
+    plan_ack, plan_freeze, plan_profile, plan_pull, plan_submission, queue_evidence, AckFacts,
+    AckOp, FreezeOp, HeldRecord, PullFacts, PullOp, PullSkip, Replace,
 };
 use cdht_core::sync::{
     AckOutcome, AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, RecordBody,
@@ -100,9 +100,11 @@ fn an_unknown_record_is_inserted_and_a_higher_version_replaces() {
 fn an_unacknowledged_local_edit_goes_first() {
     let mut local = held(1);
     local.unacked_push = true;
+    assert_eq!(pull(Some(local.clone()), assessment(7), 2), PullOp::Defer);
+    // Not newer: nothing to wait for.
     assert_eq!(
-        pull(Some(local), assessment(7), 2),
-        PullOp::Skip(PullSkip::UnackedLocalEdit)
+        pull(Some(local), assessment(7), 1),
+        PullOp::Skip(PullSkip::NotNewer)
     );
 }
 
@@ -209,30 +211,26 @@ fn the_outbox_queues_new_versions_and_freezes_batches() {
 
 #[test]
 fn acks_park_refusals_and_mark_superseded_answers_unsent() {
-    assert_eq!(
-        plan_ack(AckOutcome::Rejected, true),
-        AckOp::Park {
-            return_assessment: true
-        }
-    );
-    assert_eq!(
-        plan_ack(AckOutcome::Rejected, false),
-        AckOp::Park {
-            return_assessment: false
-        }
-    );
-    assert_eq!(
-        plan_ack(AckOutcome::Accepted, true),
-        AckOp::Acknowledge { unsent: false }
-    );
-    assert_eq!(
-        plan_ack(AckOutcome::AlreadyHad, true),
-        AckOp::Acknowledge { unsent: false }
-    );
-    assert_eq!(
-        plan_ack(AckOutcome::Superseded, true),
-        AckOp::Acknowledge { unsent: true }
-    );
+    let current = AckFacts {
+        at_version: true,
+        submitted: true,
+    };
+    let pulled_since = AckFacts::default();
+    let returned_since = AckFacts {
+        at_version: true,
+        submitted: false,
+    };
+    let park = |return_assessment| AckOp::Park { return_assessment };
+    let ack = |unsent| AckOp::Acknowledge { unsent };
+    assert_eq!(plan_ack(AckOutcome::Rejected, current), park(true));
+    assert_eq!(plan_ack(AckOutcome::Rejected, pulled_since), park(false));
+    assert_eq!(plan_ack(AckOutcome::Rejected, returned_since), park(false));
+    assert_eq!(plan_ack(AckOutcome::Accepted, current), ack(false));
+    assert_eq!(plan_ack(AckOutcome::AlreadyHad, current), ack(false));
+    assert_eq!(plan_ack(AckOutcome::Superseded, current), ack(true));
+    // A review pulled meanwhile does not make the answers sent.
+    assert_eq!(plan_ack(AckOutcome::Superseded, returned_since), ack(true));
+    assert_eq!(plan_ack(AckOutcome::Superseded, pulled_since), ack(false));
 }
 
 #[test]

@@ -175,9 +175,11 @@ fn clean_text(text: Option<&str>) -> Option<String> {
 /// What applying one `record` change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RecordOutcome {
-    /// Not newer, waiting for this device's own push, or naming a person or
-    /// assessment this device does not have.
+    /// Not newer, or naming a person or assessment this device does not have.
     Skipped,
+    /// Waiting for this device's own push of the record: the page stops
+    /// here, and the next round (which pushes first) pulls it again.
+    Deferred,
     Applied,
     /// Applied over answers edited here and not sent (or refused): they were
     /// kept in `replaced_answers` for the person to see.
@@ -215,6 +217,7 @@ pub(crate) fn apply_record(
     let version = envelope.version;
     match (&envelope.body, op) {
         (_, PullOp::Skip(_)) => Ok(RecordOutcome::Skipped),
+        (_, PullOp::Defer) => Ok(RecordOutcome::Deferred),
         (RecordBody::Person(person), PullOp::Insert) => {
             insert_person(conn, owner, version, person, now)
         }

@@ -14,7 +14,7 @@ use crate::rows::outbox::{
 };
 use crate::sql::{now_ms, usize_to_i64};
 use crate::store::Store;
-use cdht_core::sync::merge::{plan_ack, plan_freeze, AckOp, FreezeOp};
+use cdht_core::sync::merge::{plan_ack, plan_freeze, AckFacts, AckOp, FreezeOp};
 use cdht_core::sync::{AckOutcome, PushBatch, PushResponse, RecordAck, RecordEnvelope};
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
@@ -296,18 +296,14 @@ impl Store {
                     ack.id, ack.version
                 )));
             };
-            // An assessment still submitted at the acked version: a refusal
-            // returns it to its person, a superseded push marks its answers
-            // as not sent.
-            let current_submission = kind == RecordKind::Assessment
+            let held = if kind == RecordKind::Assessment
                 && matches!(ack.outcome, AckOutcome::Rejected | AckOutcome::Superseded)
-                && tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM assessments
-                         WHERE assessment_id = ?1 AND sync_version = ?2 AND status = 'submitted')",
-                    rusqlite::params![ack.id.to_string(), ack.version],
-                    |row| row.get(0),
-                )?;
-            match plan_ack(ack.outcome, current_submission) {
+            {
+                ack_facts(&tx, ack)?
+            } else {
+                AckFacts::default()
+            };
+            match plan_ack(ack.outcome, held) {
                 AckOp::Park { return_assessment } => {
                     park(&tx, outbox_id, ack, return_assessment, now)?;
                     outcome.rejected += 1;
@@ -318,12 +314,13 @@ impl Store {
                          WHERE outbox_id = ?1",
                         (outbox_id, now),
                     )?;
-                    if unsent && current_submission {
+                    if unsent {
                         // No revision equals -1: "edited since last sent", so
                         // the newer version, when pulled, keeps these answers.
                         tx.execute(
-                            "UPDATE assessments SET synced_revision = -1 WHERE assessment_id = ?1",
-                            [ack.id.to_string()],
+                            "UPDATE assessments SET synced_revision = -1
+                             WHERE assessment_id = ?1 AND sync_version = ?2",
+                            rusqlite::params![ack.id.to_string(), ack.version],
                         )?;
                     }
                     if let (RecordKind::Assessment, Some(score)) = (kind, ack.score) {
@@ -370,6 +367,23 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// What the device holds of an acked assessment.
+fn ack_facts(tx: &Connection, ack: &RecordAck) -> Result<AckFacts> {
+    let held: Option<(bool, bool)> = tx
+        .query_row(
+            "SELECT sync_version = ?2, status = 'submitted' FROM assessments
+             WHERE assessment_id = ?1",
+            rusqlite::params![ack.id.to_string(), ack.version],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let (at_version, submitted) = held.unwrap_or_default();
+    Ok(AckFacts {
+        at_version,
+        submitted,
+    })
 }
 
 /// A refused record: parked with the reason; an assessment still submitted

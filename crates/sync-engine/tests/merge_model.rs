@@ -149,7 +149,7 @@ async fn play(reviewer: &cdht_sync_client::SyncClient, real: &mut Real, step: St
                 store.submit_assessment(id).unwrap();
             }
         }
-        Step::Sync { device } | Step::SyncAnswerLost { device } => {
+        Step::Sync { device } | Step::SyncAnswerLost { device } | Step::PullOnly { device } => {
             real.devices[device].sync_once(|_| {}).await.unwrap();
         }
         Step::Return { record } => {

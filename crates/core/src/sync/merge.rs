@@ -45,9 +45,6 @@ pub enum PullSkip {
     NoVersion,
     /// Not above the version held (and not the winner of a refusal).
     NotNewer,
-    /// This device's own edit is on its way: its push goes first and the
-    /// server's answer decides.
-    UnackedLocalEdit,
     /// The person (or assessment) it belongs to is not on this device:
     /// records come parents first, so it was never for this device.
     ParentNotHeld,
@@ -59,6 +56,12 @@ pub enum PullSkip {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PullOp {
     Skip(PullSkip),
+    /// This device's own edit of the record is on its way: its push goes
+    /// first and the server's answer decides. The page stops here (the
+    /// cursor stays before this change), so the next round, which pushes
+    /// first, pulls this change again: skipped instead, a refusal's winner or
+    /// the version that superseded the push would never come back.
+    Defer,
     /// Store it, unknown here, at the pulled version. An evidence record is
     /// stored without its photo, fetched only when somebody opens it.
     Insert,
@@ -105,7 +108,7 @@ pub fn plan_pull(facts: &PullFacts, incoming: &RecordEnvelope) -> PullOp {
     match &incoming.body {
         RecordBody::Evidence(_) => PullOp::Skip(PullSkip::EvidenceUnchanging),
         _ if !is_newer(version, held) => PullOp::Skip(PullSkip::NotNewer),
-        _ if held.unacked_push => PullOp::Skip(PullSkip::UnackedLocalEdit),
+        _ if held.unacked_push => PullOp::Defer,
         RecordBody::Person(person) => PullOp::Replace(Replace {
             keep_local_answers: false,
             erase_local_cccd: !person.keep_cccd,
@@ -211,31 +214,41 @@ pub fn plan_freeze(open_batch: bool, pending: usize, max_records: usize) -> Free
     }
 }
 
+/// What the device holds of an acked assessment (all false for the other
+/// kinds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AckFacts {
+    /// Still at the acked version: not replaced by a pulled one since.
+    pub at_version: bool,
+    /// And submitted (not returned, reviewed or edited since).
+    pub submitted: bool,
+}
+
 /// What one record's ack does to its outbox row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckOp {
     /// Counts as sent (accepted, already had, superseded); an assessment's
-    /// score from the server is cached. `unsent`: superseded, the server
-    /// holds a newer version and never took these answers, so an
-    /// assessment still submitted at that version counts as edited here
-    /// (not sent): when the newer version is pulled, its answers are kept.
+    /// score from the server is cached. `unsent`: superseded while still
+    /// held at that version: the server holds a newer version and never
+    /// took these answers, so they count as edited here and not sent, and
+    /// are kept when the newer version is pulled.
     Acknowledge { unsent: bool },
-    /// Refused: the row is parked with the reason, and when it is an
-    /// assessment's current submission (`current_submission`: still
-    /// submitted at that version) the assessment goes back to its person,
+    /// Refused: the row is parked with the reason; `return_assessment`: an
+    /// assessment still submitted at that version goes back to its person,
     /// editable, with the reason.
     Park { return_assessment: bool },
 }
 
-/// Decides what an ack does. `current_submission`: the record is an
-/// assessment held as submitted at the acked version.
+/// Decides what an ack does.
 #[must_use]
-pub fn plan_ack(outcome: AckOutcome, current_submission: bool) -> AckOp {
+pub fn plan_ack(outcome: AckOutcome, held: AckFacts) -> AckOp {
     match outcome {
         AckOutcome::Rejected => AckOp::Park {
-            return_assessment: current_submission,
+            return_assessment: held.at_version && held.submitted,
         },
         AckOutcome::Accepted | AckOutcome::AlreadyHad => AckOp::Acknowledge { unsent: false },
-        AckOutcome::Superseded => AckOp::Acknowledge { unsent: true },
+        AckOutcome::Superseded => AckOp::Acknowledge {
+            unsent: held.at_version,
+        },
     }
 }

@@ -9,8 +9,8 @@
 
 use cdht_core::ids::{AssessmentId, CatalogId, GroupId, IndicatorId};
 use cdht_core::sync::merge::{
-    plan_ack, plan_freeze, plan_pull, plan_submission, AckOp, FreezeOp, HeldRecord, PullFacts,
-    PullOp,
+    plan_ack, plan_freeze, plan_pull, plan_submission, AckFacts, AckOp, FreezeOp, HeldRecord,
+    PullFacts, PullOp,
 };
 use cdht_core::sync::{
     AckOutcome, AssessmentRecord, DeviceState, RecordBody, RecordEnvelope, MAX_RECORDS_PER_BATCH,
@@ -46,6 +46,10 @@ pub enum Step {
     /// the round stops there (the engine returns the error), the batch stays
     /// open and is resent by the next round.
     SyncAnswerLost { device: usize },
+    /// A pull with nothing pushed first: the person submitted while the
+    /// round was pulling (the app's screen and the background loop write
+    /// the same database).
+    PullOnly { device: usize },
     /// An officer returns the assessment (when submitted or approved).
     Return { record: usize },
     /// An officer approves it (when submitted).
@@ -219,6 +223,7 @@ impl Model {
                 self.pull(device);
             }
             Step::SyncAnswerLost { device } => self.push(device, true),
+            Step::PullOnly { device } => self.pull(device),
             Step::Return { record } => {
                 let held = &mut self.server.records[record];
                 if matches!(held.state, Status::Submitted | Status::Approved) {
@@ -335,8 +340,11 @@ impl Model {
         for (&i, &outcome) in rows.iter().zip(acks) {
             let (record, version) = (d.outbox[i].record, d.outbox[i].version);
             let held = d.records[record].as_mut().unwrap();
-            let current = held.status == Status::Submitted && held.sync_version == version;
-            match plan_ack(outcome, current) {
+            let facts = AckFacts {
+                at_version: held.sync_version == version,
+                submitted: held.status == Status::Submitted,
+            };
+            match plan_ack(outcome, facts) {
                 AckOp::Park { return_assessment } => {
                     d.outbox[i].state = RowState::Rejected { settled: false };
                     if return_assessment {
@@ -345,7 +353,7 @@ impl Model {
                 }
                 AckOp::Acknowledge { unsent } => {
                     d.outbox[i].state = RowState::Acked;
-                    if unsent && current {
+                    if unsent {
                         held.synced_revision = -1;
                     }
                 }
@@ -365,7 +373,12 @@ impl Model {
             let at = self.devices[device].cursor;
             match self.server.log[at] {
                 Logged::Record { origin, .. } if origin == device => {}
-                Logged::Record { record, .. } => self.pull_record(device, record),
+                Logged::Record { record, .. } => {
+                    if !self.pull_record(device, record) {
+                        // Deferred: the next round pulls from here again.
+                        return;
+                    }
+                }
                 Logged::Review { record, state } => {
                     if let Some(held) = self.devices[device].records[record].as_mut() {
                         review(held, state);
@@ -376,7 +389,8 @@ impl Model {
         }
     }
 
-    fn pull_record(&mut self, device: usize, record: usize) {
+    /// Applies the server's record; `false` when the planner defers it.
+    fn pull_record(&mut self, device: usize, record: usize) -> bool {
         let server = &self.server.records[record];
         let incoming = envelope(record, server.version, &server.answers);
         let d = &mut self.devices[device];
@@ -407,6 +421,7 @@ impl Model {
             synced_revision: 1,
         };
         match plan_pull(&facts, &incoming) {
+            PullOp::Defer => return false,
             PullOp::Skip(_) => {}
             PullOp::Insert => d.records[record] = Some(pulled),
             PullOp::Replace(replace) => {
@@ -427,6 +442,7 @@ impl Model {
                 }
             }
         }
+        true
     }
 
     /// The refusals of `record` on `device` that still need a person (what

@@ -109,11 +109,7 @@ impl std::fmt::Display for Model {
 }
 
 /// A random scenario over `records` assessments.
-pub fn steps(
-    records: usize,
-    max_len: usize,
-    lost_answers: bool,
-) -> impl Strategy<Value = Vec<Step>> {
+pub fn steps(records: usize, max_len: usize, faults: bool) -> impl Strategy<Value = Vec<Step>> {
     let device = 0..DEVICES;
     let record = 0..records;
     let step = prop_oneof![
@@ -122,7 +118,8 @@ pub fn steps(
         ),
         2 => (device.clone(), record.clone()).prop_map(|(device, record)| Step::Submit { device, record }),
         3 => device.clone().prop_map(|device| Step::Sync { device }),
-        if lost_answers { 1 } else { 0 } => device.prop_map(|device| Step::SyncAnswerLost { device }),
+        if faults { 1 } else { 0 } => device.clone().prop_map(|device| Step::SyncAnswerLost { device }),
+        if faults { 1 } else { 0 } => device.prop_map(|device| Step::PullOnly { device }),
         2 => record.clone().prop_map(|record| Step::Return { record }),
         1 => record.prop_map(|record| Step::Approve { record }),
     ];
