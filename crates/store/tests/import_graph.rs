@@ -206,6 +206,15 @@ fn no_file_of_the_store_imports_itself_through_others() {
         .collect();
     assert!(into_root.is_empty(), "import through lib.rs: {into_root:?}");
     assert_eq!(cycle(&graph), None, "an import circle");
+    // Row mapping sits below the actions: it imports only the helpers.
+    let helpers = ["error.rs", "model.rs", "sql.rs"];
+    for (file, edges) in graph.iter().filter(|(f, _)| f.starts_with("rows/")) {
+        let above: Vec<_> = edges
+            .iter()
+            .filter(|e| !helpers.contains(&e.as_str()) && !e.starts_with("rows/"))
+            .collect();
+        assert!(above.is_empty(), "{file} imports {above:?}");
+    }
 }
 
 /// The checker finds a circle when there is one (the store before issue 16
