@@ -97,7 +97,7 @@ proptest! {
     #[test]
     fn two_devices_never_drop_answers_and_converge(
         records in 1usize..=2,
-        scenario in steps(2, 40, true),
+        scenario in steps(2, 40, true, true),
     ) {
         let scenario: Vec<Step> = scenario.into_iter().filter(|s| match s {
             Step::Edit { record, .. } | Step::Submit { record, .. }
@@ -124,4 +124,19 @@ fn a_superseded_submission_is_kept_when_the_newer_version_is_pulled() {
         model.devices[0].typed[0].as_ref(),
         model.devices[0].kept[0].first()
     );
+}
+
+/// A change waiting for this device's own push is deferred, not skipped
+/// ([`sync_model::DEFERRED`]).
+#[test]
+fn a_version_pulled_while_a_submission_waits_comes_back_after_the_push() {
+    run(1, &sync_model::DEFERRED).unwrap();
+    let mut model = Model::new(1);
+    for step in sync_model::DEFERRED {
+        model.step(step);
+    }
+    let device = &model.devices[1];
+    assert_eq!(device.records[0].as_ref().unwrap().sync_version, 3);
+    assert_eq!(device.kept[0].len(), 1);
+    assert_eq!(device.typed[0].as_ref(), device.kept[0].first());
 }

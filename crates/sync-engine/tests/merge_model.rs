@@ -149,7 +149,8 @@ async fn play(reviewer: &cdht_sync_client::SyncClient, real: &mut Real, step: St
                 store.submit_assessment(id).unwrap();
             }
         }
-        Step::Sync { device } | Step::SyncAnswerLost { device } | Step::PullOnly { device } => {
+        Step::PullOnly { device } => pull_only(&mut real.devices[device]).await,
+        Step::Sync { device } | Step::SyncAnswerLost { device } => {
             real.devices[device].sync_once(|_| {}).await.unwrap();
         }
         Step::Return { record } => {
@@ -167,6 +168,27 @@ async fn play(reviewer: &cdht_sync_client::SyncClient, real: &mut Real, step: St
             let path = format!("/api/v1/assessments/{id}/approve");
             // 409 wrong_state when not submitted: the model skips it too.
             let _ = reviewer.post_json::<_, Value>(&path, &json!({})).await;
+        }
+    }
+}
+
+/// A pull with nothing pushed first, as when a person submits while the
+/// background round pulls: the engine's pull loop, on its own.
+async fn pull_only(engine: &mut SyncEngine) {
+    let creds = engine.store().sync_credentials().unwrap().unwrap();
+    let client = cdht_sync_client::SyncClient::new(&creds.server_url, &[])
+        .unwrap()
+        .with_token(creds.device_token);
+    let mut cursor = engine.store().pull_cursor(&creds.unit_code).unwrap();
+    loop {
+        let page = client.pull(cursor).await.unwrap();
+        let outcome = engine
+            .store_mut()
+            .apply_pull(&creds.unit_code, &page)
+            .unwrap();
+        cursor = outcome.cursor;
+        if !page.more || outcome.deferred {
+            break;
         }
     }
 }
@@ -304,6 +326,18 @@ async fn a_superseded_submission_is_kept_on_the_real_device() {
     assert_eq!(model.devices[0].kept[0].len(), 1);
 }
 
+/// A pulled version waiting for this device's push comes back after it
+/// (deferred, not skipped), on the real parts.
+#[tokio::test]
+async fn a_version_pulled_while_a_submission_waits_comes_back_after_the_push() {
+    let server = start().await;
+    let reviewer = server.officer(REVIEWER).await;
+    let model = run_case(&server, &reviewer, &sync_model::DEFERRED)
+        .await
+        .unwrap();
+    assert_eq!(model.devices[1].kept[0].len(), 1);
+}
+
 #[test]
 fn random_scenarios_on_the_real_store_client_and_server_end_as_the_model_says() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -323,9 +357,10 @@ fn random_scenarios_on_the_real_store_client_and_server_end_as_the_model_says() 
         ..Config::default()
     });
     // No lost answers here: the real link does not lose them on loopback
-    // (the fault-injecting proxy tests cover retries).
+    // (the fault-injecting proxy tests cover retries). Pull-only rounds are
+    // in: a submission made while the round pulls.
     let shared = std::cell::RefCell::new(None);
-    let result = runner.run(&steps(RECORDS, 30, false), |scenario| {
+    let result = runner.run(&steps(RECORDS, 30, false, true), |scenario| {
         rt.block_on(async {
             // A new server every few scenarios: a collector's new device pulls
             // the whole unit, so one server for all would make each slower.

@@ -50,6 +50,54 @@ pub const SUPERSEDED: [Step; 14] = [
     Step::Sync { device: 0 },
 ];
 
+/// Device 1 submits version 2 and, before pushing it, pulls device 0's
+/// versions 2 and 3: the planner defers them (its own push goes first), the
+/// push is superseded, and the round after pulls version 3 over it, keeping
+/// its answers. Skipped instead of deferred, version 3 never comes back.
+pub const DEFERRED: [Step; 17] = [
+    Step::Return { record: 0 },
+    Step::Sync { device: 0 },
+    Step::Sync { device: 1 },
+    Step::Edit {
+        device: 1,
+        record: 0,
+        indicator: 0,
+        points: 9,
+    },
+    Step::Submit {
+        device: 1,
+        record: 0,
+    },
+    Step::Edit {
+        device: 0,
+        record: 0,
+        indicator: 1,
+        points: 1,
+    },
+    Step::Submit {
+        device: 0,
+        record: 0,
+    },
+    Step::Sync { device: 0 },
+    Step::Return { record: 0 },
+    Step::Sync { device: 0 },
+    Step::Edit {
+        device: 0,
+        record: 0,
+        indicator: 1,
+        points: 2,
+    },
+    Step::Submit {
+        device: 0,
+        record: 0,
+    },
+    Step::Sync { device: 0 },
+    Step::PullOnly { device: 1 },
+    Step::Sync { device: 1 },
+    Step::Sync { device: 0 },
+    Step::Sync { device: 1 },
+];
+
 /// Answers as ten digits (points 10 as `X`), for short failure messages.
 pub fn brief(answers: &Answers) -> String {
     answers
@@ -108,8 +156,14 @@ impl std::fmt::Display for Model {
     }
 }
 
-/// A random scenario over `records` assessments.
-pub fn steps(records: usize, max_len: usize, faults: bool) -> impl Strategy<Value = Vec<Step>> {
+/// A random scenario over `records` assessments; `lost_answers` and
+/// `pull_only` allow [`Step::SyncAnswerLost`] and [`Step::PullOnly`].
+pub fn steps(
+    records: usize,
+    max_len: usize,
+    lost_answers: bool,
+    pull_only: bool,
+) -> impl Strategy<Value = Vec<Step>> {
     let device = 0..DEVICES;
     let record = 0..records;
     let step = prop_oneof![
@@ -118,8 +172,8 @@ pub fn steps(records: usize, max_len: usize, faults: bool) -> impl Strategy<Valu
         ),
         2 => (device.clone(), record.clone()).prop_map(|(device, record)| Step::Submit { device, record }),
         3 => device.clone().prop_map(|device| Step::Sync { device }),
-        if faults { 1 } else { 0 } => device.clone().prop_map(|device| Step::SyncAnswerLost { device }),
-        if faults { 1 } else { 0 } => device.prop_map(|device| Step::PullOnly { device }),
+        u32::from(lost_answers) => device.clone().prop_map(|device| Step::SyncAnswerLost { device }),
+        u32::from(pull_only) => device.prop_map(|device| Step::PullOnly { device }),
         2 => record.clone().prop_map(|record| Step::Return { record }),
         1 => record.prop_map(|record| Step::Approve { record }),
     ];
