@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! Properties of the device's sync planner (`cdht_core::sync::merge`) over
 //! random interleavings of two devices' edits, submissions, sync rounds (some
-//! losing the server's answer), and officers' returns and approvals of the
+//! losing the server's answer, some pulling while a submission waits), and
+//! officers' returns and approvals of the
 //! same assessments (`sync_model`): no answer a person typed is dropped
 //! without being kept, versions never go down, and devices that stop editing
 //! converge to the server's state (or show why not: an open refusal).
