@@ -37,7 +37,7 @@ use crate::error::ApiError;
 use crate::storage::{Storage, StorageResult};
 use cdht_core::Catalog;
 use object_store::ObjectStore;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -399,7 +399,7 @@ pub fn token_hash(token: &str) -> String {
 /// Lower-case hex sha256: record hashes, photo addresses, token hashes.
 #[must_use]
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    cdht_core::digest::sha256_hex(bytes)
 }
 
 /// A code people type from a poster: no 0/O, 1/I/L.

@@ -4,9 +4,12 @@
 
 pub mod assessment;
 pub mod catalog;
+pub mod cccd;
 pub mod chunking;
 pub mod code;
+pub mod digest;
 pub mod exemplary;
+pub mod fold;
 pub mod ids;
 pub mod jcs;
 pub mod options;
@@ -18,6 +21,7 @@ pub mod text;
 
 pub use assessment::{Answer, Answers, AreaType, AssessmentInput};
 pub use catalog::{embedded_catalog, embedded_catalogs, merge_catalogs, Catalog, CatalogError};
+pub use cccd::Cccd;
 pub use code::Code;
 pub use exemplary::{exemplary_status, ExemplaryStatus};
 pub use score::{score, score_with, Completeness, ProvisionalRule, ScoreError, ScoreResult};

@@ -1,28 +1,20 @@
-//! The 12-digit citizen identity card number (Căn cước công dân).
+//! The CCCD as the store takes it; the rule itself is the core's
+//! (`cdht_core::cccd::Cccd`).
 
 use crate::error::{Result, StoreError};
-
-pub const CCCD_DIGITS: usize = 12;
+use cdht_core::cccd::Cccd;
 
 /// Accepts exactly 12 ASCII digits; spaces people type between groups are ignored.
 pub fn normalize_cccd(input: &str) -> Result<String> {
-    let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() == CCCD_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(digits)
-    } else {
-        Err(StoreError::invalid(format!(
-            "a CCCD number has exactly {CCCD_DIGITS} digits"
-        )))
-    }
+    Cccd::from_typed(input)
+        .map(Cccd::into_string)
+        .map_err(|err| StoreError::invalid(err.to_string()))
 }
 
 /// What lists and cards show: only the last 4 digits, e.g. "••••••••1234".
 #[must_use]
 pub fn mask_cccd(cccd: &str) -> String {
-    let shown = cccd.len().saturating_sub(4);
-    let mut masked = "•".repeat(cccd.chars().count().min(shown));
-    masked.push_str(cccd.get(shown..).unwrap_or(""));
-    masked
+    cdht_core::cccd::mask(cccd)
 }
 
 #[cfg(test)]

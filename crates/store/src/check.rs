@@ -2,10 +2,11 @@
 //! what only a person can fix (a photo file that is gone or damaged).
 
 use crate::error::{Result, StoreError};
-use crate::evidence::{file_path, hash_file, FILE_STILL_NEEDED_SQL, TEMP_PREFIX};
+use crate::files::{file_path, hash_file, EVIDENCE_DIR, TEMP_PREFIX};
 use crate::model::{BrokenEvidence, CheckDepth, FileProblem, SelfCheckReport};
+use crate::rows::evidence::FILE_STILL_NEEDED_SQL;
 use crate::sql::{is_sha256_hex, now_ms, parsed};
-use crate::{Store, EVIDENCE_DIR};
+use crate::store::Store;
 use cdht_core::ids::IndicatorId;
 use std::collections::HashSet;
 use std::fs;

@@ -5,7 +5,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{ParkedUpload, SyncCredentials};
 use crate::pull::{load_catalogs, save_catalog, Scorer};
 use crate::sql::{now_ms, parsed};
-use crate::Store;
+use crate::store::Store;
 use cdht_core::catalog::Catalog;
 use cdht_core::ids::{IndicatorId, UnitCode};
 use cdht_core::sync::DeviceScope;

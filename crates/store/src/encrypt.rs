@@ -166,7 +166,7 @@ pub fn encrypt_plain_database(db_path: &Path, key: &DatabaseKey) -> Result<()> {
         )
     })?;
     if let Some(dir) = db_path.parent() {
-        crate::evidence::sync_dir(dir)
+        crate::files::sync_dir(dir)
             .map_err(|err| StoreError::io(format!("syncing {}", dir.display()), err))?;
     }
     Ok(())

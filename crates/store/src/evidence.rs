@@ -1,171 +1,22 @@
 //! Evidence photos: content-addressed files under `<data>/evidence/<ab>/<sha256>.jpg`,
 //! one file per distinct photo however many indicators use it.
 
-use crate::assessments::{bump_revision, require_editable};
 use crate::error::{Result, StoreError};
+use crate::files::{ensure_free_space, file_path, hash_file, write_atomically};
 use crate::model::{Evidence, EvidenceMeta, Saved};
-use crate::sql::{check_code, now_ms, parsed, sha256_hex, u32_opt};
-use crate::{Store, EVIDENCE_DIR};
+use crate::rows::assessments::{bump_revision, require_editable};
+use crate::rows::evidence::{load_evidence, load_one, FILE_STILL_NEEDED_SQL};
+use crate::sql::{check_code, now_ms, parsed, sha256_hex};
+use crate::store::Store;
 use cdht_core::ids::{AssessmentId, EvidenceId, IndicatorId};
-use rusqlite::{Connection, OptionalExtension, Row};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use rusqlite::OptionalExtension;
+use std::fs::{self};
+use std::io;
+use std::path::PathBuf;
 
 pub const JPEG_MIME: &str = "image/jpeg";
 /// Photos are shrunk when taken (a few hundred KB); anything this big is a mistake.
 const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
-/// Free space kept beyond the photo itself, so SQLite's WAL and the OS can still
-/// write after we do: the app must never be the one that fills the phone.
-pub const DISK_RESERVE_BYTES: u64 = 16 * 1024 * 1024;
-/// Whether the photo `?1` must stay: an evidence row uses it, or an evidence
-/// record naming it was queued (and not rejected) while its upload is unfinished
-/// (and not refused by the server: a parked photo is kept only while used).
-pub(crate) const FILE_STILL_NEEDED_SQL: &str = "SELECT
-    EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1)
-    OR (EXISTS (SELECT 1 FROM outbox
-                WHERE record_kind = 'evidence' AND state <> 'rejected'
-                  AND json_extract(payload_json, '$.sha256') = ?1)
-        AND NOT EXISTS (SELECT 1 FROM evidence_uploads
-                        WHERE sha256 = ?1
-                          AND (completed_at_ms IS NOT NULL OR refused_at_ms IS NOT NULL)))";
-/// Prefix of a photo being written; a leftover one is a crash mid-write.
-pub(crate) const TEMP_PREFIX: &str = ".tmp-";
-
-const EVIDENCE_COLUMNS: &str = "e.evidence_id, e.assessment_id, e.indicator_id, e.sha256, \
-     f.mime, f.byte_size, f.width_px, f.height_px, e.taken_at_ms, e.created_at_ms, f.on_device";
-
-fn evidence_from_row(row: &Row<'_>) -> rusqlite::Result<Evidence> {
-    Ok(Evidence {
-        evidence_id: parsed(row, 0)?,
-        assessment_id: parsed(row, 1)?,
-        indicator_id: IndicatorId::new(row.get::<_, String>(2)?),
-        sha256: row.get(3)?,
-        mime: row.get(4)?,
-        byte_size: row.get(5)?,
-        width_px: u32_opt(row, 6)?,
-        height_px: u32_opt(row, 7)?,
-        taken_at_ms: row.get(8)?,
-        created_at_ms: row.get(9)?,
-        on_device: row.get(10)?,
-    })
-}
-
-pub(crate) fn load_evidence(conn: &Connection, assessment: AssessmentId) -> Result<Vec<Evidence>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {EVIDENCE_COLUMNS} FROM evidence e JOIN evidence_files f USING (sha256)
-         WHERE e.assessment_id = ?1 ORDER BY e.indicator_id, e.created_at_ms, e.evidence_id"
-    ))?;
-    let rows = stmt
-        .query_map([assessment.to_string()], evidence_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-fn load_one(conn: &Connection, evidence_id: EvidenceId) -> Result<Evidence> {
-    conn.query_row(
-        &format!(
-            "SELECT {EVIDENCE_COLUMNS} FROM evidence e JOIN evidence_files f USING (sha256)
-             WHERE e.evidence_id = ?1"
-        ),
-        [evidence_id.to_string()],
-        evidence_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::not_found("evidence", evidence_id))
-}
-
-/// `<data>/evidence/<first 2 hex>/<sha256>.jpg`
-pub(crate) fn file_path(data_dir: &Path, sha256: &str) -> PathBuf {
-    data_dir
-        .join(EVIDENCE_DIR)
-        .join(sha256.get(..2).unwrap_or("00"))
-        .join(format!("{sha256}.jpg"))
-}
-
-/// SHA-256 of a file's content, streamed.
-pub(crate) fn hash_file(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut content = Vec::new();
-    file.read_to_end(&mut content)?;
-    Ok(sha256_hex(&content))
-}
-
-/// Makes a directory entry change (create, rename, unlink) durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        // Windows cannot open a directory as a file; NTFS journals renames.
-        let _ = dir;
-        Ok(())
-    }
-}
-
-/// Fails with `DiskFull` unless `needed` bytes plus the reserve are free.
-fn ensure_free_space(data_dir: &Path, needed: u64) -> Result<()> {
-    let available = fs4::available_space(data_dir).map_err(|err| {
-        StoreError::io(format!("reading free space of {}", data_dir.display()), err)
-    })?;
-    let required = needed.saturating_add(DISK_RESERVE_BYTES);
-    if available < required {
-        return Err(StoreError::DiskFull(format!(
-            "saving this photo needs {:.1} MB free but the device has {:.1} MB; \
-             free some space and try again",
-            megabytes(required),
-            megabytes(available)
-        )));
-    }
-    Ok(())
-}
-
-#[allow(clippy::cast_precision_loss)] // a message, not a measurement
-fn megabytes(bytes: u64) -> f64 {
-    bytes as f64 / 1_000_000.0
-}
-
-/// Writes `bytes` to `path` so that `path` holds either nothing or the whole
-/// file, even across a crash: temp file in the same folder, fsync, rename, fsync
-/// the folder.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| StoreError::Internal(format!("{} has no folder", path.display())))?;
-    let new_dir = !dir.exists();
-    fs::create_dir_all(dir)
-        .map_err(|err| StoreError::io(format!("creating {}", dir.display()), err))?;
-    if new_dir {
-        if let Some(parent) = dir.parent() {
-            sync_dir(parent)
-                .map_err(|err| StoreError::io(format!("syncing {}", parent.display()), err))?;
-        }
-    }
-    let temp = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::now_v7()));
-    let written = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)?;
-        sync_dir(dir)
-    })();
-    if let Err(err) = written {
-        // Best effort: a leftover temp file is also removed by the self-check.
-        let _ = fs::remove_file(&temp);
-        return Err(StoreError::io(
-            format!("writing photo {}", path.display()),
-            err,
-        ));
-    }
-    Ok(())
-}
-
 impl Store {
     /// Path of a stored photo, for display. A pulled record's photo has no
     /// file there until fetched ([`Evidence::on_device`]).

@@ -10,7 +10,7 @@
 //! database exists: that would lock the data away for good.
 
 use crate::error::{Result, StoreError};
-use crate::DB_FILE_NAME;
+use crate::files::DB_FILE_NAME;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -185,7 +185,7 @@ impl KeyStore for KeyFile {
         drop(file);
         fs::rename(&temp, &self.path).map_err(|err| self.error(err))?;
         if let Some(dir) = self.path.parent() {
-            crate::evidence::sync_dir(dir).map_err(|err| self.error(err))?;
+            crate::files::sync_dir(dir).map_err(|err| self.error(err))?;
         }
         Ok(())
     }

@@ -386,6 +386,12 @@ pub struct PullOutcome {
     /// are kept ([`crate::Store::replaced_answers`]) for the person to see.
     #[serde(default)]
     pub replaced_local_edits: usize,
+    /// The page stopped before a change of a record this device's own push
+    /// has not been answered for: `cursor` is just before it, and the next
+    /// round (which pushes first) pulls it again. The pull ends for this
+    /// round.
+    #[serde(default)]
+    pub deferred: bool,
     pub cursor: u64,
 }
 

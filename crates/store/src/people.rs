@@ -7,7 +7,7 @@ use crate::model::{
     AssessmentBrief, CccdUpdate, Person, PersonInput, PersonListItem, ScoreSummary, UnixMs,
 };
 use crate::sql::{clean_opt, now_ms, parsed, parsed_opt, usize_to_i64};
-use crate::Store;
+use crate::store::Store;
 use cdht_core::ids::{GroupId, PersonId, UnitCode};
 use chrono::Datelike;
 use rusqlite::types::Value;

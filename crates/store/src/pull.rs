@@ -14,13 +14,14 @@
 //! sent (`revision <> synced_revision`), or whose push was refused, they are
 //! kept in `replaced_answers` first ([`crate::Store::replaced_answers`]).
 
-use crate::assessments::{answer_columns, upsert_answer};
 use crate::error::{Result, StoreError};
 use crate::fold::{clean_display_name, fold_name};
 use crate::model::{AssessmentStatus, UnixMs};
+use crate::rows::assessments::{answer_columns, load_answers, upsert_answer};
 use crate::sql::{check_code, is_sha256_hex};
 use cdht_core::catalog::Catalog;
 use cdht_core::ids::UnitCode;
+use cdht_core::sync::merge::{plan_pull, HeldRecord, PullFacts, PullOp, Replace};
 use cdht_core::sync::{
     AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, RecordBody, RecordEnvelope,
 };
@@ -82,30 +83,76 @@ impl Scorer {
     }
 }
 
-/// Whether this device has an edit of the record the server has not answered.
-/// A rejected row does not count: its person re-edits on top of the winner.
-fn unacked(conn: &Connection, kind: &str, id: &str) -> Result<bool> {
-    Ok(conn.query_row(
+/// The facts the planner decides a pulled record on
+/// ([`cdht_core::sync::merge::plan_pull`]): the local copy of the record
+/// of `kind` and `id`, its outbox rows, and whether its parent is held.
+fn pull_facts(conn: &Connection, kind: &str, id: &str, parent_held: bool) -> Result<PullFacts> {
+    let held: Option<(i64, bool)> = match kind {
+        "person" => conn
+            .query_row(
+                "SELECT sync_version, revision <> synced_revision FROM people WHERE person_id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?,
+        "assessment" => conn
+            .query_row(
+                "SELECT sync_version, revision <> synced_revision
+                 FROM assessments WHERE assessment_id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?,
+        _ => conn
+            .query_row(
+                "SELECT 1, 0 FROM evidence WHERE evidence_id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?,
+    };
+    let Some((sync_version, edited_since_sync)) = held else {
+        return Ok(PullFacts {
+            held: None,
+            parent_held,
+        });
+    };
+    let sync_version = u32::try_from(sync_version)
+        .map_err(|_| StoreError::Corrupt(format!("{kind} {id} has version {sync_version}")))?;
+    // A rejected row does not count as unacknowledged: its person re-edits
+    // on top of the winner.
+    let unacked_push = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM outbox
              WHERE record_kind = ?1 AND record_id = ?2 AND state IN ('pending', 'sent'))",
         (kind, id),
         |row| row.get(0),
-    )?)
-}
-
-/// Whether the server refused this device's push of `version` (e.g.
-/// `version_conflict`: another device's edit of the same version won) and
-/// the winner was not pulled yet. The server then holds somebody else's
-/// record under that version number: a pulled record of that version is the
-/// winner to take.
-fn refused_here(conn: &Connection, kind: &str, id: &str, version: i64) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox
-             WHERE record_kind = ?1 AND record_id = ?2 AND version = ?3 AND state = 'rejected'
-               AND resolved_by_pull_at_ms IS NULL)",
-        rusqlite::params![kind, id, version],
-        |row| row.get(0),
-    )?)
+    )?;
+    let unsettled_refusals = conn
+        .prepare(
+            "SELECT version FROM outbox
+             WHERE record_kind = ?1 AND record_id = ?2 AND state = 'rejected'
+               AND resolved_by_pull_at_ms IS NULL",
+        )?
+        .query_map((kind, id), |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<u32>>>()?;
+    let answers = if kind == "assessment" {
+        let assessment_id = id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("stored assessment id {id}")))?;
+        load_answers(conn, assessment_id)?
+    } else {
+        Answers::default()
+    };
+    Ok(PullFacts {
+        held: Some(HeldRecord {
+            sync_version,
+            unacked_push,
+            unsettled_refusals,
+            edited_since_sync,
+            answers,
+        }),
+        parent_held,
+    })
 }
 
 /// The winner of a refused version was taken: that refusal is settled.
@@ -119,13 +166,6 @@ fn settle_refusals(conn: &Connection, kind: &str, id: &str, now: UnixMs) -> Resu
     Ok(())
 }
 
-/// Whether a pulled `version` is news for a record this device holds at
-/// `local` (its `sync_version`).
-fn is_newer(conn: &Connection, kind: &str, id: &str, version: u32, local: i64) -> Result<bool> {
-    let version = i64::from(version);
-    Ok(version > local || (version == local && refused_here(conn, kind, id, local)?))
-}
-
 fn clean_text(text: Option<&str>) -> Option<String> {
     text.map(str::trim)
         .filter(|t| !t.is_empty())
@@ -135,28 +175,21 @@ fn clean_text(text: Option<&str>) -> Option<String> {
 /// What applying one `record` change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RecordOutcome {
-    /// Not newer, waiting for this device's own push, or naming a person or
-    /// assessment this device does not have.
+    /// Not newer, or naming a person or assessment this device does not have.
     Skipped,
+    /// Waiting for this device's own push of the record: the page stops
+    /// here, and the next round (which pushes first) pulls it again.
+    Deferred,
     Applied,
     /// Applied over answers edited here and not sent (or refused): they were
     /// kept in `replaced_answers` for the person to see.
     KeptLocalAnswers,
 }
 
-impl From<bool> for RecordOutcome {
-    fn from(applied: bool) -> Self {
-        if applied {
-            Self::Applied
-        } else {
-            Self::Skipped
-        }
-    }
-}
-
-/// Applies one `record` change inside the caller's savepoint. An `Err` of
-/// kind conflict or invalid input is a skip for the caller (the savepoint is
-/// rolled back, the kept answers with it).
+/// Applies one `record` change inside the caller's savepoint: reads the
+/// facts, asks the planner, executes its op. An `Err` of kind conflict or
+/// invalid input is a skip for the caller (the savepoint is rolled back, the
+/// kept answers with it).
 pub(crate) fn apply_record(
     conn: &Connection,
     owner: &Owner<'_>,
@@ -164,176 +197,175 @@ pub(crate) fn apply_record(
     scorer: &mut Scorer,
     now: UnixMs,
 ) -> Result<RecordOutcome> {
+    let id = envelope.body.id().to_string();
+    let kind = envelope.body.kind().as_str();
+    let parent_held = match &envelope.body {
+        RecordBody::Person(_) => true,
+        RecordBody::Assessment(record) => exists(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM people WHERE person_id = ?1)",
+            &record.person.to_string(),
+        )?,
+        RecordBody::Evidence(record) => exists(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM assessments WHERE assessment_id = ?1)",
+            &record.assessment.to_string(),
+        )?,
+    };
+    let facts = pull_facts(conn, kind, &id, parent_held)?;
+    let op = plan_pull(&facts, envelope);
     let version = envelope.version;
-    if version == 0 {
-        return Ok(RecordOutcome::Skipped);
-    }
-    match &envelope.body {
-        RecordBody::Person(person) => {
-            apply_person(conn, owner, version, person, now).map(Into::into)
+    match (&envelope.body, op) {
+        (_, PullOp::Skip(_)) => Ok(RecordOutcome::Skipped),
+        (_, PullOp::Defer) => Ok(RecordOutcome::Deferred),
+        (RecordBody::Person(person), PullOp::Insert) => {
+            insert_person(conn, owner, version, person, now)
         }
-        RecordBody::Assessment(assessment) => {
-            apply_assessment(conn, owner, version, assessment, scorer, now)
+        (RecordBody::Person(person), PullOp::Replace(replace)) => {
+            replace_person(conn, owner, version, person, replace, now)
         }
-        RecordBody::Evidence(evidence) => apply_evidence(conn, evidence, now).map(Into::into),
+        (RecordBody::Assessment(record), PullOp::Insert) => {
+            apply_assessment(conn, owner, version, record, None, scorer, now)
+        }
+        (RecordBody::Assessment(record), PullOp::Replace(replace)) => {
+            let local = facts.held.map(|held| held.answers).unwrap_or_default();
+            let kept = replace.keep_local_answers.then_some(&local);
+            apply_assessment(conn, owner, version, record, kept, scorer, now)
+        }
+        (RecordBody::Evidence(record), PullOp::Insert) => insert_evidence(conn, record, now),
+        (RecordBody::Evidence(_), PullOp::Replace(_)) => Err(StoreError::Internal(
+            "the planner replaced an evidence record".to_owned(),
+        )),
     }
 }
 
-/// Before a pulled record replaces the local copy: keeps the local answers
-/// when the person edited them here and they never reached the server (not
-/// queued since, or refused), and they differ from the pulled ones. The rule
-/// stays "the first to reach the server wins"; this only keeps them for the
-/// person to see (and use again). Returns whether a row was kept.
-fn keep_local_answers(
-    conn: &Connection,
-    id: &str,
-    version: u32,
-    pulled: &Answers,
-    now: UnixMs,
-) -> Result<bool> {
-    let (edited, refused): (bool, bool) = conn.query_row(
-        "SELECT revision <> synced_revision,
-             EXISTS (SELECT 1 FROM outbox
-                 WHERE record_kind = 'assessment' AND record_id = ?1 AND state = 'rejected'
-                   AND resolved_by_pull_at_ms IS NULL)
-         FROM assessments WHERE assessment_id = ?1",
-        [id],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    if !edited && !refused {
-        return Ok(false);
-    }
-    let assessment_id = id
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("stored assessment id {id}")))?;
-    let local = crate::assessments::load_answers(conn, assessment_id)?;
-    let same = local.0.len() == pulled.0.len()
-        && local
-            .0
-            .iter()
-            .all(|(i, a)| pulled.get(i.as_str()) == Some(a));
-    if local.0.is_empty() || same {
-        return Ok(false);
-    }
-    conn.execute(
-        "INSERT INTO replaced_answers (assessment_id, replaced_at_ms, by_version, answers_json)
-         VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![id, now, version, serde_json::to_string(&local)?],
-    )?;
-    Ok(true)
+fn exists(conn: &Connection, sql: &str, id: &str) -> Result<bool> {
+    Ok(conn.query_row(sql, [id], |row| row.get(0))?)
 }
 
-fn apply_person(
+/// A pulled person's fields as stored.
+struct PersonFields {
+    full_name: String,
+    name_folded: String,
+    birth_year: Option<i32>,
+    address: Option<String>,
+    phone: Option<String>,
+    household: Option<String>,
+}
+
+fn person_fields(person: &PersonRecord) -> Result<PersonFields> {
+    let full_name = clean_display_name(&person.full_name);
+    if full_name.is_empty() {
+        return Err(StoreError::invalid("a pulled person has no name"));
+    }
+    Ok(PersonFields {
+        name_folded: fold_name(&full_name),
+        full_name,
+        birth_year: person
+            .birth_year
+            .map(i32::from)
+            .filter(|year| (1900..=2200).contains(year)),
+        address: clean_text(person.address.as_deref()),
+        phone: clean_text(person.phone.as_deref()),
+        // Sent only to clients asking for it, and only when the server
+        // holds one.
+        household: clean_text(person.household.as_deref()),
+    })
+}
+
+fn insert_person(
     conn: &Connection,
     owner: &Owner<'_>,
     version: u32,
     person: &PersonRecord,
     now: UnixMs,
-) -> Result<bool> {
-    let id = person.id.to_string();
-    let full_name = clean_display_name(&person.full_name);
-    if full_name.is_empty() {
-        return Err(StoreError::invalid("a pulled person has no name"));
-    }
-    let name_folded = fold_name(&full_name);
-    let birth_year = person
-        .birth_year
-        .map(i32::from)
-        .filter(|year| (1900..=2200).contains(year));
-    let address = clean_text(person.address.as_deref());
-    let phone = clean_text(person.phone.as_deref());
-    // Sent only to clients asking for it, and only when the server holds
-    // one: an absent label keeps the local one.
-    let household = clean_text(person.household.as_deref());
-    let local: Option<i64> = conn
-        .query_row(
-            "SELECT sync_version FROM people WHERE person_id = ?1",
-            [&id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    match local {
-        None => {
-            conn.execute(
-                "INSERT INTO people (person_id, unit_code, is_self, full_name, name_folded,
-                     birth_year, household_address, phone, server_has_cccd, server_unit_code,
-                     revision, sync_version, synced_revision, created_at_ms, updated_at_ms,
-                     household_label)
-                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, 1, ?11, ?11, ?12)",
-                rusqlite::params![
-                    id,
-                    owner.joined.as_str(),
-                    full_name,
-                    name_folded,
-                    birth_year,
-                    address,
-                    phone,
-                    person.keep_cccd,
-                    owner.server_unit.as_str(),
-                    version,
-                    now,
-                    household,
-                ],
-            )?;
-            Ok(true)
-        }
-        Some(local) if !is_newer(conn, "person", &id, version, local)? => Ok(false),
-        Some(_) if unacked(conn, "person", &id)? => Ok(false),
-        Some(_) => {
-            // The whole profile is replaced (last writer by version). Without
-            // `keep_cccd` the server holds no number any more (consent was
-            // withdrawn on another device): the local one goes too. Local-only
-            // fields (own profile, gender…) stay, and so does the household
-            // label when the record carries none.
-            conn.execute(
-                "UPDATE people SET full_name = ?2, name_folded = ?3, birth_year = ?4,
-                     household_address = ?5, phone = ?6, server_has_cccd = ?7,
-                     server_unit_code = ?8,
-                     cccd = CASE WHEN ?7 THEN cccd END,
-                     cccd_masked = CASE WHEN ?7 THEN cccd_masked END,
-                     cccd_consent = CASE WHEN ?7 THEN cccd_consent ELSE 0 END,
-                     cccd_consent_at_ms = CASE WHEN ?7 THEN cccd_consent_at_ms END,
-                     revision = revision + 1, synced_revision = revision + 1,
-                     sync_version = ?9, updated_at_ms = ?10,
-                     household_label = COALESCE(?11, household_label)
-                 WHERE person_id = ?1",
-                rusqlite::params![
-                    id,
-                    full_name,
-                    name_folded,
-                    birth_year,
-                    address,
-                    phone,
-                    person.keep_cccd,
-                    owner.server_unit.as_str(),
-                    version,
-                    now,
-                    household,
-                ],
-            )?;
-            settle_refusals(conn, "person", &id, now)?;
-            Ok(true)
-        }
-    }
+) -> Result<RecordOutcome> {
+    let f = person_fields(person)?;
+    conn.execute(
+        "INSERT INTO people (person_id, unit_code, is_self, full_name, name_folded,
+             birth_year, household_address, phone, server_has_cccd, server_unit_code,
+             revision, sync_version, synced_revision, created_at_ms, updated_at_ms,
+             household_label)
+         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, 1, ?11, ?11, ?12)",
+        rusqlite::params![
+            person.id.to_string(),
+            owner.joined.as_str(),
+            f.full_name,
+            f.name_folded,
+            f.birth_year,
+            f.address,
+            f.phone,
+            person.keep_cccd,
+            owner.server_unit.as_str(),
+            version,
+            now,
+            f.household,
+        ],
+    )?;
+    Ok(RecordOutcome::Applied)
 }
 
+/// The whole profile is replaced (last writer by version). Local-only
+/// fields (own profile, gender…) stay; the CCCD and the household label as
+/// the planner says.
+fn replace_person(
+    conn: &Connection,
+    owner: &Owner<'_>,
+    version: u32,
+    person: &PersonRecord,
+    replace: Replace,
+    now: UnixMs,
+) -> Result<RecordOutcome> {
+    let f = person_fields(person)?;
+    let id = person.id.to_string();
+    let keep_cccd = !replace.erase_local_cccd;
+    let household = if replace.keep_household_label {
+        None
+    } else {
+        f.household
+    };
+    conn.execute(
+        "UPDATE people SET full_name = ?2, name_folded = ?3, birth_year = ?4,
+             household_address = ?5, phone = ?6, server_has_cccd = ?7,
+             server_unit_code = ?8,
+             cccd = CASE WHEN ?7 THEN cccd END,
+             cccd_masked = CASE WHEN ?7 THEN cccd_masked END,
+             cccd_consent = CASE WHEN ?7 THEN cccd_consent ELSE 0 END,
+             cccd_consent_at_ms = CASE WHEN ?7 THEN cccd_consent_at_ms END,
+             revision = revision + 1, synced_revision = revision + 1,
+             sync_version = ?9, updated_at_ms = ?10,
+             household_label = COALESCE(?11, household_label)
+         WHERE person_id = ?1",
+        rusqlite::params![
+            id,
+            f.full_name,
+            f.name_folded,
+            f.birth_year,
+            f.address,
+            f.phone,
+            keep_cccd,
+            owner.server_unit.as_str(),
+            version,
+            now,
+            household,
+        ],
+    )?;
+    settle_refusals(conn, "person", &id, now)?;
+    Ok(RecordOutcome::Applied)
+}
+
+/// Inserts (`kept` is `None` and nothing is held) or replaces a pulled
+/// assessment; `kept`: the local answers to keep first (`replaced_answers`).
 fn apply_assessment(
     conn: &Connection,
     owner: &Owner<'_>,
     version: u32,
     record: &AssessmentRecord,
+    kept: Option<&Answers>,
     scorer: &mut Scorer,
     now: UnixMs,
 ) -> Result<RecordOutcome> {
     let id = record.id.to_string();
-    let person_known: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM people WHERE person_id = ?1)",
-        [record.person.to_string()],
-        |row| row.get(0),
-    )?;
-    if !person_known {
-        return Ok(RecordOutcome::Skipped);
-    }
     check_code(record.catalog.as_str(), "catalog id")?;
     check_code(record.group.as_str(), "group id")?;
     if !(2000..=2200).contains(&record.year) {
@@ -343,71 +375,70 @@ fn apply_assessment(
         )));
     }
     let score = scorer.score(conn, record, owner.area)?;
-    let local: Option<i64> = conn
-        .query_row(
-            "SELECT sync_version FROM assessments WHERE assessment_id = ?1",
-            [&id],
-            |row| row.get(0),
-        )
-        .optional()?;
+    let held = exists(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM assessments WHERE assessment_id = ?1)",
+        &id,
+    )?;
     let mut applied = RecordOutcome::Applied;
-    match local {
-        None => {
-            // Inserted as a draft so the answer triggers (migration 2) let the
-            // answers in; the pulled state is set last.
+    if held {
+        if let Some(local) = kept {
+            // The rule stays "the first to reach the server wins"; this only
+            // keeps them for the person to see (and use again).
             conn.execute(
-                "INSERT INTO assessments (assessment_id, person_id, year, catalog_id, group_id,
-                     area_type, status, revision, synced_revision, sync_version, total_points,
-                     passed, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', 1, 1, ?7, ?8, ?9, ?10, ?10)",
-                rusqlite::params![
-                    id,
-                    record.person.to_string(),
-                    record.year,
-                    record.catalog.as_str(),
-                    record.group.as_str(),
-                    owner.area.as_str(),
-                    version,
-                    score.map(|s| s.0),
-                    score.map(|s| s.1),
-                    now,
-                ],
+                "INSERT INTO replaced_answers (assessment_id, replaced_at_ms, by_version,
+                     answers_json)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, now, version, serde_json::to_string(local)?],
             )?;
+            applied = RecordOutcome::KeptLocalAnswers;
         }
-        Some(local) if !is_newer(conn, "assessment", &id, version, local)? => {
-            return Ok(RecordOutcome::Skipped)
-        }
-        Some(_) if unacked(conn, "assessment", &id)? => return Ok(RecordOutcome::Skipped),
-        Some(_) => {
-            if keep_local_answers(conn, &id, version, &record.answers, now)? {
-                applied = RecordOutcome::KeptLocalAnswers;
-            }
-            // A higher version is the server's current state (draft or
-            // submitted: a device push is accepted only before review), so
-            // review fields of an older version go.
-            conn.execute(
-                "UPDATE assessments SET status = 'draft', person_id = ?2, year = ?3,
-                     catalog_id = ?4, group_id = ?5, area_type = ?6, return_reason = NULL,
-                     decision_number = NULL, decision_date = NULL, total_points = ?8,
-                     passed = ?9, revision = revision + 1, synced_revision = revision + 1,
-                     sync_version = ?7, updated_at_ms = ?10
-                 WHERE assessment_id = ?1",
-                rusqlite::params![
-                    id,
-                    record.person.to_string(),
-                    record.year,
-                    record.catalog.as_str(),
-                    record.group.as_str(),
-                    owner.area.as_str(),
-                    version,
-                    score.map(|s| s.0),
-                    score.map(|s| s.1),
-                    now,
-                ],
-            )?;
-            conn.execute("DELETE FROM answers WHERE assessment_id = ?1", [&id])?;
-            settle_refusals(conn, "assessment", &id, now)?;
-        }
+        // A higher version is the server's current state (draft or
+        // submitted: a device push is accepted only before review), so
+        // review fields of an older version go.
+        conn.execute(
+            "UPDATE assessments SET status = 'draft', person_id = ?2, year = ?3,
+                 catalog_id = ?4, group_id = ?5, area_type = ?6, return_reason = NULL,
+                 decision_number = NULL, decision_date = NULL, total_points = ?8,
+                 passed = ?9, revision = revision + 1, synced_revision = revision + 1,
+                 sync_version = ?7, updated_at_ms = ?10
+             WHERE assessment_id = ?1",
+            rusqlite::params![
+                id,
+                record.person.to_string(),
+                record.year,
+                record.catalog.as_str(),
+                record.group.as_str(),
+                owner.area.as_str(),
+                version,
+                score.map(|s| s.0),
+                score.map(|s| s.1),
+                now,
+            ],
+        )?;
+        conn.execute("DELETE FROM answers WHERE assessment_id = ?1", [&id])?;
+        settle_refusals(conn, "assessment", &id, now)?;
+    } else {
+        // Inserted as a draft so the answer triggers (migration 2) let the
+        // answers in; the pulled state is set last.
+        conn.execute(
+            "INSERT INTO assessments (assessment_id, person_id, year, catalog_id, group_id,
+                 area_type, status, revision, synced_revision, sync_version, total_points,
+                 passed, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', 1, 1, ?7, ?8, ?9, ?10, ?10)",
+            rusqlite::params![
+                id,
+                record.person.to_string(),
+                record.year,
+                record.catalog.as_str(),
+                record.group.as_str(),
+                owner.area.as_str(),
+                version,
+                score.map(|s| s.0),
+                score.map(|s| s.1),
+                now,
+            ],
+        )?;
     }
     for (indicator, answer) in &record.answers.0 {
         let columns = answer_columns(indicator, answer)?;
@@ -426,35 +457,25 @@ fn apply_assessment(
     Ok(applied)
 }
 
-fn apply_evidence(conn: &Connection, record: &EvidenceRecord, now: UnixMs) -> Result<bool> {
+/// A pulled evidence record, its photo left on the server until opened.
+fn insert_evidence(
+    conn: &Connection,
+    record: &EvidenceRecord,
+    now: UnixMs,
+) -> Result<RecordOutcome> {
     let id = record.id.to_string();
     let assessment = record.assessment.to_string();
-    let status: Option<AssessmentStatus> = conn
-        .query_row(
-            "SELECT status FROM assessments WHERE assessment_id = ?1",
-            [&assessment],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let Some(status) = status else {
-        return Ok(false);
-    };
-    let known: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM evidence WHERE evidence_id = ?1)",
-        [&id],
+    let status: AssessmentStatus = conn.query_row(
+        "SELECT status FROM assessments WHERE assessment_id = ?1",
+        [&assessment],
         |row| row.get(0),
     )?;
-    if known {
-        // A photo never changes: evidence records have one version.
-        return Ok(false);
-    }
     check_code(record.indicator.as_str(), "indicator id")?;
     if !is_sha256_hex(&record.sha256) || record.size == 0 {
         return Err(StoreError::invalid(format!(
             "pulled evidence {id} names no valid photo"
         )));
     }
-    // The photo stays on the server until somebody opens it.
     conn.execute(
         "INSERT INTO evidence_files (sha256, mime, byte_size, on_device, created_at_ms)
          VALUES (?1, ?2, ?3, 0, ?4)
@@ -488,7 +509,7 @@ fn apply_evidence(conn: &Connection, record: &EvidenceRecord, now: UnixMs) -> Re
             rusqlite::params![assessment, status],
         )?;
     }
-    Ok(true)
+    Ok(RecordOutcome::Applied)
 }
 
 /// Keeps a catalog if it validates and its revision is higher than the one

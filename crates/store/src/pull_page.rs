@@ -5,7 +5,7 @@ use crate::error::{Result, StoreError};
 use crate::model::{PullOutcome, Review};
 use crate::pull::{apply_record, save_catalog, Owner, RecordOutcome, Scorer};
 use crate::sql::now_ms;
-use crate::Store;
+use crate::store::Store;
 use cdht_core::ids::{AssessmentId, UnitCode};
 use cdht_core::sync::{Change, PullResponse, ReviewState};
 use chrono::NaiveDate;
@@ -32,7 +32,9 @@ impl Store {
     /// `record` changes (see `pull.rs`): unknown records are inserted under
     /// `unit_code` (the joined unit; the server's owning unit is kept in
     /// `people.server_unit_code`); a known one is replaced only by a higher
-    /// version when this device has no unacknowledged edit of it. A pulled
+    /// version when this device has no unacknowledged edit of it; with one,
+    /// the page stops before that change (`PullOutcome::deferred`: the next
+    /// round pushes first, then pulls it again). A pulled
     /// assessment whose person is unknown, or evidence whose assessment is
     /// unknown, is skipped. Evidence photos are not on the device
     /// ([`Evidence::on_device`](crate::Evidence)) until fetched. `catalog`
@@ -58,6 +60,8 @@ impl Store {
             .unwrap_or(0);
         let mut scorer = Scorer::new();
         let mut outcome = PullOutcome::default();
+        // Where the page stops when a change waits for this device's push.
+        let mut stop_before: Option<u64> = None;
         for change in &page.changes {
             let (assessment, review): (AssessmentId, Review) = match &change.change {
                 Change::Record { unit, area, record } => {
@@ -80,6 +84,12 @@ impl Store {
                             }
                         }
                         Ok(RecordOutcome::Skipped) => outcome.skipped += 1,
+                        Ok(RecordOutcome::Deferred) => {
+                            outcome.skipped += 1;
+                            outcome.deferred = true;
+                            stop_before = Some(change.seq);
+                            break;
+                        }
                         Err(
                             StoreError::Conflict(_)
                             | StoreError::InvalidInput(_)
@@ -176,7 +186,11 @@ impl Store {
             "INSERT INTO pull_cursors (unit_code, cursor, updated_at_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT (unit_code) DO UPDATE SET
                  cursor = max(cursor, excluded.cursor), updated_at_ms = excluded.updated_at_ms",
-            rusqlite::params![unit_code.as_str(), page.cursor, now],
+            rusqlite::params![
+                unit_code.as_str(),
+                stop_before.map_or(page.cursor, |seq| seq.saturating_sub(1)),
+                now
+            ],
         )?;
         outcome.cursor = tx.query_row(
             "SELECT cursor FROM pull_cursors WHERE unit_code = ?1",

@@ -5,7 +5,6 @@ use crate::model::UnixMs;
 use cdht_core::ids::DeviceId;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row};
-use sha2::{Digest, Sha256};
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -58,19 +57,8 @@ pub(crate) fn u32_opt(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<u3
         .and_then(|v| u32::try_from(v).ok()))
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
-    }
-    hex
-}
-
-pub(crate) fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
+// One copy of the rule, in the core (record hashes, photo addresses).
+pub(crate) use cdht_core::digest::{is_sha256_hex, sha256_hex};
 
 /// Trimmed text, `None` when empty; refused above `max_chars`.
 pub(crate) fn clean_opt(

@@ -6,260 +6,20 @@
 //! Rule: nothing the server has not acknowledged is ever deleted. The database
 //! enforces it too (triggers in 0001_init.sql).
 
-use crate::assessments::load_answers;
 use crate::error::{Result, StoreError};
-use crate::evidence::load_evidence;
-use crate::model::{
-    Assessment, FrozenBatch, OutboxEntry, OutboxState, PushOutcome, RecordKind, UnixMs,
+use crate::model::{FrozenBatch, OutboxEntry, OutboxState, PushOutcome, RecordKind, UnixMs};
+use crate::queue::queue_edited_profiles;
+use crate::rows::outbox::{
+    batch_entries, load_outbox, open_batch, outbox_from_row, OUTBOX_COLUMNS,
 };
-use crate::sql::{now_ms, parsed, parsed_opt, sha256_hex, usize_to_i64};
-use crate::Store;
-use cdht_core::ids::PersonId;
-use cdht_core::sync::{
-    AckOutcome, AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, PushBatch,
-    PushResponse, RecordBody, RecordEnvelope, MAX_RECORDS_PER_BATCH,
-};
-use rusqlite::{Connection, OptionalExtension, Row};
+use crate::sql::{now_ms, usize_to_i64};
+use crate::store::Store;
+use cdht_core::sync::merge::{plan_ack, plan_freeze, AckFacts, AckOp, FreezeOp};
+use cdht_core::sync::{AckOutcome, PushBatch, PushResponse, RecordAck, RecordEnvelope};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 const MAX_MESSAGE_CHARS: usize = 2000;
-
-impl From<cdht_core::sync::RecordKind> for RecordKind {
-    fn from(kind: cdht_core::sync::RecordKind) -> Self {
-        match kind {
-            cdht_core::sync::RecordKind::Person => Self::Person,
-            cdht_core::sync::RecordKind::Assessment => Self::Assessment,
-            cdht_core::sync::RecordKind::Evidence => Self::Evidence,
-        }
-    }
-}
-
-fn version_u32(version: i64) -> Result<u32> {
-    u32::try_from(version)
-        .map_err(|_| StoreError::Internal(format!("record version {version} out of range")))
-}
-
-fn person_body(conn: &Connection, person_id: PersonId) -> Result<RecordBody> {
-    let person = conn.query_row(
-        "SELECT person_id, full_name, birth_year, cccd, household_address, phone,
-             cccd IS NULL AND server_has_cccd = 1, household_label
-         FROM people WHERE person_id = ?1",
-        [person_id.to_string()],
-        |row| {
-            Ok(PersonRecord {
-                id: parsed(row, 0)?,
-                full_name: row.get(1)?,
-                birth_year: row
-                    .get::<_, Option<i64>>(2)?
-                    .and_then(|y| u16::try_from(y).ok()),
-                // Stored only with consent; the server keeps only a keyed hash of it.
-                cccd: row.get(3)?,
-                phone: row.get(5)?,
-                address: row.get(4)?,
-                // A pulled person whose number only the server holds: keep it.
-                keep_cccd: row.get(6)?,
-                // Sent in batches naming `household` (every batch frozen now).
-                household: row.get(7)?,
-            })
-        },
-    )?;
-    Ok(RecordBody::Person(person))
-}
-
-fn assessment_body(conn: &Connection, assessment: &Assessment) -> Result<RecordBody> {
-    Ok(RecordBody::Assessment(AssessmentRecord {
-        id: assessment.assessment_id,
-        person: assessment.person_id,
-        year: u16::try_from(assessment.year)
-            .map_err(|_| StoreError::Internal(format!("year {}", assessment.year)))?,
-        catalog: assessment.catalog_id.clone(),
-        group: assessment.group_id.clone(),
-        answers: load_answers(conn, assessment.assessment_id)?,
-        state: if assessment.status == crate::AssessmentStatus::Draft {
-            DeviceState::Draft
-        } else {
-            DeviceState::Submitted
-        },
-        device_total: assessment
-            .score
-            .and_then(|s| u32::try_from(s.total_points).ok()),
-    }))
-}
-
-/// Queues one frozen record version: the canonical JSON and its hash.
-fn enqueue(conn: &Connection, body: &RecordBody, version: u32, now: UnixMs) -> Result<OutboxEntry> {
-    let payload = String::from_utf8(body.canonical_json())
-        .map_err(|err| StoreError::Internal(format!("record JSON: {err}")))?;
-    let kind = RecordKind::from(body.kind());
-    let record_id = body.id().to_string();
-    let already: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox
-             WHERE record_kind = ?1 AND record_id = ?2 AND version = ?3)",
-        rusqlite::params![kind, record_id, version],
-        |row| row.get(0),
-    )?;
-    if already {
-        return Err(StoreError::AlreadyExists(format!(
-            "{kind} {record_id} version {version} is already queued"
-        )));
-    }
-    conn.execute(
-        "INSERT INTO outbox (record_kind, record_id, version, payload_json, content_sha256,
-             state, attempts, created_at_ms, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?6)",
-        rusqlite::params![
-            kind,
-            record_id,
-            version,
-            payload,
-            sha256_hex(payload.as_bytes()),
-            now
-        ],
-    )?;
-    load_outbox(conn, conn.last_insert_rowid())
-}
-
-/// Queues the person's profile as a new version if it changed since it was
-/// last queued (or pulled).
-fn queue_profile_if_changed(conn: &Connection, person_id: PersonId, now: UnixMs) -> Result<()> {
-    let (revision, synced_revision, sync_version): (i64, i64, i64) = conn.query_row(
-        "SELECT revision, synced_revision, sync_version FROM people WHERE person_id = ?1",
-        [person_id.to_string()],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-    )?;
-    if revision != synced_revision {
-        let version = version_u32(sync_version + 1)?;
-        enqueue(conn, &person_body(conn, person_id)?, version, now)?;
-        conn.execute(
-            "UPDATE people SET sync_version = ?2, synced_revision = revision WHERE person_id = ?1",
-            (person_id.to_string(), version),
-        )?;
-    }
-    Ok(())
-}
-
-/// Profiles the server already holds (sent with a submission, or pulled)
-/// and edited here since: queued when a new batch is frozen, so a profile
-/// correction reaches the server without waiting for a submission, and a
-/// day of autosaves travels as one version. People the server never had
-/// still go first with their first submission.
-fn queue_edited_profiles(conn: &Connection, now: UnixMs) -> Result<()> {
-    let ids: Vec<PersonId> = conn
-        .prepare(
-            "SELECT person_id FROM people
-             WHERE sync_version > 0 AND revision <> synced_revision
-             ORDER BY updated_at_ms",
-        )?
-        .query_map([], |row| parsed(row, 0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for person_id in ids {
-        queue_profile_if_changed(conn, person_id, now)?;
-    }
-    Ok(())
-}
-
-/// Queues what a submission sends, in an order whose references resolve on the
-/// server: the person's profile if it changed since last queued, the assessment
-/// (a new version), then evidence records not queued before. Returns the
-/// assessment's row.
-pub(crate) fn enqueue_submission(
-    conn: &Connection,
-    assessment: &Assessment,
-    now: UnixMs,
-) -> Result<OutboxEntry> {
-    queue_profile_if_changed(conn, assessment.person_id, now)?;
-
-    let version: i64 = conn.query_row(
-        "UPDATE assessments SET sync_version = sync_version + 1, synced_revision = revision
-         WHERE assessment_id = ?1
-         RETURNING sync_version",
-        [assessment.assessment_id.to_string()],
-        |row| row.get(0),
-    )?;
-    let entry = enqueue(
-        conn,
-        &assessment_body(conn, assessment)?,
-        version_u32(version)?,
-        now,
-    )?;
-
-    for evidence in load_evidence(conn, assessment.assessment_id)? {
-        // Pulled evidence is already on the server: never queued.
-        let queued: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM outbox WHERE record_kind = 'evidence' AND record_id = ?1)
-                 OR EXISTS (SELECT 1 FROM evidence WHERE evidence_id = ?1 AND from_server = 1)",
-            [evidence.evidence_id.to_string()],
-            |row| row.get(0),
-        )?;
-        if !queued {
-            // A photo never changes: every evidence record has version 1.
-            let body = RecordBody::Evidence(EvidenceRecord {
-                id: evidence.evidence_id,
-                assessment: evidence.assessment_id,
-                indicator: evidence.indicator_id,
-                sha256: evidence.sha256,
-                size: evidence.byte_size,
-                content_type: evidence.mime,
-            });
-            enqueue(conn, &body, 1, now)?;
-        }
-    }
-    Ok(entry)
-}
-
-const OUTBOX_COLUMNS: &str = "outbox_id, record_kind, record_id, version, payload_json, \
-     content_sha256, state, batch_id, reject_code, reject_reason, attempts, last_error, \
-     created_at_ms, updated_at_ms";
-
-fn outbox_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxEntry> {
-    Ok(OutboxEntry {
-        outbox_id: row.get(0)?,
-        record_kind: row.get(1)?,
-        record_id: row.get(2)?,
-        version: row.get(3)?,
-        payload_json: row.get(4)?,
-        content_sha256: row.get(5)?,
-        state: row.get(6)?,
-        batch_id: parsed_opt(row, 7)?,
-        reject_code: row.get(8)?,
-        reject_reason: row.get(9)?,
-        attempts: row.get(10)?,
-        last_error: row.get(11)?,
-        created_at_ms: row.get(12)?,
-        updated_at_ms: row.get(13)?,
-    })
-}
-
-fn load_outbox(conn: &Connection, outbox_id: i64) -> Result<OutboxEntry> {
-    conn.query_row(
-        &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE outbox_id = ?1"),
-        [outbox_id],
-        outbox_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::not_found("outbox row", outbox_id))
-}
-
-fn batch_entries(conn: &Connection, batch_id: Uuid) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE batch_id = ?1 ORDER BY outbox_id"
-    ))?;
-    let rows = stmt
-        .query_map([batch_id.to_string()], outbox_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
-/// The open batch's id and sequence number, if one is open.
-fn open_batch(conn: &Connection) -> Result<Option<(Uuid, u64)>> {
-    Ok(conn
-        .query_row(
-            "SELECT batch_id, push_seq FROM push_batches WHERE state = 'open'",
-            [],
-            |row| Ok((parsed(row, 0)?, row.get(1)?)),
-        )
-        .optional()?)
-}
 
 fn clip(text: &str) -> String {
     text.trim().chars().take(MAX_MESSAGE_CHARS).collect()
@@ -354,17 +114,29 @@ impl Store {
     pub fn open_push_batch(&mut self, max_records: usize) -> Result<Option<FrozenBatch>> {
         let now = now_ms();
         let tx = self.write_tx()?;
-        if let Some((batch_id, seq)) = open_batch(&tx)? {
-            let entries = batch_entries(&tx, batch_id)?;
-            tx.commit()?;
-            return Ok(Some(FrozenBatch {
-                batch_id,
-                seq,
-                entries,
-            }));
+        let open = open_batch(&tx)?;
+        if open.is_none() {
+            queue_edited_profiles(&tx, now)?;
         }
-        queue_edited_profiles(&tx, now)?;
-        let limit = max_records.clamp(1, MAX_RECORDS_PER_BATCH);
+        let pending: i64 = tx.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending' AND batch_id IS NULL",
+            [],
+            |row| row.get(0),
+        )?;
+        let pending = usize::try_from(pending).unwrap_or(0);
+        let limit = match (plan_freeze(open.is_some(), pending, max_records), open) {
+            (FreezeOp::Resend, Some((batch_id, seq))) => {
+                let entries = batch_entries(&tx, batch_id)?;
+                tx.commit()?;
+                return Ok(Some(FrozenBatch {
+                    batch_id,
+                    seq,
+                    entries,
+                }));
+            }
+            (FreezeOp::Freeze { records }, _) => records,
+            _ => return Ok(None),
+        };
         let ids: Vec<i64> = {
             let mut stmt = tx.prepare(
                 "SELECT outbox_id FROM outbox WHERE state = 'pending' AND batch_id IS NULL
@@ -524,42 +296,42 @@ impl Store {
                     ack.id, ack.version
                 )));
             };
-            if ack.outcome == AckOutcome::Rejected {
-                let reason = clip(
-                    ack.message
-                        .as_deref()
-                        .or(ack.code.as_deref())
-                        .unwrap_or("rejected by the server"),
-                );
-                tx.execute(
-                    "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_reason = ?3,
-                         updated_at_ms = ?4
-                     WHERE outbox_id = ?1",
-                    rusqlite::params![outbox_id, ack.code, reason, now],
-                )?;
-                if kind == RecordKind::Assessment {
-                    tx.execute(
-                        "UPDATE assessments SET status = 'returned', return_reason = ?3,
-                             updated_at_ms = ?4
-                         WHERE assessment_id = ?1 AND sync_version = ?2 AND status = 'submitted'",
-                        rusqlite::params![ack.id.to_string(), ack.version, reason, now],
-                    )?;
-                }
-                outcome.rejected += 1;
+            let held = if kind == RecordKind::Assessment
+                && matches!(ack.outcome, AckOutcome::Rejected | AckOutcome::Superseded)
+            {
+                ack_facts(&tx, ack)?
             } else {
-                tx.execute(
-                    "UPDATE outbox SET state = 'acked', last_error = NULL, updated_at_ms = ?2
-                     WHERE outbox_id = ?1",
-                    (outbox_id, now),
-                )?;
-                if let (RecordKind::Assessment, Some(score)) = (kind, ack.score) {
-                    tx.execute(
-                        "UPDATE assessments SET total_points = ?2, passed = ?3
-                         WHERE assessment_id = ?1",
-                        rusqlite::params![ack.id.to_string(), score.total, score.passed],
-                    )?;
+                AckFacts::default()
+            };
+            match plan_ack(ack.outcome, held) {
+                AckOp::Park { return_assessment } => {
+                    park(&tx, outbox_id, ack, return_assessment, now)?;
+                    outcome.rejected += 1;
                 }
-                outcome.acked += 1;
+                AckOp::Acknowledge { unsent } => {
+                    tx.execute(
+                        "UPDATE outbox SET state = 'acked', last_error = NULL, updated_at_ms = ?2
+                         WHERE outbox_id = ?1",
+                        (outbox_id, now),
+                    )?;
+                    if unsent {
+                        // No revision equals -1: "edited since last sent", so
+                        // the newer version, when pulled, keeps these answers.
+                        tx.execute(
+                            "UPDATE assessments SET synced_revision = -1
+                             WHERE assessment_id = ?1 AND sync_version = ?2",
+                            rusqlite::params![ack.id.to_string(), ack.version],
+                        )?;
+                    }
+                    if let (RecordKind::Assessment, Some(score)) = (kind, ack.score) {
+                        tx.execute(
+                            "UPDATE assessments SET total_points = ?2, passed = ?3
+                             WHERE assessment_id = ?1",
+                            rusqlite::params![ack.id.to_string(), score.total, score.passed],
+                        )?;
+                    }
+                    outcome.acked += 1;
+                }
             }
         }
         // A record the answer did not mention goes back to the queue for the next batch.
@@ -595,4 +367,52 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// What the device holds of an acked assessment.
+fn ack_facts(tx: &Connection, ack: &RecordAck) -> Result<AckFacts> {
+    let held: Option<(bool, bool)> = tx
+        .query_row(
+            "SELECT sync_version = ?2, status = 'submitted' FROM assessments
+             WHERE assessment_id = ?1",
+            rusqlite::params![ack.id.to_string(), ack.version],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let (at_version, submitted) = held.unwrap_or_default();
+    Ok(AckFacts {
+        at_version,
+        submitted,
+    })
+}
+
+/// A refused record: parked with the reason; an assessment still submitted
+/// at that version goes back to its person, editable, with the reason.
+fn park(
+    tx: &Connection,
+    outbox_id: i64,
+    ack: &RecordAck,
+    return_assessment: bool,
+    now: UnixMs,
+) -> Result<()> {
+    let reason = clip(
+        ack.message
+            .as_deref()
+            .or(ack.code.as_deref())
+            .unwrap_or("rejected by the server"),
+    );
+    tx.execute(
+        "UPDATE outbox SET state = 'rejected', reject_code = ?2, reject_reason = ?3,
+             updated_at_ms = ?4
+         WHERE outbox_id = ?1",
+        rusqlite::params![outbox_id, ack.code, reason, now],
+    )?;
+    if return_assessment {
+        tx.execute(
+            "UPDATE assessments SET status = 'returned', return_reason = ?3, updated_at_ms = ?4
+             WHERE assessment_id = ?1 AND sync_version = ?2 AND status = 'submitted'",
+            rusqlite::params![ack.id.to_string(), ack.version, reason, now],
+        )?;
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use crate::error::{Result, StoreError};
 use crate::model::{JoinUnit, Unit};
 use crate::sql::{area_col, check_code, now_ms};
-use crate::Store;
+use crate::store::Store;
 use cdht_core::ids::UnitCode;
 use rusqlite::{OptionalExtension, Row};
 

@@ -3,7 +3,7 @@
 use crate::error::{Result, StoreError};
 use crate::model::EvidenceUpload;
 use crate::sql::{now_ms, usize_to_i64};
-use crate::Store;
+use crate::store::Store;
 use rusqlite::{OptionalExtension, Row};
 
 impl Store {

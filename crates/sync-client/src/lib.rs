@@ -17,7 +17,6 @@ use cdht_core::sync::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +35,12 @@ pub const MAX_EVIDENCE_DOWNLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// count as "still offline".
 pub const HEALTHZ_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn is_sha256_hex(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
+use cdht_core::digest::is_sha256_hex;
 
 /// Exponential backoff with full jitter, so that 300 phones at one meeting do
-/// not retry in lockstep.
+/// not retry in lockstep: the one backoff rule of the device, for a request's
+/// retries here and for the pauses between sync rounds
+/// (`cdht_sync_engine::RetryBackoff`, the app's background loop).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts in a row without progress before giving up (the caller's
@@ -62,15 +61,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest pause before retry number `attempt` (0-based):
+    /// `min(cap, base * 2^attempt)`.
+    #[must_use]
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        self.base
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.cap)
+    }
+
     /// The pause before retry number `attempt` (0-based): uniform in
-    /// `0..=min(cap, base * 2^attempt)`.
+    /// `0..=ceiling(attempt)`.
     #[must_use]
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.cap);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        let millis = u64::try_from(self.ceiling(attempt).as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(fastrand::u64(0..=millis))
     }
 }
@@ -474,17 +478,13 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Lower-case hex sha256.
 #[must_use]
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    cdht_core::digest::sha256_hex(bytes)
 }
 
 /// Wraps a record body with its version and content hash.
 #[must_use]
 pub fn envelope(body: RecordBody, version: u32) -> RecordEnvelope {
-    RecordEnvelope {
-        version,
-        hash: sha256_hex(&body.canonical_json()),
-        body,
-    }
+    RecordEnvelope::seal(body, version)
 }
 
 #[cfg(test)]

@@ -442,7 +442,7 @@ impl SyncEngine {
             let outcome = self.store.apply_pull(&unit, &page)?;
             report.applied_changes += outcome.applied;
             cursor = outcome.cursor;
-            if !page.more {
+            if !page.more || outcome.deferred {
                 break;
             }
         }

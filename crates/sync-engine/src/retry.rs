@@ -1,5 +1,7 @@
-//! The app's background loop: when to try the next round.
+//! The app's background loop: when to try the next round. The backoff rule
+//! itself is the client's [`RetryPolicy`] (one copy for requests and rounds).
 
+use cdht_sync_client::RetryPolicy;
 use std::time::Duration;
 
 /// Exponential backoff with full jitter between sync rounds, reset by a
@@ -57,8 +59,16 @@ impl RetryBackoff {
         if self.failures == 0 {
             return self.idle;
         }
-        let exp = (self.failures - 1).min(20);
-        self.base.saturating_mul(1u32 << exp).min(self.cap)
+        self.policy().ceiling(self.failures - 1)
+    }
+
+    /// The backoff rule with this loop's base and cap.
+    const fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: u32::MAX,
+            base: self.base,
+            cap: self.cap,
+        }
     }
 
     /// How long to wait before the next round: uniform in `0..=ceiling` after
@@ -71,8 +81,7 @@ impl RetryBackoff {
         if self.failures == 0 {
             return self.idle;
         }
-        let ceiling = u64::try_from(self.ceiling().as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(fastrand::u64(0..=ceiling))
+        self.policy().delay(self.failures - 1)
     }
 
     /// A round succeeded: back to the idle period.

@@ -122,7 +122,7 @@ pub(super) async fn push(
         .map(|(i, mut envelope)| {
             // Kept and compared (`already_had`) in one form whatever the
             // protocol: the hash of the canonical serde form.
-            let canonical = crate::sha256_hex(&envelope.body.canonical_json());
+            let canonical = envelope.body.hash_v1();
             let body_sent = &sent["records"][i]["body"];
             let check = if record_hash(protocol, &canonical, body_sent) == envelope.hash {
                 envelope.hash = canonical;
@@ -239,9 +239,7 @@ fn check_record(
             let cccd = match p.cccd.as_deref().map(str::trim) {
                 None | Some("") if p.keep_cccd => CccdUpdate::Keep,
                 None | Some("") => CccdUpdate::Erase,
-                Some(c) if c.len() == 12 && c.bytes().all(|b| b.is_ascii_digit()) => {
-                    CccdUpdate::Set(state.cccd_hmac(c))
-                }
+                Some(c) if cdht_core::Cccd::parse(c).is_ok() => CccdUpdate::Set(state.cccd_hmac(c)),
                 Some(_) => return reject(Code::InvalidCccd),
             };
             RecordCheck::Person {

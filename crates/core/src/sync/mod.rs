@@ -60,6 +60,8 @@ pub struct ErrorBody {
 
 mod enrol;
 mod evidence;
+/// The device's sync decisions (pure): plan, then the store applies.
+pub mod merge;
 mod pull;
 mod push;
 

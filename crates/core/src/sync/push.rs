@@ -63,6 +63,27 @@ pub struct RecordEnvelope {
     pub body: RecordBody,
 }
 
+impl RecordEnvelope {
+    /// A body with its version, sealed with its protocol 1 hash: how the
+    /// device's outbox and the client freeze a record.
+    #[must_use]
+    pub fn seal(body: RecordBody, version: u32) -> Self {
+        Self {
+            version,
+            hash: body.hash_v1(),
+            body,
+        }
+    }
+
+    /// Whether the hash is the body's protocol 1 hash. (The server also
+    /// takes protocol 2's hash of the body as sent: docs/sync-protocol.md,
+    /// "Record hashes".)
+    #[must_use]
+    pub fn verify(&self) -> bool {
+        self.hash == self.body.hash_v1()
+    }
+}
+
 /// What a record is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -100,6 +121,13 @@ impl RecordBody {
         // Serialising these plain structs cannot fail (no maps with non-string
         // keys, no custom errors), so the empty fallback is never taken.
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Protocol 1's record hash: the lower-case hex sha256 of
+    /// [`Self::canonical_json`].
+    #[must_use]
+    pub fn hash_v1(&self) -> String {
+        crate::digest::sha256_hex(&self.canonical_json())
     }
 
     /// Protocol 2's bytes: RFC 8785 (JCS) of this body as this build sends it
