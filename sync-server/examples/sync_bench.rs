@@ -19,6 +19,7 @@ use cdht_server::storage::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, Reco
 use cdht_sync_client::SyncClient;
 use cdht_test_support::records::{assessment, batch, person, v1};
 use cdht_test_support::server::{start, TestServer};
+use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -133,6 +134,7 @@ async fn main() {
     let tables = table_sizes(&dir.join("cdht.sqlite3"));
     let storage_only = storage_ingest(&batches).await;
     let client = client_encoding(&batches);
+    let handler = handler_stages(&server, &batches).await;
 
     println!("pairs: {pairs} ({} records, batches of {BATCH})", pairs * 2);
     println!(
@@ -174,8 +176,25 @@ async fn main() {
         client.gzip1_bytes
     );
     println!(
-        "ingest / plain (speed, medians): {:.3} (totals: {:.3}); bytes server / plain: {:.2}",
+        "the handler's own work, alone (ms): body inflate {:.0}, JSON into types {:.0} \
+         (into a value, then types: {:.0}), batch hash {:.0}, record hashes {:.0}, scoring {:.0}",
+        ms(handler.inflate),
+        ms(handler.parse),
+        ms(handler.parse_value),
+        ms(handler.batch_hash),
+        ms(handler.record_hashes),
+        ms(handler.scoring)
+    );
+    let mut round_ratios: Vec<f64> = ingest_rates
+        .iter()
+        .zip(&plain_rates)
+        .map(|(i, p)| i / p)
+        .collect();
+    println!(
+        "ingest / plain (speed, medians): {:.3} (median of the rounds' ratios: {:.3}; \
+         totals: {:.3}); bytes server / plain: {:.2}",
         median(&mut ingest_rates) / median(&mut plain_rates),
+        median(&mut round_ratios),
         plain.as_secs_f64() / ingest.as_secs_f64(),
         server_bytes as f64 / plain_bytes as f64
     );
@@ -365,6 +384,98 @@ struct ClientEncoding {
     json_bytes: usize,
     gzip_bytes: usize,
     gzip1_bytes: usize,
+}
+
+/// The push handler's steps before storage, each over every batch, alone
+/// (as `api/push.rs` does them; no HTTP, no storage).
+struct HandlerStages {
+    inflate: Duration,
+    parse: Duration,
+    parse_value: Duration,
+    batch_hash: Duration,
+    record_hashes: Duration,
+    scoring: Duration,
+}
+
+async fn handler_stages(server: &TestServer, batches: &[PushBatch]) -> HandlerStages {
+    use std::io::Read;
+    let gzipped: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| cdht_sync_client::gzip(&serde_json::to_vec(b).unwrap()))
+        .collect();
+    let started = Instant::now();
+    let bodies: Vec<Vec<u8>> = gzipped
+        .iter()
+        .map(|g| {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&g[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        })
+        .collect();
+    let inflate = started.elapsed();
+    // Before: into a JSON value, then types (what protocol 2 still needs).
+    let started = Instant::now();
+    for b in &bodies {
+        let value: serde_json::Value = serde_json::from_slice(b).unwrap();
+        black_box(cdht_server::error::decode_json::<PushBatch>(&value).unwrap());
+    }
+    let parse_value = started.elapsed();
+    let started = Instant::now();
+    let parsed: Vec<PushBatch> = bodies
+        .iter()
+        .map(|b| serde_json::from_slice(b).unwrap())
+        .collect();
+    let parse = started.elapsed();
+    let state = &server.state;
+    let started = Instant::now();
+    for batch in &parsed {
+        black_box(state.keyed_hash(&cdht_server::sha256_hex(
+            &serde_json::to_vec(batch).unwrap(),
+        )));
+    }
+    let batch_hash = started.elapsed();
+    let started = Instant::now();
+    for batch in &parsed {
+        for r in &batch.records {
+            let canonical = black_box(cdht_server::sha256_hex(&r.body.canonical_json()));
+            if matches!(r.body, RecordBody::Person(_)) {
+                black_box(state.keyed_hash(&canonical));
+            }
+        }
+    }
+    let record_hashes = started.elapsed();
+    let revisions = state
+        .db(|s| s.catalog_revisions())
+        .await
+        .unwrap_or_default();
+    let catalogs = state.scoring_catalogs_at(revisions).await.unwrap();
+    let started = Instant::now();
+    for batch in &parsed {
+        for r in &batch.records {
+            if let RecordBody::Assessment(a) = &r.body {
+                let input = cdht_core::AssessmentInput {
+                    catalog: a.catalog.clone(),
+                    group: a.group.clone(),
+                    area: cdht_core::AreaType::Normal,
+                    answers: a.answers.clone(),
+                };
+                let result =
+                    cdht_core::score_with(&catalogs, &input, cdht_core::Completeness::Complete)
+                        .unwrap();
+                black_box(cdht_server::report::points_text(&result.indicators));
+            }
+        }
+    }
+    HandlerStages {
+        inflate,
+        parse,
+        parse_value,
+        batch_hash,
+        record_hashes,
+        scoring: started.elapsed(),
+    }
 }
 
 fn client_encoding(batches: &[PushBatch]) -> ClientEncoding {

@@ -70,3 +70,11 @@ DROP INDEX audit_log_assessment;
 CREATE INDEX audit_log_assessment ON audit_log(assessment, id)
     WHERE action IN ('approve', 'return', 'recognise');
 DROP INDEX assessments_year_state;
+
+-- An assessment's points as one byte per indicator (sqlite/points.rs), after two naming
+-- the list of indicator ids they follow: 12 bytes instead of 49 for a catalog of ten,
+-- in the row and in `assessments_report`. Points kept as text before stay text.
+CREATE TABLE points_layouts (
+    id         INTEGER PRIMARY KEY,
+    indicators TEXT NOT NULL UNIQUE
+);

@@ -3,6 +3,7 @@
 
 use super::devices::is_device_person;
 use super::evidence::announce_upload;
+use super::push_batch::{BatchMemo, BatchTime, FirstStore, FIRST_STORE_KEPT};
 use super::units::{in_subtree, unit_row};
 use super::{audit_at, batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
 use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
@@ -16,7 +17,7 @@ use cdht_core::sync::{
 use cdht_core::AreaType;
 use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The person a record is about: the person itself, an assessment's person,
@@ -381,7 +382,7 @@ fn apply_record(
                 score.threshold,
                 t.text,
                 a.device_total,
-                points,
+                super::points::stored_points(tx, points, &mut memo.points_layouts)?,
                 first.as_ref().map(|f| f.seq),
                 first.as_ref().map(|f| f.difficult)
             ])?;
@@ -546,74 +547,6 @@ pub(super) fn apply_push(
     memo.save_seq(&tx)?;
     tx.commit()?;
     Ok(PushOutcome::Applied(response))
-}
-
-/// What a batch learnt from its earlier records, so that its later ones
-/// need not ask again (it is one transaction: what it wrote stays true).
-#[derive(Default)]
-struct BatchMemo {
-    /// The effective area type of units.
-    areas: HashMap<String, AreaType>,
-    /// The people it wrote, with their owning unit.
-    people: HashMap<String, String>,
-    /// The people `device_people` has for this device.
-    linked: HashSet<String>,
-    /// The last change log position the batch took, once it took one.
-    last_seq: Option<i64>,
-}
-
-impl BatchMemo {
-    /// The next change log position. Read from the counter once, kept
-    /// here, written back by [`Self::save_seq`] before the commit: the
-    /// transaction holds the write lock throughout (see
-    /// [`super::next_change_seq`]).
-    fn next_seq(&mut self, tx: &Transaction<'_>) -> StorageResult<i64> {
-        let last = match self.last_seq {
-            Some(last) => last,
-            None => tx.query_row("SELECT last FROM change_counter", [], |r| r.get(0))?,
-        };
-        self.last_seq = Some(last + 1);
-        Ok(last + 1)
-    }
-
-    fn save_seq(&self, tx: &Transaction<'_>) -> StorageResult<()> {
-        if let Some(last) = self.last_seq {
-            tx.prepare_cached("UPDATE change_counter SET last = ?1")?
-                .execute([last])?;
-        }
-        Ok(())
-    }
-}
-
-/// The change that first stores a record, carried by its row (migration
-/// 0012): its change log position and its unit's area type then.
-pub(super) struct FirstStore {
-    pub seq: i64,
-    pub difficult: bool,
-}
-
-/// What a record's row keeps of its first change when it is written again
-/// (the UPSERT's `DO UPDATE`, where a column names the value held): the
-/// device that first pushed it, and when, once they differ from the
-/// columns that now change. NULL until then, so an ingest stores nothing.
-pub(super) const FIRST_STORE_KEPT: &str = "added_by = COALESCE(added_by, NULLIF(device_id, ?3)),
-    added_at = COALESCE(added_at, updated_at)";
-
-/// When a batch is applied: as RFC 3339 text ([`super::now`]) for the rows, as
-/// Unix milliseconds for the change log.
-struct BatchTime {
-    text: String,
-    millis: i64,
-}
-
-impl BatchTime {
-    fn now() -> Self {
-        let at = chrono::Utc::now();
-        Self {
-            text: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            millis: at.timestamp_millis(),
-        }
-    }
 }
 
 pub(super) fn assessment_areas(

@@ -21,7 +21,7 @@ pub(super) struct PersonWrite<'a> {
     pub keep_household: bool,
     pub at: &'a str,
     /// A new person: the change that stores it.
-    pub first: Option<&'a super::push::FirstStore>,
+    pub first: Option<&'a super::push_batch::FirstStore>,
 }
 
 /// Inserts or replaces the person's row.
@@ -77,7 +77,7 @@ pub(super) fn write_person(tx: &Transaction<'_>, w: &PersonWrite<'_>) -> Storage
             full_name = ?6, birth_year = ?7, cccd_hmac = ?8, phone = ?9, address = ?10,
             updated_at = ?11, sent_hash = ?12, household = ?13, household_hash = ?14,
             {}",
-        super::push::FIRST_STORE_KEPT
+        super::push_batch::FIRST_STORE_KEPT
     ))?
     .execute(params![
         w.id,

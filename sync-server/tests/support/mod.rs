@@ -139,6 +139,8 @@ pub const UNDO_MIGRATION_12: &str = "
     SELECT 'changes', last FROM change_counter
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes');
     DROP TABLE change_counter;
+    UPDATE assessments SET points = NULL WHERE typeof(points) = 'blob';
+    DROP TABLE points_layouts;
     DROP INDEX persons_added; DROP INDEX assessments_added; DROP INDEX evidence_added;
     DROP INDEX evidence_assessment;
     ALTER TABLE persons DROP COLUMN added_seq; ALTER TABLE persons DROP COLUMN added_difficult;
