@@ -70,6 +70,10 @@ DROP INDEX audit_log_assessment;
 CREATE INDEX audit_log_assessment ON audit_log(assessment, id)
     WHERE action IN ('approve', 'return', 'recognise');
 DROP INDEX assessments_year_state;
+-- Likely duplicates are looked up by a keyed CCCD, never by its absence: people without
+-- one (children, the old, who have none yet) are no entries.
+DROP INDEX persons_cccd;
+CREATE INDEX persons_cccd ON persons(cccd_hmac) WHERE cccd_hmac IS NOT NULL;
 
 -- An assessment's points as one byte per indicator (sqlite/points.rs), after two naming
 -- the list of indicator ids they follow: 12 bytes instead of 49 for a catalog of ten,

@@ -153,5 +153,6 @@ pub const UNDO_MIGRATION_12: &str = "
     DROP INDEX audit_log_assessment;
     CREATE INDEX audit_log_assessment ON audit_log(assessment, id);
     CREATE INDEX assessments_year_state ON assessments(year, state);
+    DROP INDEX persons_cccd; CREATE INDEX persons_cccd ON persons(cccd_hmac);
     PRAGMA user_version = 11;
 ";
