@@ -319,4 +319,33 @@ mod tests {
             "{plan:#?}"
         );
     }
+
+    /// A unit-records pull walks the log and each record table by position
+    /// from the cursor, never a whole table (a first sync pages through a
+    /// commune's records: each page must cost its own size).
+    #[test]
+    fn unit_records_pull_walks_each_part_by_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let conn = storage.conn().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", unit_records_pull()))
+            .unwrap()
+            .query_map(params!["U1", 0, "D1", 100], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for table in ["persons", "assessments", "evidence"] {
+            assert!(
+                plan.iter()
+                    .any(|s| s.contains(&format!("{table}_added (added_seq>?)"))),
+                "{table}: {plan:#?}"
+            );
+        }
+        assert!(
+            plan.iter()
+                .any(|s| s.starts_with("SEARCH c USING INTEGER PRIMARY KEY (rowid>?)")),
+            "{plan:#?}"
+        );
+    }
 }
