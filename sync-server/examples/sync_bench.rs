@@ -19,12 +19,15 @@ use cdht_server::storage::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, Reco
 use cdht_sync_client::SyncClient;
 use cdht_test_support::records::{assessment, batch, person, v1};
 use cdht_test_support::server::{start, TestServer};
+use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Records per push, as the app sends them (100 pairs).
 const BATCH: usize = 200;
 const PULLS: usize = 600;
+/// The ingest and the plain insert are measured in turns, a slice each.
+const INGEST_ROUNDS: usize = 5;
 /// The pulls are measured in turns, long log then empty log.
 const ROUNDS: usize = 6;
 const UNIT: &str = "DEMO-X1-C1";
@@ -36,6 +39,8 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(50_000);
+    // `-- N storage`: only the storage part, to profile it (`perf record`).
+    let storage_alone = std::env::args().nth(2).is_some_and(|a| a == "storage");
     let server = start().await;
     let dir = server.state.config.data_dir.clone();
 
@@ -56,6 +61,11 @@ async fn main() {
             batch(b as u64 + 1, records)
         })
         .collect();
+    if storage_alone {
+        let took = storage_ingest(&batches).await;
+        println!("apply_push alone: {:.0} ms for {pairs} pairs", ms(took));
+        return;
+    }
     let json: Vec<Vec<(String, String)>> = batches
         .iter()
         .map(|b| {
@@ -66,19 +76,49 @@ async fn main() {
         })
         .collect();
 
-    // The plain insert first: its file in the same directory, same disk.
+    // The plain insert and the server's ingest in alternating rounds, a
+    // slice of the batches each, so both see the same machine load; the
+    // ratio is that of the medians (this machine is shared, and one round
+    // can run twice as fast as the next).
     let plain_path = dir.join("plain.sqlite3");
-    let plain = plain_insert(&plain_path, &json);
-    let plain_bytes = file_size(&plain_path);
-
+    let mut plain_db = plain_db(&plain_path);
     let (collector, _) = enrol(&server).await;
     checkpoint(&server).await;
     let before = file_size(&dir.join("cdht.sqlite3"));
-    let started = Instant::now();
-    for b in &batches {
-        collector.push(b).await.unwrap();
+    let per_round = batches.len().div_ceil(INGEST_ROUNDS);
+    let (mut plain_rates, mut ingest_rates) = (Vec::new(), Vec::new());
+    let (mut plain, mut ingest) = (Duration::ZERO, Duration::ZERO);
+    for (round, (slice, slice_json)) in batches
+        .chunks(per_round)
+        .zip(json.chunks(per_round))
+        .enumerate()
+    {
+        let records: usize = slice.iter().map(|b| b.records.len()).sum();
+        let mut run_plain = || {
+            let took = plain_insert(&mut plain_db, slice_json);
+            plain += took;
+            plain_rates.push(records as f64 / took.as_secs_f64());
+        };
+        // Who goes first alternates too.
+        if round % 2 == 0 {
+            run_plain();
+        }
+        let started = Instant::now();
+        for b in slice {
+            collector.push(b).await.unwrap();
+        }
+        let took = started.elapsed();
+        ingest += took;
+        ingest_rates.push(records as f64 / took.as_secs_f64());
+        if round % 2 == 1 {
+            run_plain();
+        }
     }
-    let ingest = started.elapsed();
+    plain_db
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(plain_db);
+    let plain_bytes = file_size(&plain_path);
     checkpoint(&server).await;
     let server_bytes = file_size(&dir.join("cdht.sqlite3")) - before;
 
@@ -93,20 +133,32 @@ async fn main() {
     }
     let tables = table_sizes(&dir.join("cdht.sqlite3"));
     let storage_only = storage_ingest(&batches).await;
+    let client = client_encoding(&batches);
+    let handler = handler_stages(&server, &batches).await;
 
-    let records = (pairs * 2) as f64;
     println!("pairs: {pairs} ({} records, batches of {BATCH})", pairs * 2);
     println!(
-        "plain insert: {:.0} ms, {:.0} records/s, {:.0} bytes/pair",
+        "plain insert: {:.0} ms, {:.0} records/s (median of {} rounds), {:.0} bytes/pair",
         ms(plain),
-        records / plain.as_secs_f64(),
+        median(&mut plain_rates),
+        plain_rates.len(),
         plain_bytes as f64 / pairs as f64
     );
     println!(
-        "server ingest: {:.0} ms, {:.0} records/s, {:.0} bytes/pair",
+        "server ingest: {:.0} ms, {:.0} records/s (median of {} rounds), {:.0} bytes/pair",
         ms(ingest),
-        records / ingest.as_secs_f64(),
+        median(&mut ingest_rates),
+        ingest_rates.len(),
         server_bytes as f64 / pairs as f64
+    );
+    println!(
+        "round by round, ingest / plain: {}",
+        ingest_rates
+            .iter()
+            .zip(&plain_rates)
+            .map(|(i, p)| format!("{:.3} ({:.0}/{:.0})", i / p, i, p))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "of which the storage call (apply_push alone, on a fresh server): {:.0} ms ({:.0}%)",
@@ -114,7 +166,35 @@ async fn main() {
         100.0 * storage_only.as_secs_f64() / ingest.as_secs_f64()
     );
     println!(
-        "ingest / plain (speed): {:.3}; bytes server / plain: {:.2}",
+        "of which the client's encoding: JSON {:.0} ms, gzip {:.0} ms ({} of {} bytes); \
+         gzip at level 1 would take {:.0} ms ({} bytes)",
+        ms(client.json),
+        ms(client.gzip),
+        client.gzip_bytes,
+        client.json_bytes,
+        ms(client.gzip1),
+        client.gzip1_bytes
+    );
+    println!(
+        "the handler's own work, alone (ms): body inflate {:.0}, JSON into types {:.0} \
+         (into a value, then types: {:.0}), batch hash {:.0}, record hashes {:.0}, scoring {:.0}",
+        ms(handler.inflate),
+        ms(handler.parse),
+        ms(handler.parse_value),
+        ms(handler.batch_hash),
+        ms(handler.record_hashes),
+        ms(handler.scoring)
+    );
+    let mut round_ratios: Vec<f64> = ingest_rates
+        .iter()
+        .zip(&plain_rates)
+        .map(|(i, p)| i / p)
+        .collect();
+    println!(
+        "ingest / plain (speed, medians): {:.3} (median of the rounds' ratios: {:.3}; \
+         totals: {:.3}); bytes server / plain: {:.2}",
+        median(&mut ingest_rates) / median(&mut plain_rates),
+        median(&mut round_ratios),
         plain.as_secs_f64() / ingest.as_secs_f64(),
         server_bytes as f64 / plain_bytes as f64
     );
@@ -264,16 +344,20 @@ async fn time_pulls(
     times.storage.extend(direct);
 }
 
-/// The reference: each record's JSON as it arrives, one row per record keyed
-/// by its id, one transaction per batch, in a WAL database set up like the
-/// server's.
-fn plain_insert(path: &Path, batches: &[Vec<(String, String)>]) -> Duration {
-    let mut conn = rusqlite::Connection::open(path).unwrap();
+/// The reference's database: a WAL database set up like the server's.
+fn plain_db(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
          CREATE TABLE records (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
     )
     .unwrap();
+    conn
+}
+
+/// The reference: each record's JSON as it arrives, one row per record keyed
+/// by its id, one transaction per batch.
+fn plain_insert(conn: &mut rusqlite::Connection, batches: &[Vec<(String, String)>]) -> Duration {
     let started = Instant::now();
     for batch in batches {
         let tx = conn.transaction().unwrap();
@@ -287,10 +371,141 @@ fn plain_insert(path: &Path, batches: &[Vec<(String, String)>]) -> Duration {
         }
         tx.commit().unwrap();
     }
-    let took = started.elapsed();
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .unwrap();
-    took
+    started.elapsed()
+}
+
+/// What the client does to a batch before sending it, alone: the JSON
+/// encoding and the gzip of the body (as `SyncClient` does, and at the
+/// fastest level for comparison).
+struct ClientEncoding {
+    json: Duration,
+    gzip: Duration,
+    gzip1: Duration,
+    json_bytes: usize,
+    gzip_bytes: usize,
+    gzip1_bytes: usize,
+}
+
+/// The push handler's steps before storage, each over every batch, alone
+/// (as `api/push.rs` does them; no HTTP, no storage).
+struct HandlerStages {
+    inflate: Duration,
+    parse: Duration,
+    parse_value: Duration,
+    batch_hash: Duration,
+    record_hashes: Duration,
+    scoring: Duration,
+}
+
+async fn handler_stages(server: &TestServer, batches: &[PushBatch]) -> HandlerStages {
+    use std::io::Read;
+    let gzipped: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| cdht_sync_client::gzip(&serde_json::to_vec(b).unwrap()))
+        .collect();
+    let started = Instant::now();
+    let bodies: Vec<Vec<u8>> = gzipped
+        .iter()
+        .map(|g| {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&g[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        })
+        .collect();
+    let inflate = started.elapsed();
+    // Before: into a JSON value, then types (what protocol 2 still needs).
+    let started = Instant::now();
+    for b in &bodies {
+        let value: serde_json::Value = serde_json::from_slice(b).unwrap();
+        black_box(cdht_server::error::decode_json::<PushBatch>(&value).unwrap());
+    }
+    let parse_value = started.elapsed();
+    let started = Instant::now();
+    let parsed: Vec<PushBatch> = bodies
+        .iter()
+        .map(|b| serde_json::from_slice(b).unwrap())
+        .collect();
+    let parse = started.elapsed();
+    let state = &server.state;
+    let started = Instant::now();
+    for batch in &parsed {
+        black_box(state.keyed_hash(&cdht_server::sha256_hex(
+            &serde_json::to_vec(batch).unwrap(),
+        )));
+    }
+    let batch_hash = started.elapsed();
+    let started = Instant::now();
+    for batch in &parsed {
+        for r in &batch.records {
+            let canonical = black_box(cdht_server::sha256_hex(&r.body.canonical_json()));
+            if matches!(r.body, RecordBody::Person(_)) {
+                black_box(state.keyed_hash(&canonical));
+            }
+        }
+    }
+    let record_hashes = started.elapsed();
+    let revisions = state
+        .db(|s| s.catalog_revisions())
+        .await
+        .unwrap_or_default();
+    let catalogs = state.scoring_catalogs_at(revisions).await.unwrap();
+    let started = Instant::now();
+    for batch in &parsed {
+        for r in &batch.records {
+            if let RecordBody::Assessment(a) = &r.body {
+                let input = cdht_core::AssessmentInput {
+                    catalog: a.catalog.clone(),
+                    group: a.group.clone(),
+                    area: cdht_core::AreaType::Normal,
+                    answers: a.answers.clone(),
+                };
+                let result =
+                    cdht_core::score_with(&catalogs, &input, cdht_core::Completeness::Complete)
+                        .unwrap();
+                black_box(cdht_server::report::points_text(&result.indicators));
+            }
+        }
+    }
+    HandlerStages {
+        inflate,
+        parse,
+        parse_value,
+        batch_hash,
+        record_hashes,
+        scoring: started.elapsed(),
+    }
+}
+
+fn client_encoding(batches: &[PushBatch]) -> ClientEncoding {
+    use std::io::Write;
+    let started = Instant::now();
+    let bodies: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| serde_json::to_vec(b).unwrap())
+        .collect();
+    let json = started.elapsed();
+    let started = Instant::now();
+    let gzip_bytes: usize = bodies.iter().map(|b| cdht_sync_client::gzip(b).len()).sum();
+    let gzip = started.elapsed();
+    let started = Instant::now();
+    let gzip1_bytes: usize = bodies
+        .iter()
+        .map(|b| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(b).unwrap();
+            e.finish().unwrap().len()
+        })
+        .sum();
+    ClientEncoding {
+        json,
+        gzip,
+        gzip1: started.elapsed(),
+        json_bytes: bodies.iter().map(Vec::len).sum(),
+        gzip_bytes,
+        gzip1_bytes,
+    }
 }
 
 async fn checkpoint(server: &TestServer) {
@@ -319,6 +534,10 @@ fn file_size(path: &Path) -> u64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    percentile(v, 0.5)
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {

@@ -2,7 +2,7 @@
 //! one idempotent batch) and the changes it may see out.
 
 use super::{device, valid_sha256};
-use crate::error::{ApiError, ApiJsonWithValue, ApiQuery};
+use crate::error::{ApiError, ApiJsonWithBytes, ApiQuery};
 use crate::storage::{BatchKey, CccdUpdate, PreparedRecord, PushOutcome, RecordCheck, Subject};
 use crate::AppState;
 use axum::extract::State;
@@ -54,7 +54,7 @@ fn reject(code: Code) -> RecordCheck {
 pub(super) async fn push(
     State(state): State<AppState>,
     subject: Subject,
-    ApiJsonWithValue(mut batch, sent): ApiJsonWithValue<PushBatch>,
+    ApiJsonWithBytes(mut batch, body): ApiJsonWithBytes<PushBatch>,
 ) -> Result<Response, ApiError> {
     let device = device(subject)?;
     if !(1..=PROTOCOL_JCS).contains(&batch.protocol) {
@@ -115,6 +115,12 @@ pub(super) async fn push(
         knows_household: features.iter().any(|f| f == FEATURE_HOUSEHOLD),
     };
     let protocol = batch.protocol;
+    // Protocol 2 hashes each body as sent: the body as a JSON value.
+    let sent = if protocol >= PROTOCOL_JCS {
+        ApiJsonWithBytes::<PushBatch>::value(&body)?
+    } else {
+        serde_json::Value::Null
+    };
     let records: Vec<PreparedRecord> = batch
         .records
         .into_iter()

@@ -236,3 +236,38 @@ fn a_report_with_no_second_connection_free_counts_the_same() {
         (1, 1)
     );
 }
+
+/// Migration 12's narrowed indexes still serve the lookups they were made
+/// for: likely duplicates by keyed CCCD (now only people who have one), and
+/// an assessment's last review (now only reviews).
+#[test]
+fn migration_12_partial_indexes_serve_their_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = SqliteStorage::open(dir.path()).unwrap();
+    let conn = storage.conn().unwrap();
+    let plan = |sql: &str| -> String {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .join("; ")
+    };
+    for sql in [
+        "SELECT 1 FROM persons WHERE cccd_hmac = 'h' AND id <> 'x'",
+        // A join on it, as the duplicate lookups do.
+        "SELECT 1 FROM persons p JOIN persons op ON op.cccd_hmac = p.cccd_hmac WHERE p.id = 'x'",
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains("persons_cccd"), "{sql}: {plan}");
+    }
+    let last_review = plan(
+        "SELECT actor FROM audit_log WHERE assessment = 'a'
+         AND action IN ('approve', 'return', 'recognise') ORDER BY id DESC LIMIT 1",
+    );
+    assert!(
+        last_review.contains("audit_log_assessment") && !last_review.contains("SCAN"),
+        "{last_review}"
+    );
+}

@@ -8,8 +8,10 @@ mod devices;
 mod documents;
 mod evidence;
 mod exemplary;
+mod points;
 mod pull;
 mod push;
+mod push_batch;
 mod push_person;
 mod queue;
 mod report;
@@ -44,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_reports.sql"),
     include_str!("../../migrations/0010_audit_by_assessment.sql"),
     include_str!("../../migrations/0011_household_label.sql"),
+    include_str!("../../migrations/0012_records_carry_their_change.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -210,12 +213,26 @@ fn add_change(
         Change::Catalog { .. } => "catalog",
     };
     let body = serde_json::to_string(change).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let seq = next_change_seq(tx)?;
     tx.prepare_cached(
-        "INSERT INTO changes (unit, kind, subject, origin, at, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO changes (seq, unit, kind, subject, origin, at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![unit, kind, subject, origin, now(), body])?;
+    .execute(params![seq, unit, kind, subject, origin, now(), body])?;
     Ok(())
+}
+
+/// The next position in the change log (migration 0012), taken from the
+/// counter inside the writing transaction. The transaction holds the counter
+/// until it commits, so positions commit in their order: a pull that read up
+/// to position n never misses a change below n committed afterwards. SQLite
+/// has one writer; a database with several (issue 15) gets the same from the
+/// row lock this update takes, held to the commit. A push takes its batch's
+/// positions the same way, reading the counter once (push.rs).
+fn next_change_seq(tx: &Transaction<'_>) -> StorageResult<i64> {
+    Ok(tx
+        .prepare_cached("UPDATE change_counter SET last = last + 1 RETURNING last")?
+        .query_row([], |r| r.get(0))?)
 }
 
 #[allow(clippy::too_many_arguments)]

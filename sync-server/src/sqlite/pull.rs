@@ -20,54 +20,112 @@ use cdht_core::AreaType;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Row};
 
-/// What every pull selects: a change, and the row of the record it names
-/// (columns 6.. below). A record change takes its unit from that row
-/// (`UNIT`); older changes hold their own.
-const SELECT_CHANGES: &str = "SELECT c.seq, c.at, c.body,
-        COALESCE(c.unit, p.unit, a.unit, e.unit), c.record_kind, c.difficult,
+/// What every pull selects, for each change `picked` names (`seq`;
+/// `logged` 1 for a row of the change log; `rk`, `rid`: the record it names,
+/// see [`PICK_LOGGED`]): the change, and the row of the record (columns 6..
+/// below). A record takes its unit from that row (`UNIT`); older changes
+/// hold their own. A record's first change is carried by its row (migration
+/// 0012): its time is `added_at`, or `updated_at` while the row was not
+/// written again.
+const SELECT_PICKED: &str = "SELECT x.seq,
+        COALESCE(c.at, p.added_at, p.updated_at, a.added_at, a.updated_at, e.added_at,
+            e.updated_at),
+        c.body, COALESCE(c.unit, p.unit, a.unit, e.unit), x.rk,
+        COALESCE(c.difficult, p.added_difficult, a.added_difficult, e.added_difficult),
         p.id, p.version, p.sent_hash, p.full_name, p.birth_year, p.phone, p.address,
         p.cccd_hmac IS NOT NULL, p.household, p.household_hash,
         a.id, a.version, a.hash, a.person, a.year, a.catalog, a.grp, a.answers, a.state,
         a.device_total,
         e.id, e.version, e.hash, e.assessment, e.indicator, e.sha256, e.size, e.content_type
-     FROM changes c
+     FROM picked x
+     LEFT JOIN changes c ON x.logged AND c.seq = x.seq
+     LEFT JOIN persons p ON x.rk = 0 AND p.id = x.rid
+     LEFT JOIN assessments a ON x.rk = 1 AND a.id = x.rid
+     LEFT JOIN evidence e ON x.rk = 2 AND e.id = x.rid
+     WHERE (c.body IS NOT NULL OR p.id IS NOT NULL OR a.id IS NOT NULL OR e.id IS NOT NULL)
+     ORDER BY x.seq LIMIT ?4 + 0";
+
+// `LIMIT ?4 + 0`, not `LIMIT ?4`: SQLite's planner reads a bare bound
+// LIMIT, so every new binding expired the statement and each pull prepared
+// its query again (most of what an empty pull cost).
+
+/// A row of the change log `c` as `picked` holds it.
+const PICK_LOGGED: &str = "c.seq, 1, c.record_kind,
+    CASE c.record_kind WHEN 0 THEN COALESCE(c.record, c.subject) ELSE c.record END";
+
+/// A first change carried by a record's row (`r`, `kind` its record kind),
+/// not sent to the device that pushed it (`?3`).
+fn pick_added(kind: u8) -> String {
+    format!("r.added_seq, 0, {kind}, r.id")
+}
+const NOT_PUSHED_HERE: &str = "COALESCE(r.added_by, r.device_id) <> ?3";
+
+/// The records a change of the log names (for a unit-records pull, which
+/// filters on their unit).
+const LOGGED_RECORDS: &str = "changes c
      LEFT JOIN persons p ON c.record_kind = 0 AND p.id = COALESCE(c.record, c.subject)
      LEFT JOIN assessments a ON c.record_kind = 1 AND a.id = c.record
      LEFT JOIN evidence e ON c.record_kind = 2 AND e.id = c.record";
 
 const UNIT: &str = "COALESCE(c.unit, p.unit, a.unit, e.unit)";
 
-/// A change with a body, or whose record is there (records are never
-/// deleted: this is only a guard).
-const CURRENT: &str =
-    "(c.body IS NOT NULL OR p.id IS NOT NULL OR a.id IS NOT NULL OR e.id IS NOT NULL)";
-
 /// An own-records pull (`?1` unit, `?2` since, `?3` device, `?4` limit): the
 /// changes of its unit and catalogs, and those of the people it pushed that
-/// others made. Two index ranges (migration 0004), never a walk of the whole
-/// log, so what an empty pull costs does not grow with the log.
+/// others made. Index ranges and lookups from the phone's people (migrations
+/// 0004, 0012), never a walk of the whole log, so what an empty pull costs
+/// does not grow with it.
 fn own_records_pull() -> String {
+    let (person, assessment, evidence) = (pick_added(0), pick_added(1), pick_added(2));
     format!(
-        "{SELECT_CHANGES} WHERE c.seq IN (
-            SELECT seq FROM changes
+        "WITH picked(seq, logged, rk, rid) AS (
+            SELECT seq, 1, NULL, NULL FROM changes
             WHERE kind IN ('catalog', 'unit') AND seq > ?2 AND (kind = 'catalog' OR unit = ?1)
             UNION ALL
-            SELECT c.seq FROM device_people d
+            SELECT {PICK_LOGGED} FROM device_people d
             JOIN changes c ON c.subject = d.person AND c.seq > ?2
-            WHERE d.device_id = ?3 AND (c.origin IS NULL OR c.origin <> ?3))
-         AND {CURRENT} ORDER BY c.seq LIMIT ?4"
+            WHERE d.device_id = ?3 AND (c.origin IS NULL OR c.origin <> ?3)
+            UNION ALL
+            SELECT {person} FROM device_people d CROSS JOIN persons r ON r.id = d.person
+            WHERE d.device_id = ?3 AND r.added_seq > ?2 AND {NOT_PUSHED_HERE}
+            UNION ALL
+            SELECT {assessment} FROM device_people d CROSS JOIN assessments r
+                ON r.person = d.person
+            WHERE d.device_id = ?3 AND r.added_seq > ?2 AND {NOT_PUSHED_HERE}
+            UNION ALL
+            SELECT {evidence} FROM device_people d CROSS JOIN assessments a
+                ON a.person = d.person CROSS JOIN evidence r ON r.assessment = a.id
+            WHERE d.device_id = ?3 AND r.added_seq > ?2 AND {NOT_PUSHED_HERE})
+         {SELECT_PICKED}"
     )
 }
 
 /// A unit-records pull: everything of its subtree but its own pushes, and
-/// catalogs.
+/// catalogs. Each part walks its table by position and stops at the limit,
+/// so the first `?4` of their union are the first `?4` changes.
 fn unit_records_pull() -> String {
+    let mine = "(SELECT code FROM sub)";
+    let added = |table: &str, kind: u8| {
+        format!(
+            "SELECT * FROM (SELECT {} FROM {table} r INDEXED BY {table}_added
+                WHERE r.added_seq > ?2 AND r.unit IN {mine} AND {NOT_PUSHED_HERE}
+                ORDER BY r.added_seq LIMIT ?4 + 0)",
+            pick_added(kind)
+        )
+    };
     format!(
-        "{SUBTREE} {SELECT_CHANGES}
-         WHERE c.seq > ?2 AND (c.kind = 'catalog'
-            OR ({UNIT} IN (SELECT code FROM sub)
-                AND NOT (c.kind = 'record' AND c.origin IS NOT NULL AND c.origin = ?3)))
-         AND {CURRENT} ORDER BY c.seq LIMIT ?4"
+        "{SUBTREE}, picked(seq, logged, rk, rid) AS (
+            SELECT * FROM (SELECT {PICK_LOGGED} FROM {LOGGED_RECORDS}
+                WHERE c.seq > ?2 AND (c.kind = 'catalog'
+                    OR ({UNIT} IN {mine}
+                        AND NOT (c.kind = 'record' AND c.origin IS NOT NULL AND c.origin = ?3)))
+                ORDER BY c.seq LIMIT ?4 + 0)
+            UNION ALL {}
+            UNION ALL {}
+            UNION ALL {})
+         {SELECT_PICKED}",
+        added("persons", 0),
+        added("assessments", 1),
+        added("evidence", 2)
     )
 }
 
@@ -137,7 +195,7 @@ fn parse<T: std::str::FromStr>(s: &str) -> StorageResult<T> {
     s.parse().map_err(|_| corrupt(format!("stored id {s}")))
 }
 
-/// The change of a row of [`SELECT_CHANGES`]: its stored body, or the
+/// The change of a row of [`SELECT_PICKED`]: its stored body, or the
 /// record it names rebuilt from its row.
 fn change(row: &Row<'_>, household: bool) -> StorageResult<Change> {
     if let Some(body) = row.get_ref(2)?.as_str_or_null().map_err(corrupt)? {
@@ -241,13 +299,52 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
+        // The one scan is of `picked` (x), the changes found.
         assert!(
-            plan.iter().all(|step| !step.starts_with("SCAN")),
+            plan.iter()
+                .all(|step| !step.starts_with("SCAN") || step == "SCAN x"),
             "{plan:#?}"
         );
         assert!(
             plan.iter().any(|s| s.contains("changes_broadcast"))
                 && plan.iter().any(|s| s.contains("changes_subject")),
+            "{plan:#?}"
+        );
+        // Records' first changes (migration 0012): from the phone's people,
+        // never a walk of a table by position.
+        assert!(plan.iter().all(|s| !s.contains("_added")), "{plan:#?}");
+        assert!(
+            plan.iter().any(|s| s.contains("assessments_person"))
+                && plan.iter().any(|s| s.contains("evidence_assessment")),
+            "{plan:#?}"
+        );
+    }
+
+    /// A unit-records pull walks the log and each record table by position
+    /// from the cursor, never a whole table (a first sync pages through a
+    /// commune's records: each page must cost its own size).
+    #[test]
+    fn unit_records_pull_walks_each_part_by_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let conn = storage.conn().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", unit_records_pull()))
+            .unwrap()
+            .query_map(params!["U1", 0, "D1", 100], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for table in ["persons", "assessments", "evidence"] {
+            assert!(
+                plan.iter()
+                    .any(|s| s.contains(&format!("{table}_added (added_seq>?)"))),
+                "{table}: {plan:#?}"
+            );
+        }
+        assert!(
+            plan.iter()
+                .any(|s| s.starts_with("SEARCH c USING INTEGER PRIMARY KEY (rowid>?)")),
             "{plan:#?}"
         );
     }

@@ -3,6 +3,7 @@
 
 use super::devices::is_device_person;
 use super::evidence::announce_upload;
+use super::push_batch::{BatchMemo, BatchTime, FirstStore, FIRST_STORE_KEPT};
 use super::units::{in_subtree, unit_row};
 use super::{audit_at, batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
 use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
@@ -16,7 +17,7 @@ use cdht_core::sync::{
 use cdht_core::AreaType;
 use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The person a record is about: the person itself, an assessment's person,
@@ -268,6 +269,7 @@ fn apply_record(
         .map_or(device.unit.as_str(), |e| e.unit)
         .to_owned();
     let unit = owner.as_str();
+    let new_record = decision == Decision::Insert;
     match decision {
         Decision::AlreadyHad => {
             ack.outcome = AckOutcome::AlreadyHad;
@@ -299,6 +301,26 @@ fn apply_record(
             return Ok(reject(ack, &code));
         }
     }
+    // The unit's area (a walk up the tree) is the same for a whole batch.
+    let area = match memo.areas.get(unit) {
+        Some(area) => *area,
+        None => {
+            let area = unit_row(tx, unit)?.map(|r| r.area).unwrap_or_default();
+            memo.areas.insert(unit.to_owned(), area);
+            area
+        }
+    };
+    let difficult = area == AreaType::Difficult;
+    // A new record carries the change that stores it (migration 0012);
+    // a later version is a row of the change log, written below.
+    let first = if new_record {
+        Some(FirstStore {
+            seq: memo.next_seq(tx)?,
+            difficult,
+        })
+    } else {
+        None
+    };
     let record_kind = match (&env.body, &record.check) {
         (
             RecordBody::Person(p),
@@ -320,6 +342,7 @@ fn apply_record(
                     cccd,
                     keep_household: *keep_household,
                     at: &t.text,
+                    first: first.as_ref(),
                 },
             )?;
             0
@@ -331,17 +354,17 @@ fn apply_record(
             };
             let answers = serde_json::to_string(&a.answers)
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            tx.prepare_cached(
+            tx.prepare_cached(&format!(
                 "INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp, answers,
                     version, hash, state, total, passed, threshold, updated_at, device_total,
-                    points)
+                    points, added_seq, added_difficult)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                    ?17)
+                    ?17, ?18, ?19)
                  ON CONFLICT (id) DO UPDATE SET device_id = ?3, person = ?4, year = ?5,
                     catalog = ?6, grp = ?7, answers = ?8, version = ?9, hash = ?10, state = ?11,
                     total = ?12, passed = ?13, threshold = ?14, updated_at = ?15,
-                    device_total = ?16, points = ?17",
-            )?
+                    device_total = ?16, points = ?17, {FIRST_STORE_KEPT}"
+            ))?
             .execute(params![
                 id_text,
                 unit,
@@ -359,7 +382,9 @@ fn apply_record(
                 score.threshold,
                 t.text,
                 a.device_total,
-                points
+                super::points::stored_points(tx, points, &mut memo.points_layouts)?,
+                first.as_ref().map(|f| f.seq),
+                first.as_ref().map(|f| f.difficult)
             ])?;
             if old_state != Some(state) {
                 audit_at(
@@ -382,16 +407,18 @@ fn apply_record(
             // sha256: an edit that names the same photo keeps it (a collector
             // device editing a pulled record has not the bytes to send).
             let uploader: String = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256,
-                        size, content_type, version, hash, updated_at, uploader)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?3)
+                        size, content_type, version, hash, updated_at, uploader, added_seq,
+                        added_difficult)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?3, ?12, ?13)
                      ON CONFLICT (id) DO UPDATE SET device_id = ?3, assessment = ?4,
                         indicator = ?5, sha256 = ?6, size = ?7, content_type = ?8, version = ?9,
                         hash = ?10, updated_at = ?11,
-                        uploader = CASE WHEN sha256 = ?6 THEN uploader ELSE ?3 END
-                     RETURNING uploader",
-                )?
+                        uploader = CASE WHEN sha256 = ?6 THEN uploader ELSE ?3 END,
+                        {FIRST_STORE_KEPT}
+                     RETURNING uploader"
+                ))?
                 .query_row(
                     params![
                         id_text,
@@ -404,7 +431,9 @@ fn apply_record(
                         e.content_type,
                         env.version,
                         hash_value(&env.hash),
-                        t.text
+                        t.text,
+                        first.as_ref().map(|f| f.seq),
+                        first.as_ref().map(|f| f.difficult)
                     ],
                     |r| r.get(0),
                 )?;
@@ -426,30 +455,25 @@ fn apply_record(
     if record_kind == 0 {
         memo.people.insert(id_text.clone(), owner.clone());
     }
-    // The unit's area (a walk up the tree) is the same for a whole batch.
-    let area = match memo.areas.get(unit) {
-        Some(area) => *area,
-        None => {
-            let area = unit_row(tx, unit)?.map(|r| r.area).unwrap_or_default();
-            memo.areas.insert(unit.to_owned(), area);
-            area
-        }
-    };
-    // What devices pull: the record as now stored (pull.rs rebuilds it, and
-    // takes the unit from its row).
-    tx.prepare_cached(
-        "INSERT INTO changes (kind, subject, origin, at, record_kind, record, difficult)
-         VALUES ('record', ?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        subject,
-        device_id,
-        t.millis,
-        record_kind,
-        // A person is its own subject.
-        (record_kind != 0).then_some(&id_text),
-        area == AreaType::Difficult
-    ])?;
+    // A later version: what devices pull is the record as now stored
+    // (pull.rs rebuilds it, and takes the unit from its row).
+    if first.is_none() {
+        let seq = memo.next_seq(tx)?;
+        tx.prepare_cached(
+            "INSERT INTO changes (seq, kind, subject, origin, at, record_kind, record, difficult)
+             VALUES (?1, 'record', ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            seq,
+            subject,
+            device_id,
+            t.millis,
+            record_kind,
+            // A person is its own subject.
+            (record_kind != 0).then_some(&id_text),
+            difficult
+        ])?;
+    }
     Ok(ack)
 }
 
@@ -520,37 +544,9 @@ pub(super) fn apply_push(
     ])?;
     tx.prepare_cached("UPDATE devices SET last_push_seq = ?2 WHERE id = ?1")?
         .execute(params![device, key.seq])?;
+    memo.save_seq(&tx)?;
     tx.commit()?;
     Ok(PushOutcome::Applied(response))
-}
-
-/// What a batch learnt from its earlier records, so that its later ones
-/// need not ask again (it is one transaction: what it wrote stays true).
-#[derive(Default)]
-struct BatchMemo {
-    /// The effective area type of units.
-    areas: HashMap<String, AreaType>,
-    /// The people it wrote, with their owning unit.
-    people: HashMap<String, String>,
-    /// The people `device_people` has for this device.
-    linked: HashSet<String>,
-}
-
-/// When a batch is applied: as RFC 3339 text ([`super::now`]) for the rows, as
-/// Unix milliseconds for the change log.
-struct BatchTime {
-    text: String,
-    millis: i64,
-}
-
-impl BatchTime {
-    fn now() -> Self {
-        let at = chrono::Utc::now();
-        Self {
-            text: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            millis: at.timestamp_millis(),
-        }
-    }
 }
 
 pub(super) fn assessment_areas(

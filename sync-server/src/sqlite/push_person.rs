@@ -20,6 +20,8 @@ pub(super) struct PersonWrite<'a> {
     /// The batch did not name `household`: keep the label held.
     pub keep_household: bool,
     pub at: &'a str,
+    /// A new person: the change that stores it.
+    pub first: Option<&'a super::push_batch::FirstStore>,
 }
 
 /// Inserts or replaces the person's row.
@@ -27,6 +29,8 @@ pub(super) fn write_person(tx: &Transaction<'_>, w: &PersonWrite<'_>) -> Storage
     let cccd_hmac: Option<String> = match w.cccd {
         CccdUpdate::Set(hmac) => Some(hmac.clone()),
         CccdUpdate::Erase => None,
+        // A new person has nothing held to keep.
+        CccdUpdate::Keep if w.first.is_some() => None,
         CccdUpdate::Keep => tx
             .prepare_cached("SELECT cccd_hmac FROM persons WHERE id = ?1")?
             .query_row([w.id], |r| r.get(0))
@@ -35,7 +39,9 @@ pub(super) fn write_person(tx: &Transaction<'_>, w: &PersonWrite<'_>) -> Storage
     };
     // A client that does not know the label keeps the one held; one
     // that does sets it, or erases it by leaving it out.
-    let household: Option<String> = if w.keep_household {
+    let household: Option<String> = if w.keep_household && w.first.is_some() {
+        None
+    } else if w.keep_household {
         tx.prepare_cached("SELECT household FROM persons WHERE id = ?1")?
             .query_row([w.id], |r| r.get(0))
             .optional()?
@@ -62,14 +68,17 @@ pub(super) fn write_person(tx: &Transaction<'_>, w: &PersonWrite<'_>) -> Storage
             .canonical_json(),
         )
     });
-    tx.prepare_cached(
+    tx.prepare_cached(&format!(
         "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
-            cccd_hmac, phone, address, updated_at, sent_hash, household, household_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            cccd_hmac, phone, address, updated_at, sent_hash, household, household_hash,
+            added_seq, added_difficult)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT (id) DO UPDATE SET device_id = ?3, version = ?4, hash = ?5,
             full_name = ?6, birth_year = ?7, cccd_hmac = ?8, phone = ?9, address = ?10,
-            updated_at = ?11, sent_hash = ?12, household = ?13, household_hash = ?14",
-    )?
+            updated_at = ?11, sent_hash = ?12, household = ?13, household_hash = ?14,
+            {}",
+        super::push_batch::FIRST_STORE_KEPT
+    ))?
     .execute(params![
         w.id,
         w.unit,
@@ -84,7 +93,9 @@ pub(super) fn write_person(tx: &Transaction<'_>, w: &PersonWrite<'_>) -> Storage
         w.at,
         hash_value(&sent_hash),
         household,
-        household_hash.as_deref().map(hash_value)
+        household_hash.as_deref().map(hash_value),
+        w.first.map(|f| f.seq),
+        w.first.map(|f| f.difficult)
     ])?;
     Ok(())
 }

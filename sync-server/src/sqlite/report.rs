@@ -199,6 +199,25 @@ impl Indicators {
         })
     }
 
+    /// Kept points (one byte per indicator of `ids`, see `points.rs`) read
+    /// into `points`; false when they do not match the list.
+    fn read_kept(
+        &mut self,
+        ids: &[String],
+        kept: &[u8],
+        points: &mut [u8; MAX_INDICATORS],
+    ) -> bool {
+        if ids.len() != kept.len() {
+            return false;
+        }
+        for (position, (id, p)) in ids.iter().zip(kept).enumerate() {
+            if let Some(i) = self.index(id, position) {
+                points[i] = (*p).min(NO_POINTS - 1);
+            }
+        }
+        true
+    }
+
     /// A points text (`1.1:8,1.2:10,…`) read into `points`; false when it is
     /// not of that form.
     fn read(&mut self, text: &str, points: &mut [u8; MAX_INDICATORS]) -> bool {
@@ -326,6 +345,7 @@ fn scan_assessments(
     let mut indicators = Indicators::default();
     let mut assessments = Vec::with_capacity(n);
     let mut legacy_rows = Vec::new();
+    let layouts = super::points::layouts(conn)?;
     let mut stmt = conn.prepare(&format!(
         "{SUBTREE_DEPTH} SELECT unit, grp, state, passed, person, catalog, points, rowid
          FROM assessments INDEXED BY assessments_report
@@ -339,12 +359,17 @@ fn scan_assessments(
         let state_text = text(r, 2)?;
         let state = ReviewState::parse(state_text)
             .ok_or_else(|| StorageError::Corrupt(format!("state {state_text}")))?;
-        let points_text: Option<&str> = r
-            .get_ref(6)?
-            .as_str_or_null()
-            .map_err(rusqlite::Error::from)?;
         let mut points = [NO_POINTS; MAX_INDICATORS];
-        let read = points_text.is_some_and(|t| indicators.read(t, &mut points));
+        // Bytes after their layout (migration 0012), or text before.
+        let read = match r.get_ref(6)? {
+            rusqlite::types::ValueRef::Blob(bytes) => super::points::read_bytes(bytes)
+                .and_then(|(layout, kept)| Some((layouts.get(&layout)?, kept)))
+                .is_some_and(|(ids, kept)| indicators.read_kept(ids, kept, &mut points)),
+            other => other
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+                .is_some_and(|t| indicators.read(t, &mut points)),
+        };
         if !read && state != ReviewState::Draft {
             points = [NO_POINTS; MAX_INDICATORS];
             legacy_rows.push((assessments.len(), r.get::<_, i64>(7)?));

@@ -128,7 +128,9 @@ pub(super) fn review(
         ));
     }
     tx.execute(
-        "UPDATE assessments SET state = ?2, return_reason = ?3, updated_at = ?4 WHERE id = ?1",
+        // `added_at`: the first change's time, which `updated_at` was so far.
+        "UPDATE assessments SET state = ?2, return_reason = ?3, updated_at = ?4,
+            added_at = COALESCE(added_at, updated_at) WHERE id = ?1",
         params![id_text, to.as_str(), reason, now()],
     )?;
     audit(
@@ -211,7 +213,8 @@ pub(super) fn recognise(
         }
         tx.execute(
             "UPDATE assessments SET state = 'recognised', decision_no = ?2,
-                decision_date = ?3, updated_at = ?4 WHERE id = ?1",
+                decision_date = ?3, updated_at = ?4, added_at = COALESCE(added_at, updated_at)
+             WHERE id = ?1",
             params![id_text, rec.decision_no, rec.decision_date, now()],
         )?;
         audit(

@@ -114,3 +114,45 @@ async fn pipe(
     cut.notify_waiters();
     let _ = downstream.await;
 }
+
+/// Migration 12 undone on a data folder (tests of older versions' folders):
+/// each record's first change back in the change log, at the position its
+/// row carries, with what the row kept of it (`added_by`, `added_at`, or the
+/// columns that were still the same).
+pub const UNDO_MIGRATION_12: &str = "
+    INSERT INTO changes (seq, kind, subject, origin, at, record_kind, record, difficult)
+    SELECT added_seq, 'record', id, COALESCE(added_by, device_id),
+           COALESCE(added_at, updated_at), 0, NULL, added_difficult
+    FROM persons WHERE added_seq IS NOT NULL;
+    INSERT INTO changes (seq, kind, subject, origin, at, record_kind, record, difficult)
+    SELECT added_seq, 'record', person, COALESCE(added_by, device_id),
+           COALESCE(added_at, updated_at), 1, id, added_difficult
+    FROM assessments WHERE added_seq IS NOT NULL;
+    INSERT INTO changes (seq, kind, subject, origin, at, record_kind, record, difficult)
+    SELECT e.added_seq, 'record', a.person, COALESCE(e.added_by, e.device_id),
+           COALESCE(e.added_at, e.updated_at), 2, e.id, e.added_difficult
+    FROM evidence e LEFT JOIN assessments a ON a.id = e.assessment
+    WHERE e.added_seq IS NOT NULL;
+    UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT last FROM change_counter))
+    WHERE name = 'changes';
+    INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'changes', last FROM change_counter
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes');
+    DROP TABLE change_counter;
+    UPDATE assessments SET points = NULL WHERE typeof(points) = 'blob';
+    DROP TABLE points_layouts;
+    DROP INDEX persons_added; DROP INDEX assessments_added; DROP INDEX evidence_added;
+    DROP INDEX evidence_assessment;
+    ALTER TABLE persons DROP COLUMN added_seq; ALTER TABLE persons DROP COLUMN added_difficult;
+    ALTER TABLE persons DROP COLUMN added_by; ALTER TABLE persons DROP COLUMN added_at;
+    ALTER TABLE assessments DROP COLUMN added_seq;
+    ALTER TABLE assessments DROP COLUMN added_difficult;
+    ALTER TABLE assessments DROP COLUMN added_by; ALTER TABLE assessments DROP COLUMN added_at;
+    ALTER TABLE evidence DROP COLUMN added_seq; ALTER TABLE evidence DROP COLUMN added_difficult;
+    ALTER TABLE evidence DROP COLUMN added_by; ALTER TABLE evidence DROP COLUMN added_at;
+    DROP INDEX audit_log_assessment;
+    CREATE INDEX audit_log_assessment ON audit_log(assessment, id);
+    CREATE INDEX assessments_year_state ON assessments(year, state);
+    DROP INDEX persons_cccd; CREATE INDEX persons_cccd ON persons(cccd_hmac);
+    PRAGMA user_version = 11;
+";
