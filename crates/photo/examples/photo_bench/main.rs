@@ -1,4 +1,5 @@
-//! Photo pipeline benchmark: our pipeline against ImageMagick on the same files.
+//! Photo pipeline benchmark: our pipeline against ImageMagick and
+//! vipsthumbnail on the same files, and the encoders compared at equal quality.
 //!
 //! ```text
 //! cargo run --release -p cdht-photo --example photo_bench [-- N_PHOTOS [RUNS] [--keep]]
@@ -9,13 +10,27 @@
 //! each, then ImageMagick with the equivalent command
 //! `convert in.jpg -auto-orient -resize 1600x1600> -strip -quality 82 out.jpg`.
 //! Prints ms per photo (best of RUNS, default 3) and output bytes for both and
-//! the ratios. Our pipeline may step the quality down to fit 200 KB, so the
-//! bench also runs ImageMagick once at the quality we ended at ("IM@q"), for
-//! a size comparison at equal quality. ImageMagick's time includes starting the process and file I/O
-//! (a few ms); ours starts from bytes in memory. Skips the reference with a
-//! message if ImageMagick's `convert` is missing. `--keep` leaves the files in
-//! the temp directory for inspection.
+//! the ratios. The bench also runs ImageMagick once at the quality we ended at
+//! ("IM@q"; mozjpeg's quality scale is not ImageMagick's, so this is only a
+//! rough size reference). ImageMagick's time includes starting the process and
+//! file I/O (a few ms); ours starts from bytes in memory.
+//!
+//! Then `vipsthumbnail in.jpg -s 1600x1600 -o out.jpg[Q=82,strip]` on the same
+//! files: the time goal's reference (issue 14, item 3: ≤ 1.0× its time).
+//!
+//! Then the codecs (codecs.rs, compare.rs): the former pipeline's encoder
+//! (jpeg-encoder), mozjpeg (the pipeline's now), libjpeg-turbo baseline and
+//! WebP each encode the pipeline's 1600 px pixels; for each, the lowest quality
+//! reaching the SSIM of the former pipeline's output (bytes at equal quality)
+//! and the highest fitting 150 KB (SSIM there, and over the certificate's text).
+//!
+//! A reference tool that is missing is skipped with a message. `--keep` leaves
+//! the files in the temp directory for inspection.
 #![allow(clippy::unwrap_used)]
+
+mod codecs;
+mod compare;
+mod ssim;
 
 use cdht_test_support::photos;
 use std::path::{Path, PathBuf};
@@ -32,6 +47,14 @@ fn imagemagick() -> Option<PathBuf> {
         }
     }
     None
+}
+
+fn vipsthumbnail() -> Option<PathBuf> {
+    let ok = Command::new("vipsthumbnail")
+        .arg("--vips-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then(|| PathBuf::from("vipsthumbnail"))
 }
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -158,6 +181,8 @@ fn main() {
             sum_ours_b as f64 / sum_im_same_q_b as f64
         );
     }
+    vips_section(&dir, n, runs, sum_ours_ms);
+    codec_section(n, runs, &opts);
     if keep {
         println!("files kept in {}", dir.display());
     } else {
@@ -190,4 +215,104 @@ fn run_im(
         assert!(status.success(), "convert failed");
     });
     (t, std::fs::metadata(output).unwrap().len() as usize)
+}
+
+/// vipsthumbnail on the same files: the time goal's reference (issue 14, item 3).
+fn vips_section(dir: &Path, n: usize, runs: usize, sum_ours_ms: f64) {
+    println!();
+    let Some(vips) = vipsthumbnail() else {
+        println!("vipsthumbnail: SKIPPED, not found (apt-get install -y libvips-tools)");
+        return;
+    };
+    println!("vipsthumbnail: in.jpg -s 1600x1600 -o out.jpg[Q=82,strip], best of {runs} runs");
+    println!("{:>5} | {:>8} {:>8}", "photo", "vips ms", "vips KB");
+    let mut sum_ms = 0.0;
+    for i in 0..n {
+        let input = dir.join(format!("photo{i}.jpg"));
+        let output = dir.join(format!("photo{i}.vips.jpg"));
+        let target = format!("{}[Q=82,strip]", output.display());
+        let (t, ()) = best_of(runs, || {
+            let status = Command::new(&vips)
+                .arg(&input)
+                .args(["-s", "1600x1600", "-o"])
+                .arg(&target)
+                .status()
+                .unwrap();
+            assert!(status.success(), "vipsthumbnail failed");
+        });
+        sum_ms += ms(t);
+        let bytes = std::fs::metadata(&output).unwrap().len();
+        println!("{i:>5} | {:>8.0} {:>8.1}", ms(t), bytes as f64 / 1000.0);
+    }
+    let nf = n as f64;
+    println!(
+        "mean: vipsthumbnail {:.0} ms per photo; ratio ours/vips: time {:.2}",
+        sum_ms / nf,
+        sum_ours_ms / sum_ms
+    );
+}
+
+/// The former encoder against mozjpeg and WebP at equal SSIM (compare.rs),
+/// and where the pipeline's own output lands.
+fn codec_section(n: usize, runs: usize, opts: &cdht_photo::PhotoOptions) {
+    println!();
+    println!(
+        "codecs: bytes at the former pipeline's SSIM (luma, 11x11 Gaussian, against the \
+         1600 px pixels before encoding) and at <= {} KB; cert = SSIM over the certificate",
+        compare::GOAL_BYTES / 1000
+    );
+    compare::print_header();
+    let mut rows = Vec::new();
+    let (mut sum_prepare_ms, mut sum_former_b, mut sum_ours_b) = (0.0, 0usize, 0usize);
+    let (mut former_ssim, mut ours_ssim) = ((0.0, 0.0), (0.0, 0.0));
+    for i in 0..n {
+        let input = photos::phone_photo(i as u32 + 1);
+        let (t, prepared) = best_of(runs, || cdht_photo::prepare(&input, opts).unwrap());
+        sum_prepare_ms += ms(t);
+        let img = prepared.pixels.to_rgb8();
+        let reference = ssim::Reference::new(&img);
+        let cert = compare::certificate_rect(img.width(), img.height());
+
+        let (former, former_q) = codecs::former_pipeline(&img);
+        let (s, s_cert) = reference.ssim(&codecs::decode(&former), cert);
+        sum_former_b += former.len();
+        former_ssim = (former_ssim.0 + s, former_ssim.1 + s_cert);
+        println!(
+            "{i:>5} former pipeline (jpeg-encoder, 200 KB budget): q {former_q} {:.1} KB SSIM {s:.4} cert {s_cert:.4}",
+            former.len() as f64 / 1000.0
+        );
+        let ours = cdht_photo::process_photo(&input, opts).unwrap();
+        let (o, o_cert) = reference.ssim(&codecs::decode(&ours.jpeg), cert);
+        sum_ours_b += ours.jpeg.len();
+        ours_ssim = (ours_ssim.0 + o, ours_ssim.1 + o_cert);
+        println!(
+            "{i:>5} this pipeline (mozjpeg, {} KB budget): q {} {:.1} KB SSIM {o:.4} cert {o_cert:.4}",
+            opts.max_output_bytes / 1000,
+            ours.quality,
+            ours.jpeg.len() as f64 / 1000.0
+        );
+        for row in compare::compare(&img, &reference, s, runs) {
+            compare::print_row(i, &row);
+            rows.push((i, row));
+        }
+    }
+    let nf = n as f64;
+    println!(
+        "mean: decode+shrink+orient {:.0} ms per photo",
+        sum_prepare_ms / nf
+    );
+    println!(
+        "mean: former pipeline {:.1} KB, SSIM {:.4}, certificate SSIM {:.4}",
+        sum_former_b as f64 / nf / 1000.0,
+        former_ssim.0 / nf,
+        former_ssim.1 / nf
+    );
+    println!(
+        "mean: this pipeline {:.1} KB (bytes/former {:.2}), SSIM {:.4}, certificate SSIM {:.4}",
+        sum_ours_b as f64 / nf / 1000.0,
+        sum_ours_b as f64 / sum_former_b as f64,
+        ours_ssim.0 / nf,
+        ours_ssim.1 / nf
+    );
+    compare::print_means(&rows, sum_former_b);
 }
