@@ -43,6 +43,7 @@
 mod decode;
 mod encode;
 mod error;
+mod resample;
 mod resize;
 
 use image::DynamicImage;

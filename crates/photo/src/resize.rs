@@ -6,9 +6,10 @@ use image::DynamicImage;
 ///
 /// For a large reduction the image is first averaged over k×k blocks (k the
 /// integer part of the ratio; cheap, and it is the low-pass a downscale
-/// needs), then Catmull-Rom resampled by the remaining ratio (below 2). On a
-/// 12 MP photo the whole pipeline went from ≈380 to ≈280 ms with it (see
-/// BENCHMARKS.md), a little softer than Catmull-Rom alone.
+/// needs), then Catmull-Rom resampled by the remaining ratio (below 2; in
+/// fixed point, resample.rs). On a 12 MP photo the whole pipeline went from
+/// ≈380 to ≈280 ms with the box step (see BENCHMARKS.md), a little softer
+/// than Catmull-Rom alone.
 pub(crate) fn shrink(img: DynamicImage, long_edge: u32) -> DynamicImage {
     let (w, h) = (img.width(), img.height());
     let long = w.max(h);
@@ -31,7 +32,8 @@ pub(crate) fn shrink(img: DynamicImage, long_edge: u32) -> DynamicImage {
     if (img.width(), img.height()) == (nw, nh) {
         return img;
     }
-    img.resize_exact(nw, nh, image::imageops::FilterType::CatmullRom)
+    crate::resample::catmull_rom(&img, nw, nh)
+        .unwrap_or_else(|| img.resize_exact(nw, nh, image::imageops::FilterType::CatmullRom))
 }
 
 /// Averages k×k blocks of an 8-bit RGB or grey image (the right and bottom
