@@ -22,7 +22,22 @@ fn smallest_over_quick(quality: u8) -> f64 {
     0.862 + 0.00085 * (f64::from(quality) - 50.0)
 }
 
-/// How hard the encoder works.
+/// Which encode makes the output ([`PhotoOptions::encoding`]). Both write
+/// plain 4:2:0 JPEG with mozjpeg's quantisation tables.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Encoding {
+    /// Trellis quantisation, progressive: the best certificate at the byte
+    /// budget, ≈110 ms per 1600×1200 encode.
+    #[default]
+    Smallest,
+    /// libjpeg-turbo baseline with optimised Huffman tables, ≈10 ms: a little
+    /// more ringing round the text at the same bytes (BENCHMARKS.md). It needs
+    /// a lower quality for the same bytes (55–57 for the benchmark's photos at
+    /// 150 KB), so use it with [`PhotoOptions::min_quality`] about 50.
+    Fast,
+}
+
+/// How hard one encode works.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Effort {
     /// libjpeg-turbo baseline with optimised Huffman tables and mozjpeg's
@@ -43,6 +58,9 @@ pub(crate) fn encode_adaptive(
     let floor = opts.min_quality.clamp(1, 100);
     let start = opts.quality.clamp(floor, 100);
     let step = opts.quality_step.max(1);
+    if opts.encoding == Encoding::Fast {
+        return fast_within(img, exif, start, floor, opts.max_output_bytes);
+    }
     let mut quality = estimate_quality(img, start, floor, opts.max_output_bytes)?;
     loop {
         let jpeg = encode_jpeg(img, quality, exif, Effort::Smallest)?;
@@ -80,6 +98,36 @@ fn estimate_quality(
         }
     }
     Ok(lo)
+}
+
+/// [`Encoding::Fast`]: the highest quality in `floor..=start` whose quick
+/// encode fits `budget`, found by binary search; the floor's if none fits.
+fn fast_within(
+    img: &DynamicImage,
+    exif: Option<&[u8]>,
+    start: u8,
+    floor: u8,
+    budget: usize,
+) -> Result<(Vec<u8>, u8), PhotoError> {
+    let at = |quality: u8| encode_jpeg(img, quality, exif, Effort::Quick);
+    let top = at(start)?;
+    if start == floor || top.len() <= budget {
+        return Ok((top, start));
+    }
+    // Invariant: `best` is the encode at `lo`, which fits or is the floor.
+    let (mut lo, mut hi) = (floor, start - 1);
+    let mut best = at(floor)?;
+    while lo < hi {
+        let mid = hi - (hi - lo) / 2;
+        let jpeg = at(mid)?;
+        if jpeg.len() <= budget {
+            lo = mid;
+            best = jpeg;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok((best, lo))
 }
 
 fn encode_jpeg(

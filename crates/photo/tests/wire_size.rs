@@ -3,7 +3,7 @@
 //! as close to the 1600 px pixels as the former encoder kept it at ≈190 KB.
 #![allow(clippy::unwrap_used)]
 
-use cdht_photo::{prepare, process_photo, PhotoOptions};
+use cdht_photo::{prepare, process_photo, Encoding, PhotoOptions};
 use cdht_test_support::photos;
 use image::RgbImage;
 
@@ -114,4 +114,40 @@ fn small_photo_is_encoded_once_at_the_top_quality() {
     assert!(out.within_budget);
     let decoded = image::load_from_memory(&out.jpeg).unwrap().to_rgb8();
     assert_eq!(decoded.dimensions(), (640, 480));
+}
+
+#[test]
+fn fast_encoding_fits_the_budget_as_baseline_jpeg() {
+    let input = photos::phone_photo(2);
+    // Baseline needs a lower quality than trellis for the same bytes: 55–57
+    // on these photos, under the default floor of 60.
+    let opts = PhotoOptions {
+        encoding: Encoding::Fast,
+        min_quality: 50,
+        ..PhotoOptions::default()
+    };
+    let out = process_photo(&input, &opts).unwrap();
+    assert!(out.jpeg.len() <= 150_000, "{} bytes", out.jpeg.len());
+    assert!(out.within_budget);
+    assert!(!is_progressive(&out.jpeg), "the fast encode is baseline");
+    // The quality is the highest that fits: one step up would not.
+    let up = process_photo(
+        &input,
+        &PhotoOptions {
+            min_quality: out.quality + 1,
+            quality: out.quality + 1,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert!(up.jpeg.len() > 150_000, "quality {} also fits", up.quality);
+    assert_eq!(out.taken_at.as_deref(), Some(photos::DATE_ISO));
+    assert!(photos::exif_fields(&out.jpeg)
+        .iter()
+        .any(|f| f.tag == exif::Tag::DateTimeOriginal));
+
+    let reference = prepare(&input, &opts).unwrap().pixels.to_rgb8();
+    let decoded = image::load_from_memory(&out.jpeg).unwrap().to_rgb8();
+    let fast = certificate_ssim(&reference, &decoded);
+    assert!(fast > 0.95, "certificate SSIM {fast:.4}");
 }

@@ -14,14 +14,18 @@ pub enum Codec {
     /// mozjpeg with libjpeg-turbo's plain defaults (baseline, standard tables
     /// scaled by quality) but optimised Huffman tables; 4:2:0.
     MozjpegBaseline,
+    /// As MozjpegBaseline with mozjpeg's quantisation tables: the pipeline's
+    /// `Encoding::Fast`.
+    MozjpegFast,
     /// libwebp lossy (simple API: method 4), 4:2:0 as WebP always is.
     WebP,
 }
 
-pub const ALL: [Codec; 4] = [
+pub const ALL: [Codec; 5] = [
     Codec::JpegEncoder,
     Codec::Mozjpeg,
     Codec::MozjpegBaseline,
+    Codec::MozjpegFast,
     Codec::WebP,
 ];
 
@@ -31,6 +35,7 @@ impl Codec {
             Codec::JpegEncoder => "jpeg-encoder",
             Codec::Mozjpeg => "mozjpeg",
             Codec::MozjpegBaseline => "mozjpeg-base",
+            Codec::MozjpegFast => "mozjpeg-fast",
             Codec::WebP => "webp",
         }
     }
@@ -48,14 +53,20 @@ impl Codec {
                     .unwrap();
                 out
             }
-            Codec::Mozjpeg | Codec::MozjpegBaseline => {
+            Codec::Mozjpeg | Codec::MozjpegBaseline | Codec::MozjpegFast => {
                 let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-                if self == Codec::MozjpegBaseline {
+                if self != Codec::Mozjpeg {
                     c.set_fastest_defaults();
                     c.set_optimize_coding(true);
                 }
                 c.set_size(w as usize, h as usize);
                 c.set_quality(f32::from(quality));
+                if self == Codec::MozjpegFast {
+                    let q = f32::from(quality);
+                    let table = mozjpeg::qtable::NRobidoux.scaled(q, q);
+                    c.set_luma_qtable(&table);
+                    c.set_chroma_qtable(&table);
+                }
                 c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
                 let mut s = c.start_compress(Vec::new()).unwrap();
                 s.write_scanlines(img.as_raw()).unwrap();

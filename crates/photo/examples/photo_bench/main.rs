@@ -222,6 +222,7 @@ fn run_im(
 /// so that both see the same load; "prep" is decode+shrink+orient, the rest of
 /// ours is the encode (quick size probes, then one mozjpeg encode).
 fn vips_section(dir: &Path, n: usize, runs: usize, opts: &cdht_photo::PhotoOptions) {
+    let fast = fast_options(opts);
     println!();
     let Some(vips) = vipsthumbnail() else {
         println!("vipsthumbnail: SKIPPED, not found (apt-get install -y libvips-tools)");
@@ -231,16 +232,26 @@ fn vips_section(dir: &Path, n: usize, runs: usize, opts: &cdht_photo::PhotoOptio
         "vipsthumbnail: in.jpg -s 1600x1600 -o out.jpg[Q=82,strip], alternating with ours, best of {runs} runs"
     );
     println!(
-        "{:>5} | {:>8} {:>8} | {:>8} {:>8} {:>8} | {:>7}",
-        "photo", "vips ms", "vips KB", "ours ms", "prep ms", "enc ms", "t/vips"
+        "{:>5} | {:>8} {:>8} | {:>8} {:>8} {:>8} | {:>7} | {:>8} {:>8} {:>7}",
+        "photo",
+        "vips ms",
+        "vips KB",
+        "ours ms",
+        "prep ms",
+        "enc ms",
+        "t/vips",
+        "fast ms",
+        "fast KB",
+        "t/vips"
     );
-    let (mut sum_vips, mut sum_ours, mut sum_prep) = (0.0, 0.0, 0.0);
+    let (mut sum_vips, mut sum_ours, mut sum_prep, mut sum_fast) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..n {
         let input = dir.join(format!("photo{i}.jpg"));
         let bytes = std::fs::read(&input).unwrap();
         let output = dir.join(format!("photo{i}.vips.jpg"));
         let target = format!("{}[Q=82,strip]", output.display());
         let (mut t_vips, mut t_ours, mut t_prep) = (Duration::MAX, Duration::MAX, Duration::MAX);
+        let (mut t_fast, mut fast_bytes) = (Duration::MAX, 0);
         for _ in 0..runs.max(1) {
             let (t, ()) = best_of(1, || {
                 let status = Command::new(&vips)
@@ -256,19 +267,26 @@ fn vips_section(dir: &Path, n: usize, runs: usize, opts: &cdht_photo::PhotoOptio
             t_ours = t_ours.min(t);
             let (t, _) = best_of(1, || cdht_photo::prepare(&bytes, opts).unwrap());
             t_prep = t_prep.min(t);
+            let (t, out) = best_of(1, || cdht_photo::process_photo(&bytes, &fast).unwrap());
+            t_fast = t_fast.min(t);
+            fast_bytes = out.jpeg.len();
         }
+        sum_fast += ms(t_fast);
         sum_vips += ms(t_vips);
         sum_ours += ms(t_ours);
         sum_prep += ms(t_prep);
         let vips_bytes = std::fs::metadata(&output).unwrap().len();
         println!(
-            "{i:>5} | {:>8.0} {:>8.1} | {:>8.0} {:>8.0} {:>8.0} | {:>7.2}",
+            "{i:>5} | {:>8.0} {:>8.1} | {:>8.0} {:>8.0} {:>8.0} | {:>7.2} | {:>8.0} {:>8.1} {:>7.2}",
             ms(t_vips),
             vips_bytes as f64 / 1000.0,
             ms(t_ours),
             ms(t_prep),
             ms(t_ours) - ms(t_prep),
-            ms(t_ours) / ms(t_vips)
+            ms(t_ours) / ms(t_vips),
+            ms(t_fast),
+            fast_bytes as f64 / 1000.0,
+            ms(t_fast) / ms(t_vips)
         );
     }
     let nf = n as f64;
@@ -281,6 +299,20 @@ fn vips_section(dir: &Path, n: usize, runs: usize, opts: &cdht_photo::PhotoOptio
         (sum_ours - sum_prep) / nf,
         sum_ours / sum_vips
     );
+    println!(
+        "mean: ours with Encoding::Fast (min quality 50) {:.0} ms per photo; ratio fast/vips: time {:.2}",
+        sum_fast / nf,
+        sum_fast / sum_vips
+    );
+}
+
+/// The pipeline with `Encoding::Fast`, at the floor that lets it fit.
+fn fast_options(opts: &cdht_photo::PhotoOptions) -> cdht_photo::PhotoOptions {
+    cdht_photo::PhotoOptions {
+        encoding: cdht_photo::Encoding::Fast,
+        min_quality: 50,
+        ..opts.clone()
+    }
 }
 
 /// The former encoder against mozjpeg and WebP at equal SSIM (compare.rs),
@@ -294,8 +326,9 @@ fn codec_section(n: usize, runs: usize, opts: &cdht_photo::PhotoOptions) {
     );
     compare::print_header();
     let mut rows = Vec::new();
-    let (mut sum_former_b, mut sum_ours_b) = (0usize, 0usize);
-    let (mut former_ssim, mut ours_ssim) = ((0.0, 0.0), (0.0, 0.0));
+    let fast = fast_options(opts);
+    let (mut sum_former_b, mut sum_ours_b, mut sum_fast_b) = (0usize, 0usize, 0usize);
+    let (mut former_ssim, mut ours_ssim, mut fast_ssim) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
     for i in 0..n {
         let input = photos::phone_photo(i as u32 + 1);
         let img = cdht_photo::prepare(&input, opts).unwrap().pixels.to_rgb8();
@@ -320,6 +353,15 @@ fn codec_section(n: usize, runs: usize, opts: &cdht_photo::PhotoOptions) {
             ours.quality,
             ours.jpeg.len() as f64 / 1000.0
         );
+        let out = cdht_photo::process_photo(&input, &fast).unwrap();
+        let (f, f_cert) = reference.ssim(&codecs::decode(&out.jpeg), cert);
+        sum_fast_b += out.jpeg.len();
+        fast_ssim = (fast_ssim.0 + f, fast_ssim.1 + f_cert);
+        println!(
+            "{i:>5} this pipeline, Encoding::Fast: q {} {:.1} KB SSIM {f:.4} cert {f_cert:.4}",
+            out.quality,
+            out.jpeg.len() as f64 / 1000.0
+        );
         for row in compare::compare(&img, &reference, s, runs) {
             compare::print_row(i, &row);
             rows.push((i, row));
@@ -338,6 +380,13 @@ fn codec_section(n: usize, runs: usize, opts: &cdht_photo::PhotoOptions) {
         sum_ours_b as f64 / sum_former_b as f64,
         ours_ssim.0 / nf,
         ours_ssim.1 / nf
+    );
+    println!(
+        "mean: this pipeline, Encoding::Fast {:.1} KB (bytes/former {:.2}), SSIM {:.4}, certificate SSIM {:.4}",
+        sum_fast_b as f64 / nf / 1000.0,
+        sum_fast_b as f64 / sum_former_b as f64,
+        fast_ssim.0 / nf,
+        fast_ssim.1 / nf
     );
     compare::print_means(&rows, sum_former_b);
 }
