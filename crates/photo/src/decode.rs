@@ -74,6 +74,13 @@ pub(crate) fn decode_bounded(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    if format == ImageFormat::Jpeg {
+        if let Some(n) = crate::scaled_jpeg::numerator(w, h, opts.long_edge) {
+            if let Some(img) = crate::scaled_jpeg::decode(input, n)? {
+                return Ok((img, orientation, exif));
+            }
+        }
+    }
     let img = DynamicImage::from_decoder(decoder)?;
     Ok((img, orientation, exif))
 }

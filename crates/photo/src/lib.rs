@@ -13,7 +13,8 @@
 //! 2. decode (JPEG, PNG, WebP; **HEIC is not supported**: refused with
 //!    [`PhotoErrorKind::UnsupportedFormat`] and a message telling the user to
 //!    pick JPEG); a JPEG without its end-of-image marker (truncated upload) is
-//!    refused as [`PhotoErrorKind::Corrupt`];
+//!    refused as [`PhotoErrorKind::Corrupt`]; a JPEG at least twice the output
+//!    size is decoded at ½, ¼ or ⅛ size by libjpeg-turbo's scaled DCT;
 //! 3. flatten to 8-bit RGB or grey, transparency onto white;
 //! 4. shrink so the long edge is at most [`PhotoOptions::long_edge`] (never
 //!    upscale), then apply the EXIF orientation so pixels are upright;
@@ -46,6 +47,7 @@ mod encode;
 mod error;
 mod resample;
 mod resize;
+mod scaled_jpeg;
 
 use image::DynamicImage;
 use sha2::{Digest, Sha256};
