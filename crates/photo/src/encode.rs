@@ -114,20 +114,25 @@ fn fast_within(
     if start == floor || top.len() <= budget {
         return Ok((top, start));
     }
-    // Invariant: `best` is the encode at `lo`, which fits or is the floor.
+    // The answer is in floor..=hi; `best` is the encode at `lo` once a
+    // quality above the floor fits (the floor is encoded only if it is the
+    // answer, fitting or not).
     let (mut lo, mut hi) = (floor, start - 1);
-    let mut best = at(floor)?;
+    let mut best = None;
     while lo < hi {
         let mid = hi - (hi - lo) / 2;
         let jpeg = at(mid)?;
         if jpeg.len() <= budget {
             lo = mid;
-            best = jpeg;
+            best = Some(jpeg);
         } else {
             hi = mid - 1;
         }
     }
-    Ok((best, lo))
+    match best {
+        Some(jpeg) => Ok((jpeg, lo)),
+        None => Ok((at(lo)?, lo)),
+    }
 }
 
 fn encode_jpeg(
