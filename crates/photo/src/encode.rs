@@ -32,7 +32,7 @@ pub enum Encoding {
     Smallest,
     /// libjpeg-turbo baseline with optimised Huffman tables, ≈10 ms: a little
     /// more ringing round the text at the same bytes (BENCHMARKS.md). It needs
-    /// a lower quality for the same bytes (55–57 for the benchmark's photos at
+    /// a lower quality for the same bytes (53–56 for the benchmark's photos at
     /// 150 KB), so use it with [`PhotoOptions::min_quality`] about 50.
     Fast,
 }
@@ -41,7 +41,7 @@ pub enum Encoding {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Effort {
     /// libjpeg-turbo baseline with optimised Huffman tables and mozjpeg's
-    /// quantisation tables: only to estimate sizes.
+    /// quantisation tables: the size estimates, and [`Encoding::Fast`]'s output.
     Quick,
     /// mozjpeg's defaults: trellis quantisation, progressive, optimised scans.
     Smallest,
