@@ -29,7 +29,9 @@ size() { if [ -n "$small" ]; then echo "$2"; else echo "$1"; fi; }
 command_of() {
   case "$1" in
     photo) echo "cargo run --release -p cdht-photo --example photo_bench -- 4 $(size 3 1)" ;;
-    store) echo "cargo run --release -p cdht-store --features bench-unencrypted --example store_bench -- $(size 500 200) 3" ;;
+    # The encryption ratio at 500 people, then an officer's tablet after a season
+    # (issue 14, item 6): 10,000 people, open-assessment latency, size on disk, memory.
+    store) echo "cargo run --release -p cdht-store --features bench-unencrypted --example store_bench -- $(size 500 200) 3 && cargo run --release -p cdht-store --features bench-unencrypted --example store_bench -- $(size 10000 1000) 1" ;;
     sync) echo "cargo run --release -p cdht-server --example sync_bench -- $(size 50000 5000)" ;;
     report) echo "cargo run --release -p cdht-server --example report_bench -- $(size 500000 50000)" ;;
     crowd) echo "cargo run --release -p cdht-server --example crowd_bench -- $(size 200 50)" ;;

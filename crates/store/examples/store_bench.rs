@@ -1,6 +1,8 @@
 //! What encrypting the database costs: the same store workload on an
 //! encrypted (SQLCipher) and a plain database, in the same run, interleaved,
-//! best of N rounds. Prints milliseconds per step and the encrypted/plain ratio.
+//! best of N rounds. Prints milliseconds per step and the encrypted/plain ratio,
+//! then the store's size on disk and the process's peak memory (issue 14,
+//! item 6: an officer's tablet after a season).
 //!
 //! ```sh
 //! cargo run --release -p cdht-store --features bench-unencrypted --example store_bench -- [people] [rounds]
@@ -13,14 +15,25 @@ use cdht_store::{CccdUpdate, CheckDepth, DatabaseKey, JoinUnit, PersonInput, Sto
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const STEPS: [&str; 6] = [
+const STEPS: [&str; 7] = [
     "open (existing db)",
     "add people (1 tx each, CCCD)",
     "autosave answers (1 tx each)",
     "search by name prefix",
     "list people pages",
+    "open an assessment (200)",
     "full self-check",
 ];
+
+/// How many assessments the "open an assessment" step opens.
+const OPENED: usize = 200;
+
+/// What one round measured.
+struct Round {
+    times: [Duration; 7],
+    /// Bytes of every file in the store's folder, the store closed.
+    disk_bytes: u64,
+}
 
 fn open(dir: &Path, key: Option<&DatabaseKey>) -> Store {
     match key {
@@ -30,9 +43,9 @@ fn open(dir: &Path, key: Option<&DatabaseKey>) -> Store {
 }
 
 /// One round of the workload on a fresh folder; the time of each step.
-fn round(people: usize, key: Option<&DatabaseKey>) -> [Duration; 6] {
+fn round(people: usize, key: Option<&DatabaseKey>) -> Round {
     let dir = tempfile::tempdir().unwrap();
-    let mut times = [Duration::ZERO; 6];
+    let mut times = [Duration::ZERO; 7];
     let mut store = open(dir.path(), key);
     store
         .join_unit(&JoinUnit {
@@ -65,6 +78,7 @@ fn round(people: usize, key: Option<&DatabaseKey>) -> [Duration; 6] {
     times[1] = start.elapsed();
 
     let start = Instant::now();
+    let mut assessments = Vec::with_capacity(people);
     for (i, person) in ids.iter().enumerate() {
         let assessment = store
             .create_or_get_assessment(
@@ -75,6 +89,7 @@ fn round(people: usize, key: Option<&DatabaseKey>) -> [Duration; 6] {
                 AreaType::Normal,
             )
             .unwrap();
+        assessments.push(assessment.assessment_id);
         for indicator in ["1.1", "1.2", "2.1"] {
             let points = i64::try_from(i % 5).unwrap();
             store
@@ -112,16 +127,45 @@ fn round(people: usize, key: Option<&DatabaseKey>) -> [Duration; 6] {
     assert_eq!(offset, people);
     times[4] = start.elapsed();
 
+    // The store's reads of the app's "open an assessment" (App::open_assessment
+    // on an existing one: the person, their history, the assessment with its
+    // answers and evidence, the answers another device replaced), spread over
+    // the people.
+    let start = Instant::now();
+    for k in 0..OPENED {
+        let i = k * people / OPENED;
+        let person = store.person(ids[i]).unwrap();
+        let history = store.history(person.person_id).unwrap();
+        assert_eq!(history.len(), 1);
+        let detail = store.assessment_detail(assessments[i]).unwrap();
+        assert_eq!(detail.answers.0.len(), 3);
+        let _ = store.replaced_answers(assessments[i]).unwrap();
+    }
+    times[5] = start.elapsed();
+
     let start = Instant::now();
     store.self_check(CheckDepth::Full).unwrap();
-    times[5] = start.elapsed();
+    times[6] = start.elapsed();
 
     drop(store);
     let start = Instant::now();
     let store = open(dir.path(), key);
     times[0] = start.elapsed();
     drop(store);
-    times
+    let disk_bytes = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+        .sum();
+    Round { times, disk_bytes }
+}
+
+/// The process's peak resident memory (VmHWM), in KiB; None off Linux.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn main() {
@@ -129,14 +173,20 @@ fn main() {
     let people: usize = args.next().map_or(500, |a| a.parse().unwrap());
     let rounds: usize = args.next().map_or(3, |a| a.parse().unwrap());
     let key = DatabaseKey::generate().unwrap();
-    let mut plain = [Duration::MAX; 6];
-    let mut encrypted = [Duration::MAX; 6];
+    let mut plain = [Duration::MAX; 7];
+    let mut encrypted = [Duration::MAX; 7];
+    let mut disk = [0u64; 2];
     for _ in 0..rounds {
         // Interleaved, so a busy moment on the machine hits both.
-        for (best, key) in [(&mut plain, None), (&mut encrypted, Some(&key))] {
-            for (slot, time) in best.iter_mut().zip(round(people, key)) {
+        for (n, (best, key)) in [(&mut plain, None), (&mut encrypted, Some(&key))]
+            .into_iter()
+            .enumerate()
+        {
+            let r = round(people, key);
+            for (slot, time) in best.iter_mut().zip(r.times) {
                 *slot = (*slot).min(time);
             }
+            disk[n] = r.disk_bytes;
         }
     }
     println!("{people} people, 3 answers each, best of {rounds} rounds");
@@ -155,4 +205,23 @@ fn main() {
         total_encrypted * 1000.0,
         total_encrypted / total_plain
     );
+    let per_open = |d: Duration| d.as_secs_f64() * 1000.0 / OPENED as f64;
+    println!(
+        "open an assessment: {:.2} ms plain, {:.2} ms encrypted (store reads of App::open_assessment)",
+        per_open(plain[5]),
+        per_open(encrypted[5])
+    );
+    println!(
+        "store on disk, closed: {:.2} MB plain, {:.2} MB encrypted ({people} people, an assessment with 3 answers each; {:.0} B a person encrypted)",
+        disk[0] as f64 / 1e6,
+        disk[1] as f64 / 1e6,
+        disk[1] as f64 / people as f64
+    );
+    match peak_rss_kib() {
+        Some(kib) => println!(
+            "peak memory (VmHWM, whole run, both stores): {:.1} MB",
+            kib as f64 * 1024.0 / 1e6
+        ),
+        None => println!("peak memory: SKIPPED, no /proc/self/status"),
+    }
 }
