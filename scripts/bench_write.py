@@ -22,6 +22,7 @@ TITLES = {
     "sync": "Sync server: ingest, bytes stored, own-records pulls",
     "report": "Reports and the review queue",
     "crowd": "A crowd scanning one poster",
+    "links": "Bad links (issue 14, item 2)",
     "durability": "Durability of what the person saw as saved",
     "ui": "UI bundle and start-up",
 }

@@ -80,6 +80,8 @@ impl RetryPolicy {
 #[derive(Debug, Default)]
 pub struct Counters {
     pub evidence_bytes_sent: AtomicU64,
+    /// Photo chunks put on the wire (each a `PUT`), cut ones included.
+    pub evidence_chunks: AtomicU64,
     /// Bytes of JSON request bodies as sent (gzip-compressed once the
     /// server said it reads that).
     pub json_bytes_sent: AtomicU64,

@@ -84,13 +84,18 @@ impl NetnsLink {
         run(&["ip", "-n", ns, "addr", "add", &inside, "dev", i])?;
         run(&["ip", "-n", ns, "link", "set", i, "up"])?;
         run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
+        // One frame per packet, as a radio link sends them: without this,
+        // TCP hands the veth 64 KB segments that tbf splits at once and
+        // mostly drops, which no phone link does.
+        run(&["ip", "link", "set", h, "gso_max_segs", "1"])?;
+        run(&["ip", "-n", ns, "link", "set", i, "gso_max_segs", "1"])?;
         Ok(())
     }
 
-    /// Shapes both directions at `kbit` (replacing the qdiscs, which also
-    /// zeroes their counters). The bucket holds two full frames, or 20 ms of
-    /// the rate if more; the queue holds 500 ms of it, as a phone's modem
-    /// buffers.
+    /// Shapes both directions at `kbit` (`tc qdisc replace`: a tbf already
+    /// there keeps its counters, see [`NetnsLink::sent`]). The bucket holds two full frames, or 20 ms of
+    /// the rate if more; the queue holds a second of it, as a phone's modem
+    /// buffers (seconds, often).
     pub fn set_rate(&self, kbit: u64) -> Result<(), String> {
         let burst = (kbit * 1000 / 8 / 50).max(3028).to_string();
         let rate = format!("{kbit}kbit");
@@ -106,7 +111,7 @@ impl NetnsLink {
             }
             args.extend([
                 "qdisc", "replace", "dev", dev, "root", "tbf", "rate", &rate, "burst", &burst,
-                "latency", "500ms",
+                "latency", "1s",
             ]);
             run(&args)?;
         }
@@ -114,7 +119,7 @@ impl NetnsLink {
     }
 
     /// What the shaper has sent towards the server (`up`) and towards the
-    /// device (`down`) since the last [`NetnsLink::set_rate`].
+    /// device (`down`) since the link was made.
     pub fn sent(&self) -> Result<(Sent, Sent), String> {
         let up = run(&["tc", "-s", "qdisc", "show", "dev", &self.host_if])?;
         let down = run(&[
