@@ -36,9 +36,10 @@ pub struct Measured {
     pub requests: u64,
     pub faults: u64,
     pub failed_rounds: u64,
-    /// Photo bytes put in requests beyond the photos' size: an upper bound
-    /// of what cuts made the device send again (a cut chunk counts whole,
-    /// though the server keeps what arrived of it).
+    /// Photo bytes the device offered in chunks beyond the photos' size:
+    /// the server keeps every byte of a cut chunk that arrived and the next
+    /// chunk starts there, so this is exactly what was offered and lost in
+    /// flight (sent again), part of it perhaps never out of the device.
     pub resent: u64,
     pub lost: u64,
     pub duplicated: u64,

@@ -122,7 +122,7 @@ async fn main() {
     }
     println!();
     println!(
-        "wire: {} both ways; HTTP: heads and bodies both ways at the relay; payload: the records' JSON bodies + photo bytes; re-sent: photo bytes put in requests beyond the photos' size (a cut chunk counted whole: an upper bound)",
+        "wire: {} both ways; HTTP: heads and bodies both ways at the relay; payload: the records' JSON bodies + photo bytes; re-sent: photo bytes offered in chunks beyond the photos' size, i.e. lost in flight at a fault and sent again (the server keeps what arrived of a cut chunk; the next starts there)",
         if shaper.is_tbf() {
             "Ethernet frames counted by tc"
         } else {
