@@ -34,6 +34,8 @@ pub struct Measured {
     pub chunks: u64,
     pub mean_chunk: u64,
     pub requests: u64,
+    /// TCP connections the device opened through the link.
+    pub connections: u64,
     pub faults: u64,
     pub failed_rounds: u64,
     /// Photo bytes the device offered in chunks beyond the photos' size:
@@ -188,6 +190,7 @@ pub async fn run(shaper: &Shaper, case: &Case) -> Measured {
         chunks,
         mean_chunk: sent / chunks.max(1),
         requests: link.count(|c| &c.requests),
+        connections: link.count(|c| &c.connections),
         faults: link.count(|c| &c.cuts) + link.count(|c| &c.request_resets),
         failed_rounds,
         resent: sent.saturating_sub(photo_bytes),
@@ -234,7 +237,7 @@ pub fn row(case: &Case, m: &Measured) -> String {
 pub fn detail(case: &Case, m: &Measured) -> String {
     let p = m.payload as f64;
     format!(
-        "| {} | {:.3} / {:.3} | {:.3} / {:.3} | {} / {} | {} | {:.1} KB | {} |",
+        "| {} | {:.3} / {:.3} | {:.3} / {:.3} | {} / {} | {} | {:.1} KB | {} | {} |",
         case.name,
         m.wire.0 as f64 / p,
         m.wire.1 as f64 / p,
@@ -245,5 +248,6 @@ pub fn detail(case: &Case, m: &Measured) -> String {
         m.chunks,
         m.mean_chunk as f64 / 1000.0,
         m.requests,
+        m.connections,
     )
 }

@@ -10,6 +10,7 @@
 //! ```sh
 //! cargo run --release -p cdht-sync-engine --example link_bench            # full
 //! cargo run --release -p cdht-sync-engine --example link_bench -- small   # a quick look
+//! cargo run --release -p cdht-sync-engine --example link_bench -- pull    # the first sync only
 //! ```
 //!
 //! Exits 1 if any case lost or duplicated anything.
@@ -108,15 +109,17 @@ async fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---|---:|---:|");
     let mut bad = 0;
     let mut details = Vec::new();
-    for case in cases(&sizes) {
+    // `pull`: the first-sync measure alone.
+    let only_pull = std::env::args().any(|a| a == "pull");
+    for case in cases(&sizes).into_iter().filter(|_| !only_pull) {
         let m = day::run(&shaper, &case).await;
         bad += m.lost + m.duplicated;
         println!("{}", day::row(&case, &m));
         details.push(day::detail(&case, &m));
     }
     println!();
-    println!("| case | wire up / down ÷ payload | HTTP up / down ÷ payload | packets dropped by tc up / down | photo chunks | mean chunk | requests |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| case | wire up / down ÷ payload | HTTP up / down ÷ payload | packets dropped by tc up / down | photo chunks | mean chunk | requests | connections |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for line in details {
         println!("{line}");
     }
@@ -138,12 +141,12 @@ async fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|");
     let server = shaper.server().await;
     pull::seed(&shaper, &server, sizes.unit).await;
-    for kbit in [100, 384] {
-        let p = pull::first_sync(&shaper, &server, kbit).await;
+    for (kbit, rtt_ms) in [(100, 0), (384, 0), (384, 300)] {
+        let p = pull::first_sync(&shaper, &server, kbit, rtt_ms).await;
         if p.people_on_device != sizes.unit {
             bad += 1;
         }
-        println!("{}", pull::row(kbit, sizes.unit, &p));
+        println!("{}", pull::row(kbit, rtt_ms, sizes.unit, &p));
     }
     drop(server);
     drop(shaper);

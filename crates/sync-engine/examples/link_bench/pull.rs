@@ -45,12 +45,13 @@ pub struct Pulled {
     pub wire_down: u64,
     pub wire_up: u64,
     pub requests: u64,
+    pub connections: u64,
     pub people_on_device: usize,
 }
 
 /// A fresh tablet joins (on a good link), an officer is bound, then its
-/// first sync runs through a clean link of `kbit`.
-pub async fn first_sync(shaper: &Shaper, server: &TestServer, kbit: u64) -> Pulled {
+/// first sync runs through a clean link of `kbit` with `rtt_ms` round trips.
+pub async fn first_sync(shaper: &Shaper, server: &TestServer, kbit: u64, rtt_ms: u64) -> Pulled {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = SyncEngine::new(
         Store::open_with_key_file(dir.path()).unwrap(),
@@ -68,7 +69,11 @@ pub async fn first_sync(shaper: &Shaper, server: &TestServer, kbit: u64) -> Pull
         .unwrap();
     drop(good);
 
-    let link = shaper.open(server, kbit, Faults::default()).await;
+    let faults = Faults {
+        one_way_delay: Duration::from_millis(rtt_ms / 2),
+        ..Faults::default()
+    };
+    let link = shaper.open(server, kbit, faults).await;
     let mut store = engine.into_store();
     let mut creds = store.sync_credentials().unwrap().unwrap();
     creds.server_url = link.url().to_owned();
@@ -91,21 +96,28 @@ pub async fn first_sync(shaper: &Shaper, server: &TestServer, kbit: u64) -> Pull
         wire_down,
         wire_up,
         requests: link.count(|c| &c.requests),
+        connections: link.count(|c| &c.connections),
         people_on_device,
     }
 }
 
 #[allow(clippy::cast_precision_loss)]
-pub fn row(kbit: u64, people: usize, p: &Pulled) -> String {
+pub fn row(kbit: u64, rtt_ms: u64, people: usize, p: &Pulled) -> String {
+    let rtt = if rtt_ms == 0 {
+        String::new()
+    } else {
+        format!(", {rtt_ms} ms round trip")
+    };
     let per_thousand = p.wire_down as f64 / p.records as f64;
     format!(
-        "| {kbit} kbit/s | {people} people ({} changes pulled) | **{:.0} s** | {:.0} KB down, {:.0} KB up | **{:.1} KB** | {} | {} |",
+        "| {kbit} kbit/s{rtt} | {people} people ({} changes pulled) | **{:.0} s** | {:.0} KB down, {:.0} KB up | **{:.1} KB** | {} / {} | {} |",
         p.records,
         p.seconds,
         p.wire_down as f64 / 1000.0,
         p.wire_up as f64 / 1000.0,
         per_thousand,
         p.requests,
+        p.connections,
         p.people_on_device,
     )
 }
