@@ -136,7 +136,7 @@ async fn main() {
     println!("First sync of a collector device, unit of {} people with a submitted assessment each, no photos (issue 14, item 6):", sizes.unit);
     println!();
     println!(
-        "| link | unit | time | wire | wire per 1,000 changes | requests | people on the device |"
+        "| link | unit | time | wire | wire per 1,000 changes | requests / connections | people on the device |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
     let server = shaper.server().await;
