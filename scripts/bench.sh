@@ -7,7 +7,7 @@
 #   bash scripts/bench.sh report sync     # some of them
 #   CDHT_BENCH_SMALL=1 bash scripts/bench.sh   # smaller sizes, a quick look
 #
-# Benchmarks: photo, store, sync, report, crowd, crash, durability, ui. Each runs in release
+# Benchmarks: photo, store, sync, report, crowd, links, crash, durability, ui. Each runs in release
 # mode, one after the other (they would skew each other on two cores); its
 # whole output is kept in target/bench/NAME.txt. A benchmark that fails is
 # written as failed, with the end of its output, and the script exits 1.
@@ -17,7 +17,7 @@ export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 out_dir=${CARGO_TARGET_DIR:-$PWD/target}/bench
 mkdir -p "$out_dir"
 
-all=(photo store sync report crowd crash durability ui)
+all=(photo store sync report crowd links crash durability ui)
 chosen=("$@")
 [ ${#chosen[@]} -gt 0 ] || chosen=("${all[@]}")
 small=${CDHT_BENCH_SMALL:-}
@@ -35,12 +35,23 @@ command_of() {
     sync) echo "cargo run --release -p cdht-server --example sync_bench -- $(size 50000 5000)" ;;
     report) echo "cargo run --release -p cdht-server --example report_bench -- $(size 500000 50000)" ;;
     crowd) echo "cargo run --release -p cdht-server --example crowd_bench -- $(size 200 50)" ;;
+    links) echo "cargo run --release -p cdht-sync-engine --example link_bench$(size '' ' -- small')" ;;
     crash) echo "CDHT_CRASH_ROUNDS=$(size 200 20) cargo test --release -p cdht-server --test crash_rounds -- --nocapture" ;;
     durability) echo "CDHT_DURABILITY_ROUNDS=$(size 100 10) cargo test --release -p cdht-app --test durability -- --nocapture" ;;
     ui) echo "bash scripts/e2e.sh >/dev/null && bash scripts/ui-budget.sh" ;;
     *) return 1 ;;
   esac
 }
+
+# The links benchmark makes a network namespace and a veth pair named after
+# this run (as root; without, it falls back to the relay's pacing and says
+# so); a run killed half-way leaves nothing behind either.
+export CDHT_NETNS_SUFFIX="b$$"
+cleanup_links() {
+  ip netns del "cdhtl-$CDHT_NETNS_SUFFIX" 2>/dev/null || true
+  ip link del "cdu$CDHT_NETNS_SUFFIX" 2>/dev/null || true
+}
+trap cleanup_links EXIT
 
 failed=0
 for name in "${chosen[@]}"; do

@@ -22,6 +22,7 @@ TITLES = {
     "sync": "Sync server: ingest, bytes stored, own-records pulls",
     "report": "Reports and the review queue",
     "crowd": "A crowd scanning one poster",
+    "links": "Bad links (issue 14, item 2)",
     "crash": "Crashes at random moments",
     "durability": "Durability of what the person saw as saved",
     "ui": "UI bundle and start-up",
@@ -93,7 +94,15 @@ def section(out_dir, names):
             text = (text + "\n" + read("err")).strip()
             text = "\n".join(text.splitlines()[-30:])
         # Keep the figures: markdown tables as they are, other lines as text.
-        body = [l for l in text.splitlines() if l.strip() and not l.startswith(("running ", "test ", "   Compiling", "    Finished", "     Running"))]
+        body = []
+        for l in text.splitlines():
+            if l.startswith(("running ", "test ", "   Compiling", "    Finished", "     Running")):
+                continue
+            # One blank line where the output had some: a table needs one before it.
+            if l.strip() or (body and body[-1]):
+                body.append(l.rstrip())
+        while body and not body[-1]:
+            body.pop()
         lines += body if body else ["(no output)"]
         lines.append("")
     lines.append(END)

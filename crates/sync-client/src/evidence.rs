@@ -139,6 +139,9 @@ impl SyncClient {
         self.counters
             .evidence_bytes_sent
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        self.counters
+            .evidence_chunks
+            .fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let answer = self.send(request).await;
         match &answer {

@@ -84,6 +84,8 @@ impl RetryPolicy {
 #[derive(Debug, Default)]
 pub struct Counters {
     pub evidence_bytes_sent: AtomicU64,
+    /// Photo chunks put on the wire (each a `PUT`), cut ones included.
+    pub evidence_chunks: AtomicU64,
     /// Bytes of JSON request bodies as sent (gzip-compressed once the
     /// server said it reads that).
     pub json_bytes_sent: AtomicU64,
@@ -106,6 +108,12 @@ pub struct SyncClient {
     /// keep getting plain JSON. Shared by the clones of this client.
     server_reads_gzip: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Changes asked for per pull page: the protocol's largest. A collector's
+/// first sync of 10,000 people is 40 round trips instead of 100 at the
+/// server's default of 200, and a gzipped page of 500 (~31 KB) takes ~2.5 s
+/// at 100 kbit/s, about what a photo chunk does (BENCHMARKS.md, "Bad links").
+pub const PULL_PAGE: u32 = 500;
 
 /// JSON bodies smaller than this go as they are: gzip would save little.
 const GZIP_FROM_BYTES: usize = 1024;
@@ -438,11 +446,12 @@ impl SyncClient {
             .await
     }
 
-    /// One page of changes after `since`, asking for the optional fields
-    /// this build knows (persons' household labels).
+    /// One page of changes after `since` (the largest page the server
+    /// gives, [`PULL_PAGE`]), asking for the optional fields this build knows
+    /// (persons' household labels).
     pub async fn pull(&self, since: u64) -> SyncResult<PullResponse> {
         let path = format!(
-            "/api/v1/pull?since={since}&features={}",
+            "/api/v1/pull?since={since}&limit={PULL_PAGE}&features={}",
             cdht_core::sync::FEATURE_HOUSEHOLD
         );
         self.retrying(|| self.get_json(&path)).await

@@ -6,6 +6,10 @@
 //!   127.0.0.1:0 with a temporary data dir and the demo tree, and clients of it.
 //! - [`records`] (feature `server`): protocol record bodies and envelopes.
 //! - [`relay`] (feature `server`): a slow, resetting link in-process.
+//! - [`faulty_link`] (feature `server`): delays, whole-link cuts, requests
+//!   reset mid-request, optional pacing, and what it carried.
+//! - [`netns`] (feature `netns`): a `tc`-shaped veth link into a new
+//!   network namespace.
 //! - [`down_link`] (feature `server`): an address whose link is down.
 //! - [`photos`] (feature `photos`): a 12-megapixel phone-like JPEG with
 //!   camera EXIF (orientation, GPS, Make/Model), and EXIF/pixel checks.
@@ -16,6 +20,10 @@
 
 #[cfg(feature = "server")]
 pub mod down_link;
+#[cfg(feature = "server")]
+pub mod faulty_link;
+#[cfg(feature = "netns")]
+pub mod netns;
 #[cfg(feature = "photos")]
 pub mod photos;
 #[cfg(feature = "server")]

@@ -65,6 +65,25 @@ pub async fn start_at(
     }
 }
 
+/// The server serving on `listener` (e.g. bound inside a network namespace,
+/// [`crate::netns`]), its QR codes pointing at the listener's address.
+pub async fn start_on(listener: std::net::TcpListener) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config::new(dir.path().to_path_buf())).unwrap();
+    let listener = TcpListener::from_std(listener).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let demo = init_demo(&state, &url).await;
+    let task = tokio::spawn(cdht_server::serve(state.clone(), listener));
+    TestServer {
+        url,
+        demo,
+        state,
+        retry: fast_retry(),
+        task,
+        _dir: dir,
+    }
+}
+
 /// The demo tree (units with their QR texts, officers with passwords) on
 /// `state`, its QR codes pointing at `url`.
 pub async fn init_demo(state: &AppState, url: &str) -> DemoTree {
