@@ -80,7 +80,7 @@ pub async fn start_on(listener: std::net::TcpListener) -> TestServer {
         state,
         retry: fast_retry(),
         task,
-        _dir: dir,
+        _dir: Some(dir),
     }
 }
 
