@@ -7,7 +7,7 @@
 #   bash scripts/bench.sh report sync     # some of them
 #   CDHT_BENCH_SMALL=1 bash scripts/bench.sh   # smaller sizes, a quick look
 #
-# Benchmarks: photo, store, sync, report, crowd, links, crash, durability, ui. Each runs in release
+# Benchmarks: photo, store, sync, report, crowd, links, crash, durability, ui, size. Each runs in release
 # mode, one after the other (they would skew each other on two cores); its
 # whole output is kept in target/bench/NAME.txt. A benchmark that fails is
 # written as failed, with the end of its output, and the script exits 1.
@@ -17,7 +17,7 @@ export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 out_dir=${CARGO_TARGET_DIR:-$PWD/target}/bench
 mkdir -p "$out_dir"
 
-all=(photo store sync report crowd links crash durability ui)
+all=(photo store sync report crowd links crash durability ui size)
 chosen=("$@")
 [ ${#chosen[@]} -gt 0 ] || chosen=("${all[@]}")
 small=${CDHT_BENCH_SMALL:-}
@@ -39,6 +39,7 @@ command_of() {
     crash) echo "CDHT_CRASH_ROUNDS=$(size 200 20) cargo test --release -p cdht-server --test crash_rounds -- --nocapture" ;;
     durability) echo "CDHT_DURABILITY_ROUNDS=$(size 100 10) cargo test --release -p cdht-app --test durability -- --nocapture" ;;
     ui) echo "bash scripts/e2e.sh >/dev/null && bash scripts/ui-budget.sh" ;;
+    size) echo "bash scripts/app-size.sh" ;;
     *) return 1 ;;
   esac
 }

@@ -26,6 +26,7 @@ TITLES = {
     "crash": "Crashes at random moments",
     "durability": "Durability of what the person saw as saved",
     "ui": "UI bundle and start-up",
+    "size": "App binary size",
 }
 
 
