@@ -85,22 +85,6 @@ fn fill(disk: &Path, leave: u64) -> PathBuf {
     path
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 fn integrity(data: &Path) -> String {
     let db = rusqlite::Connection::open_with_flags(
         data.join("cdht.sqlite3"),
@@ -204,7 +188,7 @@ async fn a_full_disk_mid_upload_is_507_keeps_what_was_acked_and_resumes_when_spa
         let stored = data.join(format!("blobs/evidence/{}/{sha}.jpg", &sha[..2]));
         assert_eq!(&std::fs::read(stored).unwrap(), photo);
     }
-    let left = walk(&data.join("blobs/uploads"));
+    let left = files_under(&data.join("blobs/uploads"));
     assert!(left.is_empty(), "pieces left behind: {left:?}");
     assert_eq!(integrity(&data), "ok");
     drop(server);

@@ -119,27 +119,11 @@ async fn a_cut_at_any_moment_around_the_last_byte_never_leaves_a_photo_stuck() {
         assert_eq!(&std::fs::read(stored).unwrap(), photo);
     }
     let parts = server.state.config.data_dir.join("blobs/uploads");
-    let left: Vec<_> = walk(&parts);
+    let left: Vec<_> = files_under(&parts);
     assert!(left.is_empty(), "pieces left behind: {left:?}");
     // The cut requests delivered most bytes: resuming re-sent far less
     // than the photos hold.
     assert!(resent < (size * photos.len() / 2) as u64, "{resent}");
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[tokio::test]

@@ -52,17 +52,7 @@ pub async fn start_at(
     configure(&mut config);
     let state = AppState::open(config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let demo = init_demo(&state, &url).await;
-    let task = tokio::spawn(cdht_server::serve(state.clone(), listener));
-    TestServer {
-        url,
-        demo,
-        state,
-        retry: fast_retry(),
-        task,
-        _dir: None,
-    }
+    serving(state, listener, None).await
 }
 
 /// The server serving on `listener` (e.g. bound inside a network namespace,
@@ -71,6 +61,16 @@ pub async fn start_on(listener: std::net::TcpListener) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::open(Config::new(dir.path().to_path_buf())).unwrap();
     let listener = TcpListener::from_std(listener).unwrap();
+    serving(state, listener, Some(dir)).await
+}
+
+/// The demo tree on `state`, its QR codes pointing at `listener`, which then
+/// serves it.
+async fn serving(
+    state: AppState,
+    listener: TcpListener,
+    dir: Option<tempfile::TempDir>,
+) -> TestServer {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let demo = init_demo(&state, &url).await;
     let task = tokio::spawn(cdht_server::serve(state.clone(), listener));
@@ -80,7 +80,7 @@ pub async fn start_on(listener: std::net::TcpListener) -> TestServer {
         state,
         retry: fast_retry(),
         task,
-        _dir: Some(dir),
+        _dir: dir,
     }
 }
 

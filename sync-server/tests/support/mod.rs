@@ -156,3 +156,20 @@ pub const UNDO_MIGRATION_12: &str = "
     DROP INDEX persons_cccd; CREATE INDEX persons_cccd ON persons(cccd_hmac);
     PRAGMA user_version = 11;
 ";
+
+/// Every file under `dir`, in any depth (none when it does not exist).
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
