@@ -255,21 +255,6 @@ fn report_of(dir: &Path) -> SyncReport {
     serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
 }
 
-/// A small random generator, seeded and printed, so a failing run can be
-/// replayed with `CDHT_CRASH_SEED`.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -305,10 +290,10 @@ async fn killing_server_or_device_at_random_moments_loses_and_duplicates_nothing
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_nanos() as u64
-                | 1
         });
     eprintln!("crash_rounds: {rounds} rounds, CDHT_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    // Seeded and printed, so a failing run can be replayed.
+    let mut rng = fastrand::Rng::with_seed(seed);
     let started = Instant::now();
 
     let root = tempfile::tempdir().unwrap();
@@ -371,8 +356,8 @@ async fn killing_server_or_device_at_random_moments_loses_and_duplicates_nothing
         let unacked = unacked_bytes(&devices[d]);
         let spawned = Instant::now();
         let mut child = spawn_child(&devices[d], &url);
-        std::thread::sleep(Duration::from_millis(rng.below(window_ms[d].max(1))));
-        let kill_server = rng.below(2) == 0;
+        std::thread::sleep(Duration::from_millis(rng.u64(..window_ms[d].max(1))));
+        let kill_server = rng.bool();
         if child.try_wait().unwrap().is_some() {
             tally.ended_before_kill += 1;
             let took = u64::try_from(spawned.elapsed().as_millis()).unwrap_or(u64::MAX);
