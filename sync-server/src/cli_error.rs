@@ -118,6 +118,10 @@ const VIETNAMESE: &[(&str, &str)] = &[
     ("bad_output", "Tên tệp xuất phải có đuôi .png hoặc .pdf"),
     ("bad_public_url", "Địa chỉ máy chủ không đúng"),
     ("bad_role", "Vai trò không đúng; viết VAI_TRÒ:MÃ_ĐƠN_VỊ"),
+    (
+        "blobs_unreachable",
+        "Không đọc được kho ảnh minh chứng (S3): kiểm tra tên bucket và các biến AWS_*",
+    ),
     ("broken_catalog", "Bộ tiêu chí có sẵn bị hỏng"),
     ("cycle", "Đơn vị cấp trên mới tạo thành vòng lặp"),
     ("duplicate_unit", "Mã đơn vị bị trùng"),

@@ -111,7 +111,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<String> {
         let state = cdht_server::AppState::open(config)?;
         cdht_server::blobs::check_reachable(state.blobs.as_ref())
             .await
-            .map_err(|e| anyhow::anyhow!("the evidence store cannot be reached: {e}"))?;
+            .map_err(|e| Coded {
+                code: "blobs_unreachable",
+                message: format!(
+                    "the evidence store cannot be read; check the bucket and the AWS_* \
+                     variables (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
+                     AWS_REGION, AWS_ALLOW_HTTP=true for plain HTTP): {e}"
+                ),
+            })?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Coded {
