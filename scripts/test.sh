@@ -13,7 +13,11 @@ echo "== supply chain: cargo deny (advisories, licences, bans, sources, core pur
 bash scripts/deny.sh
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo test"
+echo "== cargo test (one private PostgreSQL cluster for the PostgreSQL backend's tests)"
+pg_dir=$(mktemp -d /tmp/cdht-pg.XXXXXX)
+trap 'bash scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+CDHT_TEST_PG_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
+export CDHT_TEST_PG_URL
 cargo test --workspace
 echo "== every command of the README, as written (cdht-server from the test build)"
 bash scripts/check-readme.sh target/debug

@@ -13,6 +13,8 @@
 //! - [`down_link`] (feature `server`): an address whose link is down.
 //! - [`photos`] (feature `photos`): a 12-megapixel phone-like JPEG with
 //!   camera EXIF (orientation, GPS, Make/Model), and EXIF/pixel checks.
+//! - [`postgres`] (feature `postgres`): a private PostgreSQL cluster and a
+//!   fresh database in it per test.
 //! - [`photo`]: a fake JPEG of a given size.
 //! - [`accepted_all`]: the server's answer accepting every record of a batch.
 // Test helpers: a failed setup step should panic the test that called it.
@@ -26,6 +28,8 @@ pub mod faulty_link;
 pub mod netns;
 #[cfg(feature = "photos")]
 pub mod photos;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "server")]
 pub mod records;
 #[cfg(feature = "server")]
