@@ -1,0 +1,74 @@
+//! This backend's errors, and what the handlers see of them.
+
+use cdht_server::storage::StorageError;
+use postgres::error::SqlState;
+
+/// Why a call failed inside this backend. Handlers see a [`StorageError`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("postgres: {0}")]
+    Pg(#[from] postgres::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The database was migrated by a newer server; this one would misread it.
+    #[error(
+        "the database schema is version {found}, newer than version {known}, the newest this \
+         server knows: run the newer cdht-server, or a database of this version"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Another transaction was in the way (serialization failure, deadlock,
+    /// lock timeout) or no connection came free in time: nothing was done,
+    /// the request may be sent again.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Pg(e) => e.code().is_some_and(|c| {
+                *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED
+                    || *c == SqlState::LOCK_NOT_AVAILABLE
+                    || *c == SqlState::QUERY_CANCELED
+            }),
+            // r2d2's only runtime error is a timeout waiting for a connection.
+            Self::Pool(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The server's disk is full (53100): nothing of the transaction was kept.
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Pg(e) if e.code() == Some(&SqlState::DISK_FULL))
+    }
+
+    /// A unique or foreign key constraint refused the write.
+    #[must_use]
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, Self::Pg(e) if e.code().is_some_and(|c|
+            *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION))
+    }
+}
+
+impl From<Error> for StorageError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Storage(s) => s,
+            // The driver-neutral error (issue 15) has Busy and Full; until the
+            // trait crate lands, the message carries the class.
+            other if other.is_busy() => StorageError::Corrupt(format!("busy: {other}")),
+            other if other.is_full() => StorageError::Corrupt(format!("disk full: {other}")),
+            other => StorageError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+/// Stored data that does not read back as what was written.
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::Storage(StorageError::Corrupt(what.to_string()))
+}

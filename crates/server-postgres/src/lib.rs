@@ -1,0 +1,98 @@
+//! The PostgreSQL backend of the sync server's [`Storage`]: several server
+//! instances share one database (issue 15).
+//!
+//! Each method ports the SQLite backend's (`cdht_server::sqlite`), with the
+//! same rules (`cdht_server::rules`). Where SQLite relied on its single
+//! writer, this backend locks explicitly:
+//! - the change log's positions come from one counter row, whose row lock
+//!   each writer holds until it commits ([`changes`]), so positions commit
+//!   in their order and a pull's cursor never passes a change committed late;
+//! - a push locks its device's row (`SELECT … FOR UPDATE`) before anything
+//!   else, so one device's batches apply one at a time;
+//! - a review locks the assessment it acts on.
+//!
+//! Lock order, so that writers never deadlock one another: a device's row,
+//! then the change counter, then the records.
+
+mod catalogs;
+mod changes;
+mod devices;
+mod error;
+mod migrate;
+mod storage;
+mod units;
+
+pub use error::{Error, Result};
+pub use migrate::SCHEMA_VERSION;
+
+use postgres::NoTls;
+use r2d2_postgres::PostgresConnectionManager;
+use std::time::Duration;
+
+/// How long a writer waits for a row lock before the call fails busy (the
+/// handlers answer `503 busy`, the client retries): as SQLite's busy timeout.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a call waits for a free connection of the pool.
+const POOL_WAIT: Duration = Duration::from_secs(15);
+
+type Manager = PostgresConnectionManager<NoTls>;
+type Conn = r2d2::PooledConnection<Manager>;
+
+pub struct PgStorage {
+    pool: r2d2::Pool<Manager>,
+}
+
+/// Sets what every connection of the pool runs with.
+#[derive(Debug)]
+struct Setup;
+
+impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
+    fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
+        c.batch_execute(&format!(
+            "SET lock_timeout = '{}ms'; SET TIME ZONE 'UTC'",
+            LOCK_TIMEOUT.as_millis()
+        ))
+    }
+}
+
+/// Now, as the rows keep times: RFC 3339 UTC with milliseconds.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The unit and every unit below it, as `sub(code)`, for `$1` = the root.
+#[allow(dead_code)] // the review and report queries (next)
+pub(crate) const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT $1::text UNION ALL \
+                                  SELECT u.code FROM units u JOIN sub ON u.parent = sub.code)";
+
+impl PgStorage {
+    /// Connects to `url` (`postgres://user@host:port/db`) with a pool of at
+    /// most `pool_size` connections, and runs pending migrations. Refuses a
+    /// database whose schema is newer than this build's.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self> {
+        let config: postgres::Config = url.parse()?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(POOL_WAIT)
+            .connection_customizer(Box::new(Setup))
+            .build(manager)?;
+        migrate::migrate(&mut *pool.get()?)?;
+        Ok(Self { pool })
+    }
+
+    fn conn(&self) -> Result<Conn> {
+        Ok(self.pool.get()?)
+    }
+}
+
+/// A number as a bigint column keeps it (PostgreSQL has no unsigned types).
+pub(crate) fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A bigint column as the unsigned number it holds.
+pub(crate) fn unsigned(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

@@ -1,0 +1,305 @@
+//! [`Storage`] for [`PgStorage`]: each method calls its table group's module.
+
+use crate::{catalogs, devices, units, unsigned, PgStorage};
+use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
+use cdht_core::sync::{EvidenceStatus, PullResponse, RoleGrant};
+use cdht_core::{AreaType, Catalog};
+use cdht_server::storage::{
+    AssessmentRecord, AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage,
+    EnrolDevice, ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit,
+    PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError,
+    StorageResult, Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A method this backend does not have yet.
+fn not_ported(method: &str) -> StorageError {
+    StorageError::Corrupt(format!("{method} is not ported to PostgreSQL yet"))
+}
+
+impl Storage for PgStorage {
+    fn add_units(&self, units: &[NewUnit]) -> StorageResult<()> {
+        Ok(units::add_units(self, units)?)
+    }
+
+    fn unit(&self, code: &str) -> StorageResult<Option<UnitRow>> {
+        Ok(units::unit(self, code)?)
+    }
+
+    fn units(&self) -> StorageResult<Vec<UnitRow>> {
+        Ok(units::units(self)?)
+    }
+
+    fn ancestors(&self, code: &str) -> StorageResult<Vec<UnitCode>> {
+        Ok(units::ancestors(self, code)?)
+    }
+
+    fn set_join_key(&self, code: &str, join_key: &str) -> StorageResult<()> {
+        Ok(units::set_join_key(self, code, join_key)?)
+    }
+
+    fn enrol_device(
+        &self,
+        unit: &str,
+        join_key: &str,
+        device: EnrolDevice<'_>,
+        token_hash: &str,
+    ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>> {
+        Ok(devices::enrol_device(
+            self, unit, join_key, device, token_hash,
+        )?)
+    }
+
+    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
+        Ok(devices::subject_for_token(self, token_hash, now)?)
+    }
+
+    fn add_officer(
+        &self,
+        username: &str,
+        password_hash: &str,
+        grants: &[RoleGrant],
+    ) -> StorageResult<()> {
+        Ok(devices::add_officer(self, username, password_hash, grants)?)
+    }
+
+    fn officer_login(
+        &self,
+        username: &str,
+    ) -> StorageResult<Option<(i64, String, Vec<RoleGrant>)>> {
+        Ok(devices::officer_login(self, username)?)
+    }
+
+    fn add_session(
+        &self,
+        officer_id: i64,
+        token_hash: &str,
+        expires_at: &str,
+    ) -> StorageResult<()> {
+        Ok(devices::add_session(
+            self, officer_id, token_hash, expires_at,
+        )?)
+    }
+
+    fn bind_officer(&self, device_id: DeviceId, officer_id: Option<i64>) -> StorageResult<()> {
+        Ok(devices::bind_officer(self, device_id, officer_id)?)
+    }
+
+    fn apply_push(
+        &self,
+        _device: &DeviceRef,
+        _key: &BatchKey,
+        _records: &[PreparedRecord],
+    ) -> StorageResult<PushOutcome> {
+        Err(not_ported("apply_push"))
+    }
+
+    fn assessment_areas(&self, _ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>> {
+        Err(not_ported("assessment_areas"))
+    }
+
+    fn pull(
+        &self,
+        _device: &DeviceRef,
+        _since: u64,
+        _limit: u32,
+        _household: bool,
+    ) -> StorageResult<PullResponse> {
+        Err(not_ported("pull"))
+    }
+
+    fn assessment_unit(&self, _id: AssessmentId) -> StorageResult<Option<UnitCode>> {
+        Err(not_ported("assessment_unit"))
+    }
+
+    fn assessment_record(&self, _id: AssessmentId) -> StorageResult<Option<AssessmentRecord>> {
+        Err(not_ported("assessment_record"))
+    }
+
+    fn list_assessments(&self, _unit: &str) -> StorageResult<Vec<AssessmentSummary>> {
+        Err(not_ported("list_assessments"))
+    }
+
+    fn review(&self, _id: AssessmentId, _actor: &str, _action: &ReviewAction) -> StorageResult<()> {
+        Err(not_ported("review"))
+    }
+
+    fn recognise(&self, _unit: &str, _actor: &str, _rec: &Recognition) -> StorageResult<()> {
+        Err(not_ported("recognise"))
+    }
+
+    fn duplicates(
+        &self,
+        _unit: &str,
+        _after: Option<AssessmentId>,
+        _limit: u32,
+    ) -> StorageResult<DuplicatePage> {
+        Err(not_ported("duplicates"))
+    }
+
+    fn audit(&self, _unit: &str) -> StorageResult<Vec<AuditEntry>> {
+        Err(not_ported("audit"))
+    }
+
+    fn exemplary_candidates(
+        &self,
+        _unit: &str,
+        _year: u16,
+        _after: Option<PersonId>,
+        _limit: u32,
+    ) -> StorageResult<ExemplaryCandidatePage> {
+        Err(not_ported("exemplary_candidates"))
+    }
+
+    fn grant_exemplary(
+        &self,
+        _unit: &str,
+        _actor: &str,
+        _grant: &ExemplaryGrant,
+        _status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
+    ) -> StorageResult<()> {
+        Err(not_ported("grant_exemplary"))
+    }
+
+    fn report_facts(
+        &self,
+        _unit: &str,
+        _year: u16,
+    ) -> StorageResult<cdht_server::report::ReportFacts> {
+        Err(not_ported("report_facts"))
+    }
+
+    fn person_names(&self, _ids: &[String]) -> StorageResult<HashMap<String, String>> {
+        Err(not_ported("person_names"))
+    }
+
+    fn review_queue(
+        &self,
+        _unit: &str,
+        _filter: &cdht_server::queue::QueueFilter,
+    ) -> StorageResult<cdht_server::queue::QueuePage> {
+        Err(not_ported("review_queue"))
+    }
+
+    fn certificate(
+        &self,
+        _id: AssessmentId,
+        _new_token: &str,
+    ) -> StorageResult<Option<cdht_server::documents::CertificateFacts>> {
+        Err(not_ported("certificate"))
+    }
+
+    fn verify_certificate(
+        &self,
+        _token: &str,
+    ) -> StorageResult<Option<cdht_server::documents::CertificateFacts>> {
+        Err(not_ported("verify_certificate"))
+    }
+
+    fn decision_list(
+        &self,
+        _unit: &str,
+        _decision_no: &str,
+    ) -> StorageResult<Vec<cdht_server::documents::DecisionRow>> {
+        Err(not_ported("decision_list"))
+    }
+
+    fn evidence_status(
+        &self,
+        _reader: &Reader,
+        _sha256: &[String],
+    ) -> StorageResult<Vec<EvidenceStatus>> {
+        Err(not_ported("evidence_status"))
+    }
+
+    fn upload_progress(&self, _key: &UploadKey) -> StorageResult<Option<UploadProgress>> {
+        Err(not_ported("upload_progress"))
+    }
+
+    fn upload_add_chunk(&self, _key: &UploadKey, _offset: u64, _len: u64) -> StorageResult<bool> {
+        Err(not_ported("upload_add_chunk"))
+    }
+
+    fn upload_finish(&self, _key: &UploadKey, _ok: bool) -> StorageResult<()> {
+        Err(not_ported("upload_finish"))
+    }
+
+    fn stuck_uploads(&self) -> StorageResult<Vec<UploadKey>> {
+        Err(not_ported("stuck_uploads"))
+    }
+
+    fn readable_photo(&self, _sha256: &str, _reader: &Reader) -> StorageResult<Option<u64>> {
+        Err(not_ported("readable_photo"))
+    }
+
+    fn catalogs(&self) -> StorageResult<Vec<Catalog>> {
+        Ok(catalogs::catalogs(self)?)
+    }
+
+    fn catalog_revisions(&self) -> StorageResult<Vec<(String, u32)>> {
+        Ok(catalogs::catalog_revisions(self)?)
+    }
+
+    fn add_catalog(&self, catalog: &Catalog) -> StorageResult<()> {
+        Ok(catalogs::add_catalog(self, catalog)?)
+    }
+
+    fn announce_shipped_catalog(&self, catalog: &Catalog) -> StorageResult<bool> {
+        Ok(catalogs::announce_shipped_catalog(self, catalog)?)
+    }
+
+    fn import_units(
+        &self,
+        new: &[NewUnit],
+        updates: &[UnitUpdate],
+    ) -> StorageResult<Vec<UnitCode>> {
+        Ok(units::import_units(self, new, updates)?)
+    }
+
+    fn stats(&self) -> StorageResult<Stats> {
+        let r = self
+            .conn()?
+            .query_one(
+                "SELECT (SELECT count(*) FROM persons), (SELECT count(*) FROM assessments),
+                (SELECT count(*) FROM evidence),
+                (SELECT count(DISTINCT sha256) FROM uploads WHERE complete),
+                (SELECT COALESCE(SUM(accepted_bytes), 0)::bigint FROM uploads),
+                (SELECT count(*) FROM batches)",
+                &[],
+            )
+            .map_err(crate::Error::from)?;
+        Ok(Stats {
+            persons: unsigned(r.get(0)),
+            assessments: unsigned(r.get(1)),
+            evidence_records: unsigned(r.get(2)),
+            blobs_complete: unsigned(r.get(3)),
+            evidence_bytes_accepted: unsigned(r.get(4)),
+            batches: unsigned(r.get(5)),
+        })
+    }
+
+    /// PostgreSQL checkpoints its own write-ahead log: nothing to fold.
+    fn checkpoint(&self, _wait: bool) -> StorageResult<bool> {
+        Ok(true)
+    }
+
+    fn setting(&self, key: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .conn()?
+            .query_opt("SELECT value FROM settings WHERE key = $1", &[&key])
+            .map_err(crate::Error::from)?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> StorageResult<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
+            )
+            .map_err(crate::Error::from)?;
+        Ok(())
+    }
+}
