@@ -33,7 +33,6 @@ pub(crate) fn lock_last_seq(tx: &mut Transaction<'_>) -> Result<i64> {
         .get(0))
 }
 
-#[allow(dead_code)] // push (next)
 pub(crate) fn save_last_seq(tx: &mut Transaction<'_>, last: i64) -> Result<()> {
     tx.execute("UPDATE change_counter SET last = $1", &[&last])?;
     Ok(())

@@ -26,7 +26,6 @@ fn grants(c: &mut impl GenericClient, officer_id: i64) -> Result<Vec<RoleGrant>>
         .collect()
 }
 
-#[allow(dead_code)] // push (next)
 pub(crate) fn is_device_person(
     c: &mut impl GenericClient,
     device_id: &str,

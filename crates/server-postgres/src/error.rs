@@ -6,7 +6,7 @@ use postgres::error::SqlState;
 /// Why a call failed inside this backend. Handlers see a [`StorageError`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", pg_message(.0))]
     Pg(#[from] postgres::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
@@ -21,6 +21,18 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The server's own words (code, message, detail) when it sent any: the
+/// client error's Display says only "db error".
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
+            None => format!("{} ({})", db.message(), db.code().code()),
+        },
+        None => e.to_string(),
+    }
+}
 
 impl Error {
     /// Another transaction was in the way (serialization failure, deadlock,

@@ -18,7 +18,11 @@ mod catalogs;
 mod changes;
 mod devices;
 mod error;
+mod evidence;
 mod migrate;
+mod pull;
+mod push;
+mod push_person;
 mod storage;
 mod units;
 
@@ -62,7 +66,6 @@ pub(crate) fn now() -> String {
 }
 
 /// The unit and every unit below it, as `sub(code)`, for `$1` = the root.
-#[allow(dead_code)] // the review and report queries (next)
 pub(crate) const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT $1::text UNION ALL \
                                   SELECT u.code FROM units u JOIN sub ON u.parent = sub.code)";
 

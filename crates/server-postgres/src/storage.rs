@@ -1,6 +1,6 @@
 //! [`Storage`] for [`PgStorage`]: each method calls its table group's module.
 
-use crate::{catalogs, devices, units, unsigned, PgStorage};
+use crate::{catalogs, devices, evidence, pull, push, units, unsigned, PgStorage};
 use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
@@ -88,25 +88,25 @@ impl Storage for PgStorage {
 
     fn apply_push(
         &self,
-        _device: &DeviceRef,
-        _key: &BatchKey,
-        _records: &[PreparedRecord],
+        device: &DeviceRef,
+        key: &BatchKey,
+        records: &[PreparedRecord],
     ) -> StorageResult<PushOutcome> {
-        Err(not_ported("apply_push"))
+        Ok(push::apply_push(self, device, key, records)?)
     }
 
-    fn assessment_areas(&self, _ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>> {
-        Err(not_ported("assessment_areas"))
+    fn assessment_areas(&self, ids: &[Uuid]) -> StorageResult<HashMap<Uuid, AreaType>> {
+        Ok(push::assessment_areas(self, ids)?)
     }
 
     fn pull(
         &self,
-        _device: &DeviceRef,
-        _since: u64,
-        _limit: u32,
-        _household: bool,
+        device: &DeviceRef,
+        since: u64,
+        limit: u32,
+        household: bool,
     ) -> StorageResult<PullResponse> {
-        Err(not_ported("pull"))
+        Ok(pull::pull(self, device, since, limit, household)?)
     }
 
     fn assessment_unit(&self, _id: AssessmentId) -> StorageResult<Option<UnitCode>> {
@@ -207,30 +207,30 @@ impl Storage for PgStorage {
 
     fn evidence_status(
         &self,
-        _reader: &Reader,
-        _sha256: &[String],
+        reader: &Reader,
+        sha256: &[String],
     ) -> StorageResult<Vec<EvidenceStatus>> {
-        Err(not_ported("evidence_status"))
+        Ok(evidence::evidence_status(self, reader, sha256)?)
     }
 
-    fn upload_progress(&self, _key: &UploadKey) -> StorageResult<Option<UploadProgress>> {
-        Err(not_ported("upload_progress"))
+    fn upload_progress(&self, key: &UploadKey) -> StorageResult<Option<UploadProgress>> {
+        Ok(evidence::upload_progress(self, key)?)
     }
 
-    fn upload_add_chunk(&self, _key: &UploadKey, _offset: u64, _len: u64) -> StorageResult<bool> {
-        Err(not_ported("upload_add_chunk"))
+    fn upload_add_chunk(&self, key: &UploadKey, offset: u64, len: u64) -> StorageResult<bool> {
+        Ok(evidence::upload_add_chunk(self, key, offset, len)?)
     }
 
-    fn upload_finish(&self, _key: &UploadKey, _ok: bool) -> StorageResult<()> {
-        Err(not_ported("upload_finish"))
+    fn upload_finish(&self, key: &UploadKey, ok: bool) -> StorageResult<()> {
+        Ok(evidence::upload_finish(self, key, ok)?)
     }
 
     fn stuck_uploads(&self) -> StorageResult<Vec<UploadKey>> {
-        Err(not_ported("stuck_uploads"))
+        Ok(evidence::stuck_uploads(self)?)
     }
 
-    fn readable_photo(&self, _sha256: &str, _reader: &Reader) -> StorageResult<Option<u64>> {
-        Err(not_ported("readable_photo"))
+    fn readable_photo(&self, sha256: &str, reader: &Reader) -> StorageResult<Option<u64>> {
+        Ok(evidence::readable_photo(self, sha256, reader)?)
     }
 
     fn catalogs(&self) -> StorageResult<Vec<Catalog>> {

@@ -73,7 +73,6 @@ pub(crate) fn ancestor_chain(c: &mut impl GenericClient, code: &str) -> Result<V
 }
 
 /// Whether `code` is `root` or below it.
-#[allow(dead_code)] // push (next)
 pub(crate) fn in_subtree(c: &mut impl GenericClient, root: &str, code: &str) -> Result<bool> {
     Ok(ancestor_chain(c, code)?.iter().any(|a| a == root))
 }

@@ -40,3 +40,4 @@ pub fn tree(db: &dyn Storage) {
     ])
     .unwrap();
 }
+pub mod twins;
