@@ -6,16 +6,16 @@ use super::evidence::announce_upload;
 use super::push_batch::{BatchMemo, BatchTime, FirstStore, FIRST_STORE_KEPT};
 use super::units::{in_subtree, unit_row};
 use super::{audit_at, batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
-use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
-use crate::storage::{
-    BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageError,
-    StorageResult,
-};
 use cdht_core::sync::{
     AckOutcome, DeviceScope, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState,
 };
 use cdht_core::AreaType;
 use cdht_core::Code;
+use cdht_server_db::rules::{decide, same_cccd, Decision, Existing, Pushed};
+use cdht_server_db::{
+    BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageError,
+    StorageResult,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -2,13 +2,13 @@
 //! likely duplicates and the audit log.
 
 use super::{add_change, audit, now, write_tx, SqliteStorage, SUBTREE};
-use crate::storage::{
-    AssessmentSummary, AuditEntry, DuplicateGroup, DuplicateMember, DuplicatePage, Recognition,
-    Refusal, ReviewAction, StorageError, StorageResult, DUPLICATE_MEMBERS_SHOWN,
-};
 use cdht_core::ids::{AssessmentId, UnitCode};
 use cdht_core::sync::{Change, ReviewState};
 use cdht_core::Code;
+use cdht_server_db::{
+    AssessmentSummary, AuditEntry, DuplicateGroup, DuplicateMember, DuplicatePage, Recognition,
+    Refusal, ReviewAction, StorageError, StorageResult, DUPLICATE_MEMBERS_SHOWN,
+};
 use rusqlite::{params, OptionalExtension};
 
 /// Other assessments of the same person (same keyed CCCD) in the same year
