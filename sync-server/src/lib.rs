@@ -16,15 +16,17 @@ pub mod jpeg;
 pub mod limiter;
 pub mod page;
 pub mod poster;
-pub mod queue;
 pub mod report;
-pub mod rules;
 pub mod serve;
-pub mod sqlite;
-pub mod storage;
 pub mod tls;
 pub mod units;
 pub mod upload;
+
+// Storage lives in crates of its own (issue 15): the trait, its types and the
+// rules every backend applies, and one crate per backend. The old paths stay.
+pub use cdht_server_db as storage;
+pub use cdht_server_db::{queue, rules};
+pub use cdht_server_sqlite as sqlite;
 
 pub use limiter::{Attempt, FailureLimiter};
 pub use serve::{

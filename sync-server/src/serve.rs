@@ -2,17 +2,15 @@
 //! periodic and final WAL checkpoints, and the sizes of the pools.
 
 use crate::{api, conn, conn_tls, private_umask, upload, AppState};
+use cdht_server_db::PoolSettings;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Connections to the database. SQLite serialises writers anyway, and WAL
-/// readers run in parallel, so a few more than the cores keeps both cores busy
-/// while one connection waits on the disk; more would only queue inside
-/// SQLite and cost a page cache (≈2 MB) each.
-pub const DB_POOL_SIZE: u32 = 8;
+/// Connections to the database (see [`PoolSettings::DEFAULT`]).
+pub const DB_POOL_SIZE: u32 = PoolSettings::DEFAULT.size;
 /// How long a request waits for a free connection before `503 busy`.
-pub const DB_POOL_WAIT: Duration = Duration::from_secs(15);
+pub const DB_POOL_WAIT: Duration = PoolSettings::DEFAULT.wait;
 /// tokio's blocking threads. Every storage call holds a connection, so
 /// threads beyond the pool would only wait for one (tokio's default of 512
 /// let a crowd of pulls start 200 threads); the rest are for file I/O of

@@ -10,35 +10,7 @@ pub mod tables;
 pub mod verify;
 pub mod xlsx;
 
-use serde::Serialize;
-
-/// What a certificate and its verification page show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CertificateFacts {
-    pub assessment: String,
-    pub full_name: String,
-    pub birth_year: Option<u16>,
-    pub unit_code: String,
-    pub unit_name: String,
-    pub year: u16,
-    pub decision_no: String,
-    pub decision_date: String,
-    /// The verification token (random, stored).
-    pub token: String,
-}
-
-/// One person of a decision's recognition list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DecisionRow {
-    pub full_name: String,
-    pub birth_year: Option<u16>,
-    pub unit_code: String,
-    pub unit_name: String,
-    pub group: String,
-    pub total: u32,
-    pub year: u16,
-    pub decision_date: String,
-}
+pub use cdht_server_db::facts::{CertificateFacts, DecisionRow};
 
 /// A new verification token: 32 random bytes (256 bits), hex.
 pub fn new_token() -> anyhow::Result<String> {

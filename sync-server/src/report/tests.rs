@@ -2,6 +2,7 @@
 //! The report's definitions on small hand-made facts.
 
 use super::*;
+use cdht_core::sync::ReviewState;
 
 fn unit(code: &str, parent: Option<u32>) -> SubUnit {
     SubUnit {

@@ -2,12 +2,12 @@
 
 use super::units::unit_row;
 use super::{audit, now, write_tx, SqliteStorage};
-use crate::storage::{
-    DeviceRef, EnrolDevice, Refusal, StorageError, StorageResult, Subject, UnitRow,
-};
 use cdht_core::ids::{DeviceId, UnitCode};
 use cdht_core::sync::{DeviceScope, Role, RoleGrant};
 use cdht_core::Code;
+use cdht_server_db::{
+    DeviceRef, EnrolDevice, Refusal, StorageError, StorageResult, Subject, UnitRow,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn grants(conn: &rusqlite::Connection, officer_id: i64) -> StorageResult<Vec<RoleGrant>> {

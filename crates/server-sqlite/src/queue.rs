@@ -2,8 +2,8 @@
 //! walked newest first, the subtree, group and passed tested in the index.
 
 use super::{SqliteStorage, SUBTREE};
-use crate::queue::{cursor, QueueFilter, QueueItem, QueuePage};
-use crate::storage::StorageResult;
+use cdht_server_db::queue::{cursor, QueueFilter, QueueItem, QueuePage};
+use cdht_server_db::StorageResult;
 use rusqlite::params;
 
 /// Another assessment of the same person (keyed CCCD) in the same year.

@@ -3,13 +3,13 @@
 //! (`points_layouts`), instead of the text `1.1:8,1.2:10,…` (49 bytes for
 //! a catalog of ten, kept twice: in the row and in `assessments_report`).
 
-use crate::report::{MAX_INDICATORS, NO_POINTS};
-use crate::storage::StorageResult;
+use cdht_server_db::facts::{MAX_INDICATORS, NO_POINTS};
+use cdht_server_db::StorageResult;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 
-/// The points text a push scored (`crate::report::points_text`) as kept:
+/// The points text a push scored (`cdht_server::report::points_text`) as kept:
 /// bytes when every value fits, else the text itself. `layouts`: the
 /// layout ids the batch already looked up, by their indicator list.
 pub(super) fn stored_points(

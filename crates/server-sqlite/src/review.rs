@@ -2,13 +2,13 @@
 //! likely duplicates and the audit log.
 
 use super::{add_change, audit, now, write_tx, SqliteStorage, SUBTREE};
-use crate::storage::{
-    AssessmentSummary, AuditEntry, DuplicateGroup, DuplicateMember, DuplicatePage, Recognition,
-    Refusal, ReviewAction, StorageError, StorageResult, DUPLICATE_MEMBERS_SHOWN,
-};
 use cdht_core::ids::{AssessmentId, UnitCode};
 use cdht_core::sync::{Change, ReviewState};
 use cdht_core::Code;
+use cdht_server_db::{
+    rules, AssessmentSummary, AuditEntry, DuplicateGroup, DuplicateMember, DuplicatePage,
+    Recognition, Refusal, ReviewAction, StorageError, StorageResult, DUPLICATE_MEMBERS_SHOWN,
+};
 use rusqlite::{params, OptionalExtension};
 
 /// Other assessments of the same person (same keyed CCCD) in the same year
@@ -109,24 +109,9 @@ pub(super) fn review(
         .optional()?
         .ok_or_else(|| StorageError::refused(Refusal::NotFound, Code::NotFound))?;
     let from = ReviewState::parse(&state).ok_or_else(|| StorageError::Corrupt(state.clone()))?;
-    // Only from the state the reviewer saw: whoever acts second on an
-    // assessment finds it moved on and is refused, nothing overwritten.
-    let (to, reason, seen) = match action {
-        ReviewAction::Approve => (ReviewState::Approved, None, ReviewState::Submitted),
-        ReviewAction::Return { reason, from } => {
-            (ReviewState::Returned, Some(reason.as_str()), *from)
-        }
-    };
-    let allowed = from == seen && matches!(from, ReviewState::Submitted | ReviewState::Approved);
-    if !allowed {
-        return Err(StorageError::refused(
-            Refusal::Conflict,
-            Code::WrongState {
-                state: from.as_str().to_owned(),
-                to: Some(to.as_str().to_owned()),
-            },
-        ));
-    }
+    let step = rules::review_step(from, action)
+        .map_err(|code| StorageError::refused(Refusal::Conflict, code))?;
+    let (to, reason) = (step.to, step.reason);
     tx.execute(
         // `added_at`: the first change's time, which `updated_at` was so far.
         "UPDATE assessments SET state = ?2, return_reason = ?3, updated_at = ?4,
@@ -136,11 +121,7 @@ pub(super) fn review(
     audit(
         &tx,
         actor,
-        if to == ReviewState::Approved {
-            "approve"
-        } else {
-            "return"
-        },
+        step.audit,
         Some(&unit),
         Some(&id_text),
         Some(from.as_str()),
@@ -189,12 +170,8 @@ pub(super) fn recognise(
                 format!("no assessment {id} in this unit"),
             ));
         };
-        if state != ReviewState::Approved.as_str() {
-            return Err(StorageError::refused(
-                Refusal::Conflict,
-                Code::WrongState { state, to: None },
-            ));
-        }
+        let state =
+            ReviewState::parse(&state).ok_or_else(|| StorageError::Corrupt(state.clone()))?;
         // Counted once: the same person recognised elsewhere this year blocks it.
         let elsewhere: bool = tx.query_row(
             &format!(
@@ -204,13 +181,14 @@ pub(super) fn recognise(
             [&id_text],
             |r| r.get(0),
         )?;
-        if elsewhere {
-            return Err(StorageError::refused_saying(
+        rules::may_recognise(state, elsewhere).map_err(|code| match code {
+            Code::AlreadyRecognisedElsewhere => StorageError::refused_saying(
                 Refusal::Conflict,
-                Code::AlreadyRecognisedElsewhere,
+                code,
                 format!("the person of assessment {id} is recognised elsewhere this year"),
-            ));
-        }
+            ),
+            code => StorageError::refused(Refusal::Conflict, code),
+        })?;
         tx.execute(
             "UPDATE assessments SET state = 'recognised', decision_no = ?2,
                 decision_date = ?3, updated_at = ?4, added_at = COALESCE(added_at, updated_at)

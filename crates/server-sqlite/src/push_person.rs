@@ -2,8 +2,8 @@
 //! or replaces, and the hashes of the record as devices pull it.
 
 use super::hash_value;
-use crate::storage::{CccdUpdate, StorageResult};
 use cdht_core::sync::{PersonRecord, RecordBody};
+use cdht_server_db::{CccdUpdate, StorageResult};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// One person record to write, after the push rules let it through.
@@ -58,9 +58,10 @@ pub(super) fn write_person(tx: &Transaction<'_>, w: &PersonWrite<'_>) -> Storage
         household: None,
         ..w.person.clone()
     };
-    let sent_hash = crate::sha256_hex(&RecordBody::Person(pulled.clone()).canonical_json());
+    let sent_hash =
+        cdht_core::digest::sha256_hex(&RecordBody::Person(pulled.clone()).canonical_json());
     let household_hash = household.as_ref().map(|label| {
-        crate::sha256_hex(
+        cdht_core::digest::sha256_hex(
             &RecordBody::Person(PersonRecord {
                 household: Some(label.clone()),
                 ..pulled

@@ -1,10 +1,10 @@
 //! The catalogs of indicators: installed ones and their announcement.
 
 use super::{add_change, now, write_tx, SqliteStorage};
-use crate::storage::{Refusal, StorageError, StorageResult};
 use cdht_core::sync::Change;
 use cdht_core::Catalog;
 use cdht_core::Code;
+use cdht_server_db::{Refusal, StorageError, StorageResult};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// A catalog change, for every device (no unit, subject or origin), with

@@ -2,8 +2,8 @@
 //! its row, its person, its photos and its last review.
 
 use super::SqliteStorage;
-use crate::storage::{AssessmentRecord, LastReview, StorageResult};
 use cdht_core::ids::AssessmentId;
+use cdht_server_db::{AssessmentRecord, LastReview, StorageResult};
 use rusqlite::OptionalExtension;
 
 pub(super) fn assessment_record(

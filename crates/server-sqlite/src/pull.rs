@@ -9,7 +9,6 @@
 //! its current version both times.
 
 use super::{SqliteStorage, SUBTREE};
-use crate::storage::{DeviceRef, StorageError, StorageResult};
 use cdht_core::assessment::Answers;
 use cdht_core::ids::{CatalogId, GroupId, IndicatorId, UnitCode};
 use cdht_core::sync::{
@@ -17,6 +16,7 @@ use cdht_core::sync::{
     RecordBody, RecordEnvelope, ServerChange,
 };
 use cdht_core::AreaType;
+use cdht_server_db::{DeviceRef, StorageError, StorageResult};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Row};
 

@@ -1,5 +1,6 @@
-//! The SQLite backend of [`Storage`]: one file in the data directory, WAL
-//! mode, numbered migrations embedded in the binary.
+//! The SQLite backend of the sync server's [`Storage`]: one file in the data
+//! directory, WAL mode, numbered migrations embedded in the binary
+//! (`migrations/`), and a guard against a file a newer server migrated.
 
 mod batch_answers;
 mod catalogs;
@@ -18,15 +19,15 @@ mod report;
 mod review;
 mod units;
 
-use crate::storage::{
-    AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage, EnrolDevice,
-    ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit, PreparedRecord,
-    PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError, StorageResult,
-    Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
-};
 use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{Change, EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
+use cdht_server_db::{
+    AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage, EnrolDevice,
+    ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit, PoolSettings,
+    PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError,
+    StorageResult, Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
+};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
@@ -35,18 +36,18 @@ use uuid::Uuid;
 
 /// The migrations, in order; `PRAGMA user_version` says how many ran.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/0001_init.sql"),
-    include_str!("../../migrations/0002_settings.sql"),
-    include_str!("../../migrations/0003_pull_records.sql"),
-    include_str!("../../migrations/0004_pull_index.sql"),
-    include_str!("../../migrations/0005_duplicate_groups.sql"),
-    include_str!("../../migrations/0006_exemplary_titles.sql"),
-    include_str!("../../migrations/0007_change_log_references.sql"),
-    include_str!("../../migrations/0008_uploads_per_device.sql"),
-    include_str!("../../migrations/0009_reports.sql"),
-    include_str!("../../migrations/0010_audit_by_assessment.sql"),
-    include_str!("../../migrations/0011_household_label.sql"),
-    include_str!("../../migrations/0012_records_carry_their_change.sql"),
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_settings.sql"),
+    include_str!("../migrations/0003_pull_records.sql"),
+    include_str!("../migrations/0004_pull_index.sql"),
+    include_str!("../migrations/0005_duplicate_groups.sql"),
+    include_str!("../migrations/0006_exemplary_titles.sql"),
+    include_str!("../migrations/0007_change_log_references.sql"),
+    include_str!("../migrations/0008_uploads_per_device.sql"),
+    include_str!("../migrations/0009_reports.sql"),
+    include_str!("../migrations/0010_audit_by_assessment.sql"),
+    include_str!("../migrations/0011_household_label.sql"),
+    include_str!("../migrations/0012_records_carry_their_change.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.
@@ -72,6 +73,11 @@ pub fn now() -> String {
 impl SqliteStorage {
     /// Opens (creating if needed) `DIR/cdht.sqlite3` and runs pending migrations.
     pub fn open(dir: &Path) -> StorageResult<Self> {
+        Self::open_with(dir, PoolSettings::DEFAULT)
+    }
+
+    /// [`Self::open`] with a pool of its own size.
+    pub fn open_with(dir: &Path, pool: PoolSettings) -> StorageResult<Self> {
         let manager = SqliteConnectionManager::file(dir.join("cdht.sqlite3")).with_init(|c| {
             // WAL: readers never block the writer; busy_timeout: writers queue
             // instead of failing under a burst of pushes.
@@ -88,11 +94,17 @@ impl SqliteStorage {
             c.busy_timeout(BUSY_TIMEOUT)
         });
         let pool = r2d2::Pool::builder()
-            .max_size(crate::DB_POOL_SIZE)
-            .connection_timeout(crate::DB_POOL_WAIT)
+            .max_size(pool.size)
+            .connection_timeout(pool.wait)
             .build(manager)?;
         let mut conn = pool.get()?;
         let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if done > MIGRATIONS.len() {
+            return Err(StorageError::SchemaTooNew {
+                found: u32::try_from(done).unwrap_or(u32::MAX),
+                known: MIGRATIONS.len() as u32,
+            });
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
             let tx = write_tx(&mut conn)?;
             tx.execute_batch(sql)?;
@@ -394,7 +406,7 @@ impl Storage for SqliteStorage {
     fn assessment_record(
         &self,
         id: AssessmentId,
-    ) -> StorageResult<Option<crate::storage::AssessmentRecord>> {
+    ) -> StorageResult<Option<cdht_server_db::AssessmentRecord>> {
         detail::assessment_record(self, id)
     }
 
@@ -443,7 +455,11 @@ impl Storage for SqliteStorage {
         exemplary::grant_exemplary(self, unit, actor, grant, status)
     }
 
-    fn report_facts(&self, unit: &str, year: u16) -> StorageResult<crate::report::ReportFacts> {
+    fn report_facts(
+        &self,
+        unit: &str,
+        year: u16,
+    ) -> StorageResult<cdht_server_db::facts::ReportFacts> {
         report::report_facts(self, unit, year)
     }
 
@@ -454,8 +470,8 @@ impl Storage for SqliteStorage {
     fn review_queue(
         &self,
         unit: &str,
-        filter: &crate::queue::QueueFilter,
-    ) -> StorageResult<crate::queue::QueuePage> {
+        filter: &cdht_server_db::queue::QueueFilter,
+    ) -> StorageResult<cdht_server_db::queue::QueuePage> {
         queue::review_queue(self, unit, filter)
     }
 
@@ -463,14 +479,14 @@ impl Storage for SqliteStorage {
         &self,
         id: AssessmentId,
         new_token: &str,
-    ) -> StorageResult<Option<crate::documents::CertificateFacts>> {
+    ) -> StorageResult<Option<cdht_server_db::facts::CertificateFacts>> {
         documents::certificate(self, id, new_token)
     }
 
     fn verify_certificate(
         &self,
         token: &str,
-    ) -> StorageResult<Option<crate::documents::CertificateFacts>> {
+    ) -> StorageResult<Option<cdht_server_db::facts::CertificateFacts>> {
         documents::verify(self, token)
     }
 
@@ -478,7 +494,7 @@ impl Storage for SqliteStorage {
         &self,
         unit: &str,
         decision_no: &str,
-    ) -> StorageResult<Vec<crate::documents::DecisionRow>> {
+    ) -> StorageResult<Vec<cdht_server_db::facts::DecisionRow>> {
         documents::decision_list(self, unit, decision_no)
     }
 

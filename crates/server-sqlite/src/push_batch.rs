@@ -2,8 +2,8 @@
 //! learnt (so later records need not ask again), its change log positions,
 //! its time.
 
-use crate::storage::StorageResult;
 use cdht_core::AreaType;
+use cdht_server_db::StorageResult;
 use rusqlite::Transaction;
 use std::collections::{HashMap, HashSet};
 

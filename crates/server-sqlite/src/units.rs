@@ -1,11 +1,11 @@
 //! The unit tree: units, their area types, ancestors, join keys, imports.
 
 use super::{add_change, now, write_tx, SqliteStorage};
-use crate::storage::{NewUnit, Refusal, StorageError, StorageResult, UnitRow, UnitUpdate};
 use cdht_core::ids::UnitCode;
 use cdht_core::sync::Change;
 use cdht_core::AreaType;
 use cdht_core::Code;
+use cdht_server_db::{NewUnit, Refusal, StorageError, StorageResult, UnitRow, UnitUpdate};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 

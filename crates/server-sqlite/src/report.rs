@@ -1,13 +1,13 @@
-//! What a unit's report is computed from (`crate::report`): the subtree, its
+//! What a unit's report is computed from (`cdht_server::report`): the subtree, its
 //! assessments of the year and its people, read from narrow indexes
 //! (migration 0009) so a province's 500,000 rows take a fraction of a second.
 
 use super::SqliteStorage;
-use crate::report::{
+use cdht_core::sync::ReviewState;
+use cdht_server_db::facts::{
     AssessmentFact, LegacyAnswers, MemberFact, ReportFacts, SubUnit, MAX_INDICATORS, NO_POINTS,
 };
-use crate::storage::{StorageError, StorageResult};
-use cdht_core::sync::ReviewState;
+use cdht_server_db::{StorageError, StorageResult};
 use rusqlite::{params, Connection};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;

@@ -10,8 +10,8 @@
 use super::devices::is_device_person;
 use super::units::{ancestor_chain, in_subtree};
 use super::SqliteStorage;
-use crate::storage::{Reader, StorageResult, UploadKey, UploadProgress};
 use cdht_core::sync::{DeviceScope, EvidenceStatus};
+use cdht_server_db::{Reader, StorageResult, UploadKey, UploadProgress};
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn upload_row(conn: &Connection, key: &UploadKey) -> StorageResult<Option<UploadProgress>> {

@@ -1,10 +1,10 @@
 //! Certificates (their verification tokens) and decisions' recognition lists.
 
 use super::{now, write_tx, SqliteStorage, SUBTREE};
-use crate::documents::{CertificateFacts, DecisionRow};
-use crate::storage::{Refusal, StorageError, StorageResult};
 use cdht_core::ids::AssessmentId;
 use cdht_core::Code;
+use cdht_server_db::facts::{CertificateFacts, DecisionRow};
+use cdht_server_db::{Refusal, StorageError, StorageResult};
 use rusqlite::{params, Connection, OptionalExtension};
 
 const FACTS: &str = "SELECT a.id, COALESCE(p.full_name, ''), p.birth_year, a.unit, u.name, a.year,

@@ -6,16 +6,16 @@ use super::evidence::announce_upload;
 use super::push_batch::{BatchMemo, BatchTime, FirstStore, FIRST_STORE_KEPT};
 use super::units::{in_subtree, unit_row};
 use super::{audit_at, batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
-use crate::rules::{decide, same_cccd, Decision, Existing, Pushed};
-use crate::storage::{
+use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState};
+use cdht_core::AreaType;
+use cdht_core::Code;
+use cdht_server_db::rules::{
+    self, decide, same_cccd, Decision, Existing, Pushed, ScopeLookup, WriteTarget,
+};
+use cdht_server_db::{
     BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageError,
     StorageResult,
 };
-use cdht_core::sync::{
-    AckOutcome, DeviceScope, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState,
-};
-use cdht_core::AreaType;
-use cdht_core::Code;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -37,60 +37,37 @@ fn assessment_person(conn: &Connection, assessment: &str) -> StorageResult<Optio
         .optional()?)
 }
 
-/// Push rule 2: may this device write the record `id`, stored and owned by
-/// `owner` (`None`: a new record), about `subject` (for a stored record, its
-/// stored person)? `new_person`: it is a person the server does not have;
-/// `memo`: what the batch already wrote.
-#[allow(clippy::too_many_arguments)] // the rule's inputs, each named at the call
-fn may_write(
-    conn: &Connection,
-    device: &DeviceRef,
-    device_id: &str,
-    owner: Option<&str>,
-    subject: Option<&str>,
-    id: &str,
-    new_person: bool,
-    memo: &BatchMemo,
-) -> StorageResult<bool> {
-    let unit = device.unit.as_str();
-    let is_own_person = |person: &str| -> StorageResult<bool> {
-        Ok(memo.linked.contains(person) || is_device_person(conn, device_id, person)?)
-    };
-    match owner {
-        Some(owner) => match (device.scope, subject) {
-            (DeviceScope::UnitRecords, _) => in_subtree(conn, unit, owner),
-            (DeviceScope::OwnRecords, Some(person)) => is_own_person(person),
-            // An evidence record whose assessment the server never got: only
-            // the phone that sent it.
-            (DeviceScope::OwnRecords, None) => Ok(owner == unit
-                && conn
-                    .query_row("SELECT device_id FROM evidence WHERE id = ?1", [id], |r| {
-                        r.get::<_, String>(0)
-                    })
-                    .optional()?
-                    .is_some_and(|pusher| pusher == device_id)),
-        },
-        None => {
-            // A new record must not attach itself to somebody else's person:
-            // its person, when the server knows them, must be writable too.
-            // (A new person is its own subject, and the server has no row of it.)
-            let Some(person) = subject.filter(|_| !new_person) else {
-                return Ok(true);
-            };
-            let person_unit: Option<String> = match memo.people.get(person) {
-                Some(unit) => Some(unit.clone()),
-                None => conn
-                    .prepare_cached("SELECT unit FROM persons WHERE id = ?1")?
-                    .query_row([person], |r| r.get(0))
-                    .optional()?,
-            };
-            let Some(person_unit) = person_unit else {
-                return Ok(true);
-            };
-            match device.scope {
-                DeviceScope::UnitRecords => in_subtree(conn, unit, &person_unit),
-                DeviceScope::OwnRecords => is_own_person(person),
-            }
+/// What the write-scope rule ([`rules::may_write`]) asks, answered inside
+/// the push's transaction, with what the batch wrote so far.
+struct ScopeFacts<'a> {
+    conn: &'a Connection,
+    device_id: &'a str,
+    memo: &'a BatchMemo,
+}
+
+impl ScopeLookup for ScopeFacts<'_> {
+    fn in_subtree(&self, root: &str, unit: &str) -> StorageResult<bool> {
+        in_subtree(self.conn, root, unit)
+    }
+    fn is_own_person(&self, person: &str) -> StorageResult<bool> {
+        Ok(self.memo.linked.contains(person)
+            || is_device_person(self.conn, self.device_id, person)?)
+    }
+    fn evidence_pusher(&self, id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT device_id FROM evidence WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+    fn person_unit(&self, person: &str) -> StorageResult<Option<String>> {
+        match self.memo.people.get(person) {
+            Some(unit) => Ok(Some(unit.clone())),
+            None => Ok(self
+                .conn
+                .prepare_cached("SELECT unit FROM persons WHERE id = ?1")?
+                .query_row([person], |r| r.get(0))
+                .optional()?),
         }
     }
 }
@@ -228,15 +205,20 @@ fn apply_record(
         },
         _ => record_subject(tx, &env.body)?,
     };
-    let in_scope = may_write(
-        tx,
+    let in_scope = rules::may_write(
         device,
         device_id,
-        found.as_ref().map(|e| e.unit),
-        subject.as_deref(),
-        &id_text,
-        found.is_none() && matches!(env.body, RecordBody::Person(_)),
-        memo,
+        &WriteTarget {
+            id: &id_text,
+            owner: found.as_ref().map(|e| e.unit),
+            subject: subject.as_deref(),
+            new_person: found.is_none() && matches!(env.body, RecordBody::Person(_)),
+        },
+        &ScopeFacts {
+            conn: tx,
+            device_id,
+            memo,
+        },
     )?;
     let link = pushed_link(&env.body);
     // Evidence follows the stored assessment's review state.

@@ -1,10 +1,10 @@
-//! What the handlers need from a database, as a trait, so that a PostgreSQL
-//! backend can follow without touching the handlers. The methods are
-//! blocking: handlers call them through [`crate::AppState::db`], which runs
-//! them on tokio's blocking pool.
+//! What the sync server needs from a database, as a trait every backend
+//! implements (`cdht-server-sqlite`, `cdht-server-postgres`), so the handlers
+//! never know which one runs. The methods are blocking: the server calls them
+//! on tokio's blocking pool.
 //!
 //! The sync rules themselves (which version wins, what is locked) live in
-//! [`crate::rules`], pure, so every backend applies the same ones.
+//! [`rules`], pure, so every backend applies the same ones.
 
 use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{
@@ -13,10 +13,39 @@ use cdht_core::sync::{
 use cdht_core::{AreaType, Catalog, Code};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::time::Duration;
 use uuid::Uuid;
 
+/// A backend's connection pool: how many connections, and how long a call
+/// waits for a free one before `busy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub size: u32,
+    pub wait: Duration,
+}
+
+impl PoolSettings {
+    /// SQLite serialises writers anyway, and WAL readers run in parallel, so a
+    /// few more than the cores keeps both cores busy while one connection
+    /// waits on the disk; more would only queue inside SQLite and cost a page
+    /// cache (≈2 MB) each. Waiting 15 s for one rides out a crowd's burst.
+    pub const DEFAULT: Self = Self {
+        size: 8,
+        wait: Duration::from_secs(15),
+    };
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 mod error;
+pub mod facts;
 mod officer_views;
+pub mod queue;
+pub mod rules;
 
 pub use error::{Refusal, StorageError, StorageResult};
 pub use officer_views::{
@@ -146,7 +175,7 @@ pub enum RecordCheck {
     },
     Assessment {
         score: ServerScore,
-        /// Each indicator's points as scored (`crate::report::points_text`),
+        /// Each indicator's points as scored (`cdht_server::report::points_text`),
         /// kept for reports.
         points: String,
     },
@@ -279,7 +308,7 @@ pub struct UploadProgress {
     pub received: u64,
     pub complete: bool,
     /// Its pieces are where servers before migration 8 kept them (see
-    /// [`crate::blobs::Parts`]).
+    /// `cdht_server::blobs::Parts`).
     pub legacy_parts: bool,
 }
 
@@ -387,8 +416,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<()>;
 
     // reports, queue and documents (issue 13)
-    /// What the report of `unit` for `year` is computed from (`crate::report`).
-    fn report_facts(&self, unit: &str, year: u16) -> StorageResult<crate::report::ReportFacts>;
+    /// What the report of `unit` for `year` is computed from (`cdht_server::report`).
+    fn report_facts(&self, unit: &str, year: u16) -> StorageResult<crate::facts::ReportFacts>;
     /// Full names of persons by id; unknown ids are left out.
     fn person_names(&self, ids: &[String]) -> StorageResult<HashMap<String, String>>;
     /// One page of the review queue of the subtree of `unit`.
@@ -404,18 +433,18 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         id: AssessmentId,
         new_token: &str,
-    ) -> StorageResult<Option<crate::documents::CertificateFacts>>;
+    ) -> StorageResult<Option<crate::facts::CertificateFacts>>;
     /// What a verification token certifies, while its assessment is recognised.
     fn verify_certificate(
         &self,
         token: &str,
-    ) -> StorageResult<Option<crate::documents::CertificateFacts>>;
+    ) -> StorageResult<Option<crate::facts::CertificateFacts>>;
     /// The people a decision (by number) recognised in the subtree of `unit`.
     fn decision_list(
         &self,
         unit: &str,
         decision_no: &str,
-    ) -> StorageResult<Vec<crate::documents::DecisionRow>>;
+    ) -> StorageResult<Vec<crate::facts::DecisionRow>>;
 
     // evidence
     /// Where each photo's upload stands, as `reader` may see it: a device,

@@ -2,13 +2,13 @@
 //! every year they were recognised in) and the titles granted by decision.
 
 use super::{audit, now, write_tx, SqliteStorage, SUBTREE};
-use crate::storage::{
-    ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, ExemplaryTitle, Refusal,
-    StorageError, StorageResult,
-};
 use cdht_core::ids::{PersonId, UnitCode};
 use cdht_core::Code;
 use cdht_core::ExemplaryStatus;
+use cdht_server_db::{
+    ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, ExemplaryTitle, Refusal,
+    StorageError, StorageResult,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The persons with a recognised assessment in year `?2` in the subtree of

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use cdht_core::sync::DeviceScope;
+use cdht_core::sync::{DeviceScope, ReviewState};
 
 /// A database of version 5, migrated through 8, keeps what it had: a record change holding its
 /// body is pulled as before, a batch answer kept as text still replays,
@@ -186,12 +186,13 @@ fn migration_9_reports_score_assessments_stored_without_points() {
         "no points kept: its answers are read"
     );
     let catalogs = cdht_core::embedded_catalogs().unwrap().to_vec();
-    crate::report::score_legacy(&mut facts, &catalogs);
-    let report = crate::report::compute(&facts, &catalogs);
-    let digital = report.indicators.iter().find(|i| i.id == "2.1").unwrap();
-    assert_eq!((digital.mean_points, digital.below_min_share), (3.0, 1.0));
-    assert_eq!(report.indicators[0].id, "2.1", "the weakest first");
-    assert_eq!(report.counts.submitted, 1);
+    cdht_server_db::facts::score_legacy(&mut facts, &catalogs);
+    let digital = facts.indicators.iter().position(|i| i == "2.1").unwrap();
+    assert_eq!(
+        facts.assessments[0].points[digital], 3,
+        "scored from its answers"
+    );
+    assert!(facts.legacy.is_empty());
 }
 
 /// With every other pooled connection taken, a report reads its two scans
@@ -215,25 +216,29 @@ fn a_report_with_no_second_connection_free_counts_the_same() {
         )
         .unwrap();
     }
-    let catalogs = cdht_core::embedded_catalogs().unwrap().to_vec();
-    let both_at_once =
-        crate::report::compute(&storage.report_facts("U1", 2025).unwrap(), &catalogs);
-    let held: Vec<_> = (1..crate::DB_POOL_SIZE)
+    let both_at_once = storage.report_facts("U1", 2025).unwrap();
+    let held: Vec<_> = (1..PoolSettings::DEFAULT.size)
         .map(|_| storage.conn().unwrap())
         .collect();
     // One connection is left, the report's own: waiting for a second (as
     // before) would end in `busy` after the pool's wait.
-    let one_after_the_other =
-        crate::report::compute(&storage.report_facts("U1", 2025).unwrap(), &catalogs);
+    let one_after_the_other = storage.report_facts("U1", 2025).unwrap();
     drop(held);
-    assert_eq!(one_after_the_other.counts, both_at_once.counts);
-    assert_eq!(one_after_the_other.counts.recognised, 1);
+    assert_eq!(
+        format!("{one_after_the_other:?}"),
+        format!("{both_at_once:?}"),
+        "the same facts, so the same report"
+    );
     assert_eq!(
         (
-            one_after_the_other.progress.adults_registered,
-            one_after_the_other.households.households
+            one_after_the_other.assessments.len(),
+            one_after_the_other.members.len()
         ),
-        (1, 1)
+        (1, 2)
+    );
+    assert_eq!(
+        one_after_the_other.assessments[0].state,
+        ReviewState::Recognised
     );
 }
 
@@ -270,4 +275,27 @@ fn migration_12_partial_indexes_serve_their_lookups() {
         last_review.contains("audit_log_assessment") && !last_review.contains("SCAN"),
         "{last_review}"
     );
+}
+
+/// A file a newer server migrated is refused, not misread, and left as it was.
+#[test]
+fn a_schema_newer_than_this_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStorage::open(dir.path()).unwrap());
+    let newer = MIGRATIONS.len() + 1;
+    Connection::open(dir.path().join("cdht.sqlite3"))
+        .unwrap()
+        .execute_batch(&format!("PRAGMA user_version = {newer}"))
+        .unwrap();
+    match SqliteStorage::open(dir.path()) {
+        Err(StorageError::SchemaTooNew { found, known }) => {
+            assert_eq!((found as usize, known as usize), (newer, MIGRATIONS.len()));
+        }
+        other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+    }
+    let version: usize = Connection::open(dir.path().join("cdht.sqlite3"))
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, newer, "left as it was");
 }
