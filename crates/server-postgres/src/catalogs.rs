@@ -5,7 +5,7 @@ use crate::error::{corrupt, Result};
 use crate::{now, PgStorage};
 use cdht_core::sync::Change;
 use cdht_core::{Catalog, Code};
-use cdht_server::storage::{Refusal, StorageError};
+use cdht_server_db::{Refusal, StorageError};
 use postgres::Transaction;
 
 /// A catalog change, for every device (no unit, subject or origin), with

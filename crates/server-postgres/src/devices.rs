@@ -7,7 +7,7 @@ use crate::{big, now, unsigned, PgStorage};
 use cdht_core::ids::{DeviceId, UnitCode};
 use cdht_core::sync::{DeviceScope, Role, RoleGrant};
 use cdht_core::Code;
-use cdht_server::storage::{DeviceRef, EnrolDevice, Refusal, StorageError, Subject, UnitRow};
+use cdht_server_db::{DeviceRef, EnrolDevice, Refusal, StorageError, Subject, UnitRow};
 use postgres::GenericClient;
 
 fn grants(c: &mut impl GenericClient, officer_id: i64) -> Result<Vec<RoleGrant>> {

@@ -1,6 +1,6 @@
 //! This backend's errors, and what the handlers see of them.
 
-use cdht_server::storage::StorageError;
+use cdht_server_db::StorageError;
 use postgres::error::SqlState;
 
 /// Why a call failed inside this backend. Handlers see a [`StorageError`].
@@ -10,12 +10,6 @@ pub enum Error {
     Pg(#[from] postgres::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
-    /// The database was migrated by a newer server; this one would misread it.
-    #[error(
-        "the database schema is version {found}, newer than version {known}, the newest this \
-         server knows: run the newer cdht-server, or a database of this version"
-    )]
-    SchemaTooNew { found: i64, known: i64 },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -71,11 +65,10 @@ impl From<Error> for StorageError {
     fn from(e: Error) -> Self {
         match e {
             Error::Storage(s) => s,
-            // The driver-neutral error (issue 15) has Busy and Full; until the
-            // trait crate lands, the message carries the class.
-            other if other.is_busy() => StorageError::Corrupt(format!("busy: {other}")),
-            other if other.is_full() => StorageError::Corrupt(format!("disk full: {other}")),
-            other => StorageError::Corrupt(other.to_string()),
+            other if other.is_busy() => StorageError::Busy(other.to_string()),
+            other if other.is_full() => StorageError::Full(other.to_string()),
+            Error::Pg(e) => StorageError::backend(e),
+            Error::Pool(e) => StorageError::backend(e),
         }
     }
 }

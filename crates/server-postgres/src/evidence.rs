@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::units::{ancestor_chain, in_subtree};
 use crate::{big, unsigned, PgStorage};
 use cdht_core::sync::{DeviceScope, EvidenceStatus};
-use cdht_server::storage::{Reader, UploadKey, UploadProgress};
+use cdht_server_db::{Reader, UploadKey, UploadProgress};
 use postgres::GenericClient;
 
 fn upload_row(c: &mut impl GenericClient, key: &UploadKey) -> Result<Option<UploadProgress>> {

@@ -1,8 +1,8 @@
 //! The PostgreSQL backend of the sync server's [`Storage`]: several server
 //! instances share one database (issue 15).
 //!
-//! Each method ports the SQLite backend's (`cdht_server::sqlite`), with the
-//! same rules (`cdht_server::rules`). Where SQLite relied on its single
+//! Each method ports the SQLite backend's (`cdht_server_sqlite`), with the
+//! same rules (`cdht_server_db::rules`). Where SQLite relied on its single
 //! writer, this backend locks explicitly:
 //! - the change log's positions come from one counter row, whose row lock
 //!   each writer holds until it commits ([`changes`]), so positions commit
@@ -29,6 +29,7 @@ mod units;
 pub use error::{Error, Result};
 pub use migrate::SCHEMA_VERSION;
 
+use cdht_server_db::{PoolSettings, StorageResult};
 use postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
 use std::time::Duration;
@@ -37,7 +38,7 @@ use std::time::Duration;
 /// handlers answer `503 busy`, the client retries): as SQLite's busy timeout.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a call waits for a free connection of the pool.
+/// How long a call waits for a free connection of the pool, by default.
 const POOL_WAIT: Duration = Duration::from_secs(15);
 
 type Manager = PostgresConnectionManager<NoTls>;
@@ -72,13 +73,29 @@ pub(crate) const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT $1::text U
 impl PgStorage {
     /// Connects to `url` (`postgres://user@host:port/db`) with a pool of at
     /// most `pool_size` connections, and runs pending migrations. Refuses a
-    /// database whose schema is newer than this build's.
-    pub fn open(url: &str, pool_size: u32) -> Result<Self> {
+    /// database whose schema is newer than this build's
+    /// (`StorageError::SchemaTooNew`).
+    pub fn open(url: &str, pool_size: u32) -> StorageResult<Self> {
+        Self::open_with(
+            url,
+            PoolSettings {
+                size: pool_size,
+                wait: POOL_WAIT,
+            },
+        )
+    }
+
+    /// [`Self::open`] with the pool's wait too.
+    pub fn open_with(url: &str, pool: PoolSettings) -> StorageResult<Self> {
+        Ok(Self::connect(url, pool)?)
+    }
+
+    fn connect(url: &str, settings: PoolSettings) -> Result<Self> {
         let config: postgres::Config = url.parse()?;
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
-            .max_size(pool_size.max(1))
-            .connection_timeout(POOL_WAIT)
+            .max_size(settings.size.max(1))
+            .connection_timeout(settings.wait)
             .connection_customizer(Box::new(Setup))
             .build(manager)?;
         migrate::migrate(&mut *pool.get()?)?;

@@ -1,13 +1,14 @@
 //! The schema's numbered migrations and their runner.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use cdht_server_db::StorageError;
 use postgres::Client;
 
 /// The migrations, in order; migration `n` is `MIGRATIONS[n - 1]`.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Any constant of its own, so that instances starting at once migrate one
 /// after the other (the lock is released at the transaction's end).
@@ -16,7 +17,7 @@ const MIGRATION_LOCK: i64 = 0x0cd4_7001;
 /// Brings the database to [`SCHEMA_VERSION`]: each pending migration and its
 /// row in `schema_migrations` commit together (PostgreSQL's DDL is
 /// transactional). A database of a newer version is refused untouched.
-pub fn migrate(client: &mut Client) -> Result<i64> {
+pub fn migrate(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
@@ -31,11 +32,12 @@ pub fn migrate(client: &mut Client) -> Result<i64> {
             &[],
         )?
         .get(0);
-    if found > SCHEMA_VERSION {
-        return Err(Error::SchemaTooNew {
-            found,
+    if found > i64::from(SCHEMA_VERSION) {
+        return Err(StorageError::SchemaTooNew {
+            found: u32::try_from(found).unwrap_or(u32::MAX),
             known: SCHEMA_VERSION,
-        });
+        }
+        .into());
     }
     for (version, sql) in (1i64..)
         .zip(MIGRATIONS)
@@ -48,5 +50,5 @@ pub fn migrate(client: &mut Client) -> Result<i64> {
         )?;
     }
     tx.commit()?;
-    Ok(SCHEMA_VERSION.max(found))
+    Ok(())
 }

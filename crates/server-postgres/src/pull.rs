@@ -1,6 +1,6 @@
 //! A device's pull: the changes of its scope after a cursor.
 //!
-//! The same query shapes as the SQLite backend's (`cdht_server::sqlite`'s
+//! The same query shapes as the SQLite backend's (`cdht_server_sqlite`'s
 //! pull.rs): a record's first change is carried by its row (`added_seq`),
 //! later versions name the stored record in the change log, and a pull
 //! sends each record as the server holds it when pulled, rebuilt from its
@@ -18,7 +18,7 @@ use cdht_core::sync::{
     RecordBody, RecordEnvelope, ServerChange,
 };
 use cdht_core::AreaType;
-use cdht_server::storage::DeviceRef;
+use cdht_server_db::DeviceRef;
 use postgres::Row;
 
 /// What every pull selects, for each change `picked` names (`seq`; `logged`

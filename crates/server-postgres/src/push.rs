@@ -13,15 +13,16 @@ use crate::error::{corrupt, Result};
 use crate::evidence::announce_upload;
 use crate::units::{in_subtree, unit_row};
 use crate::{big, unsigned, PgStorage};
-use cdht_core::sync::{
-    AckOutcome, DeviceScope, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState,
-};
+use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState};
 use cdht_core::{AreaType, Code};
-use cdht_server::rules::{decide, same_cccd, Decision, Existing, Pushed};
-use cdht_server::storage::{
-    BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck,
+use cdht_server_db::rules::{
+    self, decide, same_cccd, Decision, Existing, Pushed, ScopeLookup, WriteTarget,
+};
+use cdht_server_db::{
+    BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageResult,
 };
 use postgres::{GenericClient, Transaction};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -84,63 +85,41 @@ fn assessment_person(c: &mut impl GenericClient, assessment: &str) -> Result<Opt
     .map(|r| r.get(0)))
 }
 
-/// The stored record a push is about, as the rules read it.
-struct Writer<'a> {
-    device: &'a DeviceRef,
+/// What the write-scope rule ([`rules::may_write`]) asks, answered inside
+/// the push's transaction, with what the batch wrote so far. The rule asks
+/// through `&self`; the transaction's queries need it `&mut`.
+struct ScopeFacts<'a, 't> {
+    tx: RefCell<&'a mut Transaction<'t>>,
     device_id: &'a str,
+    memo: &'a BatchMemo,
 }
 
-impl Writer<'_> {
-    /// Push rule 2: may this device write the record `id`, stored and owned
-    /// by `owner` (`None`: a new record), about `subject`? `new_person`: a
-    /// person the server does not have.
-    fn may_write(
-        &self,
-        tx: &mut Transaction<'_>,
-        owner: Option<&str>,
-        subject: Option<&str>,
-        id: &str,
-        new_person: bool,
-        memo: &BatchMemo,
-    ) -> Result<bool> {
-        let unit = self.device.unit.as_str();
-        let device_id = self.device_id;
-        let is_own_person = |tx: &mut Transaction<'_>, person: &str| -> Result<bool> {
-            Ok(memo.linked.contains(person) || is_device_person(tx, device_id, person)?)
-        };
-        match owner {
-            Some(owner) => match (self.device.scope, subject) {
-                (DeviceScope::UnitRecords, _) => in_subtree(tx, unit, owner),
-                (DeviceScope::OwnRecords, Some(person)) => is_own_person(tx, person),
-                // An evidence record whose assessment the server never got:
-                // only the phone that sent it.
-                (DeviceScope::OwnRecords, None) => Ok(owner == unit
-                    && tx
-                        .query_opt("SELECT device_id FROM evidence WHERE id = $1", &[&id])?
-                        .is_some_and(|r| r.get::<_, &str>(0) == device_id)),
-            },
-            None => {
-                // A new record must not attach itself to somebody else's
-                // person: its person, when the server knows them, must be
-                // writable too.
-                let Some(person) = subject.filter(|_| !new_person) else {
-                    return Ok(true);
-                };
-                let person_unit: Option<String> = match memo.people.get(person) {
-                    Some(unit) => Some(unit.clone()),
-                    None => tx
-                        .query_opt("SELECT unit FROM persons WHERE id = $1", &[&person])?
-                        .map(|r| r.get(0)),
-                };
-                let Some(person_unit) = person_unit else {
-                    return Ok(true);
-                };
-                match self.device.scope {
-                    DeviceScope::UnitRecords => in_subtree(tx, unit, &person_unit),
-                    DeviceScope::OwnRecords => is_own_person(tx, person),
-                }
-            }
+impl ScopeLookup for ScopeFacts<'_, '_> {
+    fn in_subtree(&self, root: &str, unit: &str) -> StorageResult<bool> {
+        Ok(in_subtree(*self.tx.borrow_mut(), root, unit)?)
+    }
+    fn is_own_person(&self, person: &str) -> StorageResult<bool> {
+        Ok(self.memo.linked.contains(person)
+            || is_device_person(*self.tx.borrow_mut(), self.device_id, person)?)
+    }
+    fn evidence_pusher(&self, id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .tx
+            .borrow_mut()
+            .query_opt("SELECT device_id FROM evidence WHERE id = $1", &[&id])
+            .map_err(crate::Error::from)?
+            .map(|r| r.get(0)))
+    }
+    fn person_unit(&self, person: &str) -> StorageResult<Option<String>> {
+        if let Some(unit) = self.memo.people.get(person) {
+            return Ok(Some(unit.clone()));
         }
+        Ok(self
+            .tx
+            .borrow_mut()
+            .query_opt("SELECT unit FROM persons WHERE id = $1", &[&person])
+            .map_err(crate::Error::from)?
+            .map(|r| r.get(0)))
     }
 }
 
@@ -229,12 +208,12 @@ struct BatchTime(String);
 #[allow(clippy::too_many_lines)] // one record's whole rule, in order; splitting hides it
 fn apply_record(
     tx: &mut Transaction<'_>,
-    w: &Writer<'_>,
+    device: &DeviceRef,
+    device_id: &str,
     record: &PreparedRecord,
     memo: &mut BatchMemo,
     t: &BatchTime,
 ) -> Result<RecordAck> {
-    let device_id = w.device_id;
     let env = &record.envelope;
     let id = env.body.id();
     let mut ack = RecordAck {
@@ -276,13 +255,20 @@ fn apply_record(
         },
         _ => record_subject(tx, &env.body)?,
     };
-    let in_scope = w.may_write(
-        tx,
-        found.as_ref().map(|h| h.unit.as_str()),
-        subject.as_deref(),
-        &id_text,
-        found.is_none() && matches!(env.body, RecordBody::Person(_)),
-        memo,
+    let in_scope = rules::may_write(
+        device,
+        device_id,
+        &WriteTarget {
+            id: &id_text,
+            owner: found.as_ref().map(|h| h.unit.as_str()),
+            subject: subject.as_deref(),
+            new_person: found.is_none() && matches!(env.body, RecordBody::Person(_)),
+        },
+        &ScopeFacts {
+            tx: RefCell::new(tx),
+            device_id,
+            memo,
+        },
     )?;
     let link = pushed_link(&env.body);
     // Evidence follows the stored assessment's review state.
@@ -313,7 +299,7 @@ fn apply_record(
     // A record keeps the unit that first got it, whoever edits it later.
     let owner = found
         .as_ref()
-        .map_or(w.device.unit.as_str(), |h| h.unit.as_str())
+        .map_or(device.unit.as_str(), |h| h.unit.as_str())
         .to_owned();
     let unit = owner.as_str();
     let new_record = decision == Decision::Insert;
@@ -567,13 +553,11 @@ pub(crate) fn apply_push(
         took: false,
     };
     let t = BatchTime(crate::now());
-    let writer = Writer {
-        device: device_ref,
-        device_id: &device,
-    };
     let mut acks = Vec::with_capacity(records.len());
     for record in records {
-        acks.push(apply_record(&mut tx, &writer, record, &mut memo, &t)?);
+        acks.push(apply_record(
+            &mut tx, device_ref, &device, record, &mut memo, &t,
+        )?);
     }
     let response = serde_json::to_string(&PushResponse {
         batch_id: key.batch_id,

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::push::FirstStore;
 use cdht_core::sync::{PersonRecord, RecordBody};
-use cdht_server::storage::CccdUpdate;
+use cdht_server_db::CccdUpdate;
 use postgres::Transaction;
 
 /// One person record to write, after the push rules let it through.
@@ -59,9 +59,10 @@ pub(crate) fn write_person(tx: &mut Transaction<'_>, w: &PersonWrite<'_>) -> Res
         household: None,
         ..w.person.clone()
     };
-    let sent_hash = cdht_server::sha256_hex(&RecordBody::Person(pulled.clone()).canonical_json());
+    let sent_hash =
+        cdht_core::digest::sha256_hex(&RecordBody::Person(pulled.clone()).canonical_json());
     let household_hash = household.as_ref().map(|label| {
-        cdht_server::sha256_hex(
+        cdht_core::digest::sha256_hex(
             &RecordBody::Person(PersonRecord {
                 household: Some(label.clone()),
                 ..pulled

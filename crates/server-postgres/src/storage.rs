@@ -4,7 +4,7 @@ use crate::{catalogs, devices, evidence, pull, push, units, unsigned, PgStorage}
 use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
-use cdht_server::storage::{
+use cdht_server_db::{
     AssessmentRecord, AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage,
     EnrolDevice, ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit,
     PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError,
@@ -166,7 +166,7 @@ impl Storage for PgStorage {
         &self,
         _unit: &str,
         _year: u16,
-    ) -> StorageResult<cdht_server::report::ReportFacts> {
+    ) -> StorageResult<cdht_server_db::facts::ReportFacts> {
         Err(not_ported("report_facts"))
     }
 
@@ -177,8 +177,8 @@ impl Storage for PgStorage {
     fn review_queue(
         &self,
         _unit: &str,
-        _filter: &cdht_server::queue::QueueFilter,
-    ) -> StorageResult<cdht_server::queue::QueuePage> {
+        _filter: &cdht_server_db::queue::QueueFilter,
+    ) -> StorageResult<cdht_server_db::queue::QueuePage> {
         Err(not_ported("review_queue"))
     }
 
@@ -186,14 +186,14 @@ impl Storage for PgStorage {
         &self,
         _id: AssessmentId,
         _new_token: &str,
-    ) -> StorageResult<Option<cdht_server::documents::CertificateFacts>> {
+    ) -> StorageResult<Option<cdht_server_db::facts::CertificateFacts>> {
         Err(not_ported("certificate"))
     }
 
     fn verify_certificate(
         &self,
         _token: &str,
-    ) -> StorageResult<Option<cdht_server::documents::CertificateFacts>> {
+    ) -> StorageResult<Option<cdht_server_db::facts::CertificateFacts>> {
         Err(not_ported("verify_certificate"))
     }
 
@@ -201,7 +201,7 @@ impl Storage for PgStorage {
         &self,
         _unit: &str,
         _decision_no: &str,
-    ) -> StorageResult<Vec<cdht_server::documents::DecisionRow>> {
+    ) -> StorageResult<Vec<cdht_server_db::facts::DecisionRow>> {
         Err(not_ported("decision_list"))
     }
 

@@ -6,7 +6,7 @@ use crate::{now, PgStorage};
 use cdht_core::ids::UnitCode;
 use cdht_core::sync::Change;
 use cdht_core::{AreaType, Code};
-use cdht_server::storage::{NewUnit, Refusal, StorageError, UnitRow, UnitUpdate};
+use cdht_server_db::{NewUnit, Refusal, StorageError, UnitRow, UnitUpdate};
 use postgres::{GenericClient, Transaction};
 use std::collections::{HashMap, HashSet};
 

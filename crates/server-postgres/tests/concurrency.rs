@@ -7,7 +7,7 @@ mod support;
 
 use cdht_core::ids::{DeviceId, UnitCode};
 use cdht_core::sync::{DeviceScope, PersonRecord, RecordBody, RecordEnvelope, Role, RoleGrant};
-use cdht_server::storage::{
+use cdht_server_db::{
     BatchKey, CccdUpdate, DeviceRef, EnrolDevice, PreparedRecord, PushOutcome, RecordCheck, Storage,
 };
 use cdht_server_postgres::PgStorage;
@@ -26,7 +26,7 @@ fn person(n: u128) -> PreparedRecord {
         keep_cccd: false,
         household: None,
     });
-    let hash = cdht_server::sha256_hex(&body.canonical_json());
+    let hash = cdht_core::digest::sha256_hex(&body.canonical_json());
     PreparedRecord {
         check: RecordCheck::Person {
             cccd: CccdUpdate::Erase,
@@ -103,7 +103,7 @@ fn a_pull_cursor_never_passes_a_change_committed_later() {
                         match instance.apply_push(&device, &key, &records) {
                             Ok(PushOutcome::Applied(_)) => break,
                             Ok(other) => panic!("{other:?}"),
-                            Err(e) if e.to_string().contains("busy") => continue,
+                            Err(e) if e.is_busy() => continue,
                             Err(e) => panic!("{e}"),
                         }
                     }

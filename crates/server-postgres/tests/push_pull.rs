@@ -12,7 +12,7 @@ use cdht_core::sync::{
     RecordEnvelope, Role, RoleGrant, ServerScore,
 };
 use cdht_core::Code;
-use cdht_server::storage::{
+use cdht_server_db::{
     BatchKey, CccdUpdate, DeviceRef, EnrolDevice, PreparedRecord, PushOutcome, Reader, RecordCheck,
     Storage, UploadKey,
 };
@@ -29,7 +29,7 @@ where
 fn envelope(version: u32, body: RecordBody) -> RecordEnvelope {
     RecordEnvelope {
         version,
-        hash: cdht_server::sha256_hex(&body.canonical_json()),
+        hash: cdht_core::digest::sha256_hex(&body.canonical_json()),
         body,
     }
 }

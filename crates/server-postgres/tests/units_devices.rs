@@ -7,7 +7,7 @@ mod support;
 use cdht_core::ids::{DeviceId, UnitCode};
 use cdht_core::sync::{DeviceScope, Role, RoleGrant};
 use cdht_core::AreaType;
-use cdht_server::storage::{EnrolDevice, Refusal, Storage, StorageError, Subject, UnitUpdate};
+use cdht_server_db::{EnrolDevice, Refusal, Storage, StorageError, Subject, UnitUpdate};
 use cdht_server_postgres::{PgStorage, SCHEMA_VERSION};
 use support::{client, new_unit, storage, tree};
 
@@ -22,7 +22,7 @@ fn migrations_run_once_and_a_newer_schema_is_refused() {
         .query_one("SELECT max(version) FROM schema_migrations", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(version, i64::from(SCHEMA_VERSION));
     c.execute(
         "INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')",
         &[],
@@ -31,9 +31,13 @@ fn migrations_run_once_and_a_newer_schema_is_refused() {
     let Err(e) = PgStorage::open(&url, 2) else {
         panic!("a schema newer than this build was opened");
     };
+    assert!(
+        matches!(e, StorageError::SchemaTooNew { found: 99, known } if known == SCHEMA_VERSION),
+        "{e}"
+    );
     let message = e.to_string();
     assert!(
-        message.contains("version 99") && message.contains(&format!("version {SCHEMA_VERSION}")),
+        message.contains("99") && message.contains(&format!("({SCHEMA_VERSION})")),
         "{message}"
     );
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use cdht_core::ids::UnitCode;
-use cdht_server::storage::{NewUnit, Storage};
+use cdht_server_db::{NewUnit, Storage};
 use cdht_server_postgres::PgStorage;
 
 /// A backend on a new, empty database, and that database's URL.

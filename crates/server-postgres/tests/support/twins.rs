@@ -2,9 +2,9 @@
 //! made on both, and what they answer must be the same (times apart).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use cdht_server::sqlite::SqliteStorage;
-use cdht_server::storage::{Storage, StorageError};
+use cdht_server_db::{Storage, StorageError};
 use cdht_server_postgres::PgStorage;
+use cdht_server_sqlite::SqliteStorage;
 use std::fmt::Debug;
 
 pub struct Twins {
