@@ -67,8 +67,8 @@ impl From<Error> for StorageError {
             Error::Storage(s) => s,
             other if other.is_busy() => StorageError::Busy(other.to_string()),
             other if other.is_full() => StorageError::Full(other.to_string()),
-            Error::Pg(e) => StorageError::backend(e),
-            Error::Pool(e) => StorageError::backend(e),
+            // Kept whole, with this type's Display (the server's own words).
+            other => StorageError::backend(other),
         }
     }
 }

@@ -16,6 +16,7 @@
 
 mod catalogs;
 mod changes;
+mod detail;
 mod devices;
 mod error;
 mod evidence;
@@ -23,6 +24,7 @@ mod migrate;
 mod pull;
 mod push;
 mod push_person;
+mod review;
 mod storage;
 mod units;
 
@@ -67,7 +69,8 @@ pub(crate) fn now() -> String {
 }
 
 /// The unit and every unit below it, as `sub(code)`, for `$1` = the root.
-pub(crate) const SUBTREE: &str = "WITH RECURSIVE sub(code) AS (SELECT $1::text UNION ALL \
+pub(crate) const SUBTREE: &str =
+    "WITH RECURSIVE sub(code) AS (SELECT $1::text COLLATE \"C\" UNION ALL \
                                   SELECT u.code FROM units u JOIN sub ON u.parent = sub.code)";
 
 impl PgStorage {

@@ -1,6 +1,6 @@
 //! [`Storage`] for [`PgStorage`]: each method calls its table group's module.
 
-use crate::{catalogs, devices, evidence, pull, push, units, unsigned, PgStorage};
+use crate::{catalogs, detail, devices, evidence, pull, push, review, units, unsigned, PgStorage};
 use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
@@ -109,37 +109,37 @@ impl Storage for PgStorage {
         Ok(pull::pull(self, device, since, limit, household)?)
     }
 
-    fn assessment_unit(&self, _id: AssessmentId) -> StorageResult<Option<UnitCode>> {
-        Err(not_ported("assessment_unit"))
+    fn assessment_unit(&self, id: AssessmentId) -> StorageResult<Option<UnitCode>> {
+        Ok(review::assessment_unit(self, id)?)
     }
 
-    fn assessment_record(&self, _id: AssessmentId) -> StorageResult<Option<AssessmentRecord>> {
-        Err(not_ported("assessment_record"))
+    fn assessment_record(&self, id: AssessmentId) -> StorageResult<Option<AssessmentRecord>> {
+        Ok(detail::assessment_record(self, id)?)
     }
 
-    fn list_assessments(&self, _unit: &str) -> StorageResult<Vec<AssessmentSummary>> {
-        Err(not_ported("list_assessments"))
+    fn list_assessments(&self, unit: &str) -> StorageResult<Vec<AssessmentSummary>> {
+        Ok(review::list_assessments(self, unit)?)
     }
 
-    fn review(&self, _id: AssessmentId, _actor: &str, _action: &ReviewAction) -> StorageResult<()> {
-        Err(not_ported("review"))
+    fn review(&self, id: AssessmentId, actor: &str, action: &ReviewAction) -> StorageResult<()> {
+        Ok(review::review(self, id, actor, action)?)
     }
 
-    fn recognise(&self, _unit: &str, _actor: &str, _rec: &Recognition) -> StorageResult<()> {
-        Err(not_ported("recognise"))
+    fn recognise(&self, unit: &str, actor: &str, rec: &Recognition) -> StorageResult<()> {
+        Ok(review::recognise(self, unit, actor, rec)?)
     }
 
     fn duplicates(
         &self,
-        _unit: &str,
-        _after: Option<AssessmentId>,
-        _limit: u32,
+        unit: &str,
+        after: Option<AssessmentId>,
+        limit: u32,
     ) -> StorageResult<DuplicatePage> {
-        Err(not_ported("duplicates"))
+        Ok(review::duplicates(self, unit, after, limit)?)
     }
 
-    fn audit(&self, _unit: &str) -> StorageResult<Vec<AuditEntry>> {
-        Err(not_ported("audit"))
+    fn audit(&self, unit: &str) -> StorageResult<Vec<AuditEntry>> {
+        Ok(review::audit_log(self, unit)?)
     }
 
     fn exemplary_candidates(

@@ -40,4 +40,5 @@ pub fn tree(db: &dyn Storage) {
     ])
     .unwrap();
 }
+pub mod records;
 pub mod twins;
