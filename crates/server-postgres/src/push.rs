@@ -8,19 +8,15 @@
 //! [`crate::changes`]), so records are read and written under it.
 
 use crate::changes::{audit, lock_last_seq, save_last_seq, AuditRow};
-use crate::devices::is_device_person;
 use crate::error::{corrupt, Result};
 use crate::evidence::announce_upload;
-use crate::units::{in_subtree, unit_row};
+use crate::push_held::{held, Held, ScopeFacts};
+use crate::units::unit_row;
 use crate::{big, unsigned, PgStorage};
 use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState};
 use cdht_core::{AreaType, Code};
-use cdht_server_db::rules::{
-    self, decide, same_cccd, Decision, Existing, Pushed, ScopeLookup, WriteTarget,
-};
-use cdht_server_db::{
-    BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, StorageResult,
-};
+use cdht_server_db::rules::{self, decide, same_cccd, Decision, Pushed, WriteTarget};
+use cdht_server_db::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck};
 use postgres::{GenericClient, Transaction};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -28,13 +24,13 @@ use uuid::Uuid;
 
 /// What a batch learnt from its earlier records, so that its later ones
 /// need not ask again (it is one transaction: what it wrote stays true).
-struct BatchMemo {
+pub(crate) struct BatchMemo {
     /// The effective area type of units.
-    areas: HashMap<String, AreaType>,
+    pub areas: HashMap<String, AreaType>,
     /// The people it wrote, with their owning unit.
-    people: HashMap<String, String>,
+    pub people: HashMap<String, String>,
     /// The people `device_people` has for this device.
-    linked: HashSet<String>,
+    pub linked: HashSet<String>,
     /// The last change log position given, the counter locked.
     last_seq: i64,
     took: bool,
@@ -83,104 +79,6 @@ fn assessment_person(c: &mut impl GenericClient, assessment: &str) -> Result<Opt
         &[&assessment],
     )?
     .map(|r| r.get(0)))
-}
-
-/// What the write-scope rule ([`rules::may_write`]) asks, answered inside
-/// the push's transaction, with what the batch wrote so far. The rule asks
-/// through `&self`; the transaction's queries need it `&mut`.
-struct ScopeFacts<'a, 't> {
-    tx: RefCell<&'a mut Transaction<'t>>,
-    device_id: &'a str,
-    memo: &'a BatchMemo,
-}
-
-impl ScopeLookup for ScopeFacts<'_, '_> {
-    fn in_subtree(&self, root: &str, unit: &str) -> StorageResult<bool> {
-        Ok(in_subtree(*self.tx.borrow_mut(), root, unit)?)
-    }
-    fn is_own_person(&self, person: &str) -> StorageResult<bool> {
-        Ok(self.memo.linked.contains(person)
-            || is_device_person(*self.tx.borrow_mut(), self.device_id, person)?)
-    }
-    fn evidence_pusher(&self, id: &str) -> StorageResult<Option<String>> {
-        Ok(self
-            .tx
-            .borrow_mut()
-            .query_opt("SELECT device_id FROM evidence WHERE id = $1", &[&id])
-            .map_err(crate::Error::from)?
-            .map(|r| r.get(0)))
-    }
-    fn person_unit(&self, person: &str) -> StorageResult<Option<String>> {
-        if let Some(unit) = self.memo.people.get(person) {
-            return Ok(Some(unit.clone()));
-        }
-        Ok(self
-            .tx
-            .borrow_mut()
-            .query_opt("SELECT unit FROM persons WHERE id = $1", &[&person])
-            .map_err(crate::Error::from)?
-            .map(|r| r.get(0)))
-    }
-}
-
-/// A stored record's columns the rules read.
-struct Held {
-    version: u32,
-    hash: String,
-    unit: String,
-    state: Option<String>,
-    sent_hash: Option<String>,
-    link: Option<String>,
-    household_hash: Option<String>,
-}
-
-impl Held {
-    fn existing(&self) -> Existing<'_> {
-        Existing {
-            version: self.version,
-            hash: &self.hash,
-            sent_hash: self.sent_hash.as_deref(),
-            household_hash: self.household_hash.as_deref(),
-            unit: &self.unit,
-            state: self.state.as_deref().and_then(ReviewState::parse),
-            link: self.link.as_deref(),
-        }
-    }
-}
-
-fn held(tx: &mut Transaction<'_>, table: &str, id: &str) -> Result<Option<Held>> {
-    let state_col = if table == "assessments" {
-        "state"
-    } else {
-        "NULL::text"
-    };
-    let (sent_col, household_col) = if table == "persons" {
-        ("sent_hash", "household_hash")
-    } else {
-        ("NULL::text", "NULL::text")
-    };
-    let link_col = match table {
-        "assessments" => "person",
-        "evidence" => "assessment",
-        _ => "NULL::text",
-    };
-    Ok(tx
-        .query_opt(
-            &format!(
-                "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}, {household_col}
-                 FROM {table} WHERE id = $1"
-            ),
-            &[&id],
-        )?
-        .map(|r| Held {
-            version: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
-            hash: r.get(1),
-            unit: r.get(2),
-            state: r.get(3),
-            sent_hash: r.get(4),
-            link: r.get(5),
-            household_hash: r.get(6),
-        }))
 }
 
 /// What a pushed body hangs on: an assessment's person, an evidence's

@@ -1,22 +1,20 @@
 //! [`Storage`] for [`PgStorage`]: each method calls its table group's module.
 
-use crate::{catalogs, detail, devices, evidence, pull, push, review, units, unsigned, PgStorage};
+use crate::{
+    catalogs, detail, devices, documents, evidence, exemplary, pull, push, queue, report, review,
+    units, unsigned, PgStorage,
+};
 use cdht_core::ids::{AssessmentId, DeviceId, PersonId, UnitCode};
 use cdht_core::sync::{EvidenceStatus, PullResponse, RoleGrant};
 use cdht_core::{AreaType, Catalog};
 use cdht_server_db::{
     AssessmentRecord, AssessmentSummary, AuditEntry, BatchKey, DeviceRef, DuplicatePage,
     EnrolDevice, ExemplaryCandidate, ExemplaryCandidatePage, ExemplaryGrant, NewUnit,
-    PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageError,
-    StorageResult, Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
+    PreparedRecord, PushOutcome, Reader, Recognition, ReviewAction, Stats, Storage, StorageResult,
+    Subject, UnitRow, UnitUpdate, UploadKey, UploadProgress,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// A method this backend does not have yet.
-fn not_ported(method: &str) -> StorageError {
-    StorageError::Corrupt(format!("{method} is not ported to PostgreSQL yet"))
-}
 
 impl Storage for PgStorage {
     fn add_units(&self, units: &[NewUnit]) -> StorageResult<()> {
@@ -144,65 +142,69 @@ impl Storage for PgStorage {
 
     fn exemplary_candidates(
         &self,
-        _unit: &str,
-        _year: u16,
-        _after: Option<PersonId>,
-        _limit: u32,
+        unit: &str,
+        year: u16,
+        after: Option<PersonId>,
+        limit: u32,
     ) -> StorageResult<ExemplaryCandidatePage> {
-        Err(not_ported("exemplary_candidates"))
+        Ok(exemplary::exemplary_candidates(
+            self, unit, year, after, limit,
+        )?)
     }
 
     fn grant_exemplary(
         &self,
-        _unit: &str,
-        _actor: &str,
-        _grant: &ExemplaryGrant,
-        _status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
+        unit: &str,
+        actor: &str,
+        grant: &ExemplaryGrant,
+        status: &dyn Fn(&ExemplaryCandidate) -> StorageResult<cdht_core::ExemplaryStatus>,
     ) -> StorageResult<()> {
-        Err(not_ported("grant_exemplary"))
+        Ok(exemplary::grant_exemplary(
+            self, unit, actor, grant, status,
+        )?)
     }
 
     fn report_facts(
         &self,
-        _unit: &str,
-        _year: u16,
+        unit: &str,
+        year: u16,
     ) -> StorageResult<cdht_server_db::facts::ReportFacts> {
-        Err(not_ported("report_facts"))
+        Ok(report::report_facts(self, unit, year)?)
     }
 
-    fn person_names(&self, _ids: &[String]) -> StorageResult<HashMap<String, String>> {
-        Err(not_ported("person_names"))
+    fn person_names(&self, ids: &[String]) -> StorageResult<HashMap<String, String>> {
+        Ok(report::person_names(self, ids)?)
     }
 
     fn review_queue(
         &self,
-        _unit: &str,
-        _filter: &cdht_server_db::queue::QueueFilter,
+        unit: &str,
+        filter: &cdht_server_db::queue::QueueFilter,
     ) -> StorageResult<cdht_server_db::queue::QueuePage> {
-        Err(not_ported("review_queue"))
+        Ok(queue::review_queue(self, unit, filter)?)
     }
 
     fn certificate(
         &self,
-        _id: AssessmentId,
-        _new_token: &str,
+        id: AssessmentId,
+        new_token: &str,
     ) -> StorageResult<Option<cdht_server_db::facts::CertificateFacts>> {
-        Err(not_ported("certificate"))
+        Ok(documents::certificate(self, id, new_token)?)
     }
 
     fn verify_certificate(
         &self,
-        _token: &str,
+        token: &str,
     ) -> StorageResult<Option<cdht_server_db::facts::CertificateFacts>> {
-        Err(not_ported("verify_certificate"))
+        Ok(documents::verify(self, token)?)
     }
 
     fn decision_list(
         &self,
-        _unit: &str,
-        _decision_no: &str,
+        unit: &str,
+        decision_no: &str,
     ) -> StorageResult<Vec<cdht_server_db::facts::DecisionRow>> {
-        Err(not_ported("decision_list"))
+        Ok(documents::decision_list(self, unit, decision_no)?)
     }
 
     fn evidence_status(

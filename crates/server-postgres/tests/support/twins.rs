@@ -61,12 +61,13 @@ fn refusal(e: &StorageError) -> String {
     }
 }
 
-/// A serialisable answer as JSON, with every "at" (a time) taken out.
+/// A serialisable answer as JSON, with every time ("at", "updated_at") taken out.
 pub fn timeless<T: serde::Serialize>(value: &T) -> serde_json::Value {
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
                 m.remove("at");
+                m.remove("updated_at");
                 m.values_mut().for_each(strip);
             }
             serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
