@@ -44,6 +44,7 @@ impl Default for PoolSettings {
 mod error;
 pub mod facts;
 mod officer_views;
+pub mod portable;
 pub mod queue;
 pub mod rules;
 
