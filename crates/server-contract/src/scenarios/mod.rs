@@ -1,0 +1,29 @@
+//! The scenarios, one file per part of the story; each takes a
+//! [`Backend`](crate::Backend) and starts from a fresh storage.
+
+mod catalogs;
+mod devices;
+mod duplicates;
+mod evidence;
+mod pull;
+mod push;
+mod review;
+mod settings;
+mod units;
+
+pub use catalogs::{announce_shipped_catalog, catalogs_install_and_revision};
+pub use devices::{
+    bind_officer_sets_the_scope, enrol_new_and_again, enrol_stolen_id_gets_a_new_id,
+    officers_login_and_sessions,
+};
+pub use duplicates::duplicates_group_and_page;
+pub use evidence::{evidence_readers, evidence_upload_progress};
+pub use pull::{pull_pages_every_change_once, pull_scopes};
+pub use push::{
+    push_applies_and_scores, push_keeps_rejected_records_out, push_limits_one_cccd_per_device,
+    push_locked_after_review, push_refuses_records_of_other_units, push_replay_and_batch_conflicts,
+    push_versions_follow_the_rules,
+};
+pub use review::{audit_trail, recognised_elsewhere, recognition, review_approve_and_return};
+pub use settings::settings;
+pub use units::{units_add_and_read, units_import_updates, units_join_key};
