@@ -23,7 +23,7 @@ pub mod prepare;
 pub mod scenarios;
 
 /// The storage trait and its types, as the suite sees them.
-pub use cdht_server::storage as db;
+pub use cdht_server_db as db;
 use db::Storage;
 
 /// A storage backend under test.

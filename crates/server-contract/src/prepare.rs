@@ -127,7 +127,7 @@ fn check(
                         passed: result.passed,
                         threshold: result.threshold,
                     },
-                    points: cdht_server::report::points_text(&result.indicators),
+                    points: crate::db::facts::points_text(&result.indicators),
                 },
                 Err(e) => RecordCheck::Rejected {
                     code: cdht_core::Code::from(&e),

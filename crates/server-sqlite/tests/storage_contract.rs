@@ -1,8 +1,8 @@
 //! The storage contract (crates/server-contract) on SQLite: every scenario
 //! on a fresh database file in its own temporary directory.
 
-use cdht_server::sqlite::SqliteStorage;
 use cdht_server_contract::{contract_tests, Backend, Fresh};
+use cdht_server_sqlite::SqliteStorage;
 
 struct Sqlite;
 
