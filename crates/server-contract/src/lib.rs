@@ -5,7 +5,8 @@
 //! Each scenario takes a [`Backend`], asks it for a fresh, empty storage and
 //! tells a part of the story through the trait alone (no SQL): units,
 //! enrolment, push, replay and conflicts, scoped pulls with paging, review,
-//! recognition, duplicates, evidence uploads, catalogs, audit, settings and
+//! recognition, duplicates, evidence uploads, catalogs, audit, the review
+//! queue, certificates, decision lists, exemplary titles, settings and
 //! counters. Records are built as a device builds them
 //! (`cdht_test_support::records`) and prepared as the server's push handler
 //! prepares them ([`prepare`]).
@@ -80,17 +81,21 @@ macro_rules! __with_scenarios {
             push_keeps_rejected_records_out,
             push_locked_after_review,
             push_limits_one_cccd_per_device,
+            persons_keep_cccd_and_household,
             pull_scopes,
             pull_pages_every_change_once,
             review_approve_and_return,
             recognition,
             recognised_elsewhere,
             audit_trail,
+            review_queue_pages,
             duplicates_group_and_page,
             evidence_upload_progress,
             evidence_readers,
             catalogs_install_and_revision,
             announce_shipped_catalog,
+            certificates_and_decision_list,
+            exemplary_candidates_and_grant,
             settings,
         );
     };

@@ -3,8 +3,10 @@
 
 mod catalogs;
 mod devices;
+mod documents;
 mod duplicates;
 mod evidence;
+mod persons;
 mod pull;
 mod push;
 mod review;
@@ -16,8 +18,12 @@ pub use devices::{
     bind_officer_sets_the_scope, enrol_new_and_again, enrol_stolen_id_gets_a_new_id,
     officers_login_and_sessions,
 };
+pub use documents::{
+    certificates_and_decision_list, exemplary_candidates_and_grant, review_queue_pages,
+};
 pub use duplicates::duplicates_group_and_page;
 pub use evidence::{evidence_readers, evidence_upload_progress};
+pub use persons::persons_keep_cccd_and_household;
 pub use pull::{pull_pages_every_change_once, pull_scopes};
 pub use push::{
     push_applies_and_scores, push_keeps_rejected_records_out, push_limits_one_cccd_per_device,
