@@ -38,13 +38,13 @@ pub trait Backend {
 pub struct Fresh {
     // Declared first: dropped before the guard it may live in.
     storage: Box<dyn Storage>,
-    _guard: Box<dyn std::any::Any>,
+    _guard: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl Fresh {
     /// `guard` is dropped after `storage` (a temporary directory holding
     /// its files, say).
-    pub fn new(storage: Box<dyn Storage>, guard: Box<dyn std::any::Any>) -> Self {
+    pub fn new(storage: Box<dyn Storage>, guard: Box<dyn std::any::Any + Send + Sync>) -> Self {
         Self {
             storage,
             _guard: guard,
@@ -97,6 +97,9 @@ macro_rules! __with_scenarios {
             certificates_and_decision_list,
             exemplary_candidates_and_grant,
             settings,
+            concurrent_retries_apply_once,
+            concurrent_reviews_one_wins,
+            pull_while_pushing_misses_nothing,
         );
     };
 }

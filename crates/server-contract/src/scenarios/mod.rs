@@ -9,6 +9,7 @@ mod evidence;
 mod persons;
 mod pull;
 mod push;
+mod races;
 mod review;
 mod settings;
 mod units;
@@ -29,6 +30,9 @@ pub use push::{
     push_applies_and_scores, push_keeps_rejected_records_out, push_limits_one_cccd_per_device,
     push_locked_after_review, push_refuses_records_of_other_units, push_replay_and_batch_conflicts,
     push_versions_follow_the_rules,
+};
+pub use races::{
+    concurrent_retries_apply_once, concurrent_reviews_one_wins, pull_while_pushing_misses_nothing,
 };
 pub use review::{audit_trail, recognised_elsewhere, recognition, review_approve_and_return};
 pub use settings::settings;
