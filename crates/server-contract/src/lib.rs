@@ -96,6 +96,7 @@ macro_rules! __with_scenarios {
             announce_shipped_catalog,
             certificates_and_decision_list,
             exemplary_candidates_and_grant,
+            report_facts_of_a_subtree,
             settings,
             concurrent_retries_apply_once,
             concurrent_reviews_one_wins,

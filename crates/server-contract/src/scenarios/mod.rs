@@ -10,6 +10,7 @@ mod persons;
 mod pull;
 mod push;
 mod races;
+mod reports;
 mod review;
 mod settings;
 mod units;
@@ -34,6 +35,7 @@ pub use push::{
 pub use races::{
     concurrent_retries_apply_once, concurrent_reviews_one_wins, pull_while_pushing_misses_nothing,
 };
+pub use reports::report_facts_of_a_subtree;
 pub use review::{audit_trail, recognised_elsewhere, recognition, review_approve_and_return};
 pub use settings::settings;
 pub use units::{units_add_and_read, units_import_updates, units_join_key};

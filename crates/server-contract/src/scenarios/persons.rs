@@ -137,10 +137,22 @@ pub fn persons_keep_cccd_and_household(backend: &dyn Backend) {
     );
 
     push(&*s, &phone, 3, true, vec![edit(3, true, Some("Hộ mới"))]);
-    assert_eq!(
-        pulled(&*s, &commune, true).household.as_deref(),
-        Some("Hộ mới")
-    );
+    let seen = pulled(&*s, &commune, true);
+    assert_eq!(seen.household.as_deref(), Some("Hộ mới"));
+    // The very version pulled, sent back in either form, is already had.
+    for (seq, household) in [(1, true), (2, false)] {
+        let form = PersonRecord {
+            household: household.then(|| "Hộ mới".to_owned()),
+            ..seen.clone()
+        };
+        let batch = records::batch(seq, vec![RecordEnvelope::seal(RecordBody::Person(form), 3)]);
+        let acks = crate::fixture::acks(&push_batch(&*s, &commune, &batch));
+        assert_eq!(
+            acks[0].outcome,
+            AckOutcome::AlreadyHad,
+            "label sent: {household}"
+        );
+    }
     push(&*s, &phone, 4, true, vec![edit(4, true, None)]);
     assert_eq!(
         pulled(&*s, &commune, true).household,

@@ -44,6 +44,10 @@ pub fn units_add_and_read(backend: &dyn Backend) {
         ["C1", "D", "P"].map(UnitCode::new).to_vec()
     );
     assert_eq!(s.ancestors("P").unwrap(), vec![UnitCode::new("P")]);
+    assert!(
+        s.ancestors("NOPE").unwrap().is_empty(),
+        "no chain for no unit"
+    );
 
     let again = NewUnit {
         code: UnitCode::new("C1"),
