@@ -16,8 +16,17 @@ pub fn enrol_new_and_again(backend: &dyn Backend) {
     let s = backend.fresh();
     tree(&*s);
     let phone = enrol(&*s, "C1");
+    let mut people = Vec::new();
     for seq in 1..=3 {
-        person_with_assessment(&*s, &phone, seq, "Lò Văn A", None, 2025, DeviceState::Draft);
+        people.push(person_with_assessment(
+            &*s,
+            &phone,
+            seq,
+            "Lò Văn A",
+            None,
+            2025,
+            DeviceState::Draft,
+        ));
     }
     let again = |unit: &str, key: &str, current: Option<&str>, token: &str| {
         s.enrol_device(
@@ -52,6 +61,18 @@ pub fn enrol_new_and_again(backend: &dyn Backend) {
         (moved.unit.as_str(), moved.scope),
         ("C2", DeviceScope::OwnRecords)
     );
+    // Its people stay behind in C1.
+    let moved = crate::fixture::Device {
+        r: moved,
+        token_hash: token3.clone(),
+    };
+    let (pid, aid) = people[0];
+    let edit = cdht_core::sync::RecordEnvelope::seal(
+        cdht_test_support::records::assessment(aid, pid, DeviceState::Submitted, [8; 10]),
+        2,
+    );
+    let acks = crate::fixture::push(&*s, &moved, 1, vec![edit]);
+    assert_eq!(crate::fixture::rejected(&acks[0]), "out_of_scope");
 
     assert!(again("C2", "WRONG", Some(&token3), &new_token_hash()).is_none());
     assert!(again("C1", &join_key("C2"), Some(&token3), &new_token_hash()).is_none());

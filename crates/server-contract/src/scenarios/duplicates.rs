@@ -112,4 +112,27 @@ pub fn duplicates_group_and_page(backend: &dyn Backend) {
         .iter()
         .filter(|x| !pairs.iter().any(|p| p.0 == x.id))
         .all(|x| x.possible_duplicates.is_empty()));
+
+    // A pair wholly in C2 is C2's and the district's, not C1's.
+    let cccd = "001088004000";
+    person_with_assessment(
+        &*s,
+        &there,
+        100,
+        "Ở C2",
+        Some(cccd),
+        2025,
+        DeviceState::Submitted,
+    );
+    person_with_assessment(
+        &*s,
+        &there,
+        101,
+        "Ở C2",
+        Some(cccd),
+        2025,
+        DeviceState::Submitted,
+    );
+    let count = |unit: &str| s.duplicates(unit, None, 100).unwrap().groups.len();
+    assert_eq!((count("C1"), count("C2"), count("D")), (3, 4, 4));
 }

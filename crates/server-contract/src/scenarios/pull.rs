@@ -122,6 +122,12 @@ pub fn pull_scopes(backend: &dyn Backend) {
         .collect();
     assert_eq!(heard, vec![aa]);
     assert!(pull_all(&*s, &b, 0, 100).is_empty());
+    assert!(
+        pull_all(&*s, &other, 0, 100)
+            .iter()
+            .all(|c| !matches!(c.change, Change::Review { .. })),
+        "not another commune's reviews"
+    );
 }
 
 /// Paging through a collector's pull, 1, 2 or 3 at a time, gives every

@@ -70,6 +70,14 @@ pub fn units_add_and_read(backend: &dyn Backend) {
     assert!(s.unit("C3").unwrap().is_none(), "all or none");
     assert_eq!(s.unit("C1").unwrap().unwrap().name, "Đơn vị C1");
     s.add_unit(&fresh).unwrap();
+    // An unknown parent: refused with the same code (docs/sync-protocol.md).
+    let orphan = NewUnit {
+        code: UnitCode::new("C4"),
+        parent: Some(UnitCode::new("NOPE")),
+        ..fresh.clone()
+    };
+    assert_refused(s.add_unit(&orphan), Refusal::Conflict, "unit_exists");
+    assert!(s.unit("C4").unwrap().is_none());
     assert_eq!(s.unit("C3").unwrap().unwrap().area, AreaType::Difficult);
 }
 
