@@ -11,11 +11,23 @@
 //! (`cdht_test_support::records`) and prepared as the server's push handler
 //! prepares them ([`prepare`]).
 //!
-//! A backend's test file runs them all, one `#[test]` each:
+//! A backend's test file runs them all, one `#[test]` each, named after
+//! the scenario (`crates/server-sqlite/tests/storage_contract.rs`):
 //!
 //! ```ignore
-//! cdht_server_contract::contract_tests!(MyBackend::new());
+//! struct Sqlite;
+//! impl Backend for Sqlite {
+//!     fn fresh(&self) -> Fresh {
+//!         let dir = tempfile::tempdir().unwrap();
+//!         let storage = SqliteStorage::open(dir.path()).unwrap();
+//!         Fresh::new(Box::new(storage), Box::new(dir))
+//!     }
+//! }
+//! contract_tests!(Sqlite);
 //! ```
+//!
+//! The tests run in parallel, each on its own fresh storage; three of
+//! them (`scenarios::races`) share one storage between threads.
 // A scenario is a test: a broken step should panic with what it found.
 #![allow(clippy::unwrap_used)]
 
@@ -147,5 +159,19 @@ pub fn run_all(backend: &dyn Backend) {
             eprintln!("storage contract: scenario `{name}` failed");
             std::panic::resume_unwind(panic);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each scenario is one test of a backend's run, named after it.
+    #[test]
+    fn scenario_names_are_unique() {
+        let mut names: Vec<&str> = super::SCENARIOS.iter().map(|(n, _)| *n).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        assert!(count >= 34, "{count}");
     }
 }
