@@ -176,7 +176,7 @@ pub enum RecordCheck {
     },
     Assessment {
         score: ServerScore,
-        /// Each indicator's points as scored (`cdht_server::report::points_text`),
+        /// Each indicator's points as scored ([`facts::points_text`]),
         /// kept for reports.
         points: String,
     },
