@@ -12,24 +12,23 @@
 //! `scripts/bench.sh crash` runs 200 in release mode and prints the table).
 #![cfg(target_os = "linux")]
 
-use cdht_core::ids::{AssessmentId, CatalogId, GroupId, IndicatorId, PersonId, UnitCode};
+mod support;
+
+use cdht_core::ids::UnitCode;
 use cdht_core::qr::JoinPayload;
-use cdht_core::{Answer, AreaType};
-use cdht_store::{EvidenceMeta, PersonInput, Store};
+use cdht_store::Store;
 use cdht_sync_client::{sha256_hex, RetryPolicy};
 use cdht_sync_engine::{ServerConfig, SyncEngine, SyncPhase, SyncReport};
-use cdht_test_support::{photo, INDICATORS};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::households::{collect, Ledger, PHOTOS_PER_ROUND};
 
 const CHILD_DIR: &str = "CDHT_CRASH_CHILD_DIR";
 const CHILD_SERVER: &str = "CDHT_CRASH_CHILD_SERVER";
 const DEVICES: usize = 3;
-const PHOTOS_PER_ROUND: usize = 2;
-const PHOTO_BYTES: usize = 40 * 1024;
 const CHUNK: usize = 8 * 1024;
 /// The latest moment of a kill after the child starts, at first; then the
 /// average of the device's runs that ended by themselves, so kills spread
@@ -153,68 +152,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// What one device collected, as the parent recorded it.
-#[derive(Default)]
-struct Ledger {
-    persons: BTreeSet<String>,
-    assessments: BTreeSet<String>,
-    photos: BTreeMap<String, usize>,
-}
-
-fn collect(dir: &Path, round: usize, ledger: &mut Ledger) {
-    let mut store = Store::open_with_key_file(dir).unwrap();
-    let person: PersonId = store
-        .upsert_person(&PersonInput {
-            full_name: format!("Hộ số {round}"),
-            unit_code: Some(UnitCode::new("DEMO-X1-C1")),
-            birth_year: Some(1960 + (round % 40) as i32),
-            household_address: Some("Bản Phố".to_owned()),
-            ..PersonInput::default()
-        })
-        .unwrap()
-        .person_id;
-    let assessment: AssessmentId = store
-        .create_or_get_assessment(
-            person,
-            2025,
-            &CatalogId::new("244-2022"),
-            &GroupId::new("farmers"),
-            AreaType::Normal,
-        )
-        .unwrap()
-        .assessment_id;
-    for indicator in INDICATORS {
-        store
-            .set_answer(
-                assessment,
-                &IndicatorId::new(indicator),
-                &Answer::Points(8),
-                None,
-            )
-            .unwrap();
-    }
-    for p in 0..PHOTOS_PER_ROUND {
-        let bytes = photo((round * 10 + p) as u64, PHOTO_BYTES);
-        store
-            .add_evidence(
-                assessment,
-                &IndicatorId::new("1.1"),
-                &bytes,
-                &EvidenceMeta {
-                    mime: "image/jpeg".to_owned(),
-                    width_px: Some(1280),
-                    height_px: Some(960),
-                    taken_at_ms: None,
-                },
-            )
-            .unwrap();
-        ledger.photos.insert(sha256_hex(&bytes), bytes.len());
-    }
-    store.submit_assessment(assessment).unwrap();
-    ledger.persons.insert(person.to_string());
-    ledger.assessments.insert(assessment.to_string());
 }
 
 /// Photo bytes the device has not been told the server received.
@@ -352,7 +289,7 @@ async fn killing_server_or_device_at_random_moments_loses_and_duplicates_nothing
 
     for round in 0..rounds {
         let d = round % DEVICES;
-        collect(&devices[d], round, &mut ledgers[d]);
+        collect(&devices[d], "DEMO-X1-C1", round, &mut ledgers[d]);
         let unacked = unacked_bytes(&devices[d]);
         let spawned = Instant::now();
         let mut child = spawn_child(&devices[d], &url);

@@ -11,78 +11,13 @@ mod support;
 use cdht_server::BlobsAt;
 use cdht_sync_client::sha256_hex;
 use futures_util::StreamExt;
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::moto::Moto;
 use support::*;
 
-const BUCKET: &str = "cdht-evidence";
-
-/// moto's S3 on 127.0.0.1, stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("cdht-moto-server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cdht-moto-server (moto's S3 server) is missing: run scripts/setup.sh ({e})")
-            });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// The settings a server (or this test) reaches the bucket with; set
-    /// here, never taken from the environment (which may name other S3s).
-    fn options(&self) -> Vec<(String, String)> {
-        [
-            ("aws_endpoint", self.endpoint.as_str()),
-            ("aws_allow_http", "true"),
-            ("aws_access_key_id", "testing"),
-            ("aws_secret_access_key", "testing"),
-            ("aws_region", "us-east-1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-    }
-
-    /// The whole bucket, without the server's prefix.
-    fn bucket(&self) -> impl ObjectStore {
-        let mut builder = AmazonS3Builder::new().with_bucket_name(BUCKET);
-        for (k, v) in self.options() {
-            builder = builder.with_config(k.parse().unwrap(), v);
-        }
-        builder.build().unwrap()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const BUCKET: &str = support::moto::BUCKET;
 
 async fn keys_under(store: &impl ObjectStore, prefix: &str) -> Vec<String> {
     store

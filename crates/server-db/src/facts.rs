@@ -2,6 +2,7 @@
 //! facts (`cdht_server::report` computes the figures from them) and what a
 //! certificate or a decision list prints. Backends fill these; none computes.
 
+use cdht_core::score::IndicatorScore;
 use cdht_core::sync::ReviewState;
 use serde::Serialize;
 
@@ -9,6 +10,22 @@ use serde::Serialize;
 pub const MAX_INDICATORS: usize = 16;
 /// No points for that indicator in [`AssessmentFact::points`].
 pub const NO_POINTS: u8 = u8::MAX;
+
+/// Each indicator's points as kept with a scored assessment: `1.1:8,1.2:10,…`
+/// (what a push's records carry to storage, and every backend reads back).
+#[must_use]
+pub fn points_text(indicators: &[IndicatorScore]) -> String {
+    let mut out = String::with_capacity(indicators.len() * 6);
+    for (i, ind) in indicators.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(ind.id.as_str());
+        out.push(':');
+        out.push_str(&ind.points.to_string());
+    }
+    out
+}
 
 /// What a report is computed from. Units, groups, catalogs, indicators and
 /// people are numbered (`u32` indexes into the lists here) so a province's

@@ -44,6 +44,7 @@ impl Default for PoolSettings {
 mod error;
 pub mod facts;
 mod officer_views;
+pub mod portable;
 pub mod queue;
 pub mod rules;
 
@@ -175,7 +176,7 @@ pub enum RecordCheck {
     },
     Assessment {
         score: ServerScore,
-        /// Each indicator's points as scored (`cdht_server::report::points_text`),
+        /// Each indicator's points as scored ([`facts::points_text`]),
         /// kept for reports.
         points: String,
     },

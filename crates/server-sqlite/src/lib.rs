@@ -10,6 +10,7 @@ mod documents;
 mod evidence;
 mod exemplary;
 mod points;
+mod portable;
 mod pull;
 mod push;
 mod push_batch;

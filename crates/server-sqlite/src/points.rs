@@ -9,7 +9,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 
-/// The points text a push scored (`cdht_server::report::points_text`) as kept:
+/// The points text a push scored (`cdht_server_db::facts::points_text`) as kept:
 /// bytes when every value fits, else the text itself. `layouts`: the
 /// layout ids the batch already looked up, by their indicator list.
 pub(super) fn stored_points(

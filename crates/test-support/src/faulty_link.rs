@@ -73,6 +73,8 @@ pub struct LinkCounters {
     pub refused_while_down: AtomicU64,
     pub open: AtomicU64,
     pub most_open: AtomicU64,
+    /// Connections relayed to each upstream, in the order given.
+    pub per_upstream: Vec<AtomicU64>,
 }
 
 impl LinkCounters {
@@ -132,10 +134,24 @@ struct Shared {
 impl FaultyLink {
     /// Relays to `upstream` (`http://host:port`) with `faults`.
     pub async fn start(upstream: &str, faults: Faults) -> Self {
+        Self::start_balanced(&[upstream], faults).await
+    }
+
+    /// Relays each new connection to one of `upstreams`, drawn at random, as
+    /// a load balancer in front of several server instances does: with the
+    /// resets and cuts of `faults`, a device's next request often lands on
+    /// another instance.
+    pub async fn start_balanced(upstreams: &[&str], faults: Faults) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = upstream.trim_start_matches("http://").to_owned();
-        let counters = Arc::new(LinkCounters::default());
+        let upstreams: Vec<String> = upstreams
+            .iter()
+            .map(|u| u.trim_start_matches("http://").to_owned())
+            .collect();
+        let counters = Arc::new(LinkCounters {
+            per_upstream: upstreams.iter().map(|_| AtomicU64::new(0)).collect(),
+            ..LinkCounters::default()
+        });
         let (cut_tx, cut_rx) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             faults,
@@ -169,9 +185,15 @@ impl FaultyLink {
                     reset(client);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(&upstream).await else {
+                let pick = if upstreams.len() > 1 {
+                    (lock(&shared.draws).next() % upstreams.len() as u64) as usize
+                } else {
+                    0
+                };
+                let Ok(server) = TcpStream::connect(&upstreams[pick]).await else {
                     continue;
                 };
+                shared.counters.per_upstream[pick].fetch_add(1, Ordering::SeqCst);
                 let _ = (client.set_nodelay(true), server.set_nodelay(true));
                 let c = &shared.counters;
                 c.connections.fetch_add(1, Ordering::SeqCst);

@@ -4,7 +4,8 @@
 //!
 //! - [`server`] (feature `server`): the real sync server in-process on
 //!   127.0.0.1:0 with a temporary data dir and the demo tree, and clients of it.
-//! - [`records`] (feature `server`): protocol record bodies and envelopes.
+//! - [`records`] (feature `records`, part of `server`): protocol record
+//!   bodies and envelopes.
 //! - [`relay`] (feature `server`): a slow, resetting link in-process.
 //! - [`faulty_link`] (feature `server`): delays, whole-link cuts, requests
 //!   reset mid-request, optional pacing, and what it carried.
@@ -30,7 +31,7 @@ pub mod netns;
 pub mod photos;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(feature = "server")]
+#[cfg(feature = "records")]
 pub mod records;
 #[cfg(feature = "server")]
 pub mod relay;

@@ -8,7 +8,6 @@ use cdht_core::sync::{
     RecordEnvelope,
 };
 use cdht_core::{Answer, Answers};
-use cdht_sync_client::envelope;
 
 pub fn person(name: &str, cccd: Option<&str>) -> (PersonId, RecordBody) {
     let id = PersonId::new_v7();
@@ -68,7 +67,7 @@ pub fn evidence(assessment: AssessmentId, photo: &[u8]) -> RecordBody {
         id: EvidenceId::new_v7(),
         assessment,
         indicator: IndicatorId::new("1.1"),
-        sha256: cdht_sync_client::sha256_hex(photo),
+        sha256: cdht_core::digest::sha256_hex(photo),
         size: photo.len() as u64,
         content_type: "image/jpeg".into(),
     })
@@ -85,9 +84,10 @@ pub fn batch(seq: u64, records: Vec<RecordEnvelope>) -> PushBatch {
 }
 
 pub fn v1(body: RecordBody) -> RecordEnvelope {
-    envelope(body, 1)
+    RecordEnvelope::seal(body, 1)
 }
 
+#[cfg(feature = "server")]
 /// Pushes `records` as batch `seq` and checks that each one was accepted.
 pub async fn push_accepted(
     device: &cdht_sync_client::SyncClient,
@@ -102,6 +102,7 @@ pub async fn push_accepted(
     );
 }
 
+#[cfg(feature = "server")]
 /// Pushes, as batch `seq`, a person named `name` (with `cccd`, if any) and
 /// an assessment of theirs in `state` with 8 points on every indicator;
 /// both must be accepted. Returns their ids.
@@ -123,6 +124,7 @@ pub async fn push_person_with_assessment(
     (pid, aid)
 }
 
+#[cfg(feature = "server")]
 /// Pushes, as batch `seq`, a person named `name`, a submitted passing
 /// assessment of theirs and one evidence record per photo (the photos'
 /// bytes are not sent). Every record must be accepted. Returns the

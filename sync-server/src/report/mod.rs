@@ -17,12 +17,11 @@ mod tests;
 pub use compute::{compute, compute_with};
 // What storage gathers for a report lives with the storage trait.
 pub use cdht_server_db::facts::{
-    score_legacy, AssessmentFact, LegacyAnswers, MemberFact, ReportFacts, SubUnit, MAX_INDICATORS,
-    NO_POINTS,
+    points_text, score_legacy, AssessmentFact, LegacyAnswers, MemberFact, ReportFacts, SubUnit,
+    MAX_INDICATORS, NO_POINTS,
 };
 
 use cdht_core::catalog::Text;
-use cdht_core::score::IndicatorScore;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -38,21 +37,6 @@ pub const LEARNING_UNIT_SHARE: f64 = 0.90;
 pub const ADULT_AGE: u16 = 18;
 /// The digital-skills indicator ("uses IT / digital skills as the work needs").
 pub const DIGITAL_INDICATOR: &str = "2.1";
-
-/// Each indicator's points as kept with a scored assessment: `1.1:8,1.2:10,…`.
-#[must_use]
-pub fn points_text(indicators: &[IndicatorScore]) -> String {
-    let mut out = String::with_capacity(indicators.len() * 6);
-    for (i, ind) in indicators.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(ind.id.as_str());
-        out.push(':');
-        out.push_str(&ind.points.to_string());
-    }
-    out
-}
 
 /// The counts of one set of assessments (see the module's definitions).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, ToSchema)]

@@ -6,6 +6,9 @@
 //! shared with the sync engine's and the app's tests (`cdht-test-support`).
 #![allow(clippy::unwrap_used, dead_code, unused_imports)]
 
+pub mod households;
+pub mod moto;
+
 pub use cdht_test_support::records::*;
 pub use cdht_test_support::server::{fast_retry, start, start_at, start_with, TestServer};
 pub use cdht_test_support::{photo, INDICATORS};
