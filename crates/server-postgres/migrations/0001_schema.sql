@@ -245,3 +245,10 @@ CREATE TABLE certificates (
     assessment text COLLATE "C" NOT NULL UNIQUE,
     created_at text COLLATE "C" NOT NULL
 );
+
+-- Only for `migrate-storage` from SQLite, whose points are bytes after a layout id:
+-- filled and emptied again by one import (src/portable.rs).
+CREATE TABLE points_layouts (
+    id         bigint PRIMARY KEY,
+    indicators text COLLATE "C" NOT NULL UNIQUE
+);

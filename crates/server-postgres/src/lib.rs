@@ -23,6 +23,7 @@ mod error;
 mod evidence;
 mod exemplary;
 mod migrate;
+mod portable;
 mod pull;
 mod push;
 mod push_held;
