@@ -46,11 +46,23 @@ pub struct ServeArgs {
     pub secret_file: Option<PathBuf>,
 }
 
-/// The settings every command shares: the data folder, and the secret file
-/// of a deployment of several instances (CDHT_SECRET_FILE).
+/// `--database` and `--db-pool`, flags of every command (main.rs).
+static DATABASE: std::sync::OnceLock<(Option<String>, u32)> = std::sync::OnceLock::new();
+
+/// Keeps the global database flags for [`config_of`].
+pub fn set_database(url: Option<String>, pool: u32) {
+    let _ = DATABASE.set((url, pool));
+}
+
+/// The settings every command shares: the data folder, the secret file of a
+/// deployment of several instances (CDHT_SECRET_FILE), and the database.
 pub fn config_of(data: PathBuf) -> cdht_server::Config {
     let mut config = cdht_server::Config::new(data);
     config.secret_file = std::env::var_os("CDHT_SECRET_FILE").map(PathBuf::from);
+    if let Some((url, pool)) = DATABASE.get() {
+        config.database.clone_from(url);
+        config.db_pool = *pool;
+    }
     config
 }
 

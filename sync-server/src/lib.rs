@@ -81,6 +81,11 @@ pub struct Config {
     /// deployment (`--secret-file`); `None`: `DIR/secret.key`, made at the
     /// first start.
     pub secret_file: Option<PathBuf>,
+    /// The database: `None` for `DIR/cdht.sqlite3`; a `postgres://` URL for
+    /// PostgreSQL, which several instances share (`--database`).
+    pub database: Option<String>,
+    /// Connections to the database this process holds (`--db-pool`).
+    pub db_pool: u32,
 }
 
 /// Where evidence photos are kept.
@@ -116,6 +121,8 @@ impl Config {
             tls_handshake_timeout: TLS_HANDSHAKE_TIMEOUT,
             blobs: BlobsAt::DataDir,
             secret_file: None,
+            database: None,
+            db_pool: DB_POOL_SIZE,
         }
     }
 }
@@ -146,17 +153,25 @@ impl AppState {
             Some(path) => read_secret(path)?,
             None => load_or_create_secret(&config.data_dir)?,
         };
-        let storage = sqlite::SqliteStorage::open(&config.data_dir)?;
-        check_secret(&storage, &secret)?;
-        // Rows written before hashes were keyed (issue 9): key them once.
-        storage.key_plain_hashes(&|plain| keyed_hash(&secret, plain))?;
-        announce_shipped_catalogs(&storage)?;
+        // On a thread of its own: the PostgreSQL client runs a runtime of its
+        // own, which may not start on one of tokio's threads (`serve` opens
+        // the state inside its runtime; handlers reach storage through
+        // spawn_blocking).
+        let storage = std::thread::scope(|s| {
+            s.spawn(|| -> anyhow::Result<Arc<dyn Storage>> {
+                let storage = open_storage(&config, &secret)?;
+                announce_shipped_catalogs(storage.as_ref())?;
+                Ok(storage)
+            })
+            .join()
+        })
+        .map_err(|_| anyhow::anyhow!("opening the database panicked"))??;
         let blobs = blobs::open(&config.data_dir, &config.blobs)?;
         // The database, its WAL, photos: owner-only, like secret.key, also
         // in a folder an older version left world-readable.
         make_owner_only(&config.data_dir)?;
         Ok(Self {
-            storage: Arc::new(storage),
+            storage,
             blobs,
             limiter: Arc::new(FailureLimiter::new(
                 config.max_failures,
@@ -342,6 +357,35 @@ fn read_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
 /// with (a wrong `--secret-file`, a lost `secret.key`): CCCD duplicates
 /// would silently stop being found. The database keeps a fingerprint of
 /// the secret (a keyed hash of a fixed text), never the secret.
+/// The database `config` names, migrated, its secret checked: SQLite in
+/// the data directory, or PostgreSQL at `config.database`.
+fn open_storage(config: &Config, secret: &[u8; 32]) -> anyhow::Result<Arc<dyn Storage>> {
+    match config.database.as_deref() {
+        None => {
+            let pool = cdht_server_db::PoolSettings {
+                size: config.db_pool,
+                wait: DB_POOL_WAIT,
+            };
+            let storage = sqlite::SqliteStorage::open_with(&config.data_dir, pool)?;
+            check_secret(&storage, secret)?;
+            // Rows written before hashes were keyed (issue 9): key them once.
+            storage.key_plain_hashes(&|plain| keyed_hash(secret, plain))?;
+            Ok(Arc::new(storage))
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let storage = cdht_server_postgres::PgStorage::open(url, config.db_pool)?;
+            // No PostgreSQL database predates keyed hashes: nothing to key.
+            check_secret(&storage, secret)?;
+            Ok(Arc::new(storage))
+        }
+        // Not echoed: a URL may hold a password.
+        Some(_) => anyhow::bail!(
+            "--database: write postgres://user@host/database (PostgreSQL), or leave it out \
+             for DIR/cdht.sqlite3"
+        ),
+    }
+}
+
 fn check_secret(storage: &dyn Storage, secret: &[u8; 32]) -> anyhow::Result<()> {
     const KEY: &str = "secret_fingerprint";
     let fingerprint = hmac_hex(secret, &[b"cdht-secret-fingerprint"]);

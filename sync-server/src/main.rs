@@ -24,6 +24,14 @@ use cli_serve::config_of;
     about = "CDHT (Công dân học tập) server and operator tools"
 )]
 struct Cli {
+    /// The database: a postgres://user@host/database URL (PostgreSQL, which
+    /// several `serve` instances share), or none for DIR/cdht.sqlite3. The
+    /// data directory keeps the secret and photos either way.
+    #[arg(long, global = true, env = "CDHT_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+    /// Connections to the database this process holds.
+    #[arg(long, global = true, env = "CDHT_DB_POOL", default_value_t = cdht_server::DB_POOL_SIZE)]
+    db_pool: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -164,6 +172,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    cli_serve::set_database(cli.database, cli.db_pool);
     let outcome = match cli.command {
         Command::Score { file, draft } => run_score(&file, draft),
         Command::Catalogs {

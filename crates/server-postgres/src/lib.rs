@@ -53,7 +53,19 @@ type Manager = PostgresConnectionManager<NoTls>;
 type Conn = r2d2::PooledConnection<Manager>;
 
 pub struct PgStorage {
-    pool: r2d2::Pool<Manager>,
+    /// Always there until dropped (see the `Drop`).
+    pool: Option<r2d2::Pool<Manager>>,
+}
+
+/// Closing a connection of the sync client blocks on the client's own
+/// runtime, which may not run on a tokio thread (where a server drops its
+/// state): the pool is dropped on a thread of its own.
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 /// Sets what every connection of the pool runs with.
@@ -81,7 +93,9 @@ pub(crate) const SUBTREE: &str =
 
 impl PgStorage {
     /// Connects to `url` (`postgres://user@host:port/db`) with a pool of at
-    /// most `pool_size` connections, and runs pending migrations. Refuses a
+    /// most `pool_size` connections, and runs pending migrations. Blocking,
+    /// like every method: not on a thread of a tokio runtime (the sync client
+    /// runs one of its own), but on tokio's blocking pool or a thread. Refuses a
     /// database whose schema is newer than this build's
     /// (`StorageError::SchemaTooNew`).
     pub fn open(url: &str, pool_size: u32) -> StorageResult<Self> {
@@ -108,11 +122,14 @@ impl PgStorage {
             .connection_customizer(Box::new(Setup))
             .build(manager)?;
         migrate::migrate(&mut *pool.get()?)?;
-        Ok(Self { pool })
+        Ok(Self { pool: Some(pool) })
     }
 
     fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.get()?)
+        match &self.pool {
+            Some(pool) => Ok(pool.get()?),
+            None => Err(error::corrupt("the pool is closed")),
+        }
     }
 }
 

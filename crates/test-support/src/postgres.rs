@@ -46,11 +46,19 @@ pub fn cluster_url() -> String {
 pub fn fresh_database() -> String {
     let admin = cluster_url();
     let name = format!("t_{:016x}", random());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("connecting to the test cluster at {admin}: {e}"));
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+    // On a thread of its own: the sync client runs a runtime of its own,
+    // which may not start on a thread of a tokio test.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("connecting to the test cluster at {admin}: {e}"));
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+        })
+        .join()
+        .unwrap();
+    });
     database_url(&admin, &name)
 }
 
