@@ -256,7 +256,14 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
     let started = Instant::now();
     let pushes = phones.iter().zip(&work).map(|(phone, batches)| async move {
         for b in batches {
-            phone.push(b).await.unwrap();
+            let answer = phone.push(b).await.unwrap();
+            assert!(
+                answer
+                    .acks
+                    .iter()
+                    .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted),
+                "every record accepted"
+            );
         }
     });
     futures_util::future::join_all(pushes).await;
