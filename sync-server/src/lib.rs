@@ -14,6 +14,7 @@ pub mod exemplary;
 pub mod init;
 pub mod jpeg;
 pub mod limiter;
+pub mod migrate_storage;
 pub mod page;
 pub mod poster;
 pub mod report;
@@ -288,7 +289,7 @@ fn keyed_hash(secret: &[u8; 32], plain_sha256: &str) -> String {
     hmac_hex(secret, &[b"cdht-stored-hash:", plain_sha256.as_bytes()])
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -300,7 +301,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Directories 0700 and files 0600 under `dir` (symlinks left alone).
-fn make_owner_only(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn make_owner_only(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

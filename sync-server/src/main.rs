@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod cli_error;
+mod cli_migrate;
 mod cli_serve;
 mod score_text;
 
@@ -57,6 +58,9 @@ enum Command {
     },
     /// Run the sync server on a data directory (SQLite database, photos, secret).
     Serve(cli_serve::ServeArgs),
+    /// Move a stopped server's data (database and photos) to a new place;
+    /// enrolled devices keep syncing.
+    MigrateStorage(cli_migrate::MigrateArgs),
     /// Create a data directory; with --demo, a demo unit tree and officers.
     Init {
         #[arg(long, env = "CDHT_DATA")]
@@ -184,6 +188,7 @@ fn main() -> ExitCode {
             ..
         } => run_catalogs_command(command).map_err(CliError::failed),
         Command::Serve(args) => cli_serve::run(args).map_err(CliError::failed),
+        Command::MigrateStorage(args) => cli_migrate::run(args).map_err(CliError::failed),
         Command::Init {
             data,
             demo,

@@ -27,12 +27,11 @@ use futures_util::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::households::{collect, Ledger, PHOTOS_PER_ROUND};
 use support::moto::{Moto, BUCKET};
+use support::serve_process::{free_port, init_demo, join_key, officer, ServeProcess};
 
 const UNIT: &str = "DEMO-X1-C1";
 const PHONES: usize = 3;
@@ -46,58 +45,15 @@ enum Database {
     SharedSqlite,
 }
 
-/// One `cdht-server serve` process, stopped on drop.
-struct Instance {
-    url: String,
-    child: Child,
-}
-
-impl Instance {
-    fn start(data: &Path, _db: &Database, moto: &Moto, secret: &Path) -> Self {
-        let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cdht-server"));
+/// One instance: `serve` on the shared database, bucket and secret.
+fn instance(data: &Path, _db: &Database, moto: &Moto, secret: &Path) -> ServeProcess {
+    ServeProcess::start(data, free_port(), |command| {
         command
-            .args(["serve", "--data"])
-            .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--blobs", &format!("s3://{BUCKET}/{PREFIX}")])
             .arg("--secret-file")
-            .arg(secret)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        moto.env_of(&mut command);
-        let mut child = command.spawn().unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        loop {
-            let line = lines
-                .next()
-                .expect("the server ended before listening")
-                .unwrap();
-            if line.starts_with("cdht-server listening on ") {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        Self {
-            url: format!("http://127.0.0.1:{port}"),
-            child,
-        }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+            .arg(secret);
+        moto.env_of(command);
+    })
 }
 
 fn engine_config() -> ServerConfig {
@@ -129,20 +85,6 @@ async fn sync_until_done(engine: &mut SyncEngine, who: &str) -> cdht_sync_engine
     }
 }
 
-/// The demo tree's officer of `role` in `unit`.
-fn officer<'a>(tree: &'a serde_json::Value, role: &str, unit: &str) -> (&'a str, &'a str) {
-    let o = tree["officers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["role"] == role && o["unit"] == unit)
-        .unwrap_or_else(|| panic!("no {role} of {unit} in the demo tree"));
-    (
-        o["username"].as_str().unwrap(),
-        o["password"].as_str().unwrap(),
-    )
-}
-
 async fn keys_under(store: &impl ObjectStore, prefix: &str) -> Vec<String> {
     store
         .list(Some(&ObjectPath::from(prefix)))
@@ -161,28 +103,14 @@ async fn two_instances_behave_as_one(db: Database) {
     moto.create_bucket().await;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");
-    let init = Command::new(env!("CARGO_BIN_EXE_cdht-server"))
-        .args(["init", "--demo", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{init:?}");
-    let tree: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
-    let join_key = tree["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["code"] == UNIT)
-        .unwrap()["join_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tree = init_demo(&data);
+    let join_key = join_key(&tree, UNIT);
     // The deployment's one secret, given to every instance.
     let secret = root.path().join("deployment.key");
     std::fs::copy(data.join("secret.key"), &secret).unwrap();
 
-    let a = Instance::start(&data, &db, &moto, &secret);
-    let b = Instance::start(&data, &db, &moto, &secret);
+    let a = instance(&data, &db, &moto, &secret);
+    let b = instance(&data, &db, &moto, &secret);
     let link = FaultyLink::start_balanced(
         &[a.url.as_str(), b.url.as_str()],
         Faults {
@@ -408,26 +336,12 @@ async fn a_batch_raced_on_two_instances_applies_once(db: Database) {
     moto.create_bucket().await;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");
-    let init = Command::new(env!("CARGO_BIN_EXE_cdht-server"))
-        .args(["init", "--demo", "--data"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{init:?}");
-    let tree: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
-    let join_key = tree["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["code"] == UNIT)
-        .unwrap()["join_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let tree = init_demo(&data);
+    let join_key = join_key(&tree, UNIT);
     let secret = root.path().join("deployment.key");
     std::fs::copy(data.join("secret.key"), &secret).unwrap();
-    let a = Instance::start(&data, &db, &moto, &secret);
-    let b = Instance::start(&data, &db, &moto, &secret);
+    let a = instance(&data, &db, &moto, &secret);
+    let b = instance(&data, &db, &moto, &secret);
 
     let mut via_a = SyncClient::new(&a.url, &[]).unwrap();
     via_a

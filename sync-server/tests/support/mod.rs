@@ -8,6 +8,7 @@
 
 pub mod households;
 pub mod moto;
+pub mod serve_process;
 
 pub use cdht_test_support::records::*;
 pub use cdht_test_support::server::{fast_retry, start, start_at, start_with, TestServer};
