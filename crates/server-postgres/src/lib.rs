@@ -68,16 +68,22 @@ impl Drop for PgStorage {
     }
 }
 
-/// Sets what every connection of the pool runs with.
+/// Sets what every connection of the pool runs with: the lock timeout,
+/// unless the URL's `options` set one (`?options=-c lock_timeout=2s`).
 #[derive(Debug)]
-struct Setup;
+struct Setup {
+    lock_timeout_from_url: bool,
+}
 
 impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
     fn on_acquire(&self, c: &mut postgres::Client) -> std::result::Result<(), postgres::Error> {
-        c.batch_execute(&format!(
-            "SET lock_timeout = '{}ms'; SET TIME ZONE 'UTC'",
-            LOCK_TIMEOUT.as_millis()
-        ))
+        if !self.lock_timeout_from_url {
+            c.batch_execute(&format!(
+                "SET lock_timeout = '{}ms'",
+                LOCK_TIMEOUT.as_millis()
+            ))?;
+        }
+        Ok(())
     }
 }
 
@@ -115,11 +121,16 @@ impl PgStorage {
 
     fn connect(url: &str, settings: PoolSettings) -> Result<Self> {
         let config: postgres::Config = url.parse()?;
+        let setup = Setup {
+            lock_timeout_from_url: config
+                .get_options()
+                .is_some_and(|o| o.contains("lock_timeout")),
+        };
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(settings.size.max(1))
             .connection_timeout(settings.wait)
-            .connection_customizer(Box::new(Setup))
+            .connection_customizer(Box::new(setup))
             .build(manager)?;
         migrate::migrate(&mut *pool.get()?)?;
         Ok(Self { pool: Some(pool) })

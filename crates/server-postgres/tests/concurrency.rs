@@ -193,3 +193,33 @@ fn one_batch_sent_at_once_to_several_instances_applies_once() {
     assert_eq!(db.stats().unwrap().persons, 20);
     assert_eq!(db.stats().unwrap().batches, 1);
 }
+
+#[test]
+fn a_writer_held_up_past_the_lock_timeout_is_told_busy() {
+    let (db, url) = support::storage();
+    support::tree(&db);
+    let device = enrol(&db, 9);
+    drop(db);
+    // A short lock timeout from the URL, so the test need not wait 10 s.
+    let db = PgStorage::open(&format!("{url}?options=-c%20lock_timeout%3D300"), 2).unwrap();
+    // Another instance in the middle of a write holds the change counter.
+    let mut other = support::client(&url);
+    let mut tx = other.transaction().unwrap();
+    tx.query_one("SELECT last FROM change_counter FOR UPDATE", &[])
+        .unwrap();
+    let key = BatchKey {
+        batch_id: Uuid::from_u128(9),
+        seq: 1,
+        content_hash: "c".into(),
+    };
+    let started = std::time::Instant::now();
+    let err = db.apply_push(&device, &key, &[person(900)]).unwrap_err();
+    assert!(err.is_busy(), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Once the other write is done, the same batch goes through.
+    tx.rollback().unwrap();
+    assert!(matches!(
+        db.apply_push(&device, &key, &[person(900)]).unwrap(),
+        PushOutcome::Applied(_)
+    ));
+}
