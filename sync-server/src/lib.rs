@@ -27,6 +27,7 @@ pub mod upload;
 // rules every backend applies, and one crate per backend. The old paths stay.
 pub use cdht_server_db as storage;
 pub use cdht_server_db::{queue, rules};
+pub use cdht_server_postgres as postgres;
 pub use cdht_server_sqlite as sqlite;
 
 pub use limiter::{Attempt, FailureLimiter};

@@ -41,7 +41,7 @@ async fn a_moved_server_keeps_its_devices_syncing() {
     moto.create_bucket().await;
     let root = tempfile::tempdir().unwrap();
     let old = root.path().join("old");
-    let tree = init_demo(&old);
+    let tree = init_demo(&old, &[]);
     let port = free_port();
     let server = ServeProcess::start(&old, port, |_| {});
 
