@@ -17,7 +17,7 @@ export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 out_dir=${CARGO_TARGET_DIR:-$PWD/target}/bench
 mkdir -p "$out_dir"
 
-all=(photo store sync report crowd links crash durability ui size)
+all=(photo store sync scale report crowd links crash durability ui size)
 chosen=("$@")
 [ ${#chosen[@]} -gt 0 ] || chosen=("${all[@]}")
 small=${CDHT_BENCH_SMALL:-}
@@ -33,6 +33,9 @@ command_of() {
     # (issue 14, item 6): 10,000 people, open-assessment latency, size on disk, memory.
     store) echo "cargo run --release -p cdht-store --features bench-unencrypted --example store_bench -- $(size 500 200) 3 && cargo run --release -p cdht-store --features bench-unencrypted --example store_bench -- $(size 10000 1000) 1" ;;
     sync) echo "cargo run --release -p cdht-server --example sync_bench -- $(size 50000 5000)" ;;
+    # Issue 15: 1 and 2 serve instances on SQLite and on PostgreSQL (a durable
+    # private cluster, started below for this run).
+    scale) echo "cargo build --release -p cdht-server --bin cdht-server && cargo run --release -p cdht-server --example scale_bench -- $(size 5000 1000)" ;;
     report) echo "cargo run --release -p cdht-server --example report_bench -- $(size 500000 50000)" ;;
     crowd) echo "cargo run --release -p cdht-server --example crowd_bench -- $(size 200 50)" ;;
     links) echo "cargo run --release -p cdht-sync-engine --example link_bench$(size '' ' -- small')" ;;
@@ -52,7 +55,18 @@ cleanup_links() {
   ip netns del "cdhtl-$CDHT_NETNS_SUFFIX" 2>/dev/null || true
   ip link del "cdu$CDHT_NETNS_SUFFIX" 2>/dev/null || true
 }
-trap cleanup_links EXIT
+# One PostgreSQL cluster with its durable defaults for the benchmarks that use
+# it (scale), stopped at the end.
+pg_dir=$(mktemp -d /tmp/cdht-bench-pg.XXXXXX)
+cleanup() {
+  cleanup_links
+  bash scripts/pg-cluster.sh stop "$pg_dir" 2>/dev/null || true
+}
+trap cleanup EXIT
+if printf '%s\n' "${chosen[@]}" | grep -qx scale; then
+  CDHT_TEST_PG_URL=$(CDHT_PG_DURABLE=1 bash scripts/pg-cluster.sh start "$pg_dir")
+  export CDHT_TEST_PG_URL
+fi
 
 failed=0
 for name in "${chosen[@]}"; do

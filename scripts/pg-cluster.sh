@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster for the tests of the PostgreSQL backend, never Debian's
 # own `main` cluster: a fresh data folder under /tmp, a free port on 127.0.0.1, trust
-# authentication for the `postgres` user, no fsync (its data is thrown away).
+# authentication for the `postgres` user, no fsync (its data is thrown away; with
+# CDHT_PG_DURABLE=1, PostgreSQL's durable defaults, for benchmarks).
 #
 #   pg-cluster.sh start DIR   makes and starts a cluster in the empty folder DIR and
 #                             prints its URL (postgres://postgres@127.0.0.1:PORT/postgres)
@@ -35,13 +36,17 @@ start() {
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
   as_pg "$bin/initdb" -U postgres -A trust -E UTF8 --locale=C -N -D "$dir/data" >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
+  # Tests throw the data away: no fsync. Benchmarks (CDHT_PG_DURABLE=1) keep
+  # PostgreSQL's defaults, as a real server runs.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ "${CDHT_PG_DURABLE:-0}" = 1 ]; then durability=""; fi
   # A port from the ephemeral range that is free now; another process may take it
   # before postgres binds it, so a failed start tries another one.
   local port tries=0
   while :; do
     port=$((20000 + RANDOM % 30000))
     if as_pg "$bin/pg_ctl" -w -t 30 -D "$dir/data" -l "$dir/server.log" \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $durability" \
       start >/dev/null; then
       break
     fi

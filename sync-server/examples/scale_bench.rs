@@ -37,18 +37,23 @@ const POINTS: [i64; 10] = [8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
 enum Db {
     /// The SQLite file in the data directory (both instances open it).
     Sqlite,
+    /// A fresh database of a PostgreSQL cluster (`CDHT_TEST_PG_URL`, which
+    /// `scripts/bench.sh` starts with durable settings; else a private one).
+    Postgres(String),
 }
 
 impl Db {
     fn name(&self) -> &'static str {
         match self {
             Db::Sqlite => "SQLite",
+            Db::Postgres(_) => "PostgreSQL",
         }
     }
     /// The flags that choose it, given to every command.
     fn flags(&self) -> Vec<String> {
         match self {
             Db::Sqlite => Vec::new(),
+            Db::Postgres(url) => vec!["--database".into(), url.clone()],
         }
     }
 }
@@ -227,6 +232,34 @@ fn plain(data: &Path, db: &Db, rows: &[Vec<(String, String)>]) -> (Duration, Dur
             assert_eq!(read, rows.iter().map(Vec::len).sum::<usize>());
             (insert, started.elapsed())
         }
+        Db::Postgres(url) => {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            client
+                .batch_execute(
+                    "CREATE TABLE plain_records (id text PRIMARY KEY, body text NOT NULL)",
+                )
+                .unwrap();
+            let insert = client
+                .prepare("INSERT INTO plain_records (id, body) VALUES ($1, $2)")
+                .unwrap();
+            let started = Instant::now();
+            for batch in rows {
+                let mut tx = client.transaction().unwrap();
+                for (id, body) in batch {
+                    tx.execute(&insert, &[id, body]).unwrap();
+                }
+                tx.commit().unwrap();
+            }
+            let inserted = started.elapsed();
+            let started = Instant::now();
+            let read = client
+                .query("SELECT id, body FROM plain_records ORDER BY id", &[])
+                .unwrap();
+            let bytes: usize = read.iter().map(|r| r.get::<_, &str>(1).len()).sum();
+            std::hint::black_box(bytes);
+            assert_eq!(read.len(), rows.iter().map(Vec::len).sum::<usize>());
+            (inserted, started.elapsed())
+        }
     }
 }
 
@@ -290,7 +323,9 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
     drop(servers);
 
     let rows = rows_of(&work);
-    let (plain_insert, plain_read) = plain(&data, &db, &rows);
+    // On a thread of its own: the PostgreSQL client runs a runtime.
+    let (plain_insert, plain_read) =
+        std::thread::scope(|s| s.spawn(|| plain(&data, &db, &rows)).join().unwrap());
     Figures {
         db: db.name(),
         instances,
@@ -309,9 +344,18 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(5_000);
     let mut all = Vec::new();
-    for db in [Db::Sqlite] {
+    for db in [Db::Sqlite, Db::Postgres(String::new())] {
         for instances in [1, 2] {
-            all.push(run(db.clone(), instances, pairs).await);
+            // Each run on a blank database.
+            let db = match &db {
+                Db::Postgres(_) => Db::Postgres(
+                    std::thread::spawn(cdht_test_support::postgres::fresh_database)
+                        .join()
+                        .unwrap(),
+                ),
+                Db::Sqlite => Db::Sqlite,
+            };
+            all.push(run(db, instances, pairs).await);
         }
     }
     println!(

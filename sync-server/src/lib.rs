@@ -27,6 +27,7 @@ pub mod upload;
 // rules every backend applies, and one crate per backend. The old paths stay.
 pub use cdht_server_db as storage;
 pub use cdht_server_db::{queue, rules};
+pub use cdht_server_postgres as postgres;
 pub use cdht_server_sqlite as sqlite;
 
 pub use limiter::{Attempt, FailureLimiter};
@@ -141,6 +142,8 @@ pub struct AppState {
     /// were merged from (`catalogs add` may run while the server does).
     catalogs: Arc<Mutex<CatalogCache>>,
     completions: Arc<upload::Completions>,
+    /// The server's "now" for sessions and logins (a fixed one in tests).
+    pub clock: Arc<dyn storage::Clock>,
 }
 
 /// The installed (id, revision) pairs, and the merged catalogs made from them.
@@ -182,6 +185,7 @@ impl AppState {
             secret: Arc::new(secret),
             catalogs: Arc::new(Mutex::new((Vec::new(), Arc::new(Vec::new())))),
             completions: Arc::new(upload::Completions::default()),
+            clock: Arc::new(storage::SystemClock),
         })
     }
 

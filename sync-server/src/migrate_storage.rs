@@ -23,16 +23,21 @@ pub enum Target {
     /// Another data directory (its SQLite file, and its `blobs/` unless
     /// `blobs` says otherwise).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`), which several instances share;
+    /// photos must then go to a bucket.
+    Postgres(String),
 }
 
 impl Target {
-    /// `--to`: a folder.
+    /// `--to`: a `postgres://` URL, or a folder.
     pub fn parse(to: &str) -> anyhow::Result<Self> {
         if to.starts_with("postgres://") || to.starts_with("postgresql://") {
-            anyhow::bail!(
-                "--to {to}: this server has no PostgreSQL backend yet; give a folder to move to"
-            );
+            return Ok(Self::Postgres(to.to_owned()));
         }
+        anyhow::ensure!(
+            !to.contains("://"),
+            "--to: write postgres://user@host/database, or a folder"
+        );
         Ok(Self::Sqlite(PathBuf::from(to)))
     }
 }
@@ -63,24 +68,23 @@ pub async fn migrate(from: &Path, to: &Target, blobs_at: &BlobsAt) -> anyhow::Re
         "--from {}: no server's data here (cdht.sqlite3 and secret.key)",
         from.display()
     );
-    let source = crate::sqlite::SqliteStorage::open(from)?;
-    let (target, blobs_dir): (Arc<dyn Backend>, &Path) = match to {
-        Target::Sqlite(dir) => {
-            crate::create_private_dir(dir)?;
-            (Arc::new(crate::sqlite::SqliteStorage::open(dir)?), dir)
-        }
+    let blobs_dir = match (to, blobs_at) {
+        (Target::Sqlite(dir), _) => dir.clone(),
+        (Target::Postgres(_), BlobsAt::S3 { .. }) => from.to_owned(),
+        (Target::Postgres(_), BlobsAt::DataDir) => anyhow::bail!(
+            "--to postgres://…: give --blobs s3://bucket/prefix too, where every instance \
+             will find the photos"
+        ),
     };
-    anyhow::ensure!(
-        target.is_blank()?,
-        "the target already holds a server's data: move only into a blank database"
-    );
-    let rows = copy_tables(&source, target.clone()).await?;
+    let (from_dir, target) = (from.to_owned(), to.clone());
+    // On the blocking pool: the PostgreSQL client runs a runtime of its own.
+    let (rows, before, after) =
+        tokio::task::spawn_blocking(move || copy_tables(&from_dir, &target)).await??;
     let (objects, bytes) = copy_blobs(
         blobs::open(from, &BlobsAt::DataDir)?,
-        blobs::open(blobs_dir, blobs_at)?,
+        blobs::open(&blobs_dir, blobs_at)?,
     )
     .await?;
-    let (before, after) = (source.stats()?, target.stats()?);
     anyhow::ensure!(
         before == after,
         "the copy does not count the same as the source: {before:?} → {after:?}"
@@ -94,6 +98,10 @@ pub async fn migrate(from: &Path, to: &Target, blobs_at: &BlobsAt) -> anyhow::Re
             }
             format!("copied to {}", copy.display())
         }
+        Target::Postgres(_) => format!(
+            "give every instance --secret-file {} (keep a copy offline)",
+            secret_file.display()
+        ),
     };
     Ok(Moved {
         rows,
@@ -104,21 +112,29 @@ pub async fn migrate(from: &Path, to: &Target, blobs_at: &BlobsAt) -> anyhow::Re
     })
 }
 
-/// Streams every table from `source` into `target` on the blocking pool.
-async fn copy_tables(
-    source: &crate::sqlite::SqliteStorage,
-    target: Arc<dyn Backend>,
-) -> anyhow::Result<BTreeMap<String, u64>> {
+/// Opens both databases, checks that the target is blank, streams every
+/// table from one to the other; returns the rows copied by table, and both
+/// sides' counters.
+fn copy_tables(from: &Path, to: &Target) -> anyhow::Result<(BTreeMap<String, u64>, Stats, Stats)> {
+    let source = crate::sqlite::SqliteStorage::open(from)?;
+    let target: Box<dyn Backend> = match to {
+        Target::Sqlite(dir) => {
+            crate::create_private_dir(dir)?;
+            Box::new(crate::sqlite::SqliteStorage::open(dir)?)
+        }
+        Target::Postgres(url) => Box::new(crate::postgres::PgStorage::open(url, 2)?),
+    };
+    anyhow::ensure!(
+        target.is_blank()?,
+        "the target already holds a server's data: move only into a blank database"
+    );
     let mut rows = BTreeMap::new();
-    tokio::task::block_in_place(|| -> anyhow::Result<()> {
-        source.export(&mut |chunk: Rows<'_>| {
-            *rows.entry(chunk.table.to_owned()).or_insert(0) += chunk.rows.len() as u64;
-            target.import(chunk)
-        })?;
-        target.finish_import()?;
-        Ok(())
+    source.export(&mut |chunk: Rows<'_>| {
+        *rows.entry(chunk.table.to_owned()).or_insert(0) += chunk.rows.len() as u64;
+        target.import(chunk)
     })?;
-    Ok(rows)
+    target.finish_import()?;
+    Ok((rows, source.stats()?, target.stats()?))
 }
 
 /// Copies every object of `from` to `to` (same keys), one at a time.

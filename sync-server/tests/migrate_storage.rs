@@ -35,13 +35,18 @@ async fn sync(dir: &Path) -> SyncReport {
     engine.sync_once(|_| {}).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_moved_server_keeps_its_devices_syncing() {
+/// Where the server moves.
+enum To {
+    Folder,
+    Postgres(String),
+}
+
+async fn a_moved_server_keeps_its_devices_syncing(to: To) {
     let moto = Moto::start();
     moto.create_bucket().await;
     let root = tempfile::tempdir().unwrap();
     let old = root.path().join("old");
-    let tree = init_demo(&old);
+    let tree = init_demo(&old, &[]);
     let port = free_port();
     let server = ServeProcess::start(&old, port, |_| {});
 
@@ -80,12 +85,24 @@ async fn a_moved_server_keeps_its_devices_syncing() {
 
     // The move: a new folder, photos to the bucket.
     let new = root.path().join("new");
+    let (to_arg, serve_flags): (std::ffi::OsString, Vec<std::ffi::OsString>) = match &to {
+        To::Folder => (new.clone().into(), Vec::new()),
+        To::Postgres(url) => (
+            url.into(),
+            vec![
+                "--database".into(),
+                url.into(),
+                "--secret-file".into(),
+                old.join("secret.key").into(),
+            ],
+        ),
+    };
     let mut command = binary();
     command
         .args(["migrate-storage", "--from"])
         .arg(&old)
         .args(["--to"])
-        .arg(&new)
+        .arg(&to_arg)
         .args(["--blobs", &format!("s3://{BUCKET}/moved")]);
     moto.env_of(&mut command);
     let moved = command.output().unwrap();
@@ -100,7 +117,7 @@ async fn a_moved_server_keeps_its_devices_syncing() {
         .args(["migrate-storage", "--from"])
         .arg(&old)
         .args(["--to"])
-        .arg(&new)
+        .arg(&to_arg)
         .args(["--blobs", &format!("s3://{BUCKET}/moved")]);
     moto.env_of(&mut again);
     let again = again.output().unwrap();
@@ -112,7 +129,9 @@ async fn a_moved_server_keeps_its_devices_syncing() {
 
     // The moved server at the same address.
     let server = ServeProcess::start(&new, port, |command| {
-        command.args(["--blobs", &format!("s3://{BUCKET}/moved")]);
+        command
+            .args(["--blobs", &format!("s3://{BUCKET}/moved")])
+            .args(&serve_flags);
         moto.env_of(command);
     });
     collect(&phone, UNIT, 2, &mut ledger);
@@ -133,10 +152,21 @@ async fn a_moved_server_keeps_its_devices_syncing() {
     server.stop();
 
     // Everything once, photos in the bucket, whole.
-    let stats = cdht_server::sqlite::SqliteStorage::open(&new)
+    // On a thread of its own: the PostgreSQL client runs a runtime.
+    let stats = std::thread::scope(|s| {
+        s.spawn(|| match &to {
+            To::Folder => cdht_server::sqlite::SqliteStorage::open(&new)
+                .unwrap()
+                .stats()
+                .unwrap(),
+            To::Postgres(url) => cdht_server::postgres::PgStorage::open(url, 1)
+                .unwrap()
+                .stats()
+                .unwrap(),
+        })
+        .join()
         .unwrap()
-        .stats()
-        .unwrap();
+    });
     let households = ledger.persons.len() as u64;
     assert_eq!((stats.persons, stats.assessments), (households, households));
     assert_eq!(stats.blobs_complete, ledger.photos.len() as u64);
@@ -160,8 +190,21 @@ async fn a_moved_server_keeps_its_devices_syncing() {
     assert_eq!(stored, ledger.photos);
     // The old folder is as it was: a failed move could be run again.
     assert!(old.join("cdht.sqlite3").is_file());
-    assert_eq!(
-        std::fs::read(old.join("secret.key")).unwrap(),
-        std::fs::read(new.join("secret.key")).unwrap()
-    );
+    if let To::Folder = to {
+        assert_eq!(
+            std::fs::read(old.join("secret.key")).unwrap(),
+            std::fs::read(new.join("secret.key")).unwrap()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_moved_to_a_new_folder_and_a_bucket_keeps_its_devices_syncing() {
+    a_moved_server_keeps_its_devices_syncing(To::Folder).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_moved_to_postgres_and_a_bucket_keeps_its_devices_syncing() {
+    let url = cdht_test_support::postgres::fresh_database();
+    a_moved_server_keeps_its_devices_syncing(To::Postgres(url)).await;
 }

@@ -43,12 +43,43 @@ enum Database {
     /// One SQLite file, opened by both processes (WAL and SQLite's own
     /// locks between processes).
     SharedSqlite,
+    /// A database of the private PostgreSQL test cluster.
+    Postgres(String),
+}
+
+impl Database {
+    /// The flags every command is given to use it.
+    fn flags(&self) -> Vec<String> {
+        match self {
+            Database::SharedSqlite => Vec::new(),
+            Database::Postgres(url) => vec!["--database".into(), url.clone()],
+        }
+    }
+
+    /// What it holds, counted from the test (on a thread of its own: the
+    /// PostgreSQL client runs a runtime of its own, which may not start on
+    /// a thread of a tokio test).
+    fn stats(&self, data: &Path) -> cdht_server::storage::Stats {
+        std::thread::scope(|s| s.spawn(|| self.open(data).stats().unwrap()).join().unwrap())
+    }
+
+    fn open(&self, data: &Path) -> Box<dyn Storage> {
+        match self {
+            Database::SharedSqlite => {
+                Box::new(cdht_server::sqlite::SqliteStorage::open(data).unwrap())
+            }
+            Database::Postgres(url) => {
+                Box::new(cdht_server::postgres::PgStorage::open(url, 2).unwrap())
+            }
+        }
+    }
 }
 
 /// One instance: `serve` on the shared database, bucket and secret.
-fn instance(data: &Path, _db: &Database, moto: &Moto, secret: &Path) -> ServeProcess {
+fn instance(data: &Path, db: &Database, moto: &Moto, secret: &Path) -> ServeProcess {
     ServeProcess::start(data, free_port(), |command| {
         command
+            .args(db.flags())
             .args(["--blobs", &format!("s3://{BUCKET}/{PREFIX}")])
             .arg("--secret-file")
             .arg(secret);
@@ -103,7 +134,7 @@ async fn two_instances_behave_as_one(db: Database) {
     moto.create_bucket().await;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");
-    let tree = init_demo(&data);
+    let tree = init_demo(&data, &db.flags());
     let join_key = join_key(&tree, UNIT);
     // The deployment's one secret, given to every instance.
     let secret = root.path().join("deployment.key");
@@ -288,10 +319,7 @@ async fn two_instances_behave_as_one(db: Database) {
     let want_photos: BTreeMap<String, usize> =
         ledgers.iter().flat_map(|l| l.photos.clone()).collect();
     let total: u64 = want_photos.values().map(|&b| b as u64).sum();
-    let storage = match db {
-        Database::SharedSqlite => cdht_server::sqlite::SqliteStorage::open(&data).unwrap(),
-    };
-    let stats = storage.stats().unwrap();
+    let stats = db.stats(&data);
     let households = (PHONES * ROUNDS) as u64;
     assert_eq!(
         (stats.persons, stats.assessments, stats.evidence_records),
@@ -336,7 +364,7 @@ async fn a_batch_raced_on_two_instances_applies_once(db: Database) {
     moto.create_bucket().await;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");
-    let tree = init_demo(&data);
+    let tree = init_demo(&data, &db.flags());
     let join_key = join_key(&tree, UNIT);
     let secret = root.path().join("deployment.key");
     std::fs::copy(data.join("secret.key"), &secret).unwrap();
@@ -385,10 +413,7 @@ async fn a_batch_raced_on_two_instances_applies_once(db: Database) {
         );
     }
     drop((a, b));
-    let storage = match db {
-        Database::SharedSqlite => cdht_server::sqlite::SqliteStorage::open(&data).unwrap(),
-    };
-    let stats = storage.stats().unwrap();
+    let stats = db.stats(&data);
     assert_eq!(
         (stats.persons, stats.assessments, stats.batches),
         (BATCHES, BATCHES, BATCHES),
@@ -399,4 +424,16 @@ async fn a_batch_raced_on_two_instances_applies_once(db: Database) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_raced_on_two_instances_sharing_sqlite_applies_once() {
     a_batch_raced_on_two_instances_applies_once(Database::SharedSqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_database_and_one_bucket_behave_as_one() {
+    let url = cdht_test_support::postgres::fresh_database();
+    two_instances_behave_as_one(Database::Postgres(url)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_raced_on_two_instances_sharing_postgres_applies_once() {
+    let url = cdht_test_support::postgres::fresh_database();
+    a_batch_raced_on_two_instances_applies_once(Database::Postgres(url)).await;
 }

@@ -16,9 +16,20 @@ use cdht_core::AreaType;
 use cdht_test_support::records;
 
 /// "Now" for session checks, and a time after every session's expiry.
-pub const NOW: &str = "2026-06-01T08:00:00.000Z";
-pub const SESSION_ENDS: &str = "2026-06-01T20:00:00.000Z";
-pub const LATER: &str = "2026-06-02T08:00:00.000Z";
+pub const NOW: chrono::DateTime<chrono::Utc> = at(2026, 6, 1, 8);
+pub const SESSION_ENDS: chrono::DateTime<chrono::Utc> = at(2026, 6, 1, 20);
+pub const LATER: chrono::DateTime<chrono::Utc> = at(2026, 6, 2, 8);
+
+/// A whole hour, UTC.
+const fn at(year: i32, month: u32, day: u32, hour: u32) -> chrono::DateTime<chrono::Utc> {
+    let Some(date) = chrono::NaiveDate::from_ymd_opt(year, month, day) else {
+        panic!("not a date");
+    };
+    let Some(time) = chrono::NaiveTime::from_hms_opt(hour, 0, 0) else {
+        panic!("not a time");
+    };
+    chrono::DateTime::from_naive_utc_and_offset(chrono::NaiveDateTime::new(date, time), chrono::Utc)
+}
 
 /// The join key of a unit of [`tree`].
 #[must_use]

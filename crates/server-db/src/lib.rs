@@ -11,9 +11,33 @@ use cdht_core::sync::{
     DeviceScope, EvidenceStatus, PullResponse, RecordEnvelope, RoleGrant, ServerScore, UnitInfo,
 };
 use cdht_core::{AreaType, Catalog, Code};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Where the server's "now" comes from: the system clock when serving, a
+/// fixed one in tests of expiry.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A time as every backend stores it: RFC 3339 in UTC with milliseconds,
+/// so that text order is time order.
+#[must_use]
+pub fn stored_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 use uuid::Uuid;
 
 /// A backend's connection pool: how many connections, and how long a call
@@ -340,7 +364,13 @@ pub trait Storage: Send + Sync + 'static {
         device: EnrolDevice<'_>,
         token_hash: &str,
     ) -> StorageResult<Option<(UnitRow, u64, DeviceId)>>;
-    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>>;
+    /// Who holds the token `token_hash` at `now` (an officer's session
+    /// counts until it expires).
+    fn subject_for_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<Subject>>;
     fn add_officer(
         &self,
         username: &str,
@@ -350,8 +380,12 @@ pub trait Storage: Send + Sync + 'static {
     /// (officer id, password hash, grants)
     fn officer_login(&self, username: &str)
         -> StorageResult<Option<(i64, String, Vec<RoleGrant>)>>;
-    fn add_session(&self, officer_id: i64, token_hash: &str, expires_at: &str)
-        -> StorageResult<()>;
+    fn add_session(
+        &self,
+        officer_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StorageResult<()>;
     /// Binds an officer to a device (`unit_records`) or, with `None`, unbinds
     /// it (`own_records`).
     fn bind_officer(&self, device_id: DeviceId, officer_id: Option<i64>) -> StorageResult<()>;

@@ -49,8 +49,16 @@ impl Storage for PgStorage {
         )?)
     }
 
-    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
-        Ok(devices::subject_for_token(self, token_hash, now)?)
+    fn subject_for_token(
+        &self,
+        token_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StorageResult<Option<Subject>> {
+        Ok(devices::subject_for_token(
+            self,
+            token_hash,
+            &cdht_server_db::stored_time(now),
+        )?)
     }
 
     fn add_officer(
@@ -73,10 +81,13 @@ impl Storage for PgStorage {
         &self,
         officer_id: i64,
         token_hash: &str,
-        expires_at: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
     ) -> StorageResult<()> {
         Ok(devices::add_session(
-            self, officer_id, token_hash, expires_at,
+            self,
+            officer_id,
+            token_hash,
+            &cdht_server_db::stored_time(expires_at),
         )?)
     }
 

@@ -185,14 +185,20 @@ fn a_device_re_enrols_only_with_its_own_token() {
     let (_, seq, other) = enrol("key-C1", Some("t1"), "t3").unwrap();
     assert_ne!(other, id);
     assert_eq!(seq, 0);
-    match db.subject_for_token("t2", "2000-01-01").unwrap() {
+    match db
+        .subject_for_token("t2", at("2000-01-01T00:00:00Z"))
+        .unwrap()
+    {
         Some(Subject::Device(d)) => {
             assert_eq!(d.device_id, id);
             assert_eq!(d.scope, DeviceScope::OwnRecords);
         }
         other => panic!("{other:?}"),
     }
-    assert!(db.subject_for_token("t1", "2000-01-01").unwrap().is_none());
+    assert!(db
+        .subject_for_token("t1", at("2000-01-01T00:00:00Z"))
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -223,10 +229,10 @@ fn officers_log_in_hold_sessions_and_bind_devices() {
         }
     ));
     assert!(db.officer_login("bo").unwrap().is_none());
-    db.add_session(id, "s1", "2100-01-01T00:00:00.000Z")
+    db.add_session(id, "s1", at("2100-01-01T00:00:00Z"))
         .unwrap();
     match db
-        .subject_for_token("s1", "2026-01-01T00:00:00.000Z")
+        .subject_for_token("s1", at("2026-01-01T00:00:00Z"))
         .unwrap()
     {
         Some(Subject::Officer {
@@ -238,7 +244,7 @@ fn officers_log_in_hold_sessions_and_bind_devices() {
     }
     // Expired.
     assert!(db
-        .subject_for_token("s1", "2200-01-01T00:00:00.000Z")
+        .subject_for_token("s1", at("2200-01-01T00:00:00Z"))
         .unwrap()
         .is_none());
     let device = DeviceId::new_v7();
@@ -255,7 +261,10 @@ fn officers_log_in_hold_sessions_and_bind_devices() {
     .unwrap()
     .unwrap();
     db.bind_officer(device, Some(id)).unwrap();
-    match db.subject_for_token("dt", "2026").unwrap() {
+    match db
+        .subject_for_token("dt", at("2026-01-01T00:00:00Z"))
+        .unwrap()
+    {
         Some(Subject::Device(d)) => assert_eq!(d.scope, DeviceScope::UnitRecords),
         other => panic!("{other:?}"),
     }
@@ -340,4 +349,8 @@ fn catalogs_install_by_revision_and_are_announced_once() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(kinds, vec![(1, "catalog".into()), (2, "catalog".into())]);
+}
+
+fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    text.parse().unwrap()
 }

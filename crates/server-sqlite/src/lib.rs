@@ -344,8 +344,12 @@ impl Storage for SqliteStorage {
         devices::enrol_device(self, unit, join_key, device, token_hash)
     }
 
-    fn subject_for_token(&self, token_hash: &str, now: &str) -> StorageResult<Option<Subject>> {
-        devices::subject_for_token(self, token_hash, now)
+    fn subject_for_token(
+        &self,
+        token_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StorageResult<Option<Subject>> {
+        devices::subject_for_token(self, token_hash, &cdht_server_db::stored_time(now))
     }
 
     fn add_officer(
@@ -368,9 +372,14 @@ impl Storage for SqliteStorage {
         &self,
         officer_id: i64,
         token_hash: &str,
-        expires_at: &str,
+        expires_at: chrono::DateTime<chrono::Utc>,
     ) -> StorageResult<()> {
-        devices::add_session(self, officer_id, token_hash, expires_at)
+        devices::add_session(
+            self,
+            officer_id,
+            token_hash,
+            &cdht_server_db::stored_time(expires_at),
+        )
     }
 
     fn bind_officer(&self, device_id: DeviceId, officer_id: Option<i64>) -> StorageResult<()> {

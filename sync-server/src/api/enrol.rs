@@ -169,10 +169,9 @@ pub(super) async fn login(
     let expires = chrono::Utc::now()
         + chrono::Duration::from_std(state.config.officer_session)
             .unwrap_or_else(|_| chrono::Duration::hours(12));
-    let expires_at = expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let stored_expiry = expires_at.clone();
+    let expires_at = cdht_server_db::stored_time(expires);
     state
-        .db(move |s| s.add_session(officer_id, &hash, &stored_expiry))
+        .db(move |s| s.add_session(officer_id, &hash, expires))
         .await?;
     Ok(Json(LoginResponse {
         token,

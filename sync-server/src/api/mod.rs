@@ -279,9 +279,9 @@ impl FromRequestParts<AppState> for Subject {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let hash = crate::token_hash(token);
-        let now = crate::sqlite::now();
+        let now = state.clock.now();
         state
-            .db(move |s| s.subject_for_token(&hash, &now))
+            .db(move |s| s.subject_for_token(&hash, now))
             .await?
             .ok_or_else(ApiError::unauthenticated)
     }

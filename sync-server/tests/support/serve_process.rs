@@ -11,10 +11,12 @@ pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cdht-server"))
 }
 
-/// `init --demo` in `data`: the demo tree, as printed (units with their
-/// join keys, officers with their passwords).
-pub fn init_demo(data: &Path) -> serde_json::Value {
+/// `init --demo` in `data` (with `flags`, such as `--database URL`): the
+/// demo tree, as printed (units with their join keys, officers with their
+/// passwords).
+pub fn init_demo(data: &Path, flags: &[String]) -> serde_json::Value {
     let init = binary()
+        .args(flags)
         .args(["init", "--demo", "--data"])
         .arg(data)
         .output()
