@@ -31,6 +31,8 @@ pub(crate) struct BatchMemo {
     pub people: HashMap<String, String>,
     /// The people `device_people` has for this device.
     pub linked: HashSet<String>,
+    /// Whether a unit is in a root's subtree, as asked so far.
+    pub subtree: RefCell<HashMap<(String, String), bool>>,
     /// The last change log position given, the counter locked.
     last_seq: i64,
     took: bool,
@@ -447,6 +449,7 @@ pub(crate) fn apply_push(
         areas: HashMap::new(),
         people: HashMap::new(),
         linked: HashSet::new(),
+        subtree: RefCell::default(),
         last_seq: lock_last_seq(&mut tx)?,
         took: false,
     };

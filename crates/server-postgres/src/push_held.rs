@@ -21,8 +21,17 @@ pub(crate) struct ScopeFacts<'a, 't> {
 }
 
 impl ScopeLookup for ScopeFacts<'_, '_> {
+    /// Asked for most records of a collector's batch, each a walk up the
+    /// tree: answered once per unit (the tree cannot change under the
+    /// batch, which holds the change counter `units import` takes).
     fn in_subtree(&self, root: &str, unit: &str) -> StorageResult<bool> {
-        Ok(in_subtree(*self.tx.borrow_mut(), root, unit)?)
+        let key = (root.to_owned(), unit.to_owned());
+        if let Some(known) = self.memo.subtree.borrow().get(&key) {
+            return Ok(*known);
+        }
+        let inside = in_subtree(*self.tx.borrow_mut(), root, unit)?;
+        self.memo.subtree.borrow_mut().insert(key, inside);
+        Ok(inside)
     }
     fn is_own_person(&self, person: &str) -> StorageResult<bool> {
         Ok(self.memo.linked.contains(person)
