@@ -17,9 +17,9 @@
 //! So writers that append to the change log (pushes, reviews, imports,
 //! catalogs) apply one at a time across every instance, as on SQLite, while
 //! reads (pulls, reports, the dashboard) and uploads run in parallel. A push
-//! holds the counter while it reads and writes its records (about 50 ms for
-//! 200 records on a local server, against 2 ms on SQLite): that is the
-//! ceiling of ingest, whatever the number of instances.
+//! holds the counter while it reads and writes its records (a collector's
+//! batch of 180 records about 22 ms on a local server, against 5 ms on
+//! SQLite): that is the ceiling of ingest, whatever the number of instances.
 //!
 //! The sync client runs a tokio runtime of its own: call this backend from
 //! tokio's blocking pool or a plain thread, never from an async task.

@@ -17,7 +17,7 @@ use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBo
 use cdht_core::{AreaType, Code};
 use cdht_server_db::rules::{self, decide, same_cccd, Decision, Pushed, WriteTarget};
 use cdht_server_db::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck};
-use postgres::{GenericClient, Transaction};
+use postgres::{Statement, Transaction};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -33,6 +33,7 @@ pub(crate) struct BatchMemo {
     pub linked: HashSet<String>,
     /// Whether a unit is in a root's subtree, as asked so far.
     pub subtree: RefCell<HashMap<(String, String), bool>>,
+    pub statements: Statements,
     /// The last change log position given, the counter locked.
     last_seq: i64,
     took: bool,
@@ -43,6 +44,23 @@ impl BatchMemo {
         self.last_seq += 1;
         self.took = true;
         self.last_seq
+    }
+}
+
+/// The statements a batch runs for each of its records, prepared on their
+/// first use: a batch of 200 records runs a handful of statements hundreds
+/// of times, and an unprepared one costs a round trip more each time.
+#[derive(Default)]
+pub(crate) struct Statements(RefCell<HashMap<String, Statement>>);
+
+impl Statements {
+    pub(crate) fn get(&self, tx: &mut Transaction<'_>, sql: &str) -> Result<Statement> {
+        if let Some(known) = self.0.borrow().get(sql) {
+            return Ok(known.clone());
+        }
+        let prepared = tx.prepare(sql)?;
+        self.0.borrow_mut().insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
     }
 }
 
@@ -67,20 +85,25 @@ pub(crate) fn first_store_kept(table: &str) -> String {
 
 /// The person a record is about: the person itself, an assessment's person,
 /// an evidence's assessment's person (when the server has the assessment).
-fn record_subject(c: &mut impl GenericClient, body: &RecordBody) -> Result<Option<String>> {
+fn record_subject(
+    tx: &mut Transaction<'_>,
+    statements: &Statements,
+    body: &RecordBody,
+) -> Result<Option<String>> {
     Ok(match body {
         RecordBody::Person(p) => Some(p.id.to_string()),
         RecordBody::Assessment(a) => Some(a.person.to_string()),
-        RecordBody::Evidence(e) => assessment_person(c, &e.assessment.to_string())?,
+        RecordBody::Evidence(e) => assessment_person(tx, statements, &e.assessment.to_string())?,
     })
 }
 
-fn assessment_person(c: &mut impl GenericClient, assessment: &str) -> Result<Option<String>> {
-    Ok(c.query_opt(
-        "SELECT person FROM assessments WHERE id = $1",
-        &[&assessment],
-    )?
-    .map(|r| r.get(0)))
+fn assessment_person(
+    tx: &mut Transaction<'_>,
+    statements: &Statements,
+    assessment: &str,
+) -> Result<Option<String>> {
+    let st = statements.get(tx, "SELECT person FROM assessments WHERE id = $1")?;
+    Ok(tx.query_opt(&st, &[&assessment])?.map(|r| r.get(0)))
 }
 
 /// What a pushed body hangs on: an assessment's person, an evidence's
@@ -93,12 +116,14 @@ fn pushed_link(body: &RecordBody) -> Option<String> {
     }
 }
 
-fn assessment_state(tx: &mut Transaction<'_>, assessment: &str) -> Result<Option<ReviewState>> {
+fn assessment_state(
+    tx: &mut Transaction<'_>,
+    statements: &Statements,
+    assessment: &str,
+) -> Result<Option<ReviewState>> {
+    let st = statements.get(tx, "SELECT state FROM assessments WHERE id = $1")?;
     Ok(tx
-        .query_opt(
-            "SELECT state FROM assessments WHERE id = $1",
-            &[&assessment],
-        )?
+        .query_opt(&st, &[&assessment])?
         .and_then(|r| ReviewState::parse(r.get(0))))
 }
 
@@ -141,7 +166,7 @@ fn apply_record(
         RecordBody::Evidence(_) => "evidence",
     };
     let id_text = id.to_string();
-    let found = held(tx, table, &id_text)?;
+    let found = held(tx, &memo.statements, table, &id_text)?;
     let old_state = found
         .as_ref()
         .and_then(|h| h.state.as_deref().and_then(ReviewState::parse));
@@ -150,10 +175,10 @@ fn apply_record(
     let subject = match (&found, &env.body) {
         (Some(old), RecordBody::Assessment(_)) => old.link.clone(),
         (Some(old), RecordBody::Evidence(_)) => match &old.link {
-            Some(a) => assessment_person(tx, a)?,
+            Some(a) => assessment_person(tx, &memo.statements, a)?,
             None => None,
         },
-        _ => record_subject(tx, &env.body)?,
+        _ => record_subject(tx, &memo.statements, &env.body)?,
     };
     let in_scope = rules::may_write(
         device,
@@ -174,10 +199,12 @@ fn apply_record(
     // Evidence follows the stored assessment's review state.
     let parent_state = match (&found, &env.body) {
         (Some(old), RecordBody::Evidence(_)) => match &old.link {
-            Some(a) => assessment_state(tx, a)?,
+            Some(a) => assessment_state(tx, &memo.statements, a)?,
             None => None,
         },
-        (None, RecordBody::Evidence(e)) => assessment_state(tx, &e.assessment.to_string())?,
+        (None, RecordBody::Evidence(e)) => {
+            assessment_state(tx, &memo.statements, &e.assessment.to_string())?
+        }
         _ => None,
     };
     let stored_hash = match &record.check {
@@ -273,6 +300,7 @@ fn apply_record(
                     keep_household: *keep_household,
                     at: &t.0,
                     first: first.as_ref(),
+                    statements: &memo.statements,
                 },
             )?;
             0
@@ -283,7 +311,8 @@ fn apply_record(
                 DeviceState::Submitted => ReviewState::Submitted,
             };
             let answers = serde_json::to_string(&a.answers).map_err(corrupt)?;
-            tx.execute(
+            let st = memo.statements.get(
+                tx,
                 &format!(
                     "INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp,
                         answers, version, hash, state, total, passed, threshold, updated_at,
@@ -296,6 +325,9 @@ fn apply_record(
                         updated_at = $15, device_total = $16, points = $17, {}",
                     first_store_kept("assessments")
                 ),
+            )?;
+            tx.execute(
+                &st,
                 &[
                     &id_text,
                     &unit,
@@ -340,10 +372,10 @@ fn apply_record(
             // The uploader is the device that pushed the record with this
             // sha256: an edit that names the same photo keeps it (a
             // collector device editing a pulled record has not the bytes).
-            let uploader: String = tx
-                .query_one(
-                    &format!(
-                        "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256,
+            let st = memo.statements.get(
+                tx,
+                &format!(
+                    "INSERT INTO evidence (id, unit, device_id, assessment, indicator, sha256,
                             size, content_type, version, hash, updated_at, uploader, added_seq,
                             added_difficult)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $3, $12, $13)
@@ -354,8 +386,12 @@ fn apply_record(
                                 ELSE $3 END,
                             {}
                          RETURNING uploader",
-                        first_store_kept("evidence")
-                    ),
+                    first_store_kept("evidence")
+                ),
+            )?;
+            let uploader: String = tx
+                .query_one(
+                    &st,
                     &[
                         &id_text,
                         &unit,
@@ -382,11 +418,12 @@ fn apply_record(
     };
     // The people this device pushed: what it may write and pull as `own_records`.
     if let Some(person) = subject.as_ref().filter(|p| !memo.linked.contains(*p)) {
-        tx.execute(
+        let st = memo.statements.get(
+            tx,
             "INSERT INTO device_people (device_id, person) VALUES ($1, $2)
              ON CONFLICT DO NOTHING",
-            &[&device_id, person],
         )?;
+        tx.execute(&st, &[&device_id, person])?;
         memo.linked.insert(person.clone());
     }
     if record_kind == 0 {
@@ -396,9 +433,13 @@ fn apply_record(
     // pull rebuilds it, and takes the unit from its row).
     if first.is_none() {
         let seq = memo.next_seq();
-        tx.execute(
+        let st = memo.statements.get(
+            tx,
             "INSERT INTO changes (seq, kind, subject, origin, at, record_kind, record, difficult)
              VALUES ($1, 'record', $2, $3, $4, $5, $6, $7)",
+        )?;
+        tx.execute(
+            &st,
             &[
                 &seq,
                 &subject,
@@ -450,6 +491,7 @@ pub(crate) fn apply_push(
         people: HashMap::new(),
         linked: HashSet::new(),
         subtree: RefCell::default(),
+        statements: Statements::default(),
         last_seq: lock_last_seq(&mut tx)?,
         took: false,
     };

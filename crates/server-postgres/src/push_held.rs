@@ -3,7 +3,7 @@
 
 use crate::devices::is_device_person;
 use crate::error::Result;
-use crate::push::BatchMemo;
+use crate::push::{BatchMemo, Statements};
 use crate::units::in_subtree;
 use cdht_core::sync::ReviewState;
 use cdht_server_db::rules::{Existing, ScopeLookup};
@@ -38,10 +38,13 @@ impl ScopeLookup for ScopeFacts<'_, '_> {
             || is_device_person(*self.tx.borrow_mut(), self.device_id, person)?)
     }
     fn evidence_pusher(&self, id: &str) -> StorageResult<Option<String>> {
-        Ok(self
-            .tx
-            .borrow_mut()
-            .query_opt("SELECT device_id FROM evidence WHERE id = $1", &[&id])
+        let mut tx = self.tx.borrow_mut();
+        let st = self
+            .memo
+            .statements
+            .get(&mut tx, "SELECT device_id FROM evidence WHERE id = $1")?;
+        Ok(tx
+            .query_opt(&st, &[&id])
             .map_err(crate::Error::from)?
             .map(|r| r.get(0)))
     }
@@ -49,10 +52,13 @@ impl ScopeLookup for ScopeFacts<'_, '_> {
         if let Some(unit) = self.memo.people.get(person) {
             return Ok(Some(unit.clone()));
         }
-        Ok(self
-            .tx
-            .borrow_mut()
-            .query_opt("SELECT unit FROM persons WHERE id = $1", &[&person])
+        let mut tx = self.tx.borrow_mut();
+        let st = self
+            .memo
+            .statements
+            .get(&mut tx, "SELECT unit FROM persons WHERE id = $1")?;
+        Ok(tx
+            .query_opt(&st, &[&person])
             .map_err(crate::Error::from)?
             .map(|r| r.get(0)))
     }
@@ -83,7 +89,12 @@ impl Held {
     }
 }
 
-pub(crate) fn held(tx: &mut Transaction<'_>, table: &str, id: &str) -> Result<Option<Held>> {
+pub(crate) fn held(
+    tx: &mut Transaction<'_>,
+    statements: &Statements,
+    table: &str,
+    id: &str,
+) -> Result<Option<Held>> {
     let state_col = if table == "assessments" {
         "state"
     } else {
@@ -99,21 +110,20 @@ pub(crate) fn held(tx: &mut Transaction<'_>, table: &str, id: &str) -> Result<Op
         "evidence" => "assessment",
         _ => "NULL::text",
     };
-    Ok(tx
-        .query_opt(
-            &format!(
-                "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}, {household_col}
-                 FROM {table} WHERE id = $1"
-            ),
-            &[&id],
-        )?
-        .map(|r| Held {
-            version: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
-            hash: r.get(1),
-            unit: r.get(2),
-            state: r.get(3),
-            sent_hash: r.get(4),
-            link: r.get(5),
-            household_hash: r.get(6),
-        }))
+    let st = statements.get(
+        tx,
+        &format!(
+            "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}, {household_col}
+             FROM {table} WHERE id = $1"
+        ),
+    )?;
+    Ok(tx.query_opt(&st, &[&id])?.map(|r| Held {
+        version: u32::try_from(r.get::<_, i64>(0)).unwrap_or(u32::MAX),
+        hash: r.get(1),
+        unit: r.get(2),
+        state: r.get(3),
+        sent_hash: r.get(4),
+        link: r.get(5),
+        household_hash: r.get(6),
+    }))
 }

@@ -2,7 +2,7 @@
 //! or replaces, and the hashes of the record as devices pull it.
 
 use crate::error::Result;
-use crate::push::FirstStore;
+use crate::push::{FirstStore, Statements};
 use cdht_core::sync::{PersonRecord, RecordBody};
 use cdht_server_db::CccdUpdate;
 use postgres::Transaction;
@@ -23,16 +23,18 @@ pub(crate) struct PersonWrite<'a> {
     pub at: &'a str,
     /// A new person: the change that stores it.
     pub first: Option<&'a FirstStore>,
+    /// The batch's prepared statements.
+    pub statements: &'a Statements,
 }
 
 /// Inserts or replaces the person's row.
 pub(crate) fn write_person(tx: &mut Transaction<'_>, w: &PersonWrite<'_>) -> Result<()> {
     let held = if w.first.is_none() {
-        tx.query_opt(
-            "SELECT cccd_hmac, household FROM persons WHERE id = $1",
-            &[&w.id],
-        )?
-        .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)))
+        let st = w
+            .statements
+            .get(tx, "SELECT cccd_hmac, household FROM persons WHERE id = $1")?;
+        tx.query_opt(&st, &[&w.id])?
+            .map(|r| (r.get::<_, Option<String>>(0), r.get::<_, Option<String>>(1)))
     } else {
         // A new person has nothing held to keep.
         None
@@ -70,7 +72,8 @@ pub(crate) fn write_person(tx: &mut Transaction<'_>, w: &PersonWrite<'_>) -> Res
             .canonical_json(),
         )
     });
-    tx.execute(
+    let st = w.statements.get(
+        tx,
         &format!(
             "INSERT INTO persons (id, unit, device_id, version, hash, full_name, birth_year,
                 cccd_hmac, phone, address, updated_at, sent_hash, household, household_hash,
@@ -82,6 +85,9 @@ pub(crate) fn write_person(tx: &mut Transaction<'_>, w: &PersonWrite<'_>) -> Res
                 {}",
             crate::push::first_store_kept("persons")
         ),
+    )?;
+    tx.execute(
+        &st,
         &[
             &w.id,
             &w.unit,
