@@ -256,3 +256,70 @@ fn change(row: &Row, household: bool) -> Result<Change> {
         },
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{own_records_pull, unit_records_pull};
+
+    /// The plan of `sql` on a commune's worth of other people's records and
+    /// changes and one phone with a few people, analysed, so the planner
+    /// prices by real counts.
+    fn plan(sql: &str) -> String {
+        let url = cdht_test_support::postgres::fresh_database();
+        let db = crate::PgStorage::open(&url, 1).unwrap();
+        let mut conn = db.conn().unwrap();
+        conn.batch_execute(
+            "INSERT INTO units (code, name, kind, join_key, updated_at)
+                VALUES ('U1', 'U', 'commune', 'k', 'now');
+             INSERT INTO persons (id, unit, device_id, version, hash, full_name, updated_at,
+                added_seq)
+                SELECT 'p' || i, 'U1', 'D2', 1, 'h', 'n', 'now', i FROM generate_series(1, 20000) i;
+             INSERT INTO assessments (id, unit, device_id, person, year, catalog, grp, answers,
+                version, hash, state, total, passed, threshold, updated_at, added_seq)
+                SELECT 'a' || i, 'U1', 'D2', 'p' || i, 2026, 'c', 'g', '{}', 1, 'h', 'draft', 0,
+                    false, 0, 'now', 20000 + i FROM generate_series(1, 20000) i;
+             INSERT INTO changes (seq, kind, subject, origin, at, record_kind, difficult)
+                SELECT 40000 + i, 'record', 'p' || i, 'D2', 'now', 0, false
+                FROM generate_series(1, 20000) i;
+             INSERT INTO device_people (device_id, person)
+                SELECT 'D1', 'p' || i FROM generate_series(1, 5) i;
+             ANALYZE",
+        )
+        .unwrap();
+        let lines: Vec<String> = conn
+            .query(&format!("EXPLAIN {sql}"), &[&"U1", &0i64, &"D1", &100i64])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        lines.join("\n")
+    }
+
+    /// An own-records pull looks changes and records up from the phone's
+    /// people, never walks the change log or a record table by position
+    /// (what an empty pull costs must not grow with them).
+    #[test]
+    fn own_records_pull_looks_up_from_the_phones_people() {
+        let plan = plan(&own_records_pull());
+        for index in ["changes_subject", "persons_pkey", "assessments_person"] {
+            assert!(plan.contains(index), "{index}: {plan}");
+        }
+        assert!(!plan.contains("_added"), "{plan}");
+        assert!(!plan.contains("Seq Scan on changes"), "{plan}");
+    }
+
+    /// A unit-records pull walks the log and each record table by position
+    /// from the cursor (a first sync pages through a commune's records: each
+    /// page must cost its own size).
+    #[test]
+    fn unit_records_pull_walks_each_part_by_position() {
+        let plan = plan(&unit_records_pull());
+        for index in ["changes_pkey", "persons_added", "assessments_added"] {
+            assert!(plan.contains(index), "{index}: {plan}");
+        }
+        for table in ["changes", "persons", "assessments"] {
+            assert!(!plan.contains(&format!("Seq Scan on {table}")), "{plan}");
+        }
+    }
+}
