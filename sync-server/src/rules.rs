@@ -128,17 +128,23 @@ pub struct Deleted<'a> {
     pub hash: &'a str,
 }
 
-/// A push naming a record the server deleted: its tombstone again is
-/// `AlreadyHad` (a replay in a new batch), an older version `Superseded`
-/// (the device pulls the tombstone), anything else `record_deleted`.
+/// A push naming a record the server deleted: a tombstone (this one again,
+/// a replay in a new batch, or another device's delete of it) is
+/// `AlreadyHad`, an older version `Superseded` (the device pulls the
+/// tombstone), anything else `record_deleted`.
 #[must_use]
-pub fn decide_on_deleted(deleted: &Deleted<'_>, in_scope: bool, pushed: &Pushed<'_>) -> Decision {
+pub fn decide_on_deleted(
+    deleted: &Deleted<'_>,
+    in_scope: bool,
+    pushed: &Pushed<'_>,
+    tombstone: bool,
+) -> Decision {
     if !in_scope {
         return Decision::Reject {
             code: Code::OutOfScope,
         };
     }
-    if pushed.version == deleted.version && pushed.hash == deleted.hash {
+    if tombstone || (pushed.version == deleted.version && pushed.hash == deleted.hash) {
         Decision::AlreadyHad
     } else if pushed.version < deleted.version {
         Decision::Superseded
@@ -342,21 +348,28 @@ mod tests {
             hash: "t3",
         };
         assert_eq!(
-            decide_on_deleted(&deleted, true, &tomb),
+            decide_on_deleted(&deleted, true, &tomb, true),
             Decision::AlreadyHad
         );
+        // Another device's delete of it, at any version: deleted already.
+        for other in [p(2, "t2"), p(4, "t4")] {
+            assert_eq!(
+                decide_on_deleted(&deleted, true, &other, true),
+                Decision::AlreadyHad
+            );
+        }
         assert_eq!(
-            decide_on_deleted(&deleted, true, &p(2, "h2")),
+            decide_on_deleted(&deleted, true, &p(2, "h2"), false),
             Decision::Superseded
         );
         for late in [p(3, "h3"), p(4, "h4")] {
             assert_eq!(
-                decide_on_deleted(&deleted, true, &late),
+                decide_on_deleted(&deleted, true, &late, false),
                 reject(Code::RecordDeleted)
             );
         }
         assert_eq!(
-            decide_on_deleted(&deleted, false, &tomb),
+            decide_on_deleted(&deleted, false, &tomb, true),
             reject(Code::OutOfScope)
         );
     }

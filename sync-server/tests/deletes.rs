@@ -168,6 +168,15 @@ async fn a_record_deleted_before_review_leaves_every_list_and_every_device() {
         .await
         .unwrap();
     assert_eq!(one_ack(&again.acks).outcome, AckOutcome::AlreadyHad);
+    // Another device deleting it too, whatever version it holds: deleted.
+    let also = tablet
+        .push(&deleting(
+            1,
+            vec![tombstone(*aid.as_uuid(), Deletable::Assessment, 3)],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(one_ack(&also.acks).outcome, AckOutcome::AlreadyHad);
 
     // Gone from the list, the queue, the report, the duplicate groups; its
     // photo is no longer served; the other person stays.

@@ -91,7 +91,7 @@ pub(super) fn on_deleted(
         };
         return Ok(Some(answer(
             ack.clone(),
-            decide_on_deleted(&deleted, in_scope, &pushed),
+            decide_on_deleted(&deleted, in_scope, &pushed, env.body.is_tombstone()),
         )));
     }
     if let Some(parent) = parent {

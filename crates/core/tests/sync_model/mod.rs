@@ -616,9 +616,9 @@ impl Server {
         for (record, version, answers, tombstone) in rows {
             let held = &mut self.records[*record];
             let outcome = if held.deleted {
-                // `decide_on_deleted`: the tombstone again, an older version,
-                // anything else `record_deleted`.
-                if *tombstone && *version == held.version {
+                // `decide_on_deleted`: a tombstone (deleted already), an
+                // older version, anything else `record_deleted`.
+                if *tombstone {
                     AckOutcome::AlreadyHad
                 } else if *version < held.version {
                     AckOutcome::Superseded
