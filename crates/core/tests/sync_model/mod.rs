@@ -9,14 +9,14 @@
 
 use cdht_core::ids::{AssessmentId, CatalogId, GroupId, IndicatorId};
 use cdht_core::sync::merge::{
-    plan_ack, plan_delete, plan_delete_ack, plan_freeze, plan_pull, plan_submission, AckFacts,
-    AckOp, DeleteAckOp, DeleteFacts, DeleteOp, FreezeOp, HeldRecord, PullFacts, PullOp,
+    plan_ack, plan_freeze, plan_pull, plan_submission, AckFacts, AckOp, FreezeOp, HeldRecord,
+    PullFacts, PullOp,
 };
 use cdht_core::sync::{
-    AckOutcome, AssessmentRecord, Deletable, DeviceState, RecordBody, RecordEnvelope, ReviewState,
-    Tombstone, MAX_RECORDS_PER_BATCH,
+    AckOutcome, AssessmentRecord, DeviceState, RecordBody, RecordEnvelope, MAX_RECORDS_PER_BATCH,
 };
 use cdht_core::{Answer, Answers};
+use deletes::{delete_acked, push_deleted, remove};
 
 /// The ten indicators of the demo catalog (244-2022, farmers).
 pub const INDICATORS: [&str; 10] = [
@@ -26,7 +26,9 @@ pub const INDICATORS: [&str; 10] = [
 pub const FIRST_POINTS: i64 = 5;
 pub const DEVICES: usize = 2;
 
+mod deletes;
 mod scenarios;
+pub use deletes::*;
 pub use scenarios::*;
 
 /// One step of a scenario. Devices are 0 and 1; records 0..records.
@@ -314,40 +316,6 @@ impl Model {
         d.typed[record] = Some(held.answers.clone());
     }
 
-    fn delete(&mut self, device: usize, record: usize) {
-        let d = &mut self.devices[device];
-        let Some(held) = d.records[record].as_mut() else {
-            return;
-        };
-        let facts = DeleteFacts {
-            sync_version: held.sync_version,
-            state: Some(match held.status {
-                Status::Submitted => ReviewState::Submitted,
-                Status::Returned => ReviewState::Returned,
-                Status::Approved => ReviewState::Approved,
-            }),
-            live_assessments: false,
-            deleting: held.deleting,
-        };
-        match plan_delete(&facts) {
-            DeleteOp::Send { version } => {
-                held.sync_version = version;
-                held.deleting = true;
-                d.outbox.push(OutboxRow {
-                    record,
-                    version,
-                    answers: held.answers.clone(),
-                    state: RowState::Pending,
-                    batch: None,
-                    tombstone: true,
-                });
-            }
-            // Every record of the model reached the server.
-            DeleteOp::Local => unreachable!("{facts:?}"),
-            DeleteOp::Refuse(_) => {}
-        }
-    }
-
     fn push(&mut self, device: usize, lose_answer: bool) {
         loop {
             let d = &mut self.devices[device];
@@ -542,50 +510,6 @@ impl Model {
     }
 }
 
-/// The model's tombstone of `record`.
-pub fn tombstone(record: usize, version: u32) -> RecordEnvelope {
-    RecordEnvelope {
-        version,
-        hash: String::new(),
-        body: RecordBody::Tombstone(Tombstone {
-            id: *assessment_id(record).as_uuid(),
-            record: Deletable::Assessment,
-        }),
-    }
-}
-
-/// A record removed for good (a delete acknowledged or pulled): its open
-/// refusals are settled, nothing is left to fix.
-fn remove(d: &mut Device, record: usize) {
-    d.records[record] = None;
-    for row in d.outbox.iter_mut().filter(|r| r.record == record) {
-        if let RowState::Rejected { settled } = &mut row.state {
-            *settled = true;
-        }
-    }
-}
-
-/// The server's answer to a tombstone row `i` (`plan_delete_ack`).
-fn delete_acked(d: &mut Device, i: usize, outcome: AckOutcome) {
-    let record = d.outbox[i].record;
-    let version = d.outbox[i].version;
-    if outcome == AckOutcome::Rejected {
-        d.outbox[i].state = RowState::Rejected { settled: false };
-    } else {
-        d.outbox[i].state = RowState::Acked;
-    }
-    match plan_delete_ack(outcome) {
-        DeleteAckOp::Remove => remove(d, record),
-        DeleteAckOp::Restore => {
-            if let Some(held) = d.records[record].as_mut() {
-                if held.deleting && held.sync_version == version {
-                    held.deleting = false;
-                }
-            }
-        }
-    }
-}
-
 /// A pulled review decision, as `apply_review_in` takes it: approval only of
 /// a submitted assessment, a return of a submitted or approved one; anything
 /// else is skipped.
@@ -615,33 +539,10 @@ impl Server {
         let mut acks = Vec::new();
         for (record, version, answers, tombstone) in rows {
             let held = &mut self.records[*record];
-            let outcome = if held.deleted {
-                // `decide_on_deleted`: a tombstone (deleted already), an
-                // older version, anything else `record_deleted`.
-                if *tombstone {
-                    AckOutcome::AlreadyHad
-                } else if *version < held.version {
-                    AckOutcome::Superseded
-                } else {
-                    AckOutcome::Rejected
-                }
-            } else if *tombstone {
-                // `decide_tombstone`: the version rules, then only before review.
-                if *version == held.version {
-                    AckOutcome::Rejected
-                } else if *version < held.version {
-                    AckOutcome::Superseded
-                } else if held.state != Status::Submitted {
-                    AckOutcome::Rejected
-                } else {
-                    held.version = *version;
-                    held.deleted = true;
-                    self.log.push(Logged::Delete {
-                        record: *record,
-                        origin: device,
-                    });
-                    AckOutcome::Accepted
-                }
+            let outcome = if let Some(outcome) =
+                push_deleted(&mut self.log, held, *record, *version, *tombstone, device)
+            {
+                outcome
             } else if *version == held.version {
                 if *answers == held.answers {
                     AckOutcome::AlreadyHad
