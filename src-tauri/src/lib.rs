@@ -225,6 +225,24 @@ fn submit_assessment(
     state.with(|app| app.submit_assessment(assessment_id))
 }
 
+/// Deletes an assessment entered by mistake, before review.
+#[tauri::command(async, rename_all = "snake_case")]
+fn delete_assessment(
+    state: State<'_, AppState>,
+    assessment_id: AssessmentId,
+) -> CmdResult<cdht_store_person::DeleteOutcome> {
+    state.with(|app| app.delete_assessment(assessment_id))
+}
+
+/// Deletes a person entered by mistake, once none of their assessments is left.
+#[tauri::command(async, rename_all = "snake_case")]
+fn delete_person(
+    state: State<'_, AppState>,
+    person_id: PersonId,
+) -> CmdResult<cdht_store_person::DeleteOutcome> {
+    state.with(|app| app.delete_person(person_id))
+}
+
 /// "Đã xem" on the answers another device's version replaced.
 #[tauri::command(async, rename_all = "snake_case")]
 fn dismiss_replaced_answers(
@@ -345,7 +363,7 @@ fn open_app(dir: &Path) -> Result<(App, cdht_app::store_types::DatabaseKey), App
 
 /// Re-exports of the store records the commands return, by the names the UI knows.
 mod cdht_store_person {
-    pub use cdht_app::store_types::{Person, Saved, Unit};
+    pub use cdht_app::store_types::{DeleteOutcome, Person, Saved, Unit};
 }
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
@@ -397,6 +415,8 @@ pub fn run() {
             evidence_photo,
             remove_evidence,
             submit_assessment,
+            delete_assessment,
+            delete_person,
             dismiss_replaced_answers,
             restore_replaced_answers,
             history,

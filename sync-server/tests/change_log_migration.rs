@@ -83,6 +83,7 @@ async fn a_version_11_change_log_pulls_the_same_after_the_migration() {
     let data = server.state.config.data_dir.clone();
     {
         let conn = rusqlite::Connection::open(data.join("cdht.sqlite3")).unwrap();
+        conn.execute_batch(UNDO_MIGRATION_13).unwrap();
         conn.execute_batch(UNDO_MIGRATION_12).unwrap();
         let logged: i64 = conn
             .query_row(

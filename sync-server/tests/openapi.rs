@@ -401,7 +401,12 @@ async fn schemas_follow_serde() {
     );
     assert_eq!(
         kinds("RecordBody"),
-        [json!("person"), json!("assessment"), json!("evidence")]
+        [
+            json!("person"),
+            json!("assessment"),
+            json!("evidence"),
+            json!("tombstone")
+        ]
     );
     // `flatten`: the change's fields sit beside seq and at.
     let all_of = s["ServerChange"]["allOf"].as_array().unwrap();

@@ -45,6 +45,7 @@ async fn a_version_5_data_folder_credits_each_photo_to_its_first_announcer() {
         // Migration 12 (records carrying their first change) undone first,
         // then 11 (household labels) and 10 (the audit index), then 9
         // (reports), then 8.
+        conn.execute_batch(support::UNDO_MIGRATION_13).unwrap();
         conn.execute_batch(support::UNDO_MIGRATION_12).unwrap();
         conn.execute_batch(
             "DROP INDEX persons_report; ALTER TABLE persons DROP COLUMN household;

@@ -13,6 +13,7 @@ pub mod cli;
 use assessment::assessment_input;
 use cdht_core::Code;
 mod database_key;
+mod deletes;
 mod error;
 mod join;
 pub mod next_step;
@@ -40,7 +41,7 @@ pub use sync_area::{RefusedPhoto, RejectedRecord, SyncStatus, WaitingRecord};
 
 /// The store records commands return, for the Tauri shell's signatures.
 pub mod store_types {
-    pub use cdht_store::{DatabaseKey, Person, PersonListItem, Saved, Unit};
+    pub use cdht_store::{DatabaseKey, DeleteOutcome, Person, PersonListItem, Saved, Unit};
 }
 
 use base64::Engine as _;
@@ -52,9 +53,9 @@ use cdht_core::{
 };
 use cdht_photo::{PhotoOptions, ProcessedPhoto};
 use cdht_store::{
-    fold_name, Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth, Evidence,
-    EvidenceMeta, Gender, OutboxState, Person, PersonInput, PersonListItem, Saved, ScoreSummary,
-    SelfCheckReport, Store, Unit,
+    fold_name, Assessment, AssessmentBrief, AssessmentStatus, CccdUpdate, CheckDepth,
+    DeleteOutcome, Evidence, EvidenceMeta, Gender, OutboxState, Person, PersonInput,
+    PersonListItem, Saved, ScoreSummary, SelfCheckReport, Store, Unit,
 };
 use chrono::{Datelike, TimeZone};
 use serde::{Deserialize, Serialize};

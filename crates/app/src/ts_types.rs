@@ -38,8 +38,8 @@ fn generated() -> String {
     use cdht_core::sync::DeviceScope;
     use cdht_core::{Answer, AreaType, ExemplaryStatus, ProvisionalRule, ScoreResult};
     use cdht_store::{
-        Assessment, AssessmentBrief, AssessmentStatus, Evidence, Gender, Person, PersonListItem,
-        Saved, ScoreSummary, Unit,
+        Assessment, AssessmentBrief, AssessmentStatus, DeleteOutcome, Evidence, Gender, Person,
+        PersonListItem, Saved, ScoreSummary, Unit,
     };
     use cdht_sync_engine::{SyncErrorKind, SyncPhase, SyncProgress};
 
@@ -80,6 +80,7 @@ fn generated() -> String {
         Person,
         Gender,
         Saved,
+        DeleteOutcome,
         ScoreSummary,
         AssessmentBrief,
         AssessmentStatus,

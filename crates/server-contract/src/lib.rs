@@ -110,6 +110,7 @@ macro_rules! __with_scenarios {
             exemplary_candidates_and_grant,
             report_facts_of_a_subtree,
             settings,
+            deletes_before_review_only,
             concurrent_retries_apply_once,
             concurrent_reviews_one_wins,
             pull_while_pushing_misses_nothing,

@@ -135,5 +135,6 @@ fn check(
             }
         }
         RecordBody::Evidence(_) => RecordCheck::Evidence,
+        RecordBody::Tombstone(_) => RecordCheck::Tombstone,
     }
 }

@@ -205,6 +205,8 @@ pub enum RecordCheck {
         points: String,
     },
     Evidence,
+    /// A delete (`RecordBody::Tombstone`): the rules are the storage's.
+    Tombstone,
 }
 
 /// What became of a push batch.

@@ -45,6 +45,7 @@ pub const TABLES: &[&str] = &[
     "exemplary_titles",
     "changes",
     "certificates",
+    "deleted_records",
     "change_counter",
     "points_layouts",
 ];

@@ -36,6 +36,7 @@ mod migrate;
 mod portable;
 mod pull;
 mod push;
+mod push_delete;
 mod push_held;
 mod push_person;
 mod queue;

@@ -40,7 +40,7 @@ pub(crate) struct BatchMemo {
 }
 
 impl BatchMemo {
-    fn next_seq(&mut self) -> i64 {
+    pub(crate) fn next_seq(&mut self) -> i64 {
         self.last_seq += 1;
         self.took = true;
         self.last_seq
@@ -94,6 +94,7 @@ fn record_subject(
         RecordBody::Person(p) => Some(p.id.to_string()),
         RecordBody::Assessment(a) => Some(a.person.to_string()),
         RecordBody::Evidence(e) => assessment_person(tx, statements, &e.assessment.to_string())?,
+        RecordBody::Tombstone(_) => None,
     })
 }
 
@@ -110,7 +111,7 @@ fn assessment_person(
 /// assessment.
 fn pushed_link(body: &RecordBody) -> Option<String> {
     match body {
-        RecordBody::Person(_) => None,
+        RecordBody::Person(_) | RecordBody::Tombstone(_) => None,
         RecordBody::Assessment(a) => Some(a.person.to_string()),
         RecordBody::Evidence(e) => Some(e.assessment.to_string()),
     }
@@ -160,10 +161,19 @@ fn apply_record(
     if let RecordCheck::Rejected { code } = &record.check {
         return Ok(reject(ack, code));
     }
+    // Deletes (migration 2): a tombstone, or a record naming a deleted one.
+    if let RecordBody::Tombstone(tombstone) = &env.body {
+        return crate::push_delete::apply_tombstone(
+            tx, device, device_id, env, tombstone, memo, &t.0, ack,
+        );
+    }
+    if let Some(ack) = crate::push_delete::on_deleted(tx, device, device_id, env, memo, &ack)? {
+        return Ok(ack);
+    }
     let table = match env.body {
         RecordBody::Person(_) => "persons",
         RecordBody::Assessment(_) => "assessments",
-        RecordBody::Evidence(_) => "evidence",
+        RecordBody::Evidence(_) | RecordBody::Tombstone(_) => "evidence",
     };
     let id_text = id.to_string();
     let found = held(tx, &memo.statements, table, &id_text)?;

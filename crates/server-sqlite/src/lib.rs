@@ -14,6 +14,7 @@ mod portable;
 mod pull;
 mod push;
 mod push_batch;
+mod push_delete;
 mod push_person;
 mod queue;
 mod report;
@@ -49,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_audit_by_assessment.sql"),
     include_str!("../migrations/0011_household_label.sql"),
     include_str!("../migrations/0012_records_carry_their_change.sql"),
+    include_str!("../migrations/0013_deletes.sql"),
 ];
 
 /// The unit and every unit below it, as `sub(code)`, for `?1` = the root.

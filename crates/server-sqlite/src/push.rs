@@ -27,6 +27,7 @@ fn record_subject(conn: &Connection, body: &RecordBody) -> StorageResult<Option<
         RecordBody::Person(p) => Some(p.id.to_string()),
         RecordBody::Assessment(a) => Some(a.person.to_string()),
         RecordBody::Evidence(e) => assessment_person(conn, &e.assessment.to_string())?,
+        RecordBody::Tombstone(_) => None,
     })
 }
 
@@ -72,6 +73,36 @@ impl ScopeLookup for ScopeFacts<'_> {
     }
 }
 
+/// [`rules::may_write`] for a record of this push, asked inside its
+/// transaction (what deletes call, with the record's stored facts).
+#[allow(clippy::too_many_arguments)] // the rule's inputs, each named at the call
+pub(super) fn may_write(
+    conn: &Connection,
+    device: &DeviceRef,
+    device_id: &str,
+    owner: Option<&str>,
+    subject: Option<&str>,
+    id: &str,
+    new_person: bool,
+    memo: &BatchMemo,
+) -> StorageResult<bool> {
+    rules::may_write(
+        device,
+        device_id,
+        &WriteTarget {
+            id,
+            owner,
+            subject,
+            new_person,
+        },
+        &ScopeFacts {
+            conn,
+            device_id,
+            memo,
+        },
+    )
+}
+
 /// (version, hash, unit, state, sent_hash, link, household_hash) of a
 /// stored record.
 type ExistingRow = (
@@ -84,7 +115,7 @@ type ExistingRow = (
     Option<String>,
 );
 
-fn existing<'a>(
+pub(super) fn existing<'a>(
     tx: &Transaction<'_>,
     table: &str,
     id: &str,
@@ -139,7 +170,7 @@ fn existing<'a>(
 /// assessment.
 fn pushed_link(body: &RecordBody) -> Option<String> {
     match body {
-        RecordBody::Person(_) => None,
+        RecordBody::Person(_) | RecordBody::Tombstone(_) => None,
         RecordBody::Assessment(a) => Some(a.person.to_string()),
         RecordBody::Evidence(e) => Some(e.assessment.to_string()),
     }
@@ -186,10 +217,19 @@ fn apply_record(
     if let RecordCheck::Rejected { code } = &record.check {
         return Ok(reject(ack, code));
     }
+    // Deletes (migration 0013): a tombstone, or a record naming a deleted one.
+    if let RecordBody::Tombstone(tombstone) = &env.body {
+        return super::push_delete::apply_tombstone(
+            tx, device, device_id, env, tombstone, memo, t, ack,
+        );
+    }
+    if let Some(ack) = super::push_delete::on_deleted(tx, device, device_id, env, memo, &ack)? {
+        return Ok(ack);
+    }
     let table = match env.body {
         RecordBody::Person(_) => "persons",
         RecordBody::Assessment(_) => "assessments",
-        RecordBody::Evidence(_) => "evidence",
+        RecordBody::Evidence(_) | RecordBody::Tombstone(_) => "evidence",
     };
     let id_text = id.to_string();
     let mut buf = None;

@@ -9,6 +9,7 @@ use crate::queue::enqueue_submission;
 use crate::rows::assessments::{
     answer_columns, bump_revision, load_answers, load_assessment, require_editable, upsert_answer,
 };
+use crate::rows::removal::deleting;
 use crate::sql::{check_code, now_ms, parsed};
 use crate::store::Store;
 use cdht_core::ids::{AssessmentId, CatalogId, GroupId, IndicatorId, PersonId};
@@ -265,10 +266,12 @@ impl Store {
         if !known {
             return Err(StoreError::not_found("person", person_id));
         }
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT assessment_id, year, status, total_points, passed, return_reason, updated_at_ms
-             FROM assessments WHERE person_id = ?1 ORDER BY year DESC",
-        )?;
+             FROM assessments WHERE person_id = ?1 AND NOT {}
+             ORDER BY year DESC",
+            deleting("assessment", "assessment_id")
+        ))?;
         let briefs = stmt
             .query_map([person_id.to_string()], |row| {
                 let total: Option<i64> = row.get(3)?;

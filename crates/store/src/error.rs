@@ -48,6 +48,10 @@ pub enum StoreError {
     },
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A sync rule refuses the action (a delete after review, …): the code
+    /// says why.
+    #[error("refused: {}", .0.as_str())]
+    Refused(cdht_core::Code),
     #[error("not enough free storage: {0}")]
     DiskFull(String),
     #[error("database is damaged: {0}")]
@@ -80,7 +84,7 @@ impl StoreError {
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Self::Conflict(_) => ErrorKind::Conflict,
-            Self::Locked { .. } => ErrorKind::Locked,
+            Self::Locked { .. } | Self::Refused(_) => ErrorKind::Locked,
             Self::InvalidInput(_) => ErrorKind::InvalidInput,
             Self::DiskFull(_) => ErrorKind::DiskFull,
             Self::Corrupt(_) => ErrorKind::Corrupt,
@@ -97,6 +101,9 @@ impl StoreError {
     #[must_use]
     pub fn code(&self) -> cdht_core::Code {
         use cdht_core::Code;
+        if let Self::Refused(code) = self {
+            return code.clone();
+        }
         match self.kind() {
             ErrorKind::NotFound => Code::NotFound,
             ErrorKind::AlreadyExists => Code::AlreadyExists,

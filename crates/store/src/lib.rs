@@ -43,6 +43,7 @@
 mod assessments;
 mod cccd;
 mod check;
+mod deletes;
 mod device;
 mod encrypt;
 mod error;

@@ -370,6 +370,19 @@ pub struct PushOutcome {
     pub rejected: usize,
 }
 
+/// What deleting a person or an assessment did (docs/sync-protocol.md,
+/// "Deletes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum DeleteOutcome {
+    /// The server never had it: removed at once.
+    Removed,
+    /// Hidden from every list; a tombstone of `version` waits to be sent,
+    /// and the record goes for good when the server acknowledges it.
+    Queued { version: u32 },
+}
+
 /// What applying a pull page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullOutcome {

@@ -6,6 +6,7 @@ use crate::fold::{clean_display_name, escape_like, fold_name};
 use crate::model::{
     AssessmentBrief, CccdUpdate, Person, PersonInput, PersonListItem, ScoreSummary, UnixMs,
 };
+use crate::rows::removal::deleting;
 use crate::sql::{clean_opt, now_ms, parsed, parsed_opt, usize_to_i64};
 use crate::store::Store;
 use cdht_core::ids::{GroupId, PersonId, UnitCode};
@@ -396,10 +397,13 @@ impl Store {
         offset: usize,
         order_by: &str,
     ) -> Result<Vec<PersonListItem>> {
+        let assessment_deleting = deleting("assessment", "a.assessment_id");
+        let person_deleting = deleting("person", "p.person_id");
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {LIST_COLUMNS} FROM people p
              LEFT JOIN assessments a ON a.person_id = p.person_id AND a.year = ?1
-             WHERE ?2 IS NULL OR p.unit_code = ?2
+                 AND NOT {assessment_deleting}
+             WHERE (?2 IS NULL OR p.unit_code = ?2) AND NOT {person_deleting}
              ORDER BY {order_by}
              LIMIT ?3 OFFSET ?4"
         ))?;
@@ -422,9 +426,14 @@ impl Store {
 /// `?3…` one word-start pattern per query word.
 fn search_sql(query: &str, limit: usize) -> (String, Vec<Value>) {
     let folded = fold_name(query);
-    let latest_join = "LEFT JOIN assessments a ON a.assessment_id = (
-             SELECT assessment_id FROM assessments WHERE person_id = p.person_id
-             ORDER BY year DESC LIMIT 1)";
+    let latest_join = format!(
+        "LEFT JOIN assessments a ON a.assessment_id = (
+             SELECT assessment_id FROM assessments
+             WHERE person_id = p.person_id AND NOT {}
+             ORDER BY year DESC LIMIT 1)",
+        deleting("assessment", "assessment_id")
+    );
+    let person_deleting = deleting("person", "p.person_id");
     let mut params = vec![
         Value::Text(format!("{}%", escape_like(&folded))),
         Value::Integer(usize_to_i64(limit)),
@@ -452,7 +461,7 @@ fn search_sql(query: &str, limit: usize) -> (String, Vec<Value>) {
              SELECT person_id, 1 AS rank FROM people
              WHERE NOT (name_folded LIKE ?1 ESCAPE '\\') AND {}
          ) AS hit
-         JOIN people p ON p.person_id = hit.person_id
+         JOIN people p ON p.person_id = hit.person_id AND NOT {person_deleting}
          {latest_join}
          ORDER BY hit.rank, p.name_folded, p.person_id
          LIMIT ?2",

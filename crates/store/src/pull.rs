@@ -18,12 +18,14 @@ use crate::error::{Result, StoreError};
 use crate::fold::{clean_display_name, fold_name};
 use crate::model::{AssessmentStatus, UnixMs};
 use crate::rows::assessments::{answer_columns, load_answers, upsert_answer};
+use crate::rows::removal::{any_assessments, remove_assessment, remove_person};
 use crate::sql::{check_code, is_sha256_hex};
 use cdht_core::catalog::Catalog;
 use cdht_core::ids::UnitCode;
-use cdht_core::sync::merge::{plan_pull, HeldRecord, PullFacts, PullOp, Replace};
+use cdht_core::sync::merge::{person_removable, plan_pull, HeldRecord, PullFacts, PullOp, Replace};
 use cdht_core::sync::{
-    AssessmentRecord, DeviceState, EvidenceRecord, PersonRecord, RecordBody, RecordEnvelope,
+    AssessmentRecord, Deletable, DeviceState, EvidenceRecord, PersonRecord, RecordBody,
+    RecordEnvelope, Tombstone,
 };
 use cdht_core::{Answers, AreaType, AssessmentInput, Completeness};
 use rusqlite::{Connection, OptionalExtension};
@@ -200,7 +202,7 @@ pub(crate) fn apply_record(
     let id = envelope.body.id().to_string();
     let kind = envelope.body.kind().as_str();
     let parent_held = match &envelope.body {
-        RecordBody::Person(_) => true,
+        RecordBody::Person(_) | RecordBody::Tombstone(_) => true,
         RecordBody::Assessment(record) => exists(
             conn,
             "SELECT EXISTS (SELECT 1 FROM people WHERE person_id = ?1)",
@@ -236,7 +238,31 @@ pub(crate) fn apply_record(
         (RecordBody::Evidence(_), PullOp::Replace(_)) => Err(StoreError::Internal(
             "the planner replaced an evidence record".to_owned(),
         )),
+        (RecordBody::Tombstone(tombstone), PullOp::Remove) => remove_pulled(conn, tombstone, now),
+        (RecordBody::Tombstone(_), _) | (_, PullOp::Remove) => Err(StoreError::Internal(
+            "the planner mixed up a tombstone".to_owned(),
+        )),
     }
+}
+
+/// A pulled tombstone: the record was deleted on the server. An assessment
+/// goes with its answers and photos (their files are left to the self-check,
+/// which removes files no row names); a person once none of their
+/// assessments is left here.
+fn remove_pulled(conn: &Connection, tombstone: &Tombstone, now: UnixMs) -> Result<RecordOutcome> {
+    let id = tombstone.id.to_string();
+    match tombstone.record {
+        Deletable::Assessment => {
+            remove_assessment(conn, &id, now)?;
+        }
+        Deletable::Person => {
+            if !person_removable(any_assessments(conn, &id)?) {
+                return Ok(RecordOutcome::Skipped);
+            }
+            remove_person(conn, &id, now)?;
+        }
+    }
+    Ok(RecordOutcome::Applied)
 }
 
 fn exists(conn: &Connection, sql: &str, id: &str) -> Result<bool> {

@@ -7,14 +7,19 @@
 //! enforces it too (triggers in 0001_init.sql).
 
 use crate::error::{Result, StoreError};
+use crate::files::file_path;
 use crate::model::{FrozenBatch, OutboxEntry, OutboxState, PushOutcome, RecordKind, UnixMs};
 use crate::queue::queue_edited_profiles;
 use crate::rows::outbox::{
     batch_entries, load_outbox, open_batch, outbox_from_row, OUTBOX_COLUMNS,
 };
+use crate::rows::removal::{any_assessments, remove_assessment, remove_person};
 use crate::sql::{now_ms, usize_to_i64};
 use crate::store::Store;
-use cdht_core::sync::merge::{plan_ack, plan_freeze, AckFacts, AckOp, FreezeOp};
+use cdht_core::sync::merge::{
+    person_removable, plan_ack, plan_delete_ack, plan_freeze, AckFacts, AckOp, DeleteAckOp,
+    FreezeOp,
+};
 use cdht_core::sync::{AckOutcome, PushBatch, PushResponse, RecordAck, RecordEnvelope};
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
@@ -47,8 +52,17 @@ impl FrozenBatch {
             // This build sends persons' household labels: a person without
             // one erases the server's. (The server's batch key leaves
             // `features` out, so a batch an older build froze, and maybe
-            // sent, is still the same batch when resent with it.)
-            features: vec![cdht_core::sync::FEATURE_HOUSEHOLD.to_owned()],
+            // sent, is still the same batch when resent with it.) A batch
+            // carrying a tombstone names deletes too.
+            features: std::iter::once(cdht_core::sync::FEATURE_HOUSEHOLD)
+                .chain(
+                    records
+                        .iter()
+                        .any(|r| r.body.is_tombstone())
+                        .then_some(cdht_core::sync::FEATURE_DELETE),
+                )
+                .map(str::to_owned)
+                .collect(),
             records,
         })
     }
@@ -280,6 +294,7 @@ impl Store {
         }
         let batch_id = response.batch_id.to_string();
         let mut outcome = PushOutcome::default();
+        let mut unused_photos = Vec::new();
         for ack in &response.acks {
             let kind = RecordKind::from(ack.kind);
             let row: Option<i64> = tx
@@ -296,6 +311,15 @@ impl Store {
                     ack.id, ack.version
                 )));
             };
+            if is_tombstone(&tx, outbox_id)? {
+                let parked = delete_acked(&tx, outbox_id, kind, ack, now, &mut unused_photos)?;
+                if parked {
+                    outcome.rejected += 1;
+                } else {
+                    outcome.acked += 1;
+                }
+                continue;
+            }
             let held = if kind == RecordKind::Assessment
                 && matches!(ack.outcome, AckOutcome::Rejected | AckOutcome::Superseded)
             {
@@ -345,6 +369,10 @@ impl Store {
             (&batch_id, now),
         )?;
         tx.commit()?;
+        for sha in unused_photos {
+            // After the commit; a file left by a crash is the self-check's.
+            let _ = std::fs::remove_file(file_path(&self.data_dir, &sha));
+        }
         Ok(outcome)
     }
 
@@ -367,6 +395,51 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+fn is_tombstone(tx: &Connection, outbox_id: i64) -> Result<bool> {
+    Ok(tx.query_row(
+        "SELECT json_extract(payload_json, '$.kind') = 'tombstone' FROM outbox
+         WHERE outbox_id = ?1",
+        [outbox_id],
+        |row| row.get(0),
+    )?)
+}
+
+/// The server's answer to a delete (`merge::plan_delete_ack`): accepted,
+/// the record goes for good; refused or superseded, it shows again (its
+/// tombstone row no longer waits: `rows::removal::deleting`), a refusal
+/// parked with its reason. Returns whether it was parked.
+fn delete_acked(
+    tx: &Connection,
+    outbox_id: i64,
+    kind: RecordKind,
+    ack: &RecordAck,
+    now: UnixMs,
+    unused_photos: &mut Vec<String>,
+) -> Result<bool> {
+    let id = ack.id.to_string();
+    if ack.outcome == AckOutcome::Rejected {
+        park(tx, outbox_id, ack, false, now)?;
+        return Ok(true);
+    }
+    tx.execute(
+        "UPDATE outbox SET state = 'acked', last_error = NULL, updated_at_ms = ?2
+         WHERE outbox_id = ?1",
+        (outbox_id, now),
+    )?;
+    match plan_delete_ack(ack.outcome) {
+        DeleteAckOp::Restore => {}
+        DeleteAckOp::Remove if kind == RecordKind::Person => {
+            // An assessment of theirs still here (never sent) keeps them,
+            // shown again.
+            if person_removable(any_assessments(tx, &id)?) {
+                remove_person(tx, &id, now)?;
+            }
+        }
+        DeleteAckOp::Remove => unused_photos.extend(remove_assessment(tx, &id, now)?),
+    }
+    Ok(false)
 }
 
 /// What the device holds of an acked assessment.

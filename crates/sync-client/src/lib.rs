@@ -448,11 +448,12 @@ impl SyncClient {
 
     /// One page of changes after `since` (the largest page the server
     /// gives, [`PULL_PAGE`]), asking for the optional fields this build knows
-    /// (persons' household labels).
+    /// (persons' household labels, tombstones of deleted records).
     pub async fn pull(&self, since: u64) -> SyncResult<PullResponse> {
         let path = format!(
-            "/api/v1/pull?since={since}&limit={PULL_PAGE}&features={}",
-            cdht_core::sync::FEATURE_HOUSEHOLD
+            "/api/v1/pull?since={since}&limit={PULL_PAGE}&features={},{}",
+            cdht_core::sync::FEATURE_HOUSEHOLD,
+            cdht_core::sync::FEATURE_DELETE
         );
         self.retrying(|| self.get_json(&path)).await
     }

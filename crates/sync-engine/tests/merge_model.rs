@@ -1,14 +1,14 @@
 #![allow(clippy::unwrap_used)]
 //! The model test of the sync planner: random scenarios of two collector
-//! devices and a reviewer (edits, submissions, sync rounds, returns and
-//! approvals of the same assessments) run through the real stores, the real
+//! devices and a reviewer (edits, submissions, deletes, sync rounds, returns
+//! and approvals of the same assessments) run through the real stores, the real
 //! engine and client, and the real server on 127.0.0.1, end where the
 //! planner's model (`crates/core/tests/sync_model`) says: the same answers,
 //! states, versions on the server, kept answers and open refusals.
 //!
 //! `CDHT_MODEL_CASES` sets the number of scenarios (200 by default, about a
 //! minute and a half; the longer run in BENCHMARKS.md, "Longer property
-//! runs", uses 2000).
+//! runs", uses 2000); `CDHT_MODEL_DELETE_CASES` those with deletes (60).
 
 mod support;
 #[path = "../../core/tests/sync_model/mod.rs"]
@@ -16,13 +16,15 @@ mod sync_model;
 
 use cdht_core::ids::{AssessmentId, CatalogId, GroupId, IndicatorId, UnitCode};
 use cdht_core::{Answer, Answers, AreaType, AssessmentInput, Completeness};
-use cdht_store::{AssessmentStatus, PersonInput, ScoreSummary, Store};
+use cdht_store::{AssessmentStatus, PersonInput, ScoreSummary, Store, StoreError};
 use cdht_sync_engine::SyncEngine;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{json, Value};
 use support::*;
-use sync_model::{settle_steps, steps, Model, Status, Step, FIRST_POINTS, INDICATORS};
+use sync_model::{
+    settle_steps, steps, steps_with_deletes, Model, Status, Step, FIRST_POINTS, INDICATORS,
+};
 
 const COLLECTOR: &str = "nhaplieu-x1-c1";
 const RECORDS: usize = 2;
@@ -130,24 +132,38 @@ async fn play(reviewer: &cdht_sync_client::SyncClient, real: &mut Real, step: St
         } => {
             let id = real.ids[record];
             let store = real.devices[device].store_mut();
-            let held = store.assessment(id).unwrap();
+            // Deleted here: nothing to edit.
+            let Ok(held) = store.assessment(id) else {
+                return;
+            };
             let mut now = answers(store, id);
             let indicator = IndicatorId::new(INDICATORS[indicator]);
             let answer = Answer::Points(points);
             if held.status.is_editable() && now.get(indicator.as_str()) != Some(&answer) {
                 now.set(indicator.clone(), answer.clone());
                 let score = score_of(&now, held.area_type);
-                store
-                    .set_answer(id, &indicator, &answer, Some(score))
-                    .unwrap();
+                // Refused while its delete waits for the server.
+                let saved = store.set_answer(id, &indicator, &answer, Some(score));
+                assert!(matches!(saved, Ok(_) | Err(StoreError::Refused(_))));
             }
         }
         Step::Submit { device, record } => {
             let id = real.ids[record];
             let store = real.devices[device].store_mut();
-            if store.assessment(id).unwrap().status.is_editable() {
-                store.submit_assessment(id).unwrap();
+            if store.assessment(id).is_ok_and(|a| a.status.is_editable()) {
+                let sent = store.submit_assessment(id);
+                assert!(matches!(sent, Ok(_) | Err(StoreError::Refused(_))));
             }
+        }
+        Step::Delete { device, record } => {
+            let id = real.ids[record];
+            let store = real.devices[device].store_mut();
+            // Refused after review, or gone already: the model skips it too.
+            let deleted = store.delete_assessment(id);
+            assert!(matches!(
+                deleted,
+                Ok(_) | Err(StoreError::Refused(_) | StoreError::NotFound { .. })
+            ));
         }
         Step::PullOnly { device } => pull_only(&mut real.devices[device]).await,
         Step::Sync { device } | Step::SyncAnswerLost { device } => {
@@ -210,6 +226,16 @@ async fn compare(server: &TestServer, real: &Real, model: &Model) -> Result<(), 
         .unwrap();
     for (record, &id) in real.ids.iter().enumerate() {
         let expected = &model.server.records[record];
+        if expected.deleted {
+            prop_assert!(
+                listed.iter().all(|a| a.id != id),
+                "r{} deleted on the server\n{}",
+                record,
+                model
+            );
+            compare_devices(real, model, record)?;
+            continue;
+        }
         let on_server = listed.iter().find(|a| a.id == id).unwrap();
         prop_assert_eq!(
             on_server.version,
@@ -242,55 +268,72 @@ async fn compare(server: &TestServer, real: &Real, model: &Model) -> Result<(), 
             record,
             model
         );
-        for (device, engine) in real.devices.iter().enumerate() {
-            let store = engine.store();
-            let held = model.devices[device].records[record].as_ref().unwrap();
-            prop_assert_eq!(
-                &answers(store, id),
-                &held.answers,
-                "device {} r{}\n{}",
+        compare_devices(real, model, record)?;
+    }
+    Ok(())
+}
+
+/// Each device's copy of `record` compared with the model's.
+fn compare_devices(real: &Real, model: &Model, record: usize) -> Result<(), TestCaseError> {
+    let id = real.ids[record];
+    for (device, engine) in real.devices.iter().enumerate() {
+        let store = engine.store();
+        let Some(held) = model.devices[device].records[record].as_ref() else {
+            // Removed for good (a delete acknowledged or pulled).
+            prop_assert!(
+                store.assessment(id).is_err(),
+                "device {} r{} kept a deleted record\n{}",
                 device,
                 record,
                 model
             );
-            let real_status = status(store.assessment(id).unwrap().status);
-            prop_assert_eq!(
-                real_status,
-                Some(held.status),
-                "device {} r{} status\n{}",
-                device,
-                record,
-                model
-            );
-            let kept: Vec<Answers> = store
-                .replaced_answers(id)
-                .unwrap()
-                .into_iter()
-                .map(|k| k.answers)
-                .collect();
-            prop_assert_eq!(
-                &kept,
-                &model.devices[device].kept[record],
-                "device {} r{} kept\n{}",
-                device,
-                record,
-                model
-            );
-            let refusals = store
-                .open_refusals(100)
-                .unwrap()
-                .iter()
-                .filter(|r| r.record_id == id.to_string())
-                .count();
-            prop_assert_eq!(
-                refusals,
-                model.open_refusals(device, record),
-                "device {} r{} refusals\n{}",
-                device,
-                record,
-                model
-            );
-        }
+            continue;
+        };
+        prop_assert_eq!(
+            &answers(store, id),
+            &held.answers,
+            "device {} r{}\n{}",
+            device,
+            record,
+            model
+        );
+        let real_status = status(store.assessment(id).unwrap().status);
+        prop_assert_eq!(
+            real_status,
+            Some(held.status),
+            "device {} r{} status\n{}",
+            device,
+            record,
+            model
+        );
+        let kept: Vec<Answers> = store
+            .replaced_answers(id)
+            .unwrap()
+            .into_iter()
+            .map(|k| k.answers)
+            .collect();
+        prop_assert_eq!(
+            &kept,
+            &model.devices[device].kept[record],
+            "device {} r{} kept\n{}",
+            device,
+            record,
+            model
+        );
+        let refusals = store
+            .open_refusals(100)
+            .unwrap()
+            .iter()
+            .filter(|r| r.record_id == id.to_string())
+            .count();
+        prop_assert_eq!(
+            refusals,
+            model.open_refusals(device, record),
+            "device {} r{} refusals\n{}",
+            device,
+            record,
+            model
+        );
     }
     Ok(())
 }
@@ -364,6 +407,76 @@ fn random_scenarios_on_the_real_store_client_and_server_end_as_the_model_says() 
         rt.block_on(async {
             // A new server every few scenarios: a collector's new device pulls
             // the whole unit, so one server for all would make each slower.
+            let taken = shared.borrow_mut().take();
+            let (server, reviewer, used) = match taken {
+                Some((server, reviewer, used)) if used < SCENARIOS_PER_SERVER => {
+                    (server, reviewer, used)
+                }
+                _ => {
+                    let server = start().await;
+                    let reviewer = server.officer(REVIEWER).await;
+                    (server, reviewer, 0)
+                }
+            };
+            let result = run_case(&server, &reviewer, &scenario).await;
+            *shared.borrow_mut() = Some((server, reviewer, used + 1));
+            result.map(|_| ())
+        })
+    });
+    if let Err(err) = result {
+        panic!("{err}");
+    }
+}
+
+/// A delete before review reaches the server and the other device; one
+/// after an approval is refused and the record shows again with the reason,
+/// on the real parts.
+#[tokio::test]
+async fn deletes_before_and_after_review_end_as_the_model_says() {
+    let server = start().await;
+    let reviewer = server.officer(REVIEWER).await;
+    let scenario = [
+        Step::Delete {
+            device: 0,
+            record: 0,
+        },
+        Step::Delete {
+            device: 1,
+            record: 1,
+        },
+        Step::Approve { record: 1 },
+        Step::Sync { device: 0 },
+        Step::Sync { device: 1 },
+        Step::Sync { device: 0 },
+    ];
+    let model = run_case(&server, &reviewer, &scenario).await.unwrap();
+    assert!(model.server.records[0].deleted);
+    assert!(model.devices.iter().all(|d| d.records[0].is_none()));
+    assert!(!model.server.records[1].deleted);
+    assert_eq!(model.open_refusals(1, 1), 1);
+}
+
+#[test]
+fn random_scenarios_with_deletes_end_as_the_model_says() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cases = std::env::var("CDHT_MODEL_DELETE_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(60);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/merge_model_deletes.txt",
+        ))),
+        ..Config::default()
+    });
+    let shared = std::cell::RefCell::new(None);
+    let result = runner.run(&steps_with_deletes(RECORDS, 30, false, true), |scenario| {
+        rt.block_on(async {
             let taken = shared.borrow_mut().take();
             let (server, reviewer, used) = match taken {
                 Some((server, reviewer, used)) if used < SCENARIOS_PER_SERVER => {

@@ -10,8 +10,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cdht_core::sync::{
-    ErrorBody, PullResponse, PushBatch, PushResponse, RecordBody, ServerScore, FEATURE_HOUSEHOLD,
-    MAX_RECORDS_PER_BATCH, PROTOCOL_JCS,
+    Change, ErrorBody, PullResponse, PushBatch, PushResponse, RecordBody, ServerScore,
+    FEATURE_DELETE, FEATURE_HOUSEHOLD, MAX_RECORDS_PER_BATCH, PROTOCOL_JCS,
 };
 use cdht_core::text::{
     has_forbidden_char, MAX_ADDRESS_CHARS, MAX_HOUSEHOLD_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS,
@@ -305,6 +305,7 @@ fn check_record(
             }
             RecordCheck::Evidence
         }
+        RecordBody::Tombstone(_) => RecordCheck::Tombstone,
     }
 }
 
@@ -319,9 +320,10 @@ pub(super) struct PullQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// The optional record fields the client knows, comma-separated:
-    /// `household` (persons' household labels). Without it pulled persons
-    /// leave the label out, as older clients refuse unknown fields; unknown
-    /// names are ignored.
+    /// `household` (persons' household labels), `delete` (tombstones of
+    /// deleted records). Without them pulled persons leave the label out
+    /// and deleted records' changes are left out, as older clients refuse
+    /// unknown fields; unknown names are ignored.
     #[serde(default)]
     features: Option<String>,
 }
@@ -357,15 +359,18 @@ pub(super) async fn pull(
     }
     let limit = q.limit.unwrap_or(200).clamp(1, 500);
     let since = q.since;
-    let household = q
-        .features
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .any(|f| f.trim() == FEATURE_HOUSEHOLD);
-    Ok(Json(
-        state
-            .db(move |s| s.pull(&device, since, limit, household))
-            .await?,
-    ))
+    let features = q.features.as_deref().unwrap_or_default();
+    let household = features.split(',').any(|f| f.trim() == FEATURE_HOUSEHOLD);
+    let deletes = features.split(',').any(|f| f.trim() == FEATURE_DELETE);
+    let mut page = state
+        .db(move |s| s.pull(&device, since, limit, household))
+        .await?;
+    // Tombstones go only to clients naming `delete` (older ones refuse the
+    // body); the cursor stays where the page ended, past them.
+    if !deletes {
+        page.changes.retain(
+            |c| !matches!(&c.change, Change::Record { record, .. } if record.body.is_tombstone()),
+        );
+    }
+    Ok(Json(page))
 }

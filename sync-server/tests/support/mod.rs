@@ -119,6 +119,14 @@ async fn pipe(
     let _ = downstream.await;
 }
 
+/// Migration 13 (deletes) undone on a data folder: the deleted records'
+/// table goes (a test folder from before holds no tombstone). Run before
+/// [`UNDO_MIGRATION_12`].
+pub const UNDO_MIGRATION_13: &str = "
+    DROP TABLE deleted_records;
+    PRAGMA user_version = 12;
+";
+
 /// Migration 12 undone on a data folder (tests of older versions' folders):
 /// each record's first change back in the change log, at the position its
 /// row carries, with what the row kept of it (`added_by`, `added_at`, or the

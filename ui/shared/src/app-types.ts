@@ -3,7 +3,7 @@
 // the Rust types (generated/app-ipc.ts, ts-rs); the command and event names
 // below are checked against src-tauri and crates/app by `npm run check`.
 import type {
-  AnswerSaved, Answer, AssessmentView, EnrolledView, EvidenceAdded, EvidenceView, HistoryView, OfficerBinding,
+  AnswerSaved, Answer, AssessmentView, DeleteOutcome, EnrolledView, EvidenceAdded, EvidenceView, HistoryView, OfficerBinding,
   Overview, PeopleListItem, Person, PersonForm, ProfileForm, Saved, SyncDone, SyncErrorView, SyncProgress,
   SyncState, SyncStatus, Unit,
 } from "./generated/app-ipc";
@@ -33,6 +33,8 @@ export type Commands = {
   evidence_photo: [{ sha256: string }, string];
   remove_evidence: [{ evidence_id: string }, Saved];
   submit_assessment: [{ assessment_id: string }, AssessmentView];
+  delete_assessment: [{ assessment_id: string }, DeleteOutcome];
+  delete_person: [{ person_id: string }, DeleteOutcome];
   dismiss_replaced_answers: [{ assessment_id: string }, AssessmentView];
   restore_replaced_answers: [{ assessment_id: string; replaced_id: number }, AssessmentView];
   history: [{ person_id: string }, HistoryView];

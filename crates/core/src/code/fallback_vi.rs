@@ -108,6 +108,11 @@ impl Code {
             Self::RecordReassigned => "Không được chuyển bản ghi sang người hoặc bản đánh giá \
                                        khác. Hãy tạo bản ghi mới."
                 .to_owned(),
+            Self::RecordDeleted => "Bản ghi này đã bị xoá nên không sửa hay xoá lại được nữa."
+                .to_owned(),
+            Self::PersonHasAssessments => "Người này còn bản đánh giá. Hãy xoá các bản đánh giá \
+                                           trước rồi mới xoá người."
+                .to_owned(),
             Self::DuplicateLimit { .. } => "Máy này đã ghi số CCCD này cho nhiều người. Có thể \
                                             người này đã có hồ sơ: hãy kiểm tra lại danh sách \
                                             trước khi thêm."

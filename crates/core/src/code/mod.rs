@@ -150,10 +150,14 @@ codes! {
     Server InvalidYear = "invalid_year";
     /// The record was changed on another device at the same version.
     Server VersionConflict = "version_conflict";
-    /// The assessment was approved or recognised: the device may not change it.
+    /// The assessment was approved or recognised (for a delete, also returned): the device may not change or delete it.
     Server LockedAfterReview = "locked_after_review";
     /// A record may not move to another person or assessment.
     Server RecordReassigned = "record_reassigned";
+    /// The record was deleted: it can be neither edited nor deleted again, and nothing new may hang on it.
+    Server RecordDeleted = "record_deleted";
+    /// A person with assessments cannot be deleted: delete the assessments first.
+    Server PersonHasAssessments = "person_has_assessments";
     /// This device already gave this CCCD to `max` people.
     Server DuplicateLimit { max: u32 } = "duplicate_limit";
     /// The record's hash does not match its body, or an upload's bytes do not match its sha256.

@@ -5,10 +5,12 @@
 //! without a database (`crates/sync-engine/tests/merge_props.rs`).
 //!
 //! Pull: [`plan_pull`]. Push: [`plan_profile`], [`plan_submission`],
-//! [`plan_freeze`] and [`plan_ack`].
+//! [`plan_freeze`] and [`plan_ack`]. Deletes: [`plan_delete`] and
+//! [`plan_delete_ack`].
 
 use crate::assessment::Answers;
-use crate::sync::{AckOutcome, RecordBody, RecordEnvelope, RecordKind};
+use crate::code::Code;
+use crate::sync::{AckOutcome, RecordBody, RecordEnvelope, RecordKind, ReviewState};
 
 /// What the device holds of a record a pulled version of it names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub enum PullSkip {
     ParentNotHeld,
     /// An evidence record has one version: a photo never changes.
     EvidenceUnchanging,
+    /// A tombstone of a record this device never had: nothing to delete.
+    NotHeld,
 }
 
 /// What to do with a pulled record.
@@ -68,6 +72,11 @@ pub enum PullOp {
     /// Replace the local copy with the pulled version (`sync_version` = the
     /// pulled one, nothing queued) and settle the record's refusals.
     Replace(Replace),
+    /// A tombstone: the record was deleted on the server (entered by
+    /// mistake, before review). Remove the local copy for good: an
+    /// assessment with its answers and photos; a person only once none of
+    /// its assessments is left here ([`person_removable`]).
+    Remove,
 }
 
 /// The details of [`PullOp::Replace`].
@@ -103,12 +112,17 @@ pub fn plan_pull(facts: &PullFacts, incoming: &RecordEnvelope) -> PullOp {
         return PullOp::Skip(PullSkip::ParentNotHeld);
     }
     let Some(held) = &facts.held else {
-        return PullOp::Insert;
+        return if incoming.body.is_tombstone() {
+            PullOp::Skip(PullSkip::NotHeld)
+        } else {
+            PullOp::Insert
+        };
     };
     match &incoming.body {
         RecordBody::Evidence(_) => PullOp::Skip(PullSkip::EvidenceUnchanging),
         _ if !is_newer(version, held) => PullOp::Skip(PullSkip::NotNewer),
         _ if held.unacked_push => PullOp::Defer,
+        RecordBody::Tombstone(_) => PullOp::Remove,
         RecordBody::Person(person) => PullOp::Replace(Replace {
             keep_local_answers: false,
             erase_local_cccd: !person.keep_cccd,
@@ -250,5 +264,89 @@ pub fn plan_ack(outcome: AckOutcome, held: AckFacts) -> AckOp {
         AckOutcome::Superseded => AckOp::Acknowledge {
             unsent: held.at_version,
         },
+    }
+}
+
+/// Whether a person a pulled tombstone deletes goes now: only when none of
+/// its assessments is left on this device (the server deletes a person only
+/// once its assessments are deleted, and their tombstones come first; an
+/// assessment never sent from here keeps its person, and its push is then
+/// refused with `record_deleted`).
+#[must_use]
+pub const fn person_removable(assessments_held: bool) -> bool {
+    !assessments_held
+}
+
+/// What the device knows of a record its person wants to delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteFacts {
+    /// The version last pushed or pulled (`sync_version`): 0 when the
+    /// record never left this device and the server never had it.
+    pub sync_version: u32,
+    /// An assessment's state as known here (`None` for a person).
+    pub state: Option<ReviewState>,
+    /// For a person: an assessment of theirs is held here and not deleted.
+    pub live_assessments: bool,
+    /// A delete of this record is already on its way.
+    pub deleting: bool,
+}
+
+/// What a delete does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOp {
+    /// The server never had it: removed here at once, nothing is sent.
+    Local,
+    /// Hidden from every list at once, and a tombstone of `version` queued;
+    /// removed for good when the server acknowledges it, shown again with
+    /// the reason if the server refuses it.
+    Send { version: u32 },
+    /// Not allowed: the reason, as a code.
+    Refuse(Code),
+}
+
+/// May the device delete this record now, and how (docs/sync-protocol.md,
+/// "Deletes")? Only a record entered by mistake, before review: an
+/// assessment still a draft or submitted (never returned, approved or
+/// recognised as far as this device knows), a person with no assessment
+/// left. The server checks again and has the last word.
+#[must_use]
+pub fn plan_delete(facts: &DeleteFacts) -> DeleteOp {
+    if facts.deleting {
+        return DeleteOp::Refuse(Code::RecordDeleted);
+    }
+    if facts
+        .state
+        .is_some_and(|s| !matches!(s, ReviewState::Draft | ReviewState::Submitted))
+    {
+        return DeleteOp::Refuse(Code::LockedAfterReview);
+    }
+    if facts.live_assessments {
+        return DeleteOp::Refuse(Code::PersonHasAssessments);
+    }
+    if facts.sync_version == 0 {
+        return DeleteOp::Local;
+    }
+    next_version(facts.sync_version).map_or(DeleteOp::Refuse(Code::RecordDeleted), |version| {
+        DeleteOp::Send { version }
+    })
+}
+
+/// What the server's answer to a tombstone does on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteAckOp {
+    /// Accepted, or already had: the record goes for good.
+    Remove,
+    /// Refused (reviewed meanwhile, edited elsewhere), or superseded by a
+    /// newer version the device will pull: the record shows again; a
+    /// refusal is parked with its reason.
+    Restore,
+}
+
+/// Decides what a tombstone's ack does.
+#[must_use]
+pub const fn plan_delete_ack(outcome: AckOutcome) -> DeleteAckOp {
+    match outcome {
+        AckOutcome::Accepted | AckOutcome::AlreadyHad => DeleteAckOp::Remove,
+        AckOutcome::Superseded | AckOutcome::Rejected => DeleteAckOp::Restore,
     }
 }

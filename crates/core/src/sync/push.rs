@@ -41,6 +41,12 @@ pub struct PushBatch {
 /// persons leave the label out (older clients refuse unknown fields).
 pub const FEATURE_HOUSEHOLD: &str = "household";
 
+/// The feature a client names to send and receive deletes
+/// ([`RecordBody::Tombstone`]): in a push batch's `features` when it carries
+/// a tombstone, and in the pull's `features` query parameter, without which
+/// a deleted record's changes are left out (older clients refuse the body).
+pub const FEATURE_DELETE: &str = "delete";
+
 const fn protocol_v1() -> u32 {
     1
 }
@@ -91,9 +97,49 @@ pub enum RecordBody {
     Person(PersonRecord),
     Assessment(AssessmentRecord),
     Evidence(EvidenceRecord),
+    /// A person or an assessment deleted by mistake: the record's last
+    /// version (docs/sync-protocol.md, "Deletes").
+    Tombstone(Tombstone),
+}
+
+/// The body of a deleted record's last version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Tombstone {
+    /// The deleted record's id.
+    pub id: Uuid,
+    /// What it was: `person` or `assessment` (evidence goes with its
+    /// assessment).
+    pub record: Deletable,
+}
+
+/// The kinds of record a device may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Deletable {
+    Person,
+    Assessment,
+}
+
+impl Deletable {
+    #[must_use]
+    pub const fn kind(self) -> RecordKind {
+        match self {
+            Self::Person => RecordKind::Person,
+            Self::Assessment => RecordKind::Assessment,
+        }
+    }
 }
 
 impl RecordBody {
+    /// Whether this body deletes its record.
+    #[must_use]
+    pub const fn is_tombstone(&self) -> bool {
+        matches!(self, Self::Tombstone(_))
+    }
+
     /// The record's id, whatever its kind.
     #[must_use]
     pub fn id(&self) -> Uuid {
@@ -101,15 +147,18 @@ impl RecordBody {
             Self::Person(p) => *p.id.as_uuid(),
             Self::Assessment(a) => *a.id.as_uuid(),
             Self::Evidence(e) => *e.id.as_uuid(),
+            Self::Tombstone(t) => t.id,
         }
     }
 
+    /// The record's kind; a tombstone's is the kind of record it deletes.
     #[must_use]
     pub const fn kind(&self) -> RecordKind {
         match self {
             Self::Person(_) => RecordKind::Person,
             Self::Assessment(_) => RecordKind::Assessment,
             Self::Evidence(_) => RecordKind::Evidence,
+            Self::Tombstone(t) => t.record.kind(),
         }
     }
 
@@ -168,6 +217,7 @@ impl utoipa::PartialSchema for RecordBody {
             .item(tagged::<PersonRecord>(RecordKind::Person.as_str()))
             .item(tagged::<AssessmentRecord>(RecordKind::Assessment.as_str()))
             .item(tagged::<EvidenceRecord>(RecordKind::Evidence.as_str()))
+            .item(tagged::<Tombstone>("tombstone"))
             .description(Some(
                 "What a record is: one of the records, with `kind` naming which.",
             ))
@@ -187,6 +237,7 @@ impl utoipa::ToSchema for RecordBody {
         <PersonRecord as utoipa::ToSchema>::schemas(schemas);
         <AssessmentRecord as utoipa::ToSchema>::schemas(schemas);
         <EvidenceRecord as utoipa::ToSchema>::schemas(schemas);
+        <Tombstone as utoipa::ToSchema>::schemas(schemas);
     }
 }
 

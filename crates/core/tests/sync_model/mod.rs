@@ -16,6 +16,7 @@ use cdht_core::sync::{
     AckOutcome, AssessmentRecord, DeviceState, RecordBody, RecordEnvelope, MAX_RECORDS_PER_BATCH,
 };
 use cdht_core::{Answer, Answers};
+use deletes::{delete_acked, push_deleted, remove};
 
 /// The ten indicators of the demo catalog (244-2022, farmers).
 pub const INDICATORS: [&str; 10] = [
@@ -25,7 +26,9 @@ pub const INDICATORS: [&str; 10] = [
 pub const FIRST_POINTS: i64 = 5;
 pub const DEVICES: usize = 2;
 
+mod deletes;
 mod scenarios;
+pub use deletes::*;
 pub use scenarios::*;
 
 /// One step of a scenario. Devices are 0 and 1; records 0..records.
@@ -54,6 +57,9 @@ pub enum Step {
     Return { record: usize },
     /// An officer approves it (when submitted).
     Approve { record: usize },
+    /// A person deletes the assessment, entered by mistake (when the
+    /// planner allows it: held, submitted, not being deleted already).
+    Delete { device: usize, record: usize },
 }
 
 /// The state of an assessment on a device or on the server.
@@ -69,12 +75,26 @@ pub struct ServerRecord {
     pub version: u32,
     pub answers: Answers,
     pub state: Status,
+    /// Deleted by a tombstone of `version` (docs/sync-protocol.md, "Deletes").
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Logged {
-    Record { record: usize, origin: usize },
-    Review { record: usize, state: Status },
+    Record {
+        record: usize,
+        origin: usize,
+    },
+    Review {
+        record: usize,
+        state: Status,
+    },
+    /// A record's tombstone; the record's earlier changes are no longer
+    /// sent (the server has no record to send).
+    Delete {
+        record: usize,
+        origin: usize,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -102,6 +122,8 @@ pub struct OutboxRow {
     pub answers: Answers,
     pub state: RowState,
     pub batch: Option<u64>,
+    /// A tombstone (the answers are the ones held when it was queued).
+    pub tombstone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +133,8 @@ pub struct DeviceRecord {
     pub status: Status,
     pub revision: i64,
     pub synced_revision: i64,
+    /// A tombstone of it waits for the server's answer: hidden, not edited.
+    pub deleting: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -176,6 +200,7 @@ impl Model {
                     version: 1,
                     answers: first.clone(),
                     state: Status::Submitted,
+                    deleted: false,
                 };
                 records
             ],
@@ -191,6 +216,7 @@ impl Model {
             status: Status::Submitted,
             revision: 2,
             synced_revision: 2,
+            deleting: false,
         };
         let device = |held: Option<DeviceRecord>, cursor| Device {
             records: vec![held; records],
@@ -226,15 +252,16 @@ impl Model {
             Step::PullOnly { device } => self.pull(device),
             Step::Return { record } => {
                 let held = &mut self.server.records[record];
-                if matches!(held.state, Status::Submitted | Status::Approved) {
+                if matches!(held.state, Status::Submitted | Status::Approved) && !held.deleted {
                     held.state = Status::Returned;
                     let state = Status::Returned;
                     self.server.log.push(Logged::Review { record, state });
                 }
             }
+            Step::Delete { device, record } => self.delete(device, record),
             Step::Approve { record } => {
                 let held = &mut self.server.records[record];
-                if held.state == Status::Submitted {
+                if held.state == Status::Submitted && !held.deleted {
                     held.state = Status::Approved;
                     let state = Status::Approved;
                     self.server.log.push(Logged::Review { record, state });
@@ -248,7 +275,7 @@ impl Model {
         let Some(held) = d.records[record].as_mut() else {
             return;
         };
-        if held.status != Status::Returned {
+        if held.status != Status::Returned || held.deleting {
             return;
         }
         let mut answers = held.answers.clone();
@@ -270,7 +297,7 @@ impl Model {
         let Some(held) = d.records[record].as_mut() else {
             return;
         };
-        if held.status != Status::Returned {
+        if held.status != Status::Returned || held.deleting {
             return;
         }
         held.status = Status::Submitted;
@@ -284,6 +311,7 @@ impl Model {
             answers: held.answers.clone(),
             state: RowState::Pending,
             batch: None,
+            tombstone: false,
         });
         d.typed[record] = Some(held.answers.clone());
     }
@@ -320,11 +348,11 @@ impl Model {
             for &i in &rows {
                 d.outbox[i].state = RowState::Sent;
             }
-            let sent: Vec<(usize, u32, Answers)> = rows
+            let sent: Vec<(usize, u32, Answers, bool)> = rows
                 .iter()
                 .map(|&i| {
                     let row = &d.outbox[i];
-                    (row.record, row.version, row.answers.clone())
+                    (row.record, row.version, row.answers.clone(), row.tombstone)
                 })
                 .collect();
             let acks = self.server.push(device, seq, &sent);
@@ -339,7 +367,19 @@ impl Model {
         let d = &mut self.devices[device];
         for (&i, &outcome) in rows.iter().zip(acks) {
             let (record, version) = (d.outbox[i].record, d.outbox[i].version);
-            let held = d.records[record].as_mut().unwrap();
+            if d.outbox[i].tombstone {
+                delete_acked(d, i, outcome);
+                continue;
+            }
+            // Removed by an earlier ack or pull: nothing left to update.
+            let Some(held) = d.records[record].as_mut() else {
+                d.outbox[i].state = if outcome == AckOutcome::Rejected {
+                    RowState::Rejected { settled: true }
+                } else {
+                    RowState::Acked
+                };
+                continue;
+            };
             let facts = AckFacts {
                 at_version: held.sync_version == version,
                 submitted: held.status == Status::Submitted,
@@ -372,8 +412,10 @@ impl Model {
         while self.devices[device].cursor < self.server.log.len() {
             let at = self.devices[device].cursor;
             match self.server.log[at] {
-                Logged::Record { origin, .. } if origin == device => {}
-                Logged::Record { record, .. } => {
+                Logged::Record { origin, .. } | Logged::Delete { origin, .. }
+                    if origin == device => {}
+                Logged::Record { record, .. } if self.server.records[record].deleted => {}
+                Logged::Record { record, .. } | Logged::Delete { record, .. } => {
                     if !self.pull_record(device, record) {
                         // Deferred: the next round pulls from here again.
                         return;
@@ -392,7 +434,11 @@ impl Model {
     /// Applies the server's record; `false` when the planner defers it.
     fn pull_record(&mut self, device: usize, record: usize) -> bool {
         let server = &self.server.records[record];
-        let incoming = envelope(record, server.version, &server.answers);
+        let incoming = if server.deleted {
+            tombstone(record, server.version)
+        } else {
+            envelope(record, server.version, &server.answers)
+        };
         let d = &mut self.devices[device];
         let facts = PullFacts {
             held: d.records[record].as_ref().map(|held| HeldRecord {
@@ -419,8 +465,10 @@ impl Model {
             status: Status::Submitted,
             revision: 1,
             synced_revision: 1,
+            deleting: false,
         };
         match plan_pull(&facts, &incoming) {
+            PullOp::Remove => remove(d, record),
             PullOp::Defer => return false,
             PullOp::Skip(_) => {}
             PullOp::Insert => d.records[record] = Some(pulled),
@@ -475,7 +523,12 @@ fn review(held: &mut DeviceRecord, state: Status) {
 
 impl Server {
     /// One batch, with the server's rules; a replay gets the first answer.
-    fn push(&mut self, device: usize, seq: u64, rows: &[(usize, u32, Answers)]) -> Vec<AckOutcome> {
+    fn push(
+        &mut self,
+        device: usize,
+        seq: u64,
+        rows: &[(usize, u32, Answers, bool)],
+    ) -> Vec<AckOutcome> {
         if let Some((_, _, acks)) = self
             .answered
             .iter()
@@ -484,9 +537,13 @@ impl Server {
             return acks.clone();
         }
         let mut acks = Vec::new();
-        for (record, version, answers) in rows {
+        for (record, version, answers, tombstone) in rows {
             let held = &mut self.records[*record];
-            let outcome = if *version == held.version {
+            let outcome = if let Some(outcome) =
+                push_deleted(&mut self.log, held, *record, *version, *tombstone, device)
+            {
+                outcome
+            } else if *version == held.version {
                 if *answers == held.answers {
                     AckOutcome::AlreadyHad
                 } else {

@@ -180,6 +180,31 @@ pub fn steps(
     proptest::collection::vec(step, 1..max_len)
 }
 
+/// A random scenario as [`steps`], with deletes: a person deleting an
+/// assessment entered by mistake ([`Step::Delete`]), as often as an approval.
+pub fn steps_with_deletes(
+    records: usize,
+    max_len: usize,
+    lost_answers: bool,
+    pull_only: bool,
+) -> impl Strategy<Value = Vec<Step>> {
+    let device = 0..DEVICES;
+    let record = 0..records;
+    let step = prop_oneof![
+        4 => (device.clone(), record.clone(), 0..INDICATORS.len(), 0i64..=10).prop_map(
+            |(device, record, indicator, points)| Step::Edit { device, record, indicator, points }
+        ),
+        2 => (device.clone(), record.clone()).prop_map(|(device, record)| Step::Submit { device, record }),
+        3 => device.clone().prop_map(|device| Step::Sync { device }),
+        u32::from(lost_answers) => device.clone().prop_map(|device| Step::SyncAnswerLost { device }),
+        u32::from(pull_only) => device.clone().prop_map(|device| Step::PullOnly { device }),
+        2 => record.clone().prop_map(|record| Step::Return { record }),
+        1 => record.clone().prop_map(|record| Step::Approve { record }),
+        1 => (device, record).prop_map(|(device, record)| Step::Delete { device, record }),
+    ];
+    proptest::collection::vec(step, 1..max_len)
+}
+
 /// After the scenario: every person submits what they typed and did not
 /// send, then both devices sync until nothing changes (two rounds each).
 pub fn settle_steps(model: &Model) -> Vec<Step> {

@@ -2,6 +2,7 @@
 //! [`Backend`](crate::Backend) and starts from a fresh storage.
 
 mod catalogs;
+mod deletes;
 mod devices;
 mod documents;
 mod duplicates;
@@ -16,6 +17,7 @@ mod settings;
 mod units;
 
 pub use catalogs::{announce_shipped_catalog, catalogs_install_and_revision};
+pub use deletes::deletes_before_review_only;
 pub use devices::{
     bind_officer_sets_the_scope, enrol_new_and_again, enrol_stolen_id_gets_a_new_id,
     officers_login_and_sessions,

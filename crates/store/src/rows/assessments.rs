@@ -91,14 +91,21 @@ pub(crate) fn load_answers(conn: &Connection, id: AssessmentId) -> Result<Answer
 /// The assessment's status, refusing with [`StoreError::Locked`] unless the device
 /// is its writer (draft or returned).
 pub(crate) fn require_editable(conn: &Connection, id: AssessmentId) -> Result<AssessmentStatus> {
-    let status: AssessmentStatus = conn
+    let (status, deleting): (AssessmentStatus, bool) = conn
         .query_row(
-            "SELECT status FROM assessments WHERE assessment_id = ?1",
+            &format!(
+                "SELECT status, {} FROM assessments WHERE assessment_id = ?1",
+                super::removal::deleting("assessment", "assessment_id")
+            ),
             [id.to_string()],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?
         .ok_or_else(|| StoreError::not_found("assessment", id))?;
+    if deleting {
+        // Its delete waits for the server: nothing more is written to it.
+        return Err(StoreError::Refused(cdht_core::Code::RecordDeleted));
+    }
     if status.is_editable() {
         Ok(status)
     } else {

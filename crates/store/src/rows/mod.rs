@@ -6,3 +6,4 @@
 pub(crate) mod assessments;
 pub(crate) mod evidence;
 pub(crate) mod outbox;
+pub(crate) mod removal;

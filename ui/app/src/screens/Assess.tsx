@@ -139,6 +139,23 @@ function AssessmentForm({ view }: { view: AssessmentView }) {
     }
   };
 
+  // A record entered by mistake (the wrong person, the wrong year): deleted
+  // only before review, after the person confirms it in plain words.
+  const deletable = a.status === "draft" || a.status === "submitted";
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const remove = async () => {
+    await queue.current;
+    try {
+      await call("delete_assessment", { assessment_id: a.assessment_id });
+      await refreshOverview();
+      if (a.person_id === selfId()) go("home");
+      else go("officer", { flash: t("assess.deleted", { name: view.person_name }) });
+    } catch (error) {
+      setConfirmDelete(false);
+      setMessage({ kind: "error", error });
+    }
+  };
+
   const jump = (indicator: string) => {
     const card = document.getElementById(`indicator-${slug(indicator)}`);
     card?.scrollIntoView({ behavior: "smooth", block: "start" });
@@ -191,6 +208,18 @@ function AssessmentForm({ view }: { view: AssessmentView }) {
             {message?.kind === "confirm_fail" ? <Notice kind="warn" id="assess-confirm">{t("assess.submit_confirm_fail")}</Notice> : null}
           </div>
           {editable ? <button class="primary big" id="submit-assessment" onClick={submit}>{t("assess.submit")}</button> : null}
+          {deletable && !confirmDelete ? (
+            <p><button class="secondary" id="delete-assessment" onClick={() => setConfirmDelete(true)}>{t("assess.delete")}</button></p>
+          ) : null}
+          {deletable && confirmDelete ? (
+            <Notice kind="warn" id="delete-assessment-confirm">
+              {t("assess.delete_confirm", { year: a.year, name: view.person_name })}
+              <div class="choices">
+                <button class="primary" id="delete-assessment-yes" onClick={remove}>{t("assess.delete_yes")}</button>
+                <button class="secondary" id="delete-assessment-no" onClick={() => setConfirmDelete(false)}>{t("assess.delete_no")}</button>
+              </div>
+            </Notice>
+          ) : null}
         </div>
         {/* The side panel scrolls on its own on a desktop: focusable, so a keyboard can scroll it. */}
         <aside class="assess-side" tabIndex={0} aria-label={t("assess.score_panel")}>

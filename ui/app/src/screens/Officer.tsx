@@ -3,7 +3,7 @@
 // the officer's login on this device.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { JSX } from "preact";
-import { ErrorNotice, Field, OkNotice } from "@cdht/shared/components";
+import { ErrorNotice, Field, Notice, OkNotice } from "@cdht/shared/components";
 import { t, tx } from "@cdht/shared/i18n";
 import type { Gender, PeopleListItem, Person } from "@cdht/shared/app-types";
 import { call } from "../api";
@@ -15,7 +15,7 @@ import { useSyncEvent } from "../live";
 import { overview, refreshOverview } from "../state";
 
 const PAGE = 100;
-type Result = { kind: "ok"; text: string; person: Person } | { kind: "error"; error: unknown } | null;
+type Result = { kind: "ok"; text: string; person: Person } | { kind: "deleted"; text: string } | { kind: "error"; error: unknown } | null;
 
 export function OfficerScreen() {
   const o = overview.peek()!;
@@ -62,6 +62,7 @@ export function OfficerScreen() {
   };
   const stopEditing = () => {
     setEditing(null);
+    setConfirmDelete(false);
     name.current!.value = "";
     birth.current!.value = "";
     resetCccd();
@@ -111,6 +112,23 @@ export function OfficerScreen() {
       await load();
       refreshOverview().catch(() => {});
     } catch (error) {
+      setResult({ kind: "error", error });
+    }
+  };
+  // A person entered by mistake: deleted after the officer confirms it in
+  // plain words, once none of their assessments is left (the reason shows).
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const remove = async () => {
+    if (!editing) return;
+    try {
+      await call("delete_person", { person_id: editing.person_id });
+      setResult({ kind: "deleted", text: t("officer.deleted", { name: editing.full_name }) });
+      setConfirmDelete(false);
+      stopEditing();
+      await load();
+      refreshOverview().catch(() => {});
+    } catch (error) {
+      setConfirmDelete(false);
       setResult({ kind: "error", error });
     }
   };
@@ -175,9 +193,22 @@ export function OfficerScreen() {
           <div class="choices">
             <button class="primary" id="officer-add-submit" type="submit">{editing ? t("officer.save_changes") : t("officer.add")}</button>
             <button class="secondary" type="button" id="officer-edit-cancel" hidden={!editing} onClick={stopEditing}>{t("common.cancel")}</button>
+            {editing && !confirmDelete ? (
+              <button class="secondary" type="button" id="officer-delete" onClick={() => setConfirmDelete(true)}>{t("officer.delete")}</button>
+            ) : null}
           </div>
+          {editing && confirmDelete ? (
+            <Notice kind="warn" id="officer-delete-confirm">
+              {t("officer.delete_confirm", { name: editing.full_name })}
+              <div class="choices">
+                <button class="primary" type="button" id="officer-delete-yes" onClick={remove}>{t("officer.delete_yes")}</button>
+                <button class="secondary" type="button" id="officer-delete-no" onClick={() => setConfirmDelete(false)}>{t("officer.delete_no")}</button>
+              </div>
+            </Notice>
+          ) : null}
           <div id="officer-result">
             {result?.kind === "error" ? <ErrorNotice error={result.error} id="officer-error" /> : null}
+            {result?.kind === "deleted" ? <OkNotice id="officer-ok">{result.text}</OkNotice> : null}
             {result?.kind === "ok" ? (
               <>
                 <OkNotice id="officer-ok">{result.text}</OkNotice>

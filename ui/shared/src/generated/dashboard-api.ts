@@ -804,6 +804,11 @@ export interface components {
             submitted: number;
         };
         /**
+         * @description The kinds of record a device may delete.
+         * @enum {string}
+         */
+        Deletable: "person" | "assessment";
+        /**
          * Format: uuid
          * @description A device (one installation of the app).
          */
@@ -1406,6 +1411,19 @@ export interface components {
             sha256: string;
             /** Format: int64 */
             size: number;
+        } | {
+            /**
+             * Format: uuid
+             * @description The deleted record's id.
+             */
+            id: string;
+            /** @enum {string} */
+            kind: "tombstone";
+            /**
+             * @description What it was: `person` or `assessment` (evidence goes with its
+             *     assessment).
+             */
+            record: components["schemas"]["Deletable"];
         };
         /** @description One record in a batch. */
         RecordEnvelope: {
@@ -2623,9 +2641,10 @@ export interface operations {
                 limit?: number;
                 /**
                  * @description The optional record fields the client knows, comma-separated:
-                 *     `household` (persons' household labels). Without it pulled persons
-                 *     leave the label out, as older clients refuse unknown fields; unknown
-                 *     names are ignored.
+                 *     `household` (persons' household labels), `delete` (tombstones of
+                 *     deleted records). Without them pulled persons leave the label out
+                 *     and deleted records' changes are left out, as older clients refuse
+                 *     unknown fields; unknown names are ignored.
                  */
                 features?: string;
             };
