@@ -263,8 +263,35 @@ fn plain(data: &Path, db: &Db, rows: &[Vec<(String, String)>]) -> (Duration, Dur
     }
 }
 
+/// The database's size on disk: SQLite's file and its write-ahead log, or
+/// PostgreSQL's database (tables, indexes and TOAST).
+fn db_size(data: &Path, db: &Db) -> u64 {
+    match db {
+        Db::Sqlite => ["cdht.sqlite3", "cdht.sqlite3-wal"]
+            .iter()
+            .map(|f| std::fs::metadata(data.join(f)).map_or(0, |m| m.len()))
+            .sum(),
+        Db::Postgres(url) => {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                let size: i64 = client
+                    .query_one("SELECT pg_database_size(current_database())", &[])
+                    .unwrap()
+                    .get(0);
+                u64::try_from(size).unwrap_or(0)
+            })
+            .join()
+            .unwrap()
+        }
+    }
+}
+
 struct Figures {
     db: &'static str,
+    /// Bytes the database grew by during the ingest, per assessment (with
+    /// its person).
+    bytes_per_pair: f64,
     instances: usize,
     ingest: Duration,
     plain_insert: Duration,
@@ -285,6 +312,7 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
     }
     let work = batches(pairs);
 
+    let size_before = db_size(&data, &db);
     // The phones push at once, each through its instance.
     let started = Instant::now();
     let pushes = phones.iter().zip(&work).map(|(phone, batches)| async move {
@@ -301,6 +329,7 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
     });
     futures_util::future::join_all(pushes).await;
     let ingest = started.elapsed();
+    let bytes_per_pair = (db_size(&data, &db).saturating_sub(size_before)) as f64 / pairs as f64;
 
     // The collector's device pulls everything, page by page.
     let collector = enrol(&servers[0].1, &key).await;
@@ -327,6 +356,7 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
     let (plain_insert, plain_read) =
         std::thread::scope(|s| s.spawn(|| plain(&data, &db, &rows)).join().unwrap());
     Figures {
+        bytes_per_pair,
         db: db.name(),
         instances,
         ingest,
@@ -364,22 +394,23 @@ async fn main() {
     );
     println!(
         "| database | instances | ingest (assessments/s) | plain insert (assessments/s) | \
-         ingest ÷ plain | pull of {} changes | plain read | pull ÷ read |",
+         ingest ÷ plain | pull of {} changes | plain read | pull ÷ read | bytes per assessment |",
         pairs * 2
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for f in &all {
         let ingest = pairs as f64 / f.ingest.as_secs_f64();
         let plain = pairs as f64 / f.plain_insert.as_secs_f64();
         println!(
-            "| {} | {} | {ingest:.0} | {plain:.0} | {:.3} | {:.0} ms ({} changes) | {:.0} ms | {:.1}× |",
+            "| {} | {} | {ingest:.0} | {plain:.0} | {:.3} | {:.0} ms ({} changes) | {:.0} ms | {:.1}× | {:.0} |",
             f.db,
             f.instances,
             ingest / plain,
             f.pull.as_secs_f64() * 1000.0,
             f.pulled,
             f.plain_read.as_secs_f64() * 1000.0,
-            f.pull.as_secs_f64() / f.plain_read.as_secs_f64()
+            f.pull.as_secs_f64() / f.plain_read.as_secs_f64(),
+            f.bytes_per_pair
         );
     }
 }
