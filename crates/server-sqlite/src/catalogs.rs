@@ -49,7 +49,8 @@ pub(super) fn catalogs(db: &SqliteStorage) -> StorageResult<Vec<Catalog>> {
 
 pub(super) fn catalog_revisions(db: &SqliteStorage) -> StorageResult<Vec<(String, u32)>> {
     let conn = db.conn()?;
-    let mut stmt = conn.prepare("SELECT id, revision FROM catalogs ORDER BY id")?;
+    // Once per push: prepared once per connection.
+    let mut stmt = conn.prepare_cached("SELECT id, revision FROM catalogs ORDER BY id")?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;

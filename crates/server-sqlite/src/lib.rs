@@ -274,7 +274,7 @@ fn audit(
     )
 }
 
-/// [`audit`] at a given time (a push's records share their batch's).
+/// [`audit`] at a given time.
 #[allow(clippy::too_many_arguments)]
 fn audit_at(
     tx: &Transaction<'_>,

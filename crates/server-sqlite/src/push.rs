@@ -3,9 +3,11 @@
 
 use super::devices::is_device_person;
 use super::evidence::announce_upload;
-use super::push_batch::{BatchMemo, BatchTime, FirstStore, FIRST_STORE_KEPT};
+use super::push_batch::{
+    write_audits, BatchMemo, BatchTime, FirstStore, PushAudit, FIRST_STORE_KEPT,
+};
 use super::units::{in_subtree, unit_row};
-use super::{audit_at, batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
+use super::{batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
 use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState};
 use cdht_core::AreaType;
 use cdht_core::Code;
@@ -121,26 +123,24 @@ pub(super) fn existing<'a>(
     id: &str,
     buf: &'a mut Option<ExistingRow>,
 ) -> StorageResult<Option<Existing<'a>>> {
-    let state_col = if table == "assessments" {
-        "state"
-    } else {
-        "NULL"
-    };
-    let (sent_col, household_col) = if table == "persons" {
-        ("sent_hash", "household_hash")
-    } else {
-        ("NULL", "NULL")
-    };
-    let link_col = match table {
-        "assessments" => "person",
-        "evidence" => "assessment",
-        _ => "NULL",
+    // Written out, not formatted: this runs twice per pair, and the cache
+    // finds a statement by its text.
+    let sql = match table {
+        "persons" => {
+            "SELECT version, hash, unit, NULL, sent_hash, NULL, household_hash
+             FROM persons WHERE id = ?1"
+        }
+        "assessments" => {
+            "SELECT version, hash, unit, state, NULL, person, NULL
+             FROM assessments WHERE id = ?1"
+        }
+        _ => {
+            "SELECT version, hash, unit, NULL, NULL, assessment, NULL
+             FROM evidence WHERE id = ?1"
+        }
     };
     *buf = tx
-        .prepare_cached(&format!(
-            "SELECT version, hash, unit, {state_col}, {sent_col}, {link_col}, {household_col}
-             FROM {table} WHERE id = ?1"
-        ))?
+        .prepare_cached(sql)?
         .query_row([id], |r| {
             Ok((
                 r.get(0)?,
@@ -409,17 +409,12 @@ fn apply_record(
                 first.as_ref().map(|f| f.difficult)
             ])?;
             if old_state != Some(state) {
-                audit_at(
-                    tx,
-                    &t.text,
-                    &format!("device:{device_id}"),
-                    "push",
-                    Some(unit),
-                    Some(&id_text),
-                    old_state.map(ReviewState::as_str),
-                    Some(state.as_str()),
-                    None,
-                )?;
+                memo.audits.push(PushAudit {
+                    unit: unit.to_owned(),
+                    assessment: id_text.clone(),
+                    from: old_state.map(ReviewState::as_str),
+                    to: state.as_str(),
+                });
             }
             ack.score = Some(*score);
             1
@@ -546,6 +541,7 @@ pub(super) fn apply_push(
             &tx, device_ref, &device, record, &mut memo, &t,
         )?);
     }
+    write_audits(&tx, &t.text, &format!("device:{device}"), &memo.audits)?;
     let response = serde_json::to_string(&PushResponse {
         batch_id: key.batch_id,
         seq: key.seq,
