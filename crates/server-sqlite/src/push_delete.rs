@@ -5,7 +5,7 @@
 
 use super::audit_at;
 use super::push::{existing, may_write};
-use super::push_batch::{BatchMemo, BatchTime};
+use super::push_batch::{write_audits, BatchMemo, BatchTime};
 use super::units::unit_row;
 use cdht_core::ids::UnitCode;
 use cdht_core::sync::{
@@ -194,10 +194,14 @@ pub(super) fn apply_tombstone(
             .execute([&id])?;
         tx.prepare_cached("DELETE FROM assessments WHERE id = ?1")?
             .execute([&id])?;
+        // The batch's earlier `push` rows first, so the log keeps its order.
+        let actor = format!("device:{device_id}");
+        write_audits(tx, &t.text, &actor, &memo.audits)?;
+        memo.audits.clear();
         audit_at(
             tx,
             &t.text,
-            &format!("device:{device_id}"),
+            &actor,
             "delete",
             Some(&owner),
             Some(&id),
