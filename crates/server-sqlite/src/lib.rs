@@ -9,6 +9,7 @@ mod devices;
 mod documents;
 mod evidence;
 mod exemplary;
+mod hashes;
 mod points;
 mod portable;
 mod pull;
@@ -35,6 +36,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use std::collections::HashMap;
 use std::path::Path;
 use uuid::Uuid;
+
+use hashes::{hash_text, hash_value};
 
 /// The migrations, in order; `PRAGMA user_version` says how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -171,34 +174,6 @@ impl SqliteStorage {
     /// A connection if one is free at once, else none (no waiting).
     fn try_conn(&self) -> Option<r2d2::PooledConnection<SqliteConnectionManager>> {
         self.pool.try_get()
-    }
-}
-
-/// A record hash as kept: its 32 bytes (since migration 0006; half the
-/// bytes of the hex text written before), or the text itself when it is not
-/// lower-case hex of 32 bytes.
-fn hash_value(hex_text: &str) -> rusqlite::types::Value {
-    use rusqlite::types::Value;
-    let lower_hex = hex_text
-        .bytes()
-        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    match hex::decode(hex_text) {
-        Ok(bytes) if lower_hex && bytes.len() == 32 => Value::Blob(bytes),
-        _ => Value::Text(hex_text.to_owned()),
-    }
-}
-
-/// A kept record hash (see [`hash_value`]) as lower-case hex.
-fn hash_text(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Option<String>> {
-    use rusqlite::types::{FromSqlError, ValueRef};
-    match value {
-        ValueRef::Null => Ok(None),
-        ValueRef::Blob(bytes) => Ok(Some(hex::encode(bytes))),
-        ValueRef::Text(_) => value
-            .as_str()
-            .map(|s| Some(s.to_owned()))
-            .map_err(Into::into),
-        _ => Err(FromSqlError::InvalidType.into()),
     }
 }
 
