@@ -30,6 +30,8 @@ const BATCH: usize = 200;
 /// Phones pushing at once, spread over the instances.
 const PHONES: usize = 4;
 const UNIT: &str = "DEMO-X1-C1";
+/// The ingest and the plain insert are measured in turns, a slice each.
+const ROUNDS: usize = 5;
 const POINTS: [i64; 10] = [8, 8, 8, 8, 8, 8, 8, 8, 8, 8];
 
 /// The database the instances share.
@@ -196,70 +198,95 @@ fn rows_of(batches: &[Vec<PushBatch>]) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-/// The plain batched insert of `rows` into the same database, one
-/// transaction per batch, and the plain read of them all back.
-fn plain(data: &Path, db: &Db, rows: &[Vec<(String, String)>]) -> (Duration, Duration) {
-    match db {
-        Db::Sqlite => {
-            let mut conn = rusqlite::Connection::open(data.join("plain.sqlite3")).unwrap();
-            conn.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                 CREATE TABLE records (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
-            )
-            .unwrap();
-            let started = Instant::now();
-            for batch in rows {
-                let tx = conn.transaction().unwrap();
-                {
-                    let mut insert = tx
-                        .prepare_cached("INSERT INTO records (id, body) VALUES (?1, ?2)")
-                        .unwrap();
-                    for (id, body) in batch {
-                        insert.execute([id, body]).unwrap();
-                    }
-                }
-                tx.commit().unwrap();
-            }
-            let insert = started.elapsed();
-            let started = Instant::now();
-            let read: usize = conn
-                .prepare("SELECT id, body FROM records ORDER BY rowid")
-                .unwrap()
-                .query_map([], |r| Ok(r.get::<_, String>(1)?.len()))
-                .unwrap()
-                .map(Result::unwrap)
-                .count();
-            assert_eq!(read, rows.iter().map(Vec::len).sum::<usize>());
-            (insert, started.elapsed())
-        }
-        Db::Postgres(url) => {
-            let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-            client
-                .batch_execute(
-                    "CREATE TABLE plain_records (id text PRIMARY KEY, body text NOT NULL)",
+/// The reference: a plain table in the same database, rows inserted one
+/// transaction per batch, and read back whole.
+enum Plain {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+impl Plain {
+    fn open(data: &Path, db: &Db) -> Self {
+        match db {
+            Db::Sqlite => {
+                let conn = rusqlite::Connection::open(data.join("plain.sqlite3")).unwrap();
+                conn.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                     CREATE TABLE records (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
                 )
                 .unwrap();
-            let insert = client
-                .prepare("INSERT INTO plain_records (id, body) VALUES ($1, $2)")
-                .unwrap();
-            let started = Instant::now();
-            for batch in rows {
-                let mut tx = client.transaction().unwrap();
-                for (id, body) in batch {
-                    tx.execute(&insert, &[id, body]).unwrap();
-                }
-                tx.commit().unwrap();
+                Plain::Sqlite(conn)
             }
-            let inserted = started.elapsed();
-            let started = Instant::now();
-            let read = client
-                .query("SELECT id, body FROM plain_records ORDER BY id", &[])
-                .unwrap();
-            let bytes: usize = read.iter().map(|r| r.get::<_, &str>(1).len()).sum();
-            std::hint::black_box(bytes);
-            assert_eq!(read.len(), rows.iter().map(Vec::len).sum::<usize>());
-            (inserted, started.elapsed())
+            Db::Postgres(url) => {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                client
+                    .batch_execute(
+                        "CREATE TABLE plain_records (id text PRIMARY KEY, body text NOT NULL)",
+                    )
+                    .unwrap();
+                Plain::Postgres(client)
+            }
         }
+    }
+
+    fn insert(&mut self, batches: &[Vec<(String, String)>]) -> Duration {
+        let started = Instant::now();
+        match self {
+            Plain::Sqlite(conn) => {
+                for batch in batches {
+                    let tx = conn.transaction().unwrap();
+                    {
+                        let mut insert = tx
+                            .prepare_cached("INSERT INTO records (id, body) VALUES (?1, ?2)")
+                            .unwrap();
+                        for (id, body) in batch {
+                            insert.execute([id, body]).unwrap();
+                        }
+                    }
+                    tx.commit().unwrap();
+                }
+            }
+            Plain::Postgres(client) => {
+                let insert = client
+                    .prepare("INSERT INTO plain_records (id, body) VALUES ($1, $2)")
+                    .unwrap();
+                for batch in batches {
+                    let mut tx = client.transaction().unwrap();
+                    for (id, body) in batch {
+                        tx.execute(&insert, &[id, body]).unwrap();
+                    }
+                    tx.commit().unwrap();
+                }
+            }
+        }
+        started.elapsed()
+    }
+
+    /// Reads every row back, in key order: the time, and how many rows.
+    fn read(&mut self) -> (Duration, usize) {
+        let started = Instant::now();
+        let (rows, bytes) = match self {
+            Plain::Sqlite(conn) => {
+                let mut stmt = conn
+                    .prepare("SELECT id, body FROM records ORDER BY id")
+                    .unwrap();
+                let lens: Vec<usize> = stmt
+                    .query_map([], |r| Ok(r.get::<_, String>(1)?.len()))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                (lens.len(), lens.iter().sum::<usize>())
+            }
+            Plain::Postgres(client) => {
+                let got = client
+                    .query("SELECT id, body FROM plain_records ORDER BY id", &[])
+                    .unwrap();
+                let bytes = got.iter().map(|r| r.get::<_, &str>(1).len()).sum::<usize>();
+                (got.len(), bytes)
+            }
+        };
+        std::hint::black_box(bytes);
+        (started.elapsed(), rows)
     }
 }
 
@@ -267,10 +294,14 @@ fn plain(data: &Path, db: &Db, rows: &[Vec<(String, String)>]) -> (Duration, Dur
 /// PostgreSQL's database (tables, indexes and TOAST).
 fn db_size(data: &Path, db: &Db) -> u64 {
     match db {
-        Db::Sqlite => ["cdht.sqlite3", "cdht.sqlite3-wal"]
-            .iter()
-            .map(|f| std::fs::metadata(data.join(f)).map_or(0, |m| m.len()))
-            .sum(),
+        Db::Sqlite => {
+            // Folded first: the log's pages are copies, not growth.
+            let conn = rusqlite::Connection::open(data.join("cdht.sqlite3")).unwrap();
+            conn.busy_timeout(Duration::from_secs(30)).unwrap();
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .unwrap();
+            std::fs::metadata(data.join("cdht.sqlite3")).map_or(0, |m| m.len())
+        }
         Db::Postgres(url) => {
             let url = url.clone();
             std::thread::spawn(move || {
@@ -293,11 +324,14 @@ struct Figures {
     /// its person).
     bytes_per_pair: f64,
     instances: usize,
-    ingest: Duration,
-    plain_insert: Duration,
-    pull: Duration,
+    /// Assessments a second, each round's, and the rounds' ratios.
+    ingest_rates: Vec<f64>,
+    plain_rates: Vec<f64>,
+    ratios: Vec<f64>,
+    /// The collector's whole pull and the plain read, each round's.
+    pulls: Vec<Duration>,
+    reads: Vec<Duration>,
     pulled: usize,
-    plain_read: Duration,
 }
 
 async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
@@ -311,27 +345,66 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
         phones.push(enrol(&servers[p % instances].1, &key).await);
     }
     let work = batches(pairs);
-
-    let size_before = db_size(&data, &db);
-    // The phones push at once, each through its instance.
-    let started = Instant::now();
-    let pushes = phones.iter().zip(&work).map(|(phone, batches)| async move {
-        for b in batches {
-            let answer = phone.push(b).await.unwrap();
-            assert!(
-                answer
-                    .acks
-                    .iter()
-                    .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted),
-                "every record accepted"
-            );
+    let rows = rows_of(&work);
+    let per_phone = work[0].len();
+    let slice = per_phone.div_ceil(ROUNDS);
+    // Each round: a slice of every phone's batches against the same rows in
+    // the plain table, in turns (who goes first alternates), so both see
+    // the same machine load; the ratio is the median of the rounds'.
+    let mut plain = tokio::task::block_in_place(|| Plain::open(&data, &db));
+    let size_before = tokio::task::block_in_place(|| db_size(&data, &db));
+    let (mut ingest_rates, mut plain_rates, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let range = (round * slice).min(per_phone)..((round + 1) * slice).min(per_phone);
+        if range.is_empty() {
+            break;
         }
-    });
-    futures_util::future::join_all(pushes).await;
-    let ingest = started.elapsed();
-    let bytes_per_pair = (db_size(&data, &db).saturating_sub(size_before)) as f64 / pairs as f64;
+        let pairs_now: usize = work
+            .iter()
+            .flat_map(|w| &w[range.clone()])
+            .map(|b| b.records.len() / 2)
+            .sum();
+        let plain_rows: Vec<Vec<(String, String)>> = (0..PHONES)
+            .flat_map(|p| rows[p * per_phone..(p + 1) * per_phone][range.clone()].to_vec())
+            .collect();
+        let mut plain_took = Duration::ZERO;
+        if round % 2 == 0 {
+            plain_took = tokio::task::block_in_place(|| plain.insert(&plain_rows));
+        }
+        let started = Instant::now();
+        let pushes = phones.iter().zip(&work).map(|(phone, batches)| {
+            let range = range.clone();
+            async move {
+                for b in &batches[range] {
+                    let answer = phone.push(b).await.unwrap();
+                    assert!(
+                        answer
+                            .acks
+                            .iter()
+                            .all(|a| a.outcome == cdht_core::sync::AckOutcome::Accepted),
+                        "every record accepted"
+                    );
+                }
+            }
+        });
+        futures_util::future::join_all(pushes).await;
+        let ingest_took = started.elapsed();
+        if round % 2 == 1 {
+            plain_took = tokio::task::block_in_place(|| plain.insert(&plain_rows));
+        }
+        let (ingest_rate, plain_rate) = (
+            pairs_now as f64 / ingest_took.as_secs_f64(),
+            pairs_now as f64 / plain_took.as_secs_f64(),
+        );
+        ingest_rates.push(ingest_rate);
+        plain_rates.push(plain_rate);
+        ratios.push(ingest_rate / plain_rate);
+    }
+    let size_after = tokio::task::block_in_place(|| db_size(&data, &db));
+    let bytes_per_pair = size_after.saturating_sub(size_before) as f64 / pairs as f64;
 
-    // The collector's device pulls everything, page by page.
+    // The collector's device pulls everything, page by page, in turns
+    // with the plain read of the same rows.
     let collector = enrol(&servers[0].1, &key).await;
     let o = tree["officers"]
         .as_array()
@@ -346,24 +419,28 @@ async fn run(db: Db, instances: usize, pairs: usize) -> Figures {
         )
         .await
         .unwrap();
-    let started = Instant::now();
-    let (changes, _) = collector.pull_all(0).await.unwrap();
-    let pull = started.elapsed();
+    let (mut pulls, mut reads, mut pulled) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (changes, _) = collector.pull_all(0).await.unwrap();
+        pulls.push(started.elapsed());
+        pulled = changes.len();
+        let (took, read) = tokio::task::block_in_place(|| plain.read());
+        assert_eq!(read, rows.iter().map(Vec::len).sum::<usize>());
+        reads.push(took);
+    }
     drop(servers);
-
-    let rows = rows_of(&work);
-    // On a thread of its own: the PostgreSQL client runs a runtime.
-    let (plain_insert, plain_read) =
-        std::thread::scope(|s| s.spawn(|| plain(&data, &db, &rows)).join().unwrap());
+    tokio::task::block_in_place(|| drop(plain));
     Figures {
         bytes_per_pair,
         db: db.name(),
         instances,
-        ingest,
-        plain_insert,
-        pull,
-        pulled: changes.len(),
-        plain_read,
+        ingest_rates,
+        plain_rates,
+        ratios,
+        pulls,
+        reads,
+        pulled,
     }
 }
 
@@ -373,7 +450,7 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5_000);
-    let mut all = Vec::new();
+    let mut all: Vec<Figures> = Vec::new();
     for db in [Db::Sqlite, Db::Postgres(String::new())] {
         for instances in [1, 2] {
             // Each run on a blank database.
@@ -389,28 +466,43 @@ async fn main() {
         }
     }
     println!(
-        "pairs: {pairs} ({} records, batches of {BATCH}, {PHONES} phones at once)",
+        "pairs: {pairs} ({} records, batches of {BATCH}, {PHONES} phones at once, \
+         {ROUNDS} rounds in turns with the plain insert)",
         pairs * 2
     );
     println!(
         "| database | instances | ingest (assessments/s) | plain insert (assessments/s) | \
-         ingest ÷ plain | pull of {} changes | plain read | pull ÷ read | bytes per assessment |",
+         ingest ÷ plain (median of rounds; range) | pull of {} changes | plain read | \
+         pull ÷ read | bytes per assessment |",
         pairs * 2
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for f in &all {
-        let ingest = pairs as f64 / f.ingest.as_secs_f64();
-        let plain = pairs as f64 / f.plain_insert.as_secs_f64();
+    for f in &mut all {
+        let (ratio, low, high) = (
+            median(&mut f.ratios),
+            f.ratios.iter().copied().fold(f64::MAX, f64::min),
+            f.ratios.iter().copied().fold(0.0, f64::max),
+        );
+        let ms = |d: &[Duration]| {
+            let mut v: Vec<f64> = d.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
+            median(&mut v)
+        };
+        let (pull, read) = (ms(&f.pulls), ms(&f.reads));
         println!(
-            "| {} | {} | {ingest:.0} | {plain:.0} | {:.3} | {:.0} ms ({} changes) | {:.0} ms | {:.1}× | {:.0} |",
+            "| {} | {} | {:.0} | {:.0} | {ratio:.3} ({low:.3}–{high:.3}) | {pull:.0} ms ({} changes) \
+             | {read:.0} ms | {:.0}× | {:.0} |",
             f.db,
             f.instances,
-            ingest / plain,
-            f.pull.as_secs_f64() * 1000.0,
+            median(&mut f.ingest_rates),
+            median(&mut f.plain_rates),
             f.pulled,
-            f.plain_read.as_secs_f64() * 1000.0,
-            f.pull.as_secs_f64() / f.plain_read.as_secs_f64(),
+            pull / read,
             f.bytes_per_pair
         );
     }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
