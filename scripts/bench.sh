@@ -35,7 +35,7 @@ command_of() {
     sync) echo "cargo run --release -p cdht-server --example sync_bench -- $(size 50000 5000)" ;;
     # Issue 15: 1 and 2 serve instances on SQLite and on PostgreSQL (a durable
     # private cluster, started below for this run).
-    scale) echo "cargo build --release -p cdht-server --bin cdht-server && cargo run --release -p cdht-server --example scale_bench -- $(size 5000 1000)" ;;
+    scale) echo "cargo build --release -p cdht-server --bin cdht-server && cargo run --release -p cdht-server --example scale_bench -- $(size 20000 2000)" ;;
     report) echo "cargo run --release -p cdht-server --example report_bench -- $(size 500000 50000)" ;;
     crowd) echo "cargo run --release -p cdht-server --example crowd_bench -- $(size 200 50)" ;;
     links) echo "cargo run --release -p cdht-sync-engine --example link_bench$(size '' ' -- small')" ;;
