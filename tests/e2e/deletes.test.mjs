@@ -4,7 +4,7 @@
 // The real app under Xvfb, run by scripts/e2e.sh.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WORK_DIR } from "./webdriver.mjs";
+import { WORK_DIR, sleep } from "./webdriver.mjs";
 import { nav, start, startFakeServer, step, stop } from "./harness.mjs";
 import { freshDir } from "./fixtures.mjs";
 
@@ -22,6 +22,31 @@ async function find(s, typed, name) {
   await s.type("#people-search", typed);
   await s.waitFor("#people-list .person-name", { text: name });
   await s.waitFor("#people-count", { text: "1 người" });
+  // The list reloads a moment after typing: let it settle before clicking.
+  await sleep(500);
+}
+
+/**
+ * Opens a delete's confirmation (the button `#id`) and waits for its text
+ * and its safe answer focused (the screen has scrolled it into sight, so a
+ * click lands where it is). A click lost to a list re-rendering beside it
+ * is made again.
+ */
+async function confirmation(s, id, text) {
+  for (let attempt = 1; ; attempt++) {
+    await s.click(`#${id}`);
+    try {
+      await s.waitFor(`#${id}-confirm`, { text, timeout: 5_000 });
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+  for (let i = 0; i < 100; i++) {
+    if (await s.execute(`return document.activeElement?.id === "${id}-no"`)) return;
+    await sleep(50);
+  }
+  assert.fail(`${id}-no was never focused`);
 }
 
 /** Clicks a row's button, again if the list re-rendered under the click. */
@@ -56,13 +81,12 @@ test("an officer deletes a person and an assessment entered by mistake, after co
     // Entered twice by mistake: the wrong one goes, after a "Không xoá" first.
     await find(s, "nham", "Lò Văn Nhầm");
     await clickRow(s, "#people-list .edit-person", { selector: "#officer-add-submit", text: "Lưu thay đổi" });
-    await s.click("#officer-delete");
-    await s.waitFor("#officer-delete-confirm", { text: "Xoá Lò Văn Nhầm khỏi danh sách?" });
+    await confirmation(s, "officer-delete", "Xoá Lò Văn Nhầm khỏi danh sách?");
     await s.screenshot("20-delete-person-confirm");
     await s.click("#officer-delete-no");
     await s.waitFor("#officer-delete");
     assert.equal(await s.execute(`return !!document.getElementById("officer-delete-confirm")`), false);
-    await s.click("#officer-delete");
+    await confirmation(s, "officer-delete", "Xoá Lò Văn Nhầm");
     await s.click("#officer-delete-yes");
     await s.waitFor("#officer-ok", { text: "Đã xoá Lò Văn Nhầm." });
     await s.waitFor("#people-empty");
@@ -79,21 +103,20 @@ test("an officer deletes a person and an assessment entered by mistake, after co
     await nav(s, "officer");
     await find(s, "dung", "Lò Văn Đúng");
     await clickRow(s, "#people-list .edit-person", { selector: "#officer-add-submit", text: "Lưu thay đổi" });
-    await s.click("#officer-delete");
+    await confirmation(s, "officer-delete", "Xoá Lò Văn Đúng");
     await s.click("#officer-delete-yes");
     await s.waitFor("#officer-error", { text: "Người này còn bài đánh giá" });
 
     // The assessment is deleted from its screen, then the person.
     await clickRow(s, "#people-list .person button", { selector: "#assess-person", text: "Lò Văn Đúng" });
-    await s.click("#delete-assessment");
-    await s.waitFor("#delete-assessment-confirm", { text: "Xoá bài đánh giá năm" });
+    await confirmation(s, "delete-assessment", "Xoá bài đánh giá năm");
     await s.screenshot("21-delete-assessment-confirm");
     await s.click("#delete-assessment-yes");
     await s.waitFor("#officer-login-ok", { text: "Đã xoá bài đánh giá của Lò Văn Đúng" });
     await find(s, "dung", "Lò Văn Đúng");
     await s.waitFor("#people-list .person .badge", { text: "Chưa đánh giá" });
     await clickRow(s, "#people-list .edit-person", { selector: "#officer-add-submit", text: "Lưu thay đổi" });
-    await s.click("#officer-delete");
+    await confirmation(s, "officer-delete", "Xoá Lò Văn Đúng");
     await s.click("#officer-delete-yes");
     await s.waitFor("#officer-ok", { text: "Đã xoá Lò Văn Đúng." });
     await nav(s, "home");
