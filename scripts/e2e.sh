@@ -65,5 +65,5 @@ done
 echo "== e2e: running tests (display $display, driver port $port)"
 cd tests/e2e
 WEBDRIVER_URL="http://127.0.0.1:$port" CDHT_APP_BINARY="$app_binary" CDHT_E2E_WORK="$work" \
-  CDHT_E2E_ARTIFACTS="$artifacts" node --test --test-concurrency=1 --test-reporter=spec app.test.mjs next_steps.test.mjs wrong_server.test.mjs
+  CDHT_E2E_ARTIFACTS="$artifacts" node --test --test-concurrency=1 --test-reporter=spec app.test.mjs next_steps.test.mjs wrong_server.test.mjs deletes.test.mjs
 echo "== e2e: passed; screenshots in e2e-artifacts/"

@@ -132,6 +132,23 @@ impl Store {
                 |row| parsed(row, 0),
             )
             .optional()?;
+        // A person or an assessment whose delete waits for the server is
+        // neither opened nor made again until the server answers.
+        let deleting_now: bool = tx.query_row(
+            &format!(
+                "SELECT {} OR {}",
+                deleting("person", "?1"),
+                deleting("assessment", "?2")
+            ),
+            (
+                person_id.to_string(),
+                existing.map(|id| id.to_string()).unwrap_or_default(),
+            ),
+            |row| row.get(0),
+        )?;
+        if deleting_now {
+            return Err(StoreError::Refused(cdht_core::Code::RecordDeleted));
+        }
         let id = match existing {
             Some(id) => id,
             None => {

@@ -38,6 +38,18 @@ fn submit(store: &mut Store, id: cdht_core::ids::AssessmentId) {
     store.submit_assessment(id).unwrap();
 }
 
+fn draft_err(store: &mut Store, person: cdht_core::ids::PersonId) -> StoreError {
+    store
+        .create_or_get_assessment(
+            person,
+            YEAR,
+            &cdht_core::ids::CatalogId::new("324-2023"),
+            &cdht_core::ids::GroupId::new("residents"),
+            AreaType::Normal,
+        )
+        .unwrap_err()
+}
+
 /// Sends the open batch and answers every record with `outcome`.
 fn answer_all(store: &mut Store, outcome: AckOutcome, code: Option<&str>) -> usize {
     let batch = store.open_push_batch(200).unwrap().unwrap();
@@ -113,6 +125,10 @@ fn a_sent_record_is_hidden_then_removed_when_the_server_acknowledges() {
     assert!(store.history(draft.person_id).unwrap().is_empty());
     let again = store.delete_assessment(draft.assessment_id).unwrap_err();
     assert_eq!(refused(&again), Code::RecordDeleted);
+    // Neither opened nor made again for that year while the server has
+    // not answered.
+    let reopened = draft_err(&mut store, draft.person_id);
+    assert_eq!(refused(&reopened), Code::RecordDeleted);
     // The person's tombstone goes after the assessment's, in one batch.
     assert_eq!(
         store.delete_person(draft.person_id).unwrap(),

@@ -1,7 +1,7 @@
 // The self-assessment of one person for one year: every answer saved as it
 // is chosen, the live score beside it, evidence photos per indicator, and the
 // submission.
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNotice, Notice, OkNotice, PhotoViewer, ScorePanel, verdictOf, type Score } from "@cdht/shared/components";
 import { locale, t, tx } from "@cdht/shared/i18n";
 import { slug } from "@cdht/shared/util";
@@ -143,6 +143,12 @@ function AssessmentForm({ view }: { view: AssessmentView }) {
   // only before review, after the person confirms it in plain words.
   const deletable = a.status === "draft" || a.status === "submitted";
   const [confirmDelete, setConfirmDelete] = useState(false);
+  // The question comes into sight with the safe answer focused.
+  useEffect(() => {
+    if (!confirmDelete) return;
+    document.getElementById("delete-assessment-confirm")?.scrollIntoView({ block: "center" });
+    document.getElementById("delete-assessment-no")?.focus({ preventScroll: true });
+  }, [confirmDelete]);
   const remove = async () => {
     await queue.current;
     try {

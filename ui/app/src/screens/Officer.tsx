@@ -118,6 +118,12 @@ export function OfficerScreen() {
   // A person entered by mistake: deleted after the officer confirms it in
   // plain words, once none of their assessments is left (the reason shows).
   const [confirmDelete, setConfirmDelete] = useState(false);
+  // The question comes into sight with the safe answer focused.
+  useEffect(() => {
+    if (!confirmDelete) return;
+    document.getElementById("officer-delete-confirm")?.scrollIntoView({ block: "center" });
+    document.getElementById("officer-delete-no")?.focus({ preventScroll: true });
+  }, [confirmDelete]);
   const remove = async () => {
     if (!editing) return;
     try {
