@@ -279,7 +279,7 @@ async fn after_review_a_delete_is_refused_and_the_record_is_unchanged() {
             .await
             .unwrap();
         assert_eq!(answer.acks[0].outcome, AckOutcome::Rejected);
-        assert_eq!(answer.acks[0].code.as_deref(), Some("locked_after_review"));
+        assert_eq!(answer.acks[0].code.as_deref(), Some("delete_after_review"));
         assert!(!answer.acks[0].message.as_deref().unwrap().is_empty());
         assert_eq!(
             answer.acks[1].code.as_deref(),

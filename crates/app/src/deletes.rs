@@ -6,7 +6,7 @@ use super::*;
 
 impl App {
     /// Deletes an assessment entered by mistake: allowed while it is a draft
-    /// or submitted and not reviewed (`locked_after_review` otherwise). It
+    /// or submitted and not reviewed (`delete_after_review` otherwise). It
     /// leaves the lists at once; the server's acknowledgement removes it
     /// for good, a refusal shows it again under "Cần sửa" with the reason.
     pub fn delete_assessment(&mut self, assessment_id: AssessmentId) -> AppResult<DeleteOutcome> {

@@ -97,13 +97,13 @@ fn after_review_a_delete_is_refused() {
     ] {
         assert_eq!(
             plan_delete(&assessment(2, state)),
-            DeleteOp::Refuse(Code::LockedAfterReview),
+            DeleteOp::Refuse(Code::DeleteAfterReview),
             "{state:?}"
         );
         // Even if the server never had this version (a pulled record).
         assert_eq!(
             plan_delete(&assessment(0, state)),
-            DeleteOp::Refuse(Code::LockedAfterReview)
+            DeleteOp::Refuse(Code::DeleteAfterReview)
         );
     }
 }

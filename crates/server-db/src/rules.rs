@@ -278,7 +278,7 @@ pub fn decide_on_deleted(
 /// A tombstone of a record the server holds (docs/sync-protocol.md,
 /// "Deletes"): the version rules of [`decide`], then a delete is allowed
 /// only before review (an assessment `draft` or `submitted`, never
-/// returned, approved or recognised: `locked_after_review`) and, for a
+/// returned, approved or recognised: `delete_after_review`) and, for a
 /// person, once none of their assessments is left
 /// (`person_has_assessments`). `Insert`: the server never had the record
 /// (its only version was refused): accepted, and nothing to delete.
@@ -300,8 +300,17 @@ pub fn decide_tombstone(
                 .and_then(|e| e.state)
                 .is_some_and(|s| !matches!(s, ReviewState::Draft | ReviewState::Submitted)) =>
         {
-            LOCKED
+            Decision::Reject {
+                code: Code::DeleteAfterReview,
+            }
         }
+        // Approved or recognised: `decide` says locked; for a delete, the
+        // delete's own reason.
+        Decision::Reject {
+            code: Code::LockedAfterReview,
+        } => Decision::Reject {
+            code: Code::DeleteAfterReview,
+        },
         Decision::Update if live_assessments => Decision::Reject {
             code: Code::PersonHasAssessments,
         },
@@ -536,9 +545,12 @@ mod tests {
         for (state, expected) in [
             (Some(ReviewState::Draft), Decision::Update),
             (Some(ReviewState::Submitted), Decision::Update),
-            (Some(ReviewState::Returned), LOCKED),
-            (Some(ReviewState::Approved), LOCKED),
-            (Some(ReviewState::Recognised), LOCKED),
+            (Some(ReviewState::Returned), reject(Code::DeleteAfterReview)),
+            (Some(ReviewState::Approved), reject(Code::DeleteAfterReview)),
+            (
+                Some(ReviewState::Recognised),
+                reject(Code::DeleteAfterReview),
+            ),
         ] {
             assert_eq!(
                 decide_tombstone(Some(&old(state)), true, &tomb, false),

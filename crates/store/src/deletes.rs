@@ -20,7 +20,7 @@ use std::fs;
 
 impl Store {
     /// Deletes an assessment entered by mistake: only while it is a draft
-    /// or submitted and not reviewed (`Refused(locked_after_review)`), and
+    /// or submitted and not reviewed (`Refused(delete_after_review)`), and
     /// not already being deleted (`Refused(record_deleted)`).
     pub fn delete_assessment(&mut self, id: AssessmentId) -> Result<DeleteOutcome> {
         self.delete_record(Deletable::Assessment, &id.to_string())

@@ -178,14 +178,14 @@ fn a_refused_delete_shows_the_record_again_with_the_reason() {
     answer_all(
         &mut store,
         AckOutcome::Rejected,
-        Some("locked_after_review"),
+        Some("delete_after_review"),
     );
     assert_eq!(listed(&store), vec![("Nguyễn Văn An".to_owned(), true)]);
     let refusals = store.open_refusals(10).unwrap();
     assert_eq!(refusals.len(), 1);
     assert_eq!(
         refusals[0].reject_code.as_deref(),
-        Some("locked_after_review")
+        Some("delete_after_review")
     );
     // Still submitted here (a refused delete does not hand it back), and
     // its answers are all there.

@@ -105,6 +105,10 @@ impl Code {
             Self::LockedAfterReview => "Bản đánh giá đã được cán bộ duyệt hoặc công nhận nên \
                                         không sửa được nữa. Nếu cần sửa, hãy đề nghị cán bộ trả lại."
                 .to_owned(),
+            Self::DeleteAfterReview => "Bản đánh giá đã được cán bộ kiểm tra (trả lại, duyệt \
+                                        hoặc công nhận) nên không xoá được nữa. Nếu nhập nhầm, \
+                                        hãy báo cán bộ chi hội."
+                .to_owned(),
             Self::RecordReassigned => "Không được chuyển bản ghi sang người hoặc bản đánh giá \
                                        khác. Hãy tạo bản ghi mới."
                 .to_owned(),

@@ -150,8 +150,10 @@ codes! {
     Server InvalidYear = "invalid_year";
     /// The record was changed on another device at the same version.
     Server VersionConflict = "version_conflict";
-    /// The assessment was approved or recognised (for a delete, also returned): the device may not change or delete it.
+    /// The assessment was approved or recognised: the device may not change it.
     Server LockedAfterReview = "locked_after_review";
+    /// The assessment was reviewed (returned, approved or recognised): the device may not delete it.
+    Server DeleteAfterReview = "delete_after_review";
     /// A record may not move to another person or assessment.
     Server RecordReassigned = "record_reassigned";
     /// The record was deleted: it can be neither edited nor deleted again, and nothing new may hang on it.

@@ -318,7 +318,7 @@ pub fn plan_delete(facts: &DeleteFacts) -> DeleteOp {
         .state
         .is_some_and(|s| !matches!(s, ReviewState::Draft | ReviewState::Submitted))
     {
-        return DeleteOp::Refuse(Code::LockedAfterReview);
+        return DeleteOp::Refuse(Code::DeleteAfterReview);
     }
     if facts.live_assessments {
         return DeleteOp::Refuse(Code::PersonHasAssessments);

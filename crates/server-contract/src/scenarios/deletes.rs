@@ -26,7 +26,7 @@ fn deleting(seq: u64, records: Vec<RecordEnvelope>) -> cdht_core::sync::PushBatc
 /// Before review an assessment, then its person, are deleted: gone from
 /// the lists, pulled as tombstones by a device that held them; a replay is
 /// `already_had`, a later edit `record_deleted`; after review the delete is
-/// refused (`locked_after_review`), and a person with an assessment left
+/// refused (`delete_after_review`), and a person with an assessment left
 /// cannot go (`person_has_assessments`).
 pub fn deletes_before_review_only(backend: &dyn Backend) {
     let s = backend.fresh();
@@ -122,7 +122,7 @@ pub fn deletes_before_review_only(backend: &dyn Backend) {
         &phone,
         &deleting(7, vec![tombstone(reviewed_uuid, Deletable::Assessment, 2)]),
     ));
-    assert_eq!(rejected(&locked[0]), "locked_after_review");
+    assert_eq!(rejected(&locked[0]), "delete_after_review");
     assert_eq!(
         s.assessment_record(reviewed).unwrap().unwrap().state,
         "approved"
