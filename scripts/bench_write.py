@@ -20,6 +20,7 @@ TITLES = {
     "photo": "Photo pipeline",
     "store": "Device database: encrypted (SQLCipher) vs plain",
     "sync": "Sync server: ingest, bytes stored, own-records pulls",
+    "scale": "Several instances: ingest and pull on SQLite and PostgreSQL",
     "report": "Reports and the review queue",
     "crowd": "A crowd scanning one poster",
     "links": "Bad links (issue 14, item 2)",
