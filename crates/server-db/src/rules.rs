@@ -240,6 +240,32 @@ pub fn may_recognise(now: ReviewState, recognised_elsewhere: bool) -> Result<(),
     Ok(())
 }
 
+/// An ack refused with `code`; its message is the code's Vietnamese
+/// fallback, for old apps.
+#[must_use]
+pub fn refused_ack(mut ack: cdht_core::sync::RecordAck, code: &Code) -> cdht_core::sync::RecordAck {
+    ack.outcome = cdht_core::sync::AckOutcome::Rejected;
+    ack.code = Some(code.as_str().to_owned());
+    ack.message = Some(code.fallback_vi());
+    ack
+}
+
+/// An ack as `decision` answers it (`Insert` and `Update` leave it accepted).
+#[must_use]
+pub fn decided_ack(
+    mut ack: cdht_core::sync::RecordAck,
+    decision: Decision,
+) -> cdht_core::sync::RecordAck {
+    use cdht_core::sync::AckOutcome;
+    match decision {
+        Decision::AlreadyHad => ack.outcome = AckOutcome::AlreadyHad,
+        Decision::Superseded => ack.outcome = AckOutcome::Superseded,
+        Decision::Reject { code } => return refused_ack(ack, &code),
+        Decision::Insert | Decision::Update => {}
+    }
+    ack
+}
+
 /// What the server keeps of a deleted record: its tombstone's version and
 /// hash.
 #[derive(Debug, Clone, Copy)]

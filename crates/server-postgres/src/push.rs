@@ -14,7 +14,7 @@ use crate::push_held::{held, Held, ScopeFacts};
 use crate::units::unit_row;
 use crate::{big, unsigned, PgStorage};
 use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState};
-use cdht_core::{AreaType, Code};
+use cdht_core::AreaType;
 use cdht_server_db::rules::{self, decide, same_cccd, Decision, Pushed, WriteTarget};
 use cdht_server_db::{BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck};
 use postgres::{Statement, Transaction};
@@ -151,13 +151,7 @@ fn apply_record(
         message: None,
         score: None,
     };
-    // The ack's message is the code's Vietnamese fallback, for old apps.
-    let reject = |mut ack: RecordAck, code: &Code| {
-        ack.outcome = AckOutcome::Rejected;
-        ack.code = Some(code.as_str().to_owned());
-        ack.message = Some(code.fallback_vi());
-        ack
-    };
+    let reject = rules::refused_ack;
     if let RecordCheck::Rejected { code } = &record.check {
         return Ok(reject(ack, code));
     }

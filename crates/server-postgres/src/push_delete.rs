@@ -12,11 +12,12 @@ use crate::push_held::{held, ScopeFacts};
 use crate::units::unit_row;
 use cdht_core::ids::UnitCode;
 use cdht_core::sync::{
-    AckOutcome, Change, Deletable, RecordAck, RecordBody, RecordEnvelope, ReviewState, Tombstone,
+    Change, Deletable, RecordAck, RecordBody, RecordEnvelope, ReviewState, Tombstone,
 };
 use cdht_core::Code;
 use cdht_server_db::rules::{
-    self, decide_on_deleted, decide_tombstone, Decision, Deleted, Pushed, WriteTarget,
+    self, decide_on_deleted, decide_tombstone, decided_ack, refused_ack, Decision, Deleted, Pushed,
+    WriteTarget,
 };
 use cdht_server_db::DeviceRef;
 use postgres::Transaction;
@@ -41,23 +42,6 @@ fn deleted_row(tx: &mut Transaction<'_>, memo: &BatchMemo, id: &str) -> Result<O
         unit: r.get(2),
         person: r.get(3),
     }))
-}
-
-fn reject(mut ack: RecordAck, code: &Code) -> RecordAck {
-    ack.outcome = AckOutcome::Rejected;
-    ack.code = Some(code.as_str().to_owned());
-    ack.message = Some(code.fallback_vi());
-    ack
-}
-
-fn answer(mut ack: RecordAck, decision: Decision) -> RecordAck {
-    match decision {
-        Decision::AlreadyHad => ack.outcome = AckOutcome::AlreadyHad,
-        Decision::Superseded => ack.outcome = AckOutcome::Superseded,
-        Decision::Reject { code } => return reject(ack, &code),
-        Decision::Insert | Decision::Update => {}
-    }
-    ack
 }
 
 /// Push rule 2 for a record known by its stored facts.
@@ -118,14 +102,14 @@ pub(crate) fn on_deleted(
             version: gone.version,
             hash: &gone.hash,
         };
-        return Ok(Some(answer(
+        return Ok(Some(decided_ack(
             ack.clone(),
             decide_on_deleted(&deleted, in_scope, &pushed_of(env), env.body.is_tombstone()),
         )));
     }
     if let Some(parent) = parent {
         if deleted_row(tx, memo, &parent)?.is_some() {
-            return Ok(Some(reject(ack.clone(), &Code::RecordDeleted)));
+            return Ok(Some(refused_ack(ack.clone(), &Code::RecordDeleted)));
         }
     }
     Ok(None)
@@ -190,12 +174,12 @@ pub(crate) fn apply_tombstone(
         // device merely names cannot be taken from its owner this way).
         return Ok(match decision {
             Decision::Insert | Decision::Update => ack,
-            other => answer(ack, other),
+            other => decided_ack(ack, other),
         });
     };
     match decision {
         Decision::Insert | Decision::Update => {}
-        other => return Ok(answer(ack, other)),
+        other => return Ok(decided_ack(ack, other)),
     }
     let owner = old.unit.clone();
     let old_state = old.state.as_deref().and_then(ReviewState::parse);

@@ -10,7 +10,6 @@ use super::units::{in_subtree, unit_row};
 use super::{batch_answers, hash_text, hash_value, write_tx, SqliteStorage};
 use cdht_core::sync::{AckOutcome, DeviceState, PushResponse, RecordAck, RecordBody, ReviewState};
 use cdht_core::AreaType;
-use cdht_core::Code;
 use cdht_server_db::rules::{
     self, decide, same_cccd, Decision, Existing, Pushed, ScopeLookup, WriteTarget,
 };
@@ -207,13 +206,7 @@ fn apply_record(
         message: None,
         score: None,
     };
-    // The ack's message is the code's Vietnamese fallback, for old apps.
-    let reject = |mut ack: RecordAck, code: &Code| {
-        ack.outcome = AckOutcome::Rejected;
-        ack.code = Some(code.as_str().to_owned());
-        ack.message = Some(code.fallback_vi());
-        ack
-    };
+    let reject = rules::refused_ack;
     if let RecordCheck::Rejected { code } = &record.check {
         return Ok(reject(ack, code));
     }

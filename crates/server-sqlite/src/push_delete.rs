@@ -8,11 +8,11 @@ use super::push::{existing, may_write};
 use super::push_batch::{write_audits, BatchMemo, BatchTime};
 use super::units::unit_row;
 use cdht_core::ids::UnitCode;
-use cdht_core::sync::{
-    AckOutcome, Change, Deletable, RecordAck, RecordBody, RecordEnvelope, Tombstone,
-};
+use cdht_core::sync::{Change, Deletable, RecordAck, RecordBody, RecordEnvelope, Tombstone};
 use cdht_core::Code;
-use cdht_server_db::rules::{decide_on_deleted, decide_tombstone, Decision, Deleted, Pushed};
+use cdht_server_db::rules::{
+    decide_on_deleted, decide_tombstone, decided_ack, refused_ack, Decision, Deleted, Pushed,
+};
 use cdht_server_db::{DeviceRef, StorageError, StorageResult};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -32,23 +32,6 @@ fn is_deleted(tx: &Transaction<'_>, id: &str) -> StorageResult<bool> {
         .query_row([id], |_| Ok(()))
         .optional()?
         .is_some())
-}
-
-fn reject(mut ack: RecordAck, code: &Code) -> RecordAck {
-    ack.outcome = AckOutcome::Rejected;
-    ack.code = Some(code.as_str().to_owned());
-    ack.message = Some(code.fallback_vi());
-    ack
-}
-
-fn answer(mut ack: RecordAck, decision: Decision) -> RecordAck {
-    match decision {
-        Decision::AlreadyHad => ack.outcome = AckOutcome::AlreadyHad,
-        Decision::Superseded => ack.outcome = AckOutcome::Superseded,
-        Decision::Reject { code } => return reject(ack, &code),
-        Decision::Insert | Decision::Update => {}
-    }
-    ack
 }
 
 /// A record that is not a tombstone, when it names a deleted record (its
@@ -89,14 +72,14 @@ pub(super) fn on_deleted(
             version,
             hash: &hash,
         };
-        return Ok(Some(answer(
+        return Ok(Some(decided_ack(
             ack.clone(),
             decide_on_deleted(&deleted, in_scope, &pushed, env.body.is_tombstone()),
         )));
     }
     if let Some(parent) = parent {
         if is_deleted(tx, &parent)? {
-            return Ok(Some(reject(ack.clone(), &Code::RecordDeleted)));
+            return Ok(Some(refused_ack(ack.clone(), &Code::RecordDeleted)));
         }
     }
     Ok(None)
@@ -166,7 +149,7 @@ pub(super) fn apply_tombstone(
     let held = found.is_some();
     match decision {
         Decision::Insert | Decision::Update => {}
-        other => return Ok(answer(ack, other)),
+        other => return Ok(decided_ack(ack, other)),
     }
     if !held {
         // The server never had it (its only version was refused): nobody
