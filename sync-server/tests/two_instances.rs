@@ -87,6 +87,41 @@ fn instance(data: &Path, db: &Database, moto: &Moto, secret: &Path) -> ServeProc
     })
 }
 
+/// What both tests start from: moto's bucket, the demo tree on `db`, the
+/// deployment's one secret file, and two instances sharing all three.
+struct Deployment {
+    moto: Moto,
+    root: tempfile::TempDir,
+    data: PathBuf,
+    tree: serde_json::Value,
+    join_key: String,
+    a: ServeProcess,
+    b: ServeProcess,
+}
+
+async fn deployment(db: &Database) -> Deployment {
+    let moto = Moto::start();
+    moto.create_bucket().await;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    let tree = init_demo(&data, &db.flags());
+    let join_key = join_key(&tree, UNIT);
+    // The deployment's one secret, given to every instance.
+    let secret = root.path().join("deployment.key");
+    std::fs::copy(data.join("secret.key"), &secret).unwrap();
+    let a = instance(&data, db, &moto, &secret);
+    let b = instance(&data, db, &moto, &secret);
+    Deployment {
+        moto,
+        root,
+        data,
+        tree,
+        join_key,
+        a,
+        b,
+    }
+}
+
 fn engine_config() -> ServerConfig {
     ServerConfig {
         request_retry: RetryPolicy {
@@ -130,18 +165,15 @@ async fn two_instances_behave_as_one(db: Database) {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| fastrand::u64(..));
     eprintln!("two_instances: CDHT_TWO_SEED={seed}");
-    let moto = Moto::start();
-    moto.create_bucket().await;
-    let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("server");
-    let tree = init_demo(&data, &db.flags());
-    let join_key = join_key(&tree, UNIT);
-    // The deployment's one secret, given to every instance.
-    let secret = root.path().join("deployment.key");
-    std::fs::copy(data.join("secret.key"), &secret).unwrap();
-
-    let a = instance(&data, &db, &moto, &secret);
-    let b = instance(&data, &db, &moto, &secret);
+    let Deployment {
+        moto,
+        root,
+        data,
+        tree,
+        join_key,
+        a,
+        b,
+    } = deployment(&db).await;
     let link = FaultyLink::start_balanced(
         &[a.url.as_str(), b.url.as_str()],
         Faults {
@@ -360,16 +392,16 @@ async fn two_instances_on_one_sqlite_file_and_one_bucket_behave_as_one() {
 /// first still works on it: the same batch sent to both at once applies
 /// once, and both answer the same.
 async fn a_batch_raced_on_two_instances_applies_once(db: Database) {
-    let moto = Moto::start();
-    moto.create_bucket().await;
-    let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("server");
-    let tree = init_demo(&data, &db.flags());
-    let join_key = join_key(&tree, UNIT);
-    let secret = root.path().join("deployment.key");
-    std::fs::copy(data.join("secret.key"), &secret).unwrap();
-    let a = instance(&data, &db, &moto, &secret);
-    let b = instance(&data, &db, &moto, &secret);
+    // Bound, not `_`: the bucket and the folders must outlive the test.
+    let Deployment {
+        moto: _moto,
+        root: _root,
+        data,
+        tree: _,
+        join_key,
+        a,
+        b,
+    } = deployment(&db).await;
 
     let mut via_a = SyncClient::new(&a.url, &[]).unwrap();
     via_a
