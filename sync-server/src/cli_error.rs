@@ -73,6 +73,14 @@ impl CliError {
         if let Some(e) = e.downcast_ref::<cdht_server::catalogs::CatalogFileError>() {
             return Self::new(e.code, e.message.clone());
         }
+        if let Some(e) = e.downcast_ref::<cdht_server::migrate_storage::MigrateError>() {
+            return Self::new(e.code, e.message.clone());
+        }
+        if let Some(cdht_server::storage::StorageError::SchemaTooNew { .. }) =
+            e.downcast_ref::<cdht_server::storage::StorageError>()
+        {
+            return Self::new("schema_too_new", format!("{e}"));
+        }
         if let Some(e) = e.downcast_ref::<cdht_server::tls::TlsError>() {
             return Self::new(e.code, e.message.clone());
         }
@@ -131,12 +139,36 @@ const VIETNAMESE: &[(&str, &str)] = &[
     ("invalid_catalog", "Tệp danh mục không hợp lệ"),
     ("malformed_assessment", "Bản đánh giá không đúng định dạng"),
     (
+        "migrate_bad_target",
+        "Nơi chuyển đến không đúng: ghi postgres://… hoặc một thư mục",
+    ),
+    (
+        "migrate_counts_differ",
+        "Bản sao không khớp số liệu với máy chủ cũ; hãy chạy lại vào một cơ sở dữ liệu trống",
+    ),
+    (
+        "migrate_needs_bucket",
+        "Chuyển sang PostgreSQL thì cần thêm --blobs s3://… để mọi máy chủ cùng thấy ảnh",
+    ),
+    (
+        "migrate_no_source",
+        "Thư mục nguồn không có dữ liệu máy chủ (cdht.sqlite3 và secret.key)",
+    ),
+    (
+        "migrate_target_not_blank",
+        "Nơi chuyển đến đã có dữ liệu; chỉ chuyển vào một cơ sở dữ liệu trống",
+    ),
+    (
         "no_public_url",
         "Chưa có địa chỉ máy chủ; thêm --public-url",
     ),
     ("not_found", "Không tìm thấy"),
     ("output", "Không ghi được kết quả"),
     ("qr_too_long", "Nội dung quá dài để in mã QR"),
+    (
+        "schema_too_new",
+        "Cơ sở dữ liệu do phiên bản máy chủ mới hơn tạo ra; hãy dùng phiên bản đó",
+    ),
     (
         "stale_revision",
         "Bản sửa của danh mục không mới hơn bản đang dùng",

@@ -17,6 +17,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Why a move cannot go ahead: a stable code for the command line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct MigrateError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> anyhow::Error {
+    MigrateError {
+        code,
+        message: message.into(),
+    }
+    .into()
+}
+
 /// Where the data goes.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -34,10 +50,12 @@ impl Target {
         if to.starts_with("postgres://") || to.starts_with("postgresql://") {
             return Ok(Self::Postgres(to.to_owned()));
         }
-        anyhow::ensure!(
-            !to.contains("://"),
-            "--to: write postgres://user@host/database, or a folder"
-        );
+        if to.contains("://") {
+            return Err(refuse(
+                "migrate_bad_target",
+                "--to: write postgres://user@host/database, or a folder",
+            ));
+        }
         Ok(Self::Sqlite(PathBuf::from(to)))
     }
 }
@@ -63,18 +81,25 @@ impl<T: Storage + Portable> Backend for T {}
 /// Copies the server in `from` (stopped) to `to`, photos to `blobs`.
 pub async fn migrate(from: &Path, to: &Target, blobs_at: &BlobsAt) -> anyhow::Result<Moved> {
     let secret_file = from.join("secret.key");
-    anyhow::ensure!(
-        from.join("cdht.sqlite3").is_file() && secret_file.is_file(),
-        "--from {}: no server's data here (cdht.sqlite3 and secret.key)",
-        from.display()
-    );
+    if !(from.join("cdht.sqlite3").is_file() && secret_file.is_file()) {
+        return Err(refuse(
+            "migrate_no_source",
+            format!(
+                "--from {}: no server's data here (cdht.sqlite3 and secret.key)",
+                from.display()
+            ),
+        ));
+    }
     let blobs_dir = match (to, blobs_at) {
         (Target::Sqlite(dir), _) => dir.clone(),
         (Target::Postgres(_), BlobsAt::S3 { .. }) => from.to_owned(),
-        (Target::Postgres(_), BlobsAt::DataDir) => anyhow::bail!(
-            "--to postgres://…: give --blobs s3://bucket/prefix too, where every instance \
-             will find the photos"
-        ),
+        (Target::Postgres(_), BlobsAt::DataDir) => {
+            return Err(refuse(
+                "migrate_needs_bucket",
+                "--to postgres://…: give --blobs s3://bucket/prefix too, where every \
+                 instance will find the photos",
+            ))
+        }
     };
     let (from_dir, target) = (from.to_owned(), to.clone());
     // On the blocking pool: the PostgreSQL client runs a runtime of its own.
@@ -85,10 +110,12 @@ pub async fn migrate(from: &Path, to: &Target, blobs_at: &BlobsAt) -> anyhow::Re
         blobs::open(&blobs_dir, blobs_at)?,
     )
     .await?;
-    anyhow::ensure!(
-        before == after,
-        "the copy does not count the same as the source: {before:?} → {after:?}"
-    );
+    if before != after {
+        return Err(refuse(
+            "migrate_counts_differ",
+            format!("the copy does not count the same as the source: {before:?} → {after:?}"),
+        ));
+    }
     let secret = match to {
         Target::Sqlite(dir) => {
             let copy = dir.join("secret.key");
@@ -124,10 +151,12 @@ fn copy_tables(from: &Path, to: &Target) -> anyhow::Result<(BTreeMap<String, u64
         }
         Target::Postgres(url) => Box::new(crate::postgres::PgStorage::open(url, 2)?),
     };
-    anyhow::ensure!(
-        target.is_blank()?,
-        "the target already holds a server's data: move only into a blank database"
-    );
+    if !target.is_blank()? {
+        return Err(refuse(
+            "migrate_target_not_blank",
+            "the target already holds a server's data: move only into a blank database",
+        ));
+    }
     let mut rows = BTreeMap::new();
     source.export(&mut |chunk: Rows<'_>| {
         *rows.entry(chunk.table.to_owned()).or_insert(0) += chunk.rows.len() as u64;
