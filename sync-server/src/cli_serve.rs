@@ -116,7 +116,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<String> {
         };
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(cdht_server::BLOCKING_THREADS)
+        // Sized by the pool: a larger --db-pool would otherwise wait on threads.
+        .max_blocking_threads(cdht_server::blocking_threads(config.db_pool))
         .enable_all()
         .build()?;
     runtime.block_on(async {

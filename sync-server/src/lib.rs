@@ -32,8 +32,8 @@ pub use cdht_server_sqlite as sqlite;
 
 pub use limiter::{Attempt, FailureLimiter};
 pub use serve::{
-    ctrl_c_or_sigterm, serve, serve_tls, serve_tls_until, serve_until, BLOCKING_THREADS,
-    CHECKPOINT_EVERY, DB_POOL_SIZE, DB_POOL_WAIT, IDLE_TIMEOUT, MAX_CONNECTIONS,
+    blocking_threads, ctrl_c_or_sigterm, serve, serve_tls, serve_tls_until, serve_until,
+    BLOCKING_THREADS, CHECKPOINT_EVERY, DB_POOL_SIZE, DB_POOL_WAIT, IDLE_TIMEOUT, MAX_CONNECTIONS,
     TLS_HANDSHAKE_TIMEOUT,
 };
 

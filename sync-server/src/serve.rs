@@ -15,7 +15,14 @@ pub const DB_POOL_WAIT: Duration = PoolSettings::DEFAULT.wait;
 /// threads beyond the pool would only wait for one (tokio's default of 512
 /// let a crowd of pulls start 200 threads); the rest are for file I/O of
 /// evidence chunks and password hashing.
-pub const BLOCKING_THREADS: usize = DB_POOL_SIZE as usize + 8;
+pub const BLOCKING_THREADS: usize = blocking_threads(DB_POOL_SIZE);
+
+/// [`BLOCKING_THREADS`] for a pool of `pool` connections (`--db-pool`): one
+/// thread per connection, and 8 for file I/O and password hashing.
+#[must_use]
+pub const fn blocking_threads(pool: u32) -> usize {
+    pool as usize + 8
+}
 /// A connection silent this long either way is closed: well above a 2G
 /// link's pauses and a handler's longest database wait (pool 15 s + busy
 /// 10 s), far below "for ever".
