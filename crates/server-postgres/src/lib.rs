@@ -98,9 +98,9 @@ impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Setup {
     }
 }
 
-/// Now, as the rows keep times: RFC 3339 UTC with milliseconds.
+/// Now, as the rows keep times ([`cdht_server_db::stored_time`]).
 pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    cdht_server_db::stored_time(chrono::Utc::now())
 }
 
 /// The unit and every unit below it, as `sub(code)`, for `$1` = the root.

@@ -72,8 +72,9 @@ pub struct SqliteStorage {
     pool: r2d2::Pool<SqliteConnectionManager>,
 }
 
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// Now, as rows keep times ([`cdht_server_db::stored_time`]).
+pub(crate) fn now() -> String {
+    cdht_server_db::stored_time(chrono::Utc::now())
 }
 
 impl SqliteStorage {
