@@ -5,8 +5,9 @@
 //! log positions included (see `cdht_server_db::portable`).
 //!
 //! The source server must be stopped; the target must be blank. The source
-//! is only brought to this version's schema (as `serve` would do), its data
-//! left as it was, so a failed move is simply run again on a blank target.
+//! is only brought to what `serve` would make of it at start (this version's
+//! schema, hashes kept plain by old servers keyed), its data left as it
+//! was, so a failed move is simply run again on a blank target.
 
 use crate::storage::portable::{Portable, Rows};
 use crate::storage::{Stats, Storage};
@@ -144,6 +145,12 @@ pub async fn migrate(from: &Path, to: &Target, blobs_at: &BlobsAt) -> anyhow::Re
 /// sides' counters.
 fn copy_tables(from: &Path, to: &Target) -> anyhow::Result<(BTreeMap<String, u64>, Stats, Stats)> {
     let source = crate::sqlite::SqliteStorage::open(from)?;
+    // As `serve` does at start: the source's own secret must be the one its
+    // hashes were made with, and hashes an old server kept plain (issue 9)
+    // are keyed first, so no plain hash of a body holding a CCCD is copied.
+    let secret = crate::read_secret(&from.join("secret.key"))?;
+    crate::check_secret(&source, &secret)?;
+    source.key_plain_hashes(&|plain| crate::keyed_hash(&secret, plain))?;
     let target: Box<dyn Backend> = match to {
         Target::Sqlite(dir) => {
             crate::create_private_dir(dir)?;

@@ -83,6 +83,17 @@ async fn a_moved_server_keeps_its_devices_syncing(to: To) {
     assert_eq!(before.pulled_changes, 0, "the collector is up to date");
     server.stop();
 
+    // Hashes an old server kept plain (before issue 9) are keyed before
+    // anything is copied.
+    let plain = "ab".repeat(32);
+    {
+        let db = rusqlite::Connection::open(old.join("cdht.sqlite3")).unwrap();
+        db.execute("UPDATE persons SET hash = ?1", [&plain])
+            .unwrap();
+        db.execute("DELETE FROM settings WHERE key = 'plain_hashes_keyed'", [])
+            .unwrap();
+    }
+
     // The move: a new folder, photos to the bucket.
     let new = root.path().join("new");
     let (to_arg, serve_flags): (std::ffi::OsString, Vec<std::ffi::OsString>) = match &to {
@@ -111,6 +122,18 @@ async fn a_moved_server_keeps_its_devices_syncing(to: To) {
     assert_eq!(report["stats"]["persons"], 4, "{report}");
     assert_eq!(report["rows"]["devices"], 2, "{report}");
     assert_eq!(report["objects"], 4 * PHOTOS_PER_ROUND, "{report}");
+    // Checked before the moved server starts (which would key them too).
+    if let To::Folder = to {
+        let db = rusqlite::Connection::open(new.join("cdht.sqlite3")).unwrap();
+        let kept_plain: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM persons WHERE hash = ?1 OR hex(hash) = upper(?1)",
+                [&plain],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept_plain, 0, "a plain hash was copied");
+    }
     // A second move into the same place is refused: it is not blank.
     let mut again = binary();
     again
