@@ -185,6 +185,27 @@ async fn main() {
         ms(handler.record_hashes),
         ms(handler.scoring)
     );
+    // The bound any storage design meets: a server must at least parse,
+    // hash and score what arrives, and store each record where its id finds
+    // it, which is the plain insert itself. With HTTP free and the client's
+    // steps on the phone, ingest takes at least the sum of both.
+    let handler_steps = handler.inflate
+        + handler.parse
+        + handler.batch_hash
+        + handler.record_hashes
+        + handler.scoring;
+    let client_steps = client.json + client.gzip;
+    let bound = |steps: Duration| plain.as_secs_f64() / (plain + steps).as_secs_f64();
+    println!(
+        "bound, whatever the storage: the handler's steps alone take {:.0} ms ({:.2}x the plain \
+         insert); storing at the plain insert's own cost and HTTP free, ingest / plain <= {:.3} \
+         ({:.3} with the client's JSON and gzip, {:.0} ms, on the same cores)",
+        ms(handler_steps),
+        handler_steps.as_secs_f64() / plain.as_secs_f64(),
+        bound(handler_steps),
+        bound(handler_steps + client_steps),
+        ms(client_steps)
+    );
     let mut round_ratios: Vec<f64> = ingest_rates
         .iter()
         .zip(&plain_rates)
