@@ -15,7 +15,6 @@
 use crate::BlobsAt;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, PutPayload};
@@ -26,7 +25,7 @@ pub fn open(data_dir: &std::path::Path, at: &BlobsAt) -> anyhow::Result<Arc<dyn 
         BlobsAt::DataDir => {
             let root = data_dir.join("blobs");
             std::fs::create_dir_all(&root)?;
-            Ok(Arc::new(LocalFileSystem::new_with_prefix(root)?))
+            Ok(Arc::new(crate::blobs_local::DurableLocal::new(root)?))
         }
         BlobsAt::S3 { url, options } => s3(url, options),
     }

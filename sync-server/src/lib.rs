@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod blobs;
+mod blobs_local;
 pub mod catalogs;
 pub mod conn;
 pub mod conn_tls;

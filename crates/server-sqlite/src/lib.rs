@@ -87,9 +87,13 @@ impl SqliteStorage {
     pub fn open_with(dir: &Path, pool: PoolSettings) -> StorageResult<Self> {
         let manager = SqliteConnectionManager::file(dir.join("cdht.sqlite3")).with_init(|c| {
             // WAL: readers never block the writer; busy_timeout: writers queue
-            // instead of failing under a burst of pushes.
+            // instead of failing under a burst of pushes. FULL: a commit is on
+            // disk before its answer leaves. A push's answer lets the phone
+            // stop sending those records, and with NORMAL a power cut could
+            // roll the last commits back, lose them, and hand their change
+            // positions to other records behind cursors phones already hold.
             c.execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                  PRAGMA foreign_keys = ON;",
             )?;
             // Reads through a memory map: a province's report walks a few
@@ -574,5 +578,7 @@ impl Storage for SqliteStorage {
     }
 }
 
+#[cfg(test)]
+mod connection_tests;
 #[cfg(test)]
 mod migration_tests;
