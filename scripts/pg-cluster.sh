@@ -11,6 +11,9 @@
 #                             then stop: what a test process runs as its child, so the
 #                             cluster goes when the process goes, however it ends
 #
+# With CDHT_PG_TLS_CERT and CDHT_PG_TLS_KEY (PEM files), the cluster also speaks TLS with
+# that certificate (the test of the server's TLS to its database).
+#
 # initdb and postgres refuse to run as root: as root they run as the `postgres` user
 # (DIR is given to it), and DIR must not be under /root, which that user cannot enter.
 set -euo pipefail
@@ -40,13 +43,21 @@ start() {
   # PostgreSQL's defaults, as a real server runs.
   local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   if [ "${CDHT_PG_DURABLE:-0}" = 1 ]; then durability=""; fi
+  local tls=""
+  if [ -n "${CDHT_PG_TLS_CERT:-}" ] && [ -n "${CDHT_PG_TLS_KEY:-}" ]; then
+    # postgres reads its key only when the key is its own and private.
+    install -m 600 "$CDHT_PG_TLS_CERT" "$dir/server.crt"
+    install -m 600 "$CDHT_PG_TLS_KEY" "$dir/server.key"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/server.crt" "$dir/server.key"; fi
+    tls="-c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
+  fi
   # A port from the ephemeral range that is free now; another process may take it
   # before postgres binds it, so a failed start tries another one.
   local port tries=0
   while :; do
     port=$((20000 + RANDOM % 30000))
     if as_pg "$bin/pg_ctl" -w -t 30 -D "$dir/data" -l "$dir/server.log" \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $durability" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 $durability $tls" \
       start >/dev/null; then
       break
     fi

@@ -12,6 +12,9 @@ pub enum Error {
     Pool(#[from] r2d2::Error),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// TLS to the database could not be set up (its roots, its protocols).
+    #[error("database TLS: {0}")]
+    Tls(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -24,7 +27,17 @@ fn pg_message(e: &postgres::Error) -> String {
             Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
             None => format!("{} ({})", db.message(), db.code().code()),
         },
-        None => e.to_string(),
+        // The cause too: "error performing TLS handshake" alone does not say
+        // that the certificate was not trusted.
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 

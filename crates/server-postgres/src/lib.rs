@@ -43,13 +43,13 @@ mod queue;
 mod report;
 mod review;
 mod storage;
+mod tls;
 mod units;
 
 pub use error::{Error, Result};
 pub use migrate::SCHEMA_VERSION;
 
 use cdht_server_db::{PoolSettings, StorageResult};
-use postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a call waits for a free connection of the pool, by default.
 const POOL_WAIT: Duration = Duration::from_secs(15);
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<tokio_postgres_rustls::MakeRustlsConnect>;
 type Conn = r2d2::PooledConnection<Manager>;
 
 pub struct PgStorage {
@@ -131,13 +131,17 @@ impl PgStorage {
     }
 
     fn connect(url: &str, settings: PoolSettings) -> Result<Self> {
-        let config: postgres::Config = url.parse()?;
+        let (config, tls) = tls::parse(url)?;
         let setup = Setup {
             lock_timeout_from_url: config
                 .get_options()
                 .is_some_and(|o| o.contains("lock_timeout")),
         };
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        // One connection first, so that a wrong address, password or
+        // certificate fails now with its reason, not as a pool that timed
+        // out waiting.
+        drop(config.connect(tls.clone())?);
+        let manager = PostgresConnectionManager::new(config, tls);
         let pool = r2d2::Pool::builder()
             .max_size(settings.size.max(1))
             .connection_timeout(settings.wait)

@@ -93,7 +93,43 @@ fn random() -> u64 {
     h.finish()
 }
 
+/// A cluster of its own that also speaks TLS with the certificate and key
+/// of these PEM files; stopped and removed when dropped.
+pub struct TlsCluster {
+    /// Its `postgres` database, without TLS settings.
+    pub url: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Drop for TlsCluster {
+    fn drop(&mut self) {
+        // Closing the script's standard input stops the cluster.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[must_use]
+pub fn start_tls_cluster(cert: &std::path::Path, key: &std::path::Path) -> TlsCluster {
+    let (url, mut child) = run_cluster(&[("CDHT_PG_TLS_CERT", cert), ("CDHT_PG_TLS_KEY", key)]);
+    let stdin = child.stdin.take();
+    TlsCluster { url, child, stdin }
+}
+
 fn start_cluster() -> OwnCluster {
+    let (url, mut child) = run_cluster(&[]);
+    let stdin = child.stdin.take().unwrap();
+    OwnCluster {
+        url,
+        _child: Mutex::new(child),
+        _stdin: Mutex::new(stdin),
+    }
+}
+
+/// `pg-cluster.sh run` in a folder of its own, with `env`: its URL, and the
+/// script, whose standard input keeps the cluster up.
+fn run_cluster(env: &[(&str, &std::path::Path)]) -> (String, Child) {
     let bin = std::env::var("CDHT_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
     if !std::path::Path::new(&bin).join("initdb").exists() {
         panic!("PostgreSQL 15 is not installed ({bin}/initdb is missing): run scripts/setup.sh");
@@ -110,12 +146,12 @@ fn start_cluster() -> OwnCluster {
         .arg(script)
         .arg("run")
         .arg(&dir)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("running {script}: {e}"));
-    let stdin = child.stdin.take().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -125,11 +161,7 @@ fn start_cluster() -> OwnCluster {
         let status = child.wait().ok();
         panic!("the test cluster did not start ({status:?}; see its messages above); run scripts/setup.sh if PostgreSQL is missing");
     }
-    OwnCluster {
-        url,
-        _child: Mutex::new(child),
-        _stdin: Mutex::new(stdin),
-    }
+    (url, child)
 }
 
 #[cfg(test)]
