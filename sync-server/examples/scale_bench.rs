@@ -213,7 +213,7 @@ impl Plain {
             Db::Sqlite => {
                 let conn = rusqlite::Connection::open(data.join("plain.sqlite3")).unwrap();
                 conn.execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
                      CREATE TABLE records (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
                 )
                 .unwrap();

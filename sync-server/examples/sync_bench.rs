@@ -365,11 +365,12 @@ async fn time_pulls(
     times.storage.extend(direct);
 }
 
-/// The reference's database: a WAL database set up like the server's.
+/// The reference's database: a WAL database set up like the server's (each
+/// commit on disk before it returns, as the server's answer waits for).
 fn plain_db(path: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
          CREATE TABLE records (id TEXT PRIMARY KEY, body TEXT NOT NULL);",
     )
     .unwrap();
