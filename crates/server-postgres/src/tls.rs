@@ -39,9 +39,12 @@ pub(crate) fn parse(url: &str) -> Result<(postgres::Config, MakeRustlsConnect)> 
     if config.get_ssl_mode() == SslMode::Prefer {
         config.ssl_mode(SslMode::Disable);
     }
-    let roots = match &root_cert {
-        Some(file) => roots_from(Path::new(file))?,
-        None => system_roots(),
+    // Read only when TLS is asked for: the system's roots take a while to
+    // load, and a plain link uses none.
+    let roots = match (config.get_ssl_mode(), &root_cert) {
+        (SslMode::Disable, _) => rustls::RootCertStore::empty(),
+        (_, Some(file)) => roots_from(Path::new(file))?,
+        (_, None) => system_roots(),
     };
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
