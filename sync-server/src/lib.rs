@@ -198,19 +198,30 @@ impl AppState {
         self.scoring_catalogs_at(revisions).await
     }
 
-    /// [`Self::scoring_catalogs`], the installed revisions already read (a
-    /// push reads them with the rest of what it needs, in one storage call).
+    /// [`Self::scoring_catalogs`], the installed revisions already read.
     pub async fn scoring_catalogs_at(
         &self,
         revisions: Vec<(String, u32)>,
     ) -> Result<Arc<Vec<Catalog>>, ApiError> {
-        {
-            let cached = self.catalogs.lock().unwrap_or_else(|e| e.into_inner());
-            if !cached.1.is_empty() && cached.0 == revisions {
-                return Ok(Arc::clone(&cached.1));
-            }
+        if let Some(cached) = self.cached_catalogs(&revisions) {
+            return Ok(cached);
         }
-        let installed = self.db(|s| s.catalogs()).await?;
+        let state = self.clone();
+        self.db(move |s| Ok(state.scoring_catalogs_in(s, revisions)))
+            .await?
+    }
+
+    /// [`Self::scoring_catalogs_at`] from code already on the blocking pool
+    /// (a push does all its storage work in one trip there).
+    pub fn scoring_catalogs_in(
+        &self,
+        storage: &dyn Storage,
+        revisions: Vec<(String, u32)>,
+    ) -> Result<Arc<Vec<Catalog>>, ApiError> {
+        if let Some(cached) = self.cached_catalogs(&revisions) {
+            return Ok(cached);
+        }
+        let installed = storage.catalogs()?;
         let embedded = cdht_core::embedded_catalogs().map_err(|e| {
             tracing::error!(error = %e, "embedded catalogs are broken");
             ApiError::internal()
@@ -219,6 +230,11 @@ impl AppState {
         let mut cached = self.catalogs.lock().unwrap_or_else(|e| e.into_inner());
         *cached = (revisions, Arc::clone(&merged));
         Ok(merged)
+    }
+
+    fn cached_catalogs(&self, revisions: &[(String, u32)]) -> Option<Arc<Vec<Catalog>>> {
+        let cached = self.catalogs.lock().unwrap_or_else(|e| e.into_inner());
+        (!cached.1.is_empty() && cached.0 == revisions).then(|| Arc::clone(&cached.1))
     }
 
     /// The address a request is rate-limited by: the TCP peer, or, when the

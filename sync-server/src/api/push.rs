@@ -3,7 +3,9 @@
 
 use super::{device, valid_sha256};
 use crate::error::{ApiError, ApiJsonWithBytes, ApiQuery};
-use crate::storage::{BatchKey, CccdUpdate, PreparedRecord, PushOutcome, RecordCheck, Subject};
+use crate::storage::{
+    BatchKey, CccdUpdate, DeviceRef, PreparedRecord, PushOutcome, RecordCheck, Storage, Subject,
+};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -84,69 +86,30 @@ pub(super) async fn push(
     let content_hash = state.keyed_hash(&crate::sha256_hex(
         &serde_json::to_vec(&batch).map_err(|_| ApiError::internal())?,
     ));
-    let max_evidence = state.config.max_evidence_bytes;
-    // An edit of a known assessment is scored with its owning unit's area
-    // type, which a collector device of a parent unit does not share.
-    let assessment_ids: Vec<uuid::Uuid> = batch
-        .records
-        .iter()
-        .filter(|r| matches!(r.body, RecordBody::Assessment(_)))
-        .map(|r| r.body.id())
-        .collect();
-    // What scoring needs, in one storage call (each is a trip to the
-    // blocking pool, which a busy machine makes slow).
-    let unit_code = device.unit.as_str().to_owned();
-    let (unit_row, owner_areas, revisions) = state
-        .db(move |s| {
-            Ok((
-                s.unit(&unit_code)?,
-                s.assessment_areas(&assessment_ids)?,
-                s.catalog_revisions()?,
-            ))
-        })
-        .await?;
-    let unit_row = unit_row.ok_or_else(ApiError::unauthenticated)?;
-    let catalogs = state.scoring_catalogs_at(revisions).await?;
-    let scoring = Scoring {
-        catalogs: &catalogs,
-        device_area: unit_row.area,
-        owner_areas: &owner_areas,
-        max_evidence,
-        knows_household: features.iter().any(|f| f == FEATURE_HOUSEHOLD),
-    };
-    let protocol = batch.protocol;
-    // Protocol 2 hashes each body as sent: the body as a JSON value.
-    let sent = if protocol >= PROTOCOL_JCS {
-        ApiJsonWithBytes::<PushBatch>::value(&body)?
-    } else {
-        serde_json::Value::Null
-    };
-    let records: Vec<PreparedRecord> = batch
-        .records
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut envelope)| {
-            // Kept and compared (`already_had`) in one form whatever the
-            // protocol: the hash of the canonical serde form.
-            let canonical = envelope.body.hash_v1();
-            let body_sent = &sent["records"][i]["body"];
-            let check = if record_hash(protocol, &canonical, body_sent) == envelope.hash {
-                envelope.hash = canonical;
-                check_record(&state, &envelope, &scoring)
-            } else {
-                reject(Code::HashMismatch)
-            };
-            PreparedRecord { envelope, check }
-        })
-        .collect();
     let key = BatchKey {
         batch_id: batch.batch_id,
         seq: batch.seq,
         content_hash,
     };
+    let knows_household = features.iter().any(|f| f == FEATURE_HOUSEHOLD);
+    // The rest in one trip to the blocking pool: each trip is a hand-over
+    // between threads, which a busy machine makes slow, and the hashing and
+    // scoring of 200 records is CPU work better kept off the async workers
+    // that serve every other request meanwhile.
+    let worker = state.clone();
     let outcome = state
-        .db(move |s| s.apply_push(&device, &key, &records))
-        .await?;
+        .db(move |s| {
+            Ok(check_and_apply(
+                &worker,
+                s,
+                &device,
+                batch,
+                &body,
+                &key,
+                knows_household,
+            ))
+        })
+        .await??;
     match outcome {
         PushOutcome::Applied(json) | PushOutcome::Replayed(json) => Ok((
             [(
@@ -162,6 +125,65 @@ pub(super) async fn push(
             Code::SeqOutOfOrder { last },
         )),
     }
+}
+
+/// What `push` does on the blocking pool: reads what scoring needs, checks,
+/// hashes and scores every record, then applies the batch.
+fn check_and_apply(
+    state: &AppState,
+    storage: &dyn Storage,
+    device: &DeviceRef,
+    batch: PushBatch,
+    body: &[u8],
+    key: &BatchKey,
+    knows_household: bool,
+) -> Result<PushOutcome, ApiError> {
+    let unit_row = storage
+        .unit(device.unit.as_str())?
+        .ok_or_else(ApiError::unauthenticated)?;
+    // An edit of a known assessment is scored with its owning unit's area
+    // type, which a collector device of a parent unit does not share.
+    let assessment_ids: Vec<uuid::Uuid> = batch
+        .records
+        .iter()
+        .filter(|r| matches!(r.body, RecordBody::Assessment(_)))
+        .map(|r| r.body.id())
+        .collect();
+    let owner_areas = storage.assessment_areas(&assessment_ids)?;
+    let catalogs = state.scoring_catalogs_in(storage, storage.catalog_revisions()?)?;
+    let scoring = Scoring {
+        catalogs: &catalogs,
+        device_area: unit_row.area,
+        owner_areas: &owner_areas,
+        max_evidence: state.config.max_evidence_bytes,
+        knows_household,
+    };
+    let protocol = batch.protocol;
+    // Protocol 2 hashes each body as sent: the body as a JSON value.
+    let sent = if protocol >= PROTOCOL_JCS {
+        ApiJsonWithBytes::<PushBatch>::value(body)?
+    } else {
+        serde_json::Value::Null
+    };
+    let records: Vec<PreparedRecord> = batch
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut envelope)| {
+            // Kept and compared (`already_had`) in one form whatever the
+            // protocol: the hash of the canonical serde form.
+            let canonical = envelope.body.hash_v1();
+            let body_sent = &sent["records"][i]["body"];
+            let check = if record_hash(protocol, &canonical, body_sent) == envelope.hash {
+                envelope.hash = canonical;
+                check_record(state, &envelope, &scoring)
+            } else {
+                reject(Code::HashMismatch)
+            };
+            PreparedRecord { envelope, check }
+        })
+        .collect();
+    Ok(storage.apply_push(device, key, &records)?)
 }
 
 /// The hash a record's envelope must carry: protocol 1, the sha256 of the
