@@ -26,6 +26,16 @@ impl AreaType {
             Self::Difficult => "difficult",
         }
     }
+
+    /// The area type [`Self::as_str`] names.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "normal" => Some(Self::Normal),
+            "difficult" => Some(Self::Difficult),
+            _ => None,
+        }
+    }
 }
 
 /// One indicator's answer: points given directly, or an answer level picked

@@ -74,6 +74,17 @@ impl StorageError {
             message,
         }
     }
+    /// An exemplary title refused: `person` has `streak` of the `required`
+    /// recognised years up to `year`.
+    pub fn not_eligible(person: String, year: u32, streak: u32, required: u32) -> Self {
+        let code = Code::NotEligible {
+            person,
+            year,
+            streak,
+            required,
+        };
+        Self::refused(Refusal::Conflict, code)
+    }
     /// A refusal with its own words for the operator's command line.
     pub fn refused_saying(kind: Refusal, code: Code, message: impl Into<String>) -> Self {
         Self::Refused {

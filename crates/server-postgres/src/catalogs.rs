@@ -4,8 +4,7 @@ use crate::changes::{add_change, lock_last_seq};
 use crate::error::{corrupt, Result};
 use crate::{now, PgStorage};
 use cdht_core::sync::Change;
-use cdht_core::{Catalog, Code};
-use cdht_server_db::{Refusal, StorageError};
+use cdht_core::Catalog;
 use postgres::Transaction;
 
 /// A catalog change, for every device (no unit, subject or origin), with
@@ -19,21 +18,6 @@ fn add_catalog_change(tx: &mut Transaction<'_>, catalog: &Catalog) -> Result<()>
         &Change::Catalog {
             catalog: catalog.for_devices(),
         },
-    )
-}
-
-fn stale_revision(id: &str, revision: u32, installed: u32) -> StorageError {
-    StorageError::refused_saying(
-        Refusal::Conflict,
-        Code::StaleRevision {
-            catalog: id.to_owned(),
-            revision,
-            installed,
-        },
-        format!(
-            "catalog {id} revision {revision} is not above the installed revision {installed}; \
-             give the corrected file a higher \"revision\""
-        ),
     )
 }
 
@@ -68,11 +52,7 @@ pub(crate) fn add_catalog(db: &PgStorage, catalog: &Catalog) -> Result<()> {
     let installed = tx
         .query_opt("SELECT revision FROM catalogs WHERE id = $1", &[&id])?
         .map(|r| revision(r.get(0)));
-    if let Some(installed) = installed {
-        if catalog.revision <= installed {
-            return Err(stale_revision(id, catalog.revision, installed).into());
-        }
-    }
+    cdht_server_db::rules::may_install_catalog(id, catalog.revision, installed)?;
     let json = serde_json::to_string(catalog).map_err(corrupt)?;
     tx.execute(
         "INSERT INTO catalogs (id, revision, json, added_at) VALUES ($1, $2, $3, $4)

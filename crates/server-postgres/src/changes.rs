@@ -48,13 +48,7 @@ pub(crate) fn add_change(
     origin: Option<&str>,
     change: &Change,
 ) -> Result<()> {
-    let kind = match change {
-        Change::Review { .. } => "review",
-        Change::Recognition { .. } => "recognition",
-        Change::Unit { .. } => "unit",
-        Change::Record { .. } => "record",
-        Change::Catalog { .. } => "catalog",
-    };
+    let kind = change.kind_name();
     let body = serde_json::to_string(change).map_err(corrupt)?;
     let seq = next_change_seq(tx)?;
     tx.execute(

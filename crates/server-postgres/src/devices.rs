@@ -38,11 +38,6 @@ pub(crate) fn is_device_person(
     .get(0))
 }
 
-/// Compares secrets without an early exit, so timing does not leak a prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 pub(crate) fn enrol_device(
     db: &PgStorage,
     unit: &str,
@@ -54,7 +49,7 @@ pub(crate) fn enrol_device(
     let Some(row) = unit_row(&mut *conn, unit)? else {
         return Ok(None);
     };
-    if !constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
+    if !cdht_server_db::rules::constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
         return Ok(None);
     }
     let mut tx = conn.transaction()?;
@@ -71,9 +66,9 @@ pub(crate) fn enrol_device(
     let known = match held {
         Some(r) => {
             let held_token: &str = r.get(2);
-            let own = device
-                .current_token_hash
-                .is_some_and(|t| constant_time_eq(t.as_bytes(), held_token.as_bytes()));
+            let own = device.current_token_hash.is_some_and(|t| {
+                cdht_server_db::rules::constant_time_eq(t.as_bytes(), held_token.as_bytes())
+            });
             if own {
                 Some((r.get::<_, String>(0), unsigned(r.get(1))))
             } else {

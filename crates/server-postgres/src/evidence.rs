@@ -123,15 +123,6 @@ pub(crate) fn readable_photo(db: &PgStorage, sha256: &str, reader: &Reader) -> R
     readable_size(&mut *db.conn()?, sha256, reader)
 }
 
-fn unknown(sha256: &str) -> EvidenceStatus {
-    EvidenceStatus {
-        sha256: sha256.to_owned(),
-        size: 0,
-        received: 0,
-        complete: false,
-    }
-}
-
 /// A device's view: its own upload of each photo (what it still has to
 /// send); for a photo it never announced, complete when it may read it
 /// anyway (a collector device editing a pulled record), else unknown.
@@ -156,7 +147,7 @@ fn device_status(
             received: size,
             complete: true,
         },
-        None => unknown(sha256),
+        None => EvidenceStatus::unknown(sha256),
     })
 }
 
@@ -186,7 +177,7 @@ fn officer_status(
             received,
             complete,
         },
-        None => unknown(sha256),
+        None => EvidenceStatus::unknown(sha256),
     })
 }
 

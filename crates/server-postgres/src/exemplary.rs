@@ -97,16 +97,6 @@ pub(crate) fn exemplary_candidates(
     Ok(ExemplaryCandidatePage { candidates, next })
 }
 
-fn not_eligible(person: String, year: u32, streak: u32, required: u32) -> StorageError {
-    let code = Code::NotEligible {
-        person,
-        year,
-        streak,
-        required,
-    };
-    StorageError::refused(Refusal::Conflict, code)
-}
-
 pub(crate) fn grant_exemplary(
     db: &PgStorage,
     unit: &str,
@@ -136,7 +126,7 @@ pub(crate) fn grant_exemplary(
                 .get(0);
             return Err(if known {
                 // Not recognised this year in this unit: a streak of none.
-                not_eligible(person_text, year.into(), 0, 1)
+                StorageError::not_eligible(person_text, year.into(), 0, 1)
             } else {
                 StorageError::refused_saying(
                     Refusal::NotFound,
@@ -149,7 +139,7 @@ pub(crate) fn grant_exemplary(
         let candidate = complete(&mut tx, year, &row)?;
         let s = status(&candidate)?;
         if !s.eligible {
-            return Err(not_eligible(
+            return Err(StorageError::not_eligible(
                 candidate.person_name.clone(),
                 year.into(),
                 s.streak,

@@ -10,14 +10,6 @@ use cdht_server_db::{NewUnit, Refusal, StorageError, UnitRow, UnitUpdate};
 use postgres::{GenericClient, Transaction};
 use std::collections::{HashMap, HashSet};
 
-fn parse_area(s: Option<&str>) -> Option<AreaType> {
-    match s {
-        Some("difficult") => Some(AreaType::Difficult),
-        Some("normal") => Some(AreaType::Normal),
-        _ => None,
-    }
-}
-
 pub(crate) fn unit_row(c: &mut impl GenericClient, code: &str) -> Result<Option<UnitRow>> {
     let Some(r) = c.query_opt(
         "SELECT code, name, kind, parent, area, join_key FROM units WHERE code = $1",
@@ -31,7 +23,7 @@ pub(crate) fn unit_row(c: &mut impl GenericClient, code: &str) -> Result<Option<
         name: r.get(1),
         kind: r.get(2),
         parent: r.get::<_, Option<String>>(3).map(UnitCode::new),
-        own_area: parse_area(r.get(4)),
+        own_area: r.get::<_, Option<&str>>(4).and_then(AreaType::parse),
         area: AreaType::Normal,
         join_key: r.get(5),
     };
@@ -46,7 +38,7 @@ pub(crate) fn unit_row(c: &mut impl GenericClient, code: &str) -> Result<Option<
             "SELECT area, parent FROM units WHERE code = $1",
             &[&p.as_str()],
         )?;
-        area = parse_area(r.get(0));
+        area = r.get::<_, Option<&str>>(0).and_then(AreaType::parse);
         parent = r.get::<_, Option<String>>(1).map(UnitCode::new);
         steps += 1;
     }

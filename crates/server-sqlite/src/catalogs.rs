@@ -3,8 +3,7 @@
 use super::{add_change, now, write_tx, SqliteStorage};
 use cdht_core::sync::Change;
 use cdht_core::Catalog;
-use cdht_core::Code;
-use cdht_server_db::{Refusal, StorageError, StorageResult};
+use cdht_server_db::{StorageError, StorageResult};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 /// A catalog change, for every device (no unit, subject or origin), with
@@ -18,21 +17,6 @@ fn add_catalog_change(tx: &Transaction<'_>, catalog: &Catalog) -> StorageResult<
         &Change::Catalog {
             catalog: catalog.for_devices(),
         },
-    )
-}
-
-fn stale_revision(id: &str, revision: u32, installed: u32) -> StorageError {
-    StorageError::refused_saying(
-        Refusal::Conflict,
-        Code::StaleRevision {
-            catalog: id.to_owned(),
-            revision,
-            installed,
-        },
-        format!(
-            "catalog {id} revision {revision} is not above the installed revision {installed}; \
-             give the corrected file a higher \"revision\""
-        ),
     )
 }
 
@@ -66,11 +50,7 @@ pub(super) fn add_catalog(db: &SqliteStorage, catalog: &Catalog) -> StorageResul
             r.get(0)
         })
         .optional()?;
-    if let Some(installed) = installed {
-        if catalog.revision <= installed {
-            return Err(stale_revision(id, catalog.revision, installed));
-        }
-    }
+    cdht_server_db::rules::may_install_catalog(id, catalog.revision, installed)?;
     let json = serde_json::to_string(catalog).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     tx.execute(
         "INSERT INTO catalogs (id, revision, json, added_at) VALUES (?1, ?2, ?3, ?4)

@@ -41,11 +41,6 @@ pub(super) fn is_device_person(
         .query_row(params![device_id, person], |r| r.get(0))?)
 }
 
-/// Compares secrets without an early exit, so timing does not leak a prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 pub(super) fn enrol_device(
     db: &SqliteStorage,
     unit: &str,
@@ -58,7 +53,7 @@ pub(super) fn enrol_device(
     let Some(row) = unit_row(&conn, unit)? else {
         return Ok(None);
     };
-    if !constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
+    if !cdht_server_db::rules::constant_time_eq(row.join_key.as_bytes(), join_key.as_bytes()) {
         return Ok(None);
     }
     let tx = write_tx(&mut conn)?;
@@ -75,9 +70,9 @@ pub(super) fn enrol_device(
     // gets a new id and never the phone's token, seq or people.
     let known = match held {
         Some((old_unit, seq, held_token)) => {
-            let own = device
-                .current_token_hash
-                .is_some_and(|t| constant_time_eq(t.as_bytes(), held_token.as_bytes()));
+            let own = device.current_token_hash.is_some_and(|t| {
+                cdht_server_db::rules::constant_time_eq(t.as_bytes(), held_token.as_bytes())
+            });
             if own {
                 Some((old_unit, seq))
             } else {

@@ -126,15 +126,6 @@ pub(super) fn readable_photo(
     readable_size(&*db.conn()?, sha256, reader)
 }
 
-fn unknown(sha256: &str) -> EvidenceStatus {
-    EvidenceStatus {
-        sha256: sha256.to_owned(),
-        size: 0,
-        received: 0,
-        complete: false,
-    }
-}
-
 /// A device's view: its own upload of each photo (what it still has to
 /// send); for a photo it never announced, complete when it may read it
 /// anyway (a collector device editing a pulled record), else unknown.
@@ -160,7 +151,7 @@ fn device_status(
             received: size,
             complete: true,
         },
-        None => unknown(sha256),
+        None => EvidenceStatus::unknown(sha256),
     })
 }
 
@@ -190,7 +181,7 @@ fn officer_status(
             received,
             complete,
         },
-        None => unknown(sha256),
+        None => EvidenceStatus::unknown(sha256),
     })
 }
 

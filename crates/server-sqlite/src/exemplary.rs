@@ -102,16 +102,6 @@ pub(super) fn exemplary_candidates(
     Ok(ExemplaryCandidatePage { candidates, next })
 }
 
-fn not_eligible(person: String, year: u32, streak: u32, required: u32) -> StorageError {
-    let code = Code::NotEligible {
-        person,
-        year,
-        streak,
-        required,
-    };
-    StorageError::refused(Refusal::Conflict, code)
-}
-
 pub(super) fn grant_exemplary(
     db: &SqliteStorage,
     unit: &str,
@@ -143,7 +133,7 @@ pub(super) fn grant_exemplary(
             )?;
             return Err(if known {
                 // Not recognised this year in this unit: a streak of none.
-                not_eligible(person_text, year.into(), 0, 1)
+                StorageError::not_eligible(person_text, year.into(), 0, 1)
             } else {
                 StorageError::refused_saying(
                     Refusal::NotFound,
@@ -155,7 +145,7 @@ pub(super) fn grant_exemplary(
         let candidate = complete(&tx, year, row)?;
         let s = status(&candidate)?;
         if !s.eligible {
-            return Err(not_eligible(
+            return Err(StorageError::not_eligible(
                 candidate.person_name.clone(),
                 year.into(),
                 s.streak,

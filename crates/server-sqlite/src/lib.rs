@@ -200,13 +200,7 @@ fn add_change(
     origin: Option<&str>,
     change: &Change,
 ) -> StorageResult<()> {
-    let kind = match change {
-        Change::Review { .. } => "review",
-        Change::Recognition { .. } => "recognition",
-        Change::Unit { .. } => "unit",
-        Change::Record { .. } => "record",
-        Change::Catalog { .. } => "catalog",
-    };
+    let kind = change.kind_name();
     let body = serde_json::to_string(change).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     let seq = next_change_seq(tx)?;
     tx.prepare_cached(

@@ -197,15 +197,7 @@ fn apply_record(
 ) -> StorageResult<RecordAck> {
     let env = &record.envelope;
     let id = env.body.id();
-    let mut ack = RecordAck {
-        id,
-        kind: env.body.kind(),
-        version: env.version,
-        outcome: AckOutcome::Accepted,
-        code: None,
-        message: None,
-        score: None,
-    };
+    let mut ack = rules::accepted_ack(env);
     let reject = rules::refused_ack;
     if let RecordCheck::Rejected { code } = &record.check {
         return Ok(reject(ack, code));

@@ -10,11 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::{HashMap, HashSet};
 
 fn parse_area(s: Option<String>) -> Option<AreaType> {
-    match s.as_deref() {
-        Some("difficult") => Some(AreaType::Difficult),
-        Some("normal") => Some(AreaType::Normal),
-        _ => None,
-    }
+    s.as_deref().and_then(AreaType::parse)
 }
 
 pub(super) fn unit_row(conn: &rusqlite::Connection, code: &str) -> StorageResult<Option<UnitRow>> {

@@ -116,14 +116,6 @@ text_enum!(
     }
 );
 
-pub(crate) fn area_from_str(text: &str) -> Option<AreaType> {
-    match text {
-        "normal" => Some(AreaType::Normal),
-        "difficult" => Some(AreaType::Difficult),
-        _ => None,
-    }
-}
-
 /// What the QR code / unit code join gives the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JoinUnit {

@@ -42,7 +42,7 @@ where
 
 pub(crate) fn area_col(row: &Row<'_>, index: usize) -> rusqlite::Result<cdht_core::AreaType> {
     let text: String = row.get(index)?;
-    crate::model::area_from_str(&text).ok_or_else(|| {
+    cdht_core::AreaType::parse(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
             Type::Text,

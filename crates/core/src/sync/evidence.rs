@@ -30,3 +30,16 @@ pub struct EvidenceStatus {
     pub received: u64,
     pub complete: bool,
 }
+
+impl EvidenceStatus {
+    /// A photo the server holds nothing of, and no record it may see names.
+    #[must_use]
+    pub fn unknown(sha256: &str) -> Self {
+        Self {
+            sha256: sha256.to_owned(),
+            size: 0,
+            received: 0,
+            complete: false,
+        }
+    }
+}

@@ -106,3 +106,52 @@ pub enum Change {
     /// add`); it replaces a catalog of the same id with a lower revision.
     Catalog { catalog: Catalog },
 }
+
+impl Change {
+    /// The `kind` this change is written with, as a name a change log keeps.
+    #[must_use]
+    pub const fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Review { .. } => "review",
+            Self::Recognition { .. } => "recognition",
+            Self::Unit { .. } => "unit",
+            Self::Record { .. } => "record",
+            Self::Catalog { .. } => "catalog",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The name a change log keeps is the `kind` its JSON carries.
+    #[test]
+    fn kind_name_is_the_json_kind() {
+        let unit = UnitInfo {
+            code: UnitCode::new("U1"),
+            name: "Chi hội".into(),
+            kind: "branch".into(),
+            parent: None,
+            area: AreaType::Normal,
+        };
+        let recognition = Change::Recognition {
+            assessment: AssessmentId::new_v7(),
+            decision_no: "1".into(),
+            decision_date: "2026-12-01".into(),
+        };
+        let review = Change::Review {
+            assessment: AssessmentId::new_v7(),
+            state: ReviewState::Approved,
+            reason: None,
+        };
+        let catalog = Change::Catalog {
+            catalog: crate::embedded_catalogs().unwrap()[0].clone(),
+        };
+        for change in [Change::Unit { unit }, recognition, review, catalog] {
+            let json = serde_json::to_value(&change).unwrap();
+            assert_eq!(json["kind"], change.kind_name());
+        }
+    }
+}

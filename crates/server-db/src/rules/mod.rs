@@ -130,6 +130,52 @@ pub fn decide(existing: Option<&Existing<'_>>, in_scope: bool, pushed: &Pushed<'
     Decision::Update
 }
 
+/// A record's ack before any rule has spoken: accepted, at the version and
+/// kind pushed.
+#[must_use]
+pub fn accepted_ack(envelope: &cdht_core::sync::RecordEnvelope) -> cdht_core::sync::RecordAck {
+    cdht_core::sync::RecordAck {
+        id: envelope.body.id(),
+        kind: envelope.body.kind(),
+        version: envelope.version,
+        outcome: cdht_core::sync::AckOutcome::Accepted,
+        code: None,
+        message: None,
+        score: None,
+    }
+}
+
+/// A catalog replaces the installed one of its id only at a higher
+/// revision: a corrected file must say it is newer.
+pub fn may_install_catalog(
+    id: &str,
+    revision: u32,
+    installed: Option<u32>,
+) -> Result<(), crate::StorageError> {
+    match installed {
+        Some(installed) if revision <= installed => Err(crate::StorageError::refused_saying(
+            crate::Refusal::Conflict,
+            Code::StaleRevision {
+                catalog: id.to_owned(),
+                revision,
+                installed,
+            },
+            format!(
+                "catalog {id} revision {revision} is not above the installed revision \
+                 {installed}; give the corrected file a higher \"revision\""
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Compares secrets (join keys, tokens) without an early exit, so timing
+/// does not leak how much of a guess was right.
+#[must_use]
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// An ack refused with `code`; its message is the code's Vietnamese
 /// fallback, for old apps.
 #[must_use]
