@@ -13,7 +13,7 @@ pub enum Error {
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// TLS to the database could not be set up (its roots, its protocols).
-    #[error("database TLS: {0}")]
+    #[error("TLS: {0}")]
     Tls(String),
 }
 
